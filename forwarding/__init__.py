@@ -1,0 +1,1 @@
+"""The forwarding domain: settings, validation, routing, the push pipeline and pages."""

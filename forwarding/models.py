@@ -1,0 +1,129 @@
+"""A person's desired forwarding, provider-neutral, and its push state.
+
+The settings row is also the outbox: `version > synced_version` means the provider does
+not have the latest change yet. Services bump `version` on every change, in the same
+transaction as the audit row; the pipeline records `synced_version` when a push lands.
+"""
+
+from django.db import models
+from django.db.models import F, Q
+
+from portal.models import Person
+
+
+class SyncStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PUSHING = "pushing", "Pushing"
+    RETRYING = "retrying", "Retrying"
+    SYNCED = "synced", "Synced"
+    FAILED = "failed", "Failed"
+    NOT_PUSHED = "not_pushed", "Applied at call time"
+
+
+class ForwardingSettingsQuerySet(models.QuerySet):
+    def behind(self):
+        return self.filter(version__gt=F("synced_version"))
+
+
+class ForwardingSettings(models.Model):
+    person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="forwarding")
+
+    always_enabled = models.BooleanField(default=False)
+    always_destination = models.CharField(max_length=80, blank=True)
+    always_ring_reminder = models.BooleanField(default=False)
+    always_voicemail = models.BooleanField(default=False)
+
+    busy_enabled = models.BooleanField(default=False)
+    busy_destination = models.CharField(max_length=80, blank=True)
+    busy_voicemail = models.BooleanField(default=False)
+
+    no_answer_enabled = models.BooleanField(default=False)
+    no_answer_destination = models.CharField(max_length=80, blank=True)
+    # In the provider's unit (capabilities.no_answer_unit): rings for Webex, seconds for UCWA.
+    no_answer_ring_after = models.PositiveSmallIntegerField(null=True, blank=True)
+    no_answer_voicemail = models.BooleanField(default=False)
+
+    continuity_enabled = models.BooleanField(default=False)
+    continuity_destination = models.CharField(max_length=80, blank=True)
+    continuity_voicemail = models.BooleanField(default=False)
+
+    simring_enabled = models.BooleanField(default=False)
+    simring_targets = models.JSONField(default=list, blank=True)
+    simring_timeout = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    # A time window ("to my colleague from Monday 08:00 until Friday 18:00") overrides the
+    # settings above while it lasts; they return by themselves when it ends.
+    window_enabled = models.BooleanField(default=False)
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    window_destination = models.CharField(max_length=80, blank=True)
+    # What the portal last acted on: scheduled -> active -> ended. The beat task moves it.
+    window_state = models.CharField(max_length=10, blank=True)
+
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by_label = models.CharField(max_length=200, blank=True)
+
+    # --- push state (the outbox) ---
+    synced_version = models.PositiveIntegerField(default=0)
+    sync_status = models.CharField(
+        max_length=12, choices=SyncStatus.choices, default=SyncStatus.PENDING
+    )
+    sync_attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    # A push claims the row until this time; a crashed worker's claim simply expires.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
+
+    # --- drift: the provider's state differed from ours ---
+    drift_detected_at = models.DateTimeField(null=True, blank=True)
+    drift_state = models.JSONField(null=True, blank=True)
+
+    objects = ForwardingSettingsQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "forwarding settings"
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], name="fwd_behind_idx",
+                condition=Q(version__gt=F("synced_version")),
+            ),
+        ]
+
+    def __str__(self):
+        return f"forwarding of {self.person}"
+
+
+class CallerRule(models.Model):
+    """"When the caller is one of these, send the call to Y", in order."""
+
+    FORWARD = "forward"
+    REDIRECT = "redirect"
+    DISPOSITIONS = [
+        (FORWARD, "Forward (the caller is not told)"),
+        (REDIRECT, "Redirect (the caller is told)"),
+    ]
+
+    settings = models.ForeignKey(
+        ForwardingSettings, on_delete=models.CASCADE, related_name="caller_rules"
+    )
+    position = models.PositiveSmallIntegerField()
+    # Normalised numbers and SIP URIs of the callers this rule matches.
+    callers = models.JSONField(default=list)
+    match_anonymous = models.BooleanField(default=False)
+    destination = models.CharField(max_length=80)
+    disposition = models.CharField(max_length=8, choices=DISPOSITIONS, default=FORWARD)
+    mask_caller = models.BooleanField(default=False)
+    mask_callee = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["settings", "position"], name="one_rule_per_position"),
+        ]
+
+    def __str__(self):
+        return f"rule {self.position} of {self.settings.person}"

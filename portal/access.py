@@ -1,0 +1,87 @@
+"""Who may see and change what. Every view and API endpoint goes through these helpers,
+so the rules live in one place:
+
+- a member sees and edits only the people linked to their own user;
+- an org admin sees and edits everyone in their org;
+- an admin of a partner org acts on a customer org only while a delegation from that
+  customer to the partner is in force (revoking it cuts access on the next request);
+- changing someone else's settings needs TOTP MFA turned on.
+"""
+
+from allauth.mfa.utils import is_mfa_enabled
+from django.db.models import Q
+from django.http import Http404
+
+from portal.models import Delegation, Membership, Organization, Person
+
+
+def own_admin_org_ids(user):
+    return set(
+        Membership.objects.filter(user=user, role=Membership.ADMIN).values_list("org_id", flat=True)
+    )
+
+
+def delegated_org_ids(user):
+    """Customer org id -> partner org, for partner orgs the user administers."""
+    partner_ids = own_admin_org_ids(user)
+    if not partner_ids:
+        return {}
+    rows = Delegation.objects.active().filter(partner_id__in=partner_ids).select_related("partner")
+    return {d.customer_id: d.partner for d in rows}
+
+
+def manageable_orgs(user):
+    """Orgs whose people this user may administer (own admin orgs and delegated ones)."""
+    if not user.is_authenticated:
+        return Organization.objects.none()
+    ids = own_admin_org_ids(user) | set(delegated_org_ids(user))
+    return Organization.objects.filter(id__in=ids)
+
+
+def partner_for(user, org):
+    """The partner org through which `user` reaches `org`, None when they are its own
+    admin. Raises Http404 when they reach it neither way."""
+    if org.id in own_admin_org_ids(user):
+        return None
+    partner = delegated_org_ids(user).get(org.id)
+    if partner is None:
+        raise Http404("No such organization")
+    return partner
+
+
+def is_org_admin(user, org):
+    return user.is_authenticated and (
+        org.id in own_admin_org_ids(user) or org.id in delegated_org_ids(user)
+    )
+
+
+def visible_people(user):
+    if not user.is_authenticated:
+        return Person.objects.none()
+    org_ids = own_admin_org_ids(user) | set(delegated_org_ids(user))
+    return Person.objects.filter(Q(user=user) | Q(org_id__in=org_ids))
+
+
+def person_for(user, pk):
+    """The person `pk` if `user` may see it; 404 otherwise (never 403: we do not confirm
+    that somebody else's person exists)."""
+    try:
+        return visible_people(user).select_related("org").get(pk=pk)
+    except (Person.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such person") from None
+
+
+def acting_partner(user, person):
+    """None when the user acts as owner or own-org admin, else the partner org."""
+    if person.user_id == user.id:
+        return None
+    return partner_for(user, person.org)
+
+
+def needs_mfa(user, person):
+    """True when `user` would change someone else's settings without MFA."""
+    return person.user_id != user.id and not is_mfa_enabled(user)
+
+
+def is_admin_anywhere(user):
+    return user.is_authenticated and bool(own_admin_org_ids(user))

@@ -1,0 +1,166 @@
+"""Who is who: organisations, their members and admins, the telephony people they hold,
+and partner delegations between organisations."""
+
+import secrets
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+
+from portal.fields import EncryptedJSONField
+from providers.registry import KIND_CHOICES
+
+
+class User(AbstractUser):
+    email = models.EmailField("email address", unique=True)
+
+    def __str__(self):
+        return self.email or self.username
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    provider_kind = models.CharField(max_length=16, choices=KIND_CHOICES)
+    # The provider's own id of this org (Webex orgId, Microsoft tenant id ...).
+    provider_org_id = models.CharField("provider org id", max_length=200, blank=True)
+    base_url = models.URLField("provider base URL", max_length=300, blank=True)
+    credentials = EncryptedJSONField(blank=True, default=dict)
+    default_region = models.CharField(
+        "default phone region", max_length=2, default="US",
+        help_text="Two-letter country code used to read national numbers, e.g. US, GB, DE.",
+    )
+    # Pushes per second this org's provider accepts; shared by all workers.
+    rate_limit_per_second = models.PositiveIntegerField(default=10)
+    # Secret part of this org's Graph webhook URL (call-time providers).
+    webhook_key = models.CharField(max_length=64, unique=True, editable=False)
+    graph_api_version = models.CharField(
+        max_length=8, choices=[("v1.0", "v1.0"), ("beta", "beta")], default="v1.0"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.webhook_key:
+            self.webhook_key = secrets.token_urlsafe(32)
+        super().save(*args, **kwargs)
+
+
+class Membership(models.Model):
+    MEMBER = "member"
+    ADMIN = "admin"
+    ROLE_CHOICES = [(MEMBER, "Member"), (ADMIN, "Admin")]
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=8, choices=ROLE_CHOICES, default=MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "org"], name="one_membership")]
+
+    def __str__(self):
+        return f"{self.user} {self.role} of {self.org}"
+
+
+class Person(models.Model):
+    """A telephony identity in an org; optionally the portal user it belongs to."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="people")
+    display_name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    phone_number = models.CharField("phone number (E.164)", max_length=32, blank=True)
+    extension = models.CharField(max_length=16, blank=True)
+    sip_uri = models.CharField("SIP URI", max_length=200, blank=True)
+    # Webex personId, UCWA application id, Graph user / application instance id ...
+    provider_person_id = models.CharField("provider person id", max_length=200)
+    # Provider facts that are not settings, e.g. Webex systemMaxNumberOfRings.
+    provider_data = models.JSONField(default=dict, blank=True)
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="people"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["display_name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "provider_person_id"], name="one_person_per_provider_id"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["org", "display_name"]),
+            models.Index(fields=["org", "email"]),
+        ]
+
+    def __str__(self):
+        return self.display_name
+
+    def lines(self):
+        """Every address that reaches this person, for loop and self-forward checks."""
+        return [v for v in (self.phone_number, self.extension, self.sip_uri) if v]
+
+
+class DelegationQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class Delegation(models.Model):
+    """A customer org lets a partner org's admins act on its people, until revoked."""
+
+    partner = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="delegations_received"
+    )
+    customer = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="delegations_granted"
+    )
+    granted_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    granted_at = models.DateTimeField(auto_now_add=True)
+    revoked_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DelegationQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "customer"],
+                condition=Q(revoked_at__isnull=True),
+                name="one_active_delegation",
+            ),
+            models.CheckConstraint(
+                condition=~Q(partner=models.F("customer")), name="no_self_delegation"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.customer} delegated to {self.partner}"
+
+    @property
+    def active(self):
+        return self.revoked_at is None
+
+
+class Invitation(models.Model):
+    """An org admin invites a person by email; the link lets them set a password."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=8, choices=Membership.ROLE_CHOICES, default="member")
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL)
+    # Only a hash is stored: a database leak does not hand out accounts.
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"invitation of {self.email} to {self.org}"

@@ -1,0 +1,23 @@
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+
+from portal import views
+
+# Django admin uses the portal's own sign-in (with its rate limits and MFA).
+admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = "Call forwarding portal administration"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("orgs/<int:org_id>/settings/", views.org_settings, name="org_settings"),
+    path("orgs/<int:org_id>/invite/", views.org_invite, name="org_invite"),
+    path("orgs/<int:org_id>/delegations/", views.delegation_grant, name="delegation_grant"),
+    path("orgs/<int:org_id>/delegations/<int:delegation_id>/revoke/",
+         views.delegation_revoke, name="delegation_revoke"),
+    path("", include("forwarding.urls")),
+]

@@ -1,0 +1,164 @@
+"""Tenancy pages: home, an organization's settings (delegations, invitations), the
+invitation landing page. Thin: access checks from `access`, writes in `services`."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from portal import access, audit, services
+from portal.forms import DelegationForm, InvitationForm, SetPasswordForm
+from portal.models import Delegation, Organization
+
+
+def require_mfa(request, next_url):
+    """Redirect to TOTP set-up with a message when the user has no MFA, else None."""
+    from allauth.mfa.utils import is_mfa_enabled
+
+    if is_mfa_enabled(request.user):
+        return None
+    messages.warning(
+        request,
+        "Turn on two-factor authentication (an authenticator app) before changing "
+        "settings for other people.",
+    )
+    return redirect(reverse("mfa_activate_totp") + f"?next={next_url}")
+
+
+def healthz(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+@login_required
+def home(request):
+    person = request.user.people.first()
+    if person is not None:
+        return redirect("my_forwarding")
+    orgs = list(access.manageable_orgs(request.user))
+    if len(orgs) == 1:
+        return redirect("org_people", org_id=orgs[0].id)
+    return render(request, "portal/home.html", {"orgs": orgs})
+
+
+def _admin_org(request, org_id):
+    org = get_object_or_404(Organization, pk=org_id)
+    via = access.partner_for(request.user, org)  # 404 when not an admin of it
+    return org, via
+
+
+@login_required
+def org_settings(request, org_id):
+    org, via = _admin_org(request, org_id)
+    delegations = (
+        Delegation.objects.filter(customer=org).select_related("partner").order_by("-granted_at")
+    )
+    received = (
+        Delegation.objects.active().filter(partner=org).select_related("customer")
+        if via is None else []
+    )
+    return render(request, "portal/org_settings.html", {
+        "org": org,
+        "via_partner": via,
+        "delegations": delegations,
+        "received": received,
+        "invite_form": InvitationForm(),
+        "delegation_form": DelegationForm(customer=org) if via is None else None,
+        "webhook_url": None,
+    })
+
+
+@login_required
+@require_POST
+def org_invite(request, org_id):
+    org, via = _admin_org(request, org_id)
+    if (response := require_mfa(request, reverse("org_settings", args=[org.id]))) is not None:
+        return response
+    form = InvitationForm(request.POST)
+    if form.is_valid():
+        try:
+            services.invitation_create(
+                org=org, email=form.cleaned_data["email"], role=form.cleaned_data["role"],
+                actor=audit.actor_from_request(request, via_partner=via),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            return redirect("org_settings", org_id=org.id)
+    return render(request, "portal/org_settings.html", {
+        "org": org, "via_partner": via, "invite_form": form,
+        "delegations": Delegation.objects.filter(customer=org).select_related("partner"),
+        "delegation_form": DelegationForm(customer=org) if via is None else None,
+    }, status=400)
+
+
+@login_required
+@require_POST
+def delegation_grant(request, org_id):
+    org, via = _admin_org(request, org_id)
+    if via is not None:  # a partner cannot delegate a customer onward
+        return HttpResponse("Only the organization's own admins can delegate.", status=403)
+    if (response := require_mfa(request, reverse("org_settings", args=[org.id]))) is not None:
+        return response
+    form = DelegationForm(request.POST, customer=org)
+    if form.is_valid():
+        try:
+            services.delegation_grant(
+                customer=org, partner=form.cleaned_data["partner"],
+                actor=audit.actor_from_request(request),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request, f"{form.cleaned_data['partner'].name} can now act for {org.name}."
+            )
+            return redirect("org_settings", org_id=org.id)
+    return render(request, "portal/org_settings.html", {
+        "org": org, "via_partner": via, "invite_form": InvitationForm(),
+        "delegations": Delegation.objects.filter(customer=org).select_related("partner"),
+        "delegation_form": form,
+    }, status=400)
+
+
+@login_required
+@require_POST
+def delegation_revoke(request, org_id, delegation_id):
+    org, via = _admin_org(request, org_id)
+    if via is not None:
+        return HttpResponse("Only the organization's own admins can revoke.", status=403)
+    if (response := require_mfa(request, reverse("org_settings", args=[org.id]))) is not None:
+        return response
+    delegation = get_object_or_404(Delegation, pk=delegation_id, customer=org)
+    services.delegation_revoke(delegation=delegation, actor=audit.actor_from_request(request))
+    messages.success(request, f"{delegation.partner.name} can no longer act for {org.name}.")
+    return redirect("org_settings", org_id=org.id)
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request, token):
+    invitation = services.invitation_lookup(token)
+    if invitation is None:
+        return render(request, "portal/invitation_invalid.html", status=404)
+    form = SetPasswordForm(request.POST or None, email=invitation.email)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.invitation_accept(
+                invitation=invitation, password=form.cleaned_data["password1"],
+                ip=audit.client_ip(request),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome to {invitation.org.name}.")
+            return redirect("home")
+    return render(request, "portal/invitation_accept.html",
+                  {"form": form, "invitation": invitation})
