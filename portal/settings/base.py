@@ -15,11 +15,17 @@ VAR_DIR = BASE_DIR / "var"
 env = environ.Env()
 
 
-def _required_url(name, parser, default):
-    """Parse a URL-valued variable; a malformed value stops start-up and names the variable."""
+def _database_url(name, default):
+    """Parse DATABASE_URL; a malformed value stops start-up and names the variable."""
     raw = env.str(name, default=default)
+    scheme = raw.split("://", 1)[0] if "://" in raw else ""
+    if scheme not in environ.Env.DB_SCHEMES:
+        raise ImproperlyConfigured(
+            f"{name} is malformed ({raw!r}): expected e.g. postgres://user@host:5432/name "
+            f"or sqlite:////path/to/file"
+        )
     try:
-        return raw, parser(raw)
+        return raw, env.db_url_config(raw)
     except Exception as exc:  # environ raises several types for bad URLs
         raise ImproperlyConfigured(f"{name} is malformed ({raw!r}): {exc}") from exc
 
@@ -95,9 +101,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASE_URL, _db = _required_url(
-    "DATABASE_URL", env.db_url_config, f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"
-)
+DATABASE_URL, _db = _database_url("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")
 _db.setdefault("CONN_MAX_AGE", _env_int("CONN_MAX_AGE", 60))
 _db["CONN_HEALTH_CHECKS"] = True
 if _db["ENGINE"].endswith("sqlite3"):

@@ -1,0 +1,135 @@
+"""Create (or reset) the demo data: one org per provider kind, a partner org delegated to
+two of them, a handful of people each and one user per role. Idempotent."""
+
+import json
+
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from portal.models import Delegation, Membership, Organization, Person, User
+
+# A fixed TOTP secret so a demo admin can add it to an authenticator app (or use oathtool).
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105 (demo only, printed)
+
+ORGS = [
+    # name, kind, provider org id, path under the sandbox, region
+    ("Acme (Webex)", "webex", "acme-webex", "/webex/v1", "US"),
+    ("Globex (Teams)", "graph", "globex-tenant", "/graph", "GB"),
+    ("Initech (Skype)", "ucwa", "initech-ucwa", "/ucwa/v1", "US"),
+    ("Umbrella (Lync)", "lync", "umbrella-lync", "", "DE"),
+]
+PARTNER = ("Northwind Partners", "webex", "northwind-partner", "/webex/v1", "US")
+DELEGATED = ["acme-webex", "globex-tenant"]
+
+PEOPLE = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Linus Pauling"]
+NUMBERS = {
+    "US": "+1202555{:04d}",
+    "GB": "+44207946{:04d}",
+    "DE": "+49301234{:04d}",
+}
+
+
+def _slug(name):
+    return name.split(" ")[0].lower()
+
+
+class Command(BaseCommand):
+    help = "Create or reset the demo organizations, people and users (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        sandbox = settings.SANDBOX_URL
+        result = {"orgs": [], "users": [], "people": [], "totp_secret": DEMO_TOTP_SECRET}
+        orgs = {}
+        for index, (name, kind, org_id, path, region) in enumerate([*ORGS, PARTNER]):
+            org, _ = Organization.objects.update_or_create(
+                provider_org_id=org_id,
+                defaults={
+                    "name": name, "provider_kind": kind,
+                    "base_url": sandbox + path if path else "",
+                    "credentials": {"token": f"demo-token-{org_id}"} if path else {},
+                    "default_region": region, "rate_limit_per_second": 20,
+                },
+            )
+            orgs[org_id] = org
+            result["orgs"].append({"id": org.id, "name": name, "provider_kind": kind,
+                                   "provider_org_id": org_id})
+            if (name, kind, org_id, path, region) == PARTNER:
+                continue
+            for n, person_name in enumerate(PEOPLE, start=1):
+                number = NUMBERS[region].format(index * 100 + n)
+                first = _slug(person_name)
+                person, _ = Person.objects.update_or_create(
+                    org=org, provider_person_id=f"{org_id}-{first}",
+                    defaults={
+                        "display_name": person_name,
+                        "email": f"{first}@{_slug(name)}.example",
+                        "phone_number": number,
+                        "extension": f"{index + 1}{n:03d}",
+                        "sip_uri": f"sip:{first}@{_slug(name)}.example",
+                    },
+                )
+                result["people"].append({
+                    "id": person.id, "org": org.name, "display_name": person_name,
+                    "provider_person_id": person.provider_person_id, "phone_number": number,
+                })
+
+        partner = orgs[PARTNER[2]]
+        for org_id in DELEGATED:
+            Delegation.objects.get_or_create(
+                customer=orgs[org_id], partner=partner, revoked_at=None
+            )
+
+        def user(email, password, org, role, *, person=None, mfa=False, staff=False,
+                 label=None):
+            u, _ = User.objects.get_or_create(email=email, defaults={"username": email})
+            u.set_password(password)
+            u.is_staff = u.is_superuser = staff
+            u.save()
+            EmailAddress.objects.update_or_create(
+                user=u, email=email, defaults={"verified": True, "primary": True}
+            )
+            if org is not None:
+                Membership.objects.update_or_create(user=u, org=org, defaults={"role": role})
+            if person is not None:
+                Person.objects.filter(user=u).exclude(pk=person.pk).update(user=None)
+                person.user = u
+                person.save(update_fields=["user"])
+            if mfa and not Authenticator.objects.filter(user=u, type="totp").exists():
+                Authenticator.objects.create(
+                    user=u, type=Authenticator.Type.TOTP, data={"secret": DEMO_TOTP_SECRET}
+                )
+            result["users"].append({
+                "username": u.username, "email": email, "password": password,
+                "role": label or role,
+                "org": org.name if org else None, "mfa": mfa,
+                "person_id": person.id if person else None,
+            })
+
+        for name, _kind, org_id, _path, _region in ORGS:
+            org = orgs[org_id]
+            domain = _slug(name) + ".example"
+            first_person = org.people.order_by("id").first()
+            user(f"member@{domain}", "demo-member-pass", org, "member", person=first_person)
+            user(f"admin@{domain}", "demo-admin-pass", org, "admin", mfa=True)
+        user("admin@northwind.example", "demo-partner-pass", partner, "admin", mfa=True,
+             label="partner admin")
+        user("staff@portal.example", "demo-staff-pass", None, "staff", mfa=True, staff=True)
+
+        if options["json"]:
+            self.stdout.write(json.dumps(result, indent=2))
+            return
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in with:"))
+        for u in result["users"]:
+            self.stdout.write(f"  {u['email']:<28} {u['password']:<20} {u['role']:<14} "
+                              f"{u['org'] or '(site staff)'}")
+        self.stdout.write(
+            f"Admins have TOTP turned on; secret {DEMO_TOTP_SECRET} "
+            f"(e.g. `oathtool --totp -b {DEMO_TOTP_SECRET}`)."
+        )

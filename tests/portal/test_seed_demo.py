@@ -1,0 +1,33 @@
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from portal.models import Delegation, Membership, Organization, Person, User
+
+pytestmark = pytest.mark.django_db
+
+
+def _counts():
+    return (Organization.objects.count(), Person.objects.count(), User.objects.count(),
+            Membership.objects.count(), Delegation.objects.count())
+
+
+def test_seed_demo_is_idempotent_and_prints_json():
+    out = StringIO()
+    call_command("seed_demo", "--json", stdout=out)
+    first = _counts()
+    call_command("seed_demo", stdout=StringIO())
+    assert _counts() == first
+    data = json.loads(out.getvalue())
+    assert sorted(o["provider_kind"] for o in data["orgs"]) == [
+        "graph", "lync", "ucwa", "webex", "webex"
+    ]
+    roles = {u["role"] for u in data["users"]}
+    assert {"member", "admin", "partner admin", "staff"} <= roles
+    partner = Organization.objects.get(name="Northwind Partners")
+    assert Delegation.objects.active().filter(partner=partner).count() == 2
+    member = next(u for u in data["users"] if u["role"] == "member")
+    assert User.objects.get(email=member["email"]).check_password(member["password"])
+    assert len(data["people"]) == 20

@@ -1,0 +1,115 @@
+"""Sign-in: closed sign-up, invitations, login rate limits, Django admin behind sign-in."""
+
+import re
+
+import pytest
+from django.core import mail
+from django.core.cache import cache
+from django.urls import reverse
+
+from portal.models import AuditEvent, Membership, User
+from tests.conftest import make_person, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # Rate-limit counters live in the real cache (Redis in tests): start each test clean.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_public_signup_is_closed(client):
+    response = client.get(reverse("account_signup"))
+    assert b"Sign Up Closed" in response.content or b"closed" in response.content.lower()
+    client.post(reverse("account_signup"), {
+        "email": "intruder@example.com", "password1": "Zx9!long-pass", "password2": "Zx9!long-pass"
+    })
+    assert not User.objects.filter(email="intruder@example.com").exists()
+
+
+def test_login_with_email_and_password(client, org):
+    user = make_user("alice@example.com", org=org, role="member", password="s3cret-Pass-word")
+    response = client.post(reverse("account_login"),
+                           {"login": "alice@example.com", "password": "s3cret-Pass-word"})
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(user.pk)
+
+
+def test_repeated_failed_logins_are_rate_limited(client, org):
+    make_user("bob@example.com", org=org, role="member", password="right-Password-1")
+    limited = b"Too many failed login attempts"
+    for _ in range(5):
+        response = client.post(reverse("account_login"),
+                               {"login": "bob@example.com", "password": "wrong"})
+        assert response.status_code == 200
+        assert limited not in response.content
+        assert b"password you specified are not correct" in response.content
+    response = client.post(reverse("account_login"),
+                           {"login": "bob@example.com", "password": "wrong"})
+    assert limited in response.content
+    # Even the right password is refused while the limit holds.
+    response = client.post(reverse("account_login"),
+                           {"login": "bob@example.com", "password": "right-Password-1"})
+    assert limited in response.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_invitation_lets_a_person_set_a_password_and_join(
+    client, org, django_capture_on_commit_callbacks
+):
+    admin = make_user(org=org, role=Membership.ADMIN, mfa=True)
+    person = make_person(org)
+    client.force_login(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("org_invite", args=[org.id]),
+                               {"email": "New.Person@Example.com", "role": "member"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    link = re.search(r"http://\S+/invitations/(\S+)/", mail.outbox[0].body)
+    assert link, mail.outbox[0].body
+    token = link.group(1)
+    invitation = org.invitations.get()
+    invitation.person = person
+    invitation.save(update_fields=["person"])
+
+    client.logout()
+    url = reverse("invitation_accept", args=[token])
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"password1": "short", "password2": "short"})
+    assert response.status_code == 200
+    assert b"too short" in response.content
+    response = client.post(url, {"password1": "a-Good-passw0rd", "password2": "a-Good-passw0rd"})
+    assert response.status_code == 302
+    user = User.objects.get(email="new.person@example.com")
+    assert Membership.objects.get(user=user, org=org).role == "member"
+    person.refresh_from_db()
+    assert person.user == user
+    assert AuditEvent.objects.filter(event="invitation.accepted", actor=user).count() == 1
+    # The link works once.
+    client.logout()
+    assert client.get(url).status_code == 404
+
+
+def test_django_admin_sits_behind_the_portal_sign_in(client):
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    login = client.get(response["Location"])
+    assert login.status_code == 302 or login.request["PATH_INFO"] == "/admin/login/"
+    response = client.get("/admin/login/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_staff_reaches_django_admin(client):
+    staff = make_user("staff@example.com")
+    staff.is_staff = staff.is_superuser = True
+    staff.save()
+    client.force_login(staff)
+    assert client.get("/admin/").status_code == 200
+
+
+def test_healthz(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
