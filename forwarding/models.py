@@ -78,6 +78,12 @@ class ForwardingSettings(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True)
     claim_token = models.CharField(max_length=32, blank=True)
 
+    # A partner's change is pushed with the partner's credentials and the customer's org
+    # id (Webex orgId); set by the service that made the latest change.
+    push_via_partner = models.ForeignKey(
+        "portal.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
     # --- drift: the provider's state differed from ours ---
     drift_detected_at = models.DateTimeField(null=True, blank=True)
     drift_state = models.JSONField(null=True, blank=True)
@@ -127,3 +133,37 @@ class CallerRule(models.Model):
 
     def __str__(self):
         return f"rule {self.position} of {self.settings.person}"
+
+
+class PushAttempt(models.Model):
+    """One outbound push: recorded before the provider call and completed after it, so an
+    admin can see what was sent, when, and what came back (and a crash leaves a trace)."""
+
+    IN_FLIGHT = "in_flight"
+    SUCCEEDED = "succeeded"
+    TRANSIENT = "transient"
+    PERMANENT = "permanent"
+    OUTCOMES = [(IN_FLIGHT, "In flight"), (SUCCEEDED, "Succeeded"),
+                (TRANSIENT, "Failed, will retry"), (PERMANENT, "Failed")]
+
+    settings = models.ForeignKey(
+        ForwardingSettings, on_delete=models.CASCADE, related_name="push_attempts"
+    )
+    version = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=OUTCOMES, default=IN_FLIGHT)
+    sent = models.JSONField(default=dict)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    tracking_id = models.CharField(max_length=200, blank=True)
+    requests = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["settings", "-started_at"])]
+
+    def __str__(self):
+        return f"push of v{self.version} ({self.outcome})"

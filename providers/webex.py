@@ -1,0 +1,122 @@
+"""Webex Calling: a person's call forwarding settings (seed 001).
+
+GET/PUT {base}/people/{personId}/features/callForwarding[?orgId=]. A partner acting for
+a customer uses its own token and the customer's orgId.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from .base import Connection, ForwardingState, Provider, PushResult
+from .http import json_or_empty, send
+
+LABEL = "Webex"
+
+_STATUS_WORDS = {
+    400: "Webex refused the settings",
+    401: "Webex refused the portal's credentials; an admin must reconnect the organization",
+    403: "Webex refused: the portal may not change this person's settings "
+         "(check the token's scope or the partner's access to this org)",
+    404: "Webex does not know this person (were they removed from Webex Calling?)",
+    409: "Webex refused the change as conflicting",
+    423: "Webex has this person's settings locked for now",
+    429: "Webex asked the portal to slow down",
+}
+
+
+def _describe(response):
+    body = json_or_empty(response)
+    detail = body.get("message") or ""
+    errors = body.get("errors")
+    if not detail and isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        detail = errors[0].get("description", "")
+    words = _STATUS_WORDS.get(response.status_code)
+    if words is None:
+        words = (f"Webex had a problem ({response.status_code})"
+                 if response.status_code >= 500 else
+                 f"Webex refused the request ({response.status_code})")
+    message = f"{words}: {detail}" if detail and response.status_code == 400 else words
+    return message[:480] + ".", None
+
+
+def to_wire(state: ForwardingState) -> dict:
+    no_answer = {
+        "enabled": state.no_answer_enabled,
+        "destination": state.no_answer_destination,
+        "destinationVoicemailEnabled": state.no_answer_voicemail,
+    }
+    if state.no_answer_ring_after is not None:
+        no_answer["numberOfRings"] = state.no_answer_ring_after
+    return {
+        "callForwarding": {
+            "always": {
+                "enabled": state.always_enabled,
+                "destination": state.always_destination,
+                "ringReminderEnabled": state.always_ring_reminder,
+                "destinationVoicemailEnabled": state.always_voicemail,
+            },
+            "busy": {
+                "enabled": state.busy_enabled,
+                "destination": state.busy_destination,
+                "destinationVoicemailEnabled": state.busy_voicemail,
+            },
+            "noAnswer": no_answer,
+        },
+        "businessContinuity": {
+            "enabled": state.continuity_enabled,
+            "destination": state.continuity_destination,
+            "destinationVoicemailEnabled": state.continuity_voicemail,
+        },
+    }
+
+
+def from_wire(body: dict) -> ForwardingState:
+    cf = body.get("callForwarding") or {}
+    always, busy, no_answer = (cf.get(k) or {} for k in ("always", "busy", "noAnswer"))
+    bc = body.get("businessContinuity") or {}
+    return ForwardingState(
+        always_enabled=bool(always.get("enabled")),
+        always_destination=always.get("destination") or "",
+        always_ring_reminder=bool(always.get("ringReminderEnabled")),
+        always_voicemail=bool(always.get("destinationVoicemailEnabled")),
+        busy_enabled=bool(busy.get("enabled")),
+        busy_destination=busy.get("destination") or "",
+        busy_voicemail=bool(busy.get("destinationVoicemailEnabled")),
+        no_answer_enabled=bool(no_answer.get("enabled")),
+        no_answer_destination=no_answer.get("destination") or "",
+        no_answer_ring_after=no_answer.get("numberOfRings"),
+        no_answer_voicemail=bool(no_answer.get("destinationVoicemailEnabled")),
+        continuity_enabled=bool(bc.get("enabled")),
+        continuity_destination=bc.get("destination") or "",
+        continuity_voicemail=bool(bc.get("destinationVoicemailEnabled")),
+    )
+
+
+class WebexProvider(Provider):
+    kind = "webex"
+
+    def _url(self, conn: Connection, person_ref: str):
+        person = quote(person_ref, safe="")
+        url = f"{conn.base_url.rstrip('/')}/people/{person}/features/callForwarding"
+        params = {"orgId": conn.acting_org_id} if conn.acting_org_id else None
+        return url, params
+
+    def _headers(self, conn):
+        return {"Authorization": f"Bearer {conn.token}"}
+
+    def push(self, conn, person_ref, state):
+        url, params = self._url(conn, person_ref)
+        response = send("PUT", url, params=params, json=to_wire(state),
+                        headers=self._headers(conn), provider_label=LABEL, describe_error=_describe,
+                        timeout=conn.options.get("timeout"))
+        return PushResult(status_code=response.status_code,
+                          tracking_id=response.headers.get("TrackingID", ""),
+                          summary="PUT callForwarding")
+
+    def fetch(self, conn, person_ref):
+        url, params = self._url(conn, person_ref)
+        response = send("GET", url, params=params, headers=self._headers(conn),
+                        provider_label=LABEL, describe_error=_describe,
+                        timeout=conn.options.get("timeout"))
+        return from_wire(json_or_empty(response))
