@@ -86,6 +86,7 @@ class ForwardingSettings(models.Model):
 
     # --- drift: the provider's state differed from ours ---
     drift_detected_at = models.DateTimeField(null=True, blank=True)
+    drift_checked_at = models.DateTimeField(null=True, blank=True)
     drift_state = models.JSONField(null=True, blank=True)
 
     objects = ForwardingSettingsQuerySet.as_manager()

@@ -7,6 +7,8 @@ row (version > synced_version) and pushes it later, so nothing is lost.
 """
 
 import logging
+import os
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -17,36 +19,50 @@ from .models import ForwardingSettings, SyncStatus
 
 log = logging.getLogger(__name__)
 
+# Edits within this window coalesce into one provider write (ten quick edits: one or two).
+DEBOUNCE = timedelta(seconds=float(os.environ.get("PUSH_DEBOUNCE_SECONDS", 0.5)))
+
 
 def is_pushed(settings: ForwardingSettings) -> bool:
     return capabilities_for(settings.person.org.provider_kind).delivery == "push"
 
 
-def request_push(settings: ForwardingSettings, *, queue="interactive"):
+def request_push(settings: ForwardingSettings, *, queue="interactive", debounce=True):
     if not is_pushed(settings):
         # Graph and Lync take the rules at call time or from the manifest: nothing to push.
-        settings.sync_status = SyncStatus.NOT_PUSHED
-        settings.synced_version = settings.version
-        settings.save(update_fields=["sync_status", "synced_version"])
+        ForwardingSettings.objects.filter(pk=settings.pk).update(
+            sync_status=SyncStatus.NOT_PUSHED, synced_version=settings.version)
+        settings.sync_status, settings.synced_version = SyncStatus.NOT_PUSHED, settings.version
         return
-    settings.sync_status = SyncStatus.PENDING
-    settings.sync_attempts = 0
-    settings.next_attempt_at = timezone.now()
-    settings.last_error = ""
-    settings.save(update_fields=[
-        "sync_status", "sync_attempts", "next_attempt_at", "last_error",
-    ])
+    now = timezone.now()
+    due = now + DEBOUNCE if debounce else now
+    # Keep an earlier due time of a push that is already waiting: edits coalesce into it
+    # instead of postponing it forever.
+    waiting = settings.sync_status == SyncStatus.PENDING and settings.next_attempt_at
+    if waiting and now < settings.next_attempt_at < due:
+        due = settings.next_attempt_at
+    fields = {"sync_attempts": 0, "next_attempt_at": due, "last_error": ""}
+    if settings.sync_status != SyncStatus.PUSHING:
+        # A running push keeps its status; it sees the newer version when it finishes.
+        fields["sync_status"] = SyncStatus.PENDING
+    # Written with update() so the row's other fields (saved by the caller) stay as they are.
+    ForwardingSettings.objects.filter(pk=settings.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(settings, name, value)
     settings_id = settings.id
-    transaction.on_commit(lambda: enqueue_push(settings_id, queue=queue))
+    countdown = max(0.0, (due - now).total_seconds())
+    transaction.on_commit(lambda: enqueue_push(settings_id, queue=queue, countdown=countdown))
 
 
-def enqueue_push(settings_id, *, queue="interactive", countdown=None):
+def enqueue_push(settings_id, *, queue="interactive", countdown=None, slot_reserved=False):
     """Best effort: a broker failure is logged, never raised; the sweeper catches up."""
     from .tasks import push_settings
 
     try:
-        push_settings.apply_async(args=[settings_id], queue=queue, countdown=countdown,
-                                  retry=False)
+        push_settings.apply_async(
+            args=[settings_id], kwargs={"slot_reserved": slot_reserved, "queue": queue},
+            queue=queue, countdown=countdown or None, retry=False,
+        )
     except Exception:  # the broker may be down; the change is safe in the database
         log.warning("could not enqueue push of settings %s; the sweeper will", settings_id,
                     exc_info=True)

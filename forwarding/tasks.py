@@ -1,10 +1,40 @@
-"""Celery tasks: thin wrappers that load ids and call services (being built: issue 5)."""
+"""Celery tasks: thin and idempotent. Each takes ids, loads rows and calls a service;
+none sleeps or retries by itself (the services re-schedule)."""
 
 from celery import shared_task
 
 
 @shared_task(name="forwarding.push_settings", ignore_result=True)
-def push_settings(settings_id):
+def push_settings(settings_id, slot_reserved=False, queue="interactive"):
     from forwarding import sync
 
-    sync.push(settings_id)
+    sync.push(settings_id, slot_reserved=slot_reserved, queue=queue)
+
+
+@shared_task(name="forwarding.sweep", ignore_result=True)
+def sweep():
+    from forwarding import sync
+
+    sync.sweep()
+
+
+@shared_task(name="forwarding.tick_windows", ignore_result=True)
+def tick_windows():
+    from forwarding import services
+
+    services.windows_tick()
+
+
+@shared_task(name="forwarding.drift_check_all", ignore_result=True)
+def drift_check_all():
+    from forwarding import drift
+
+    for settings_id in drift.due_for_check():
+        drift_check.apply_async(args=[settings_id], queue="bulk")
+
+
+@shared_task(name="forwarding.drift_check", ignore_result=True)
+def drift_check(settings_id):
+    from forwarding import drift
+
+    drift.check(settings_id)

@@ -31,6 +31,9 @@ class Organization(models.Model):
     )
     # Pushes per second this org's provider accepts; shared by all workers.
     rate_limit_per_second = models.PositiveIntegerField(default=10)
+    # Push pacing without Redis (see forwarding.ratelimit): epoch milliseconds.
+    push_tat_ms = models.FloatField(default=0, editable=False)
+    push_paused_until_ms = models.FloatField(default=0, editable=False)
     # Secret part of this org's Graph webhook URL (call-time providers).
     webhook_key = models.CharField(max_length=64, unique=True, editable=False)
     graph_api_version = models.CharField(

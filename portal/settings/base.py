@@ -232,6 +232,17 @@ CELERY_TASK_TIME_LIMIT = _env_int("CELERY_TASK_TIME_LIMIT", 90)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A web request must not hang when the broker is down: the change is already safe in the
+# database and the sweeper will enqueue it.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=1.0)
+# Synced into django-celery-beat's tables at start-up; admins can change them there.
+CELERY_BEAT_SCHEDULE = {
+    "sweep-pushes": {"task": "forwarding.sweep",
+                     "schedule": env.float("SWEEP_EVERY_SECONDS", default=5.0)},
+    "tick-time-windows": {"task": "forwarding.tick_windows", "schedule": 30.0},
+    "drift-check": {"task": "forwarding.drift_check_all", "schedule": 300.0,
+                    "options": {"queue": "bulk"}},
+}
 
 # Timeouts of every outbound provider call (seconds): connect, read.
 PROVIDER_TIMEOUT = (env.float("PROVIDER_CONNECT_TIMEOUT", default=3.05),

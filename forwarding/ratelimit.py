@@ -1,0 +1,123 @@
+"""Pushes per second per provider org, shared by every worker.
+
+A GCRA scheduler (a token bucket seen as "theoretical arrival time"): each push reserves
+the next free slot, so N pushes at rate R are spread evenly over N/R seconds and never
+burst above R. A 429 pauses the whole org until the provider's Retry-After.
+
+With REDIS_URL the state lives in Redis (atomic Lua, Redis's own clock, so workers on
+several machines agree). Without Redis (the zero-setup demo) it lives on the organization
+row, updated under a row lock.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+from django.conf import settings
+from django.db import transaction
+
+_RESERVE = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
+if paused > now then
+  return -(paused - now)
+end
+local interval = tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+redis.call('SET', KEYS[1], tat + interval, 'PX', math.floor(tat + interval - now + 60000))
+return tat - now
+"""
+
+_PAUSE = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local until_ms = now + tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if until_ms > current then
+  redis.call('SET', KEYS[1], until_ms, 'PX', tonumber(ARGV[1]) + 60000)
+end
+return until_ms - now
+"""
+
+
+@lru_cache(maxsize=1)
+def _redis():
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    return client, client.register_script(_RESERVE), client.register_script(_PAUSE)
+
+
+def _keys(org_id):
+    return f"portal:pace:{org_id}", f"portal:pause:{org_id}"
+
+
+def reserve(org, rate_per_second=None) -> tuple[float, bool]:
+    """Reserve a push slot for `org`: (seconds to wait before using it, reserved).
+
+    When the org is paused by a 429, nothing is reserved (reserved is False) and the
+    pause remainder is returned: the caller comes back then and reserves again.
+    """
+    rate = max(1, rate_per_second or org.rate_limit_per_second or 1)
+    interval_ms = 1000.0 / rate
+    if settings.REDIS_URL:
+        _client, reserve_script, _pause = _redis()
+        ms = float(reserve_script(keys=_keys(org.id), args=[interval_ms]))
+    else:
+        ms = _reserve_in_db(org.id, interval_ms)
+    return abs(ms) / 1000, ms >= 0
+
+
+def paused_for(org) -> float:
+    """Seconds left of a 429 pause of `org` (0 when not paused)."""
+    if settings.REDIS_URL:
+        client, _reserve, _pause = _redis()
+        until = client.get(_keys(org.id)[1])
+        if until is None:
+            return 0.0
+        seconds, micros = client.time()
+        return max(0.0, (float(until) - (seconds * 1000 + micros / 1000)) / 1000)
+    from portal.models import Organization
+
+    until = Organization.objects.filter(pk=org.id).values_list(
+        "push_paused_until_ms", flat=True).first() or 0
+    return max(0.0, (until - time.time() * 1000) / 1000)
+
+
+def pause(org, seconds: float) -> None:
+    """Hold every push of `org` for `seconds` (a 429's Retry-After)."""
+    ms = max(0, int(seconds * 1000))
+    if settings.REDIS_URL:
+        _client, _reserve, pause_script = _redis()
+        pause_script(keys=[_keys(org.id)[1]], args=[ms])
+        return
+    _pause_in_db(org.id, ms)
+
+
+def _reserve_in_db(org_id, interval_ms):
+    from portal.models import Organization
+
+    now = time.time() * 1000
+    with transaction.atomic():
+        org = Organization.objects.select_for_update().only(
+            "push_tat_ms", "push_paused_until_ms").get(pk=org_id)
+        if org.push_paused_until_ms > now:
+            return -(org.push_paused_until_ms - now)
+        tat = max(org.push_tat_ms, now)
+        org.push_tat_ms = tat + interval_ms
+        org.save(update_fields=["push_tat_ms"])
+        return tat - now
+
+
+def _pause_in_db(org_id, ms):
+    from portal.models import Organization
+
+    until = time.time() * 1000 + ms
+    with transaction.atomic():
+        org = Organization.objects.select_for_update().only("push_paused_until_ms").get(pk=org_id)
+        if until > org.push_paused_until_ms:
+            org.push_paused_until_ms = until
+            org.save(update_fields=["push_paused_until_ms"])

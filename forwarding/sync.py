@@ -1,0 +1,307 @@
+"""The push pipeline's services: bring each provider to the desired state.
+
+A push claims the settings row with a conditional UPDATE (so at most one push per person
+runs, whatever the number of workers), always sends the *latest* desired state, and
+records the version it sent. Outcomes:
+
+- success: synced_version = the version sent; if a newer edit arrived meanwhile, the
+  row is pending again and another push is enqueued (edits coalesce);
+- transient failure (5xx, 423, 429, timeouts): backoff with jitter, never before the
+  provider's Retry-After; a 429 also pauses the whole org; after MAX_ATTEMPTS: failed;
+- permanent failure (4xx): failed at once with a message a person can act on.
+
+Workers never sleep: a wait becomes a short countdown on a re-enqueued task, and the
+long wait lives in the database (next_attempt_at), where the sweeper finds it. The
+sweeper also re-enqueues rows whose message was lost (Redis down at commit, a worker
+killed mid-push: its claim expires).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from datetime import timedelta
+
+from django.conf import settings as django_settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from portal import audit
+from providers.base import Connection, ProviderError
+from providers.capabilities import capabilities_for
+from providers.registry import get_provider
+
+from . import pipeline, ratelimit
+from .models import ForwardingSettings, PushAttempt, SyncStatus
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = int(os.environ.get("PUSH_MAX_ATTEMPTS", 8))
+BACKOFF_BASE = float(os.environ.get("PUSH_BACKOFF_BASE", 1.0))
+BACKOFF_CAP = float(os.environ.get("PUSH_BACKOFF_CAP", 300.0))
+# Longer than the task hard time limit, so an expired claim means its worker is gone.
+CLAIM_SECONDS = float(os.environ.get("PUSH_CLAIM_SECONDS", 60))
+# Waits up to this long ride on a countdown; longer ones wait in the database.
+MAX_COUNTDOWN = float(os.environ.get("PUSH_MAX_COUNTDOWN", 60))
+# The sweeper re-enqueues rows overdue by this much (their message was lost).
+SWEEP_GRACE = float(os.environ.get("PUSH_SWEEP_GRACE", 15))
+# A task may run a little before its due time (clock skew between machines).
+EARLY_TOLERANCE = timedelta(milliseconds=200)
+
+SYSTEM = "push pipeline"
+
+
+def _worker_name():
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def backoff(attempt: int) -> float:
+    """Equal-jitter exponential backoff: between half and all of base * 2^(attempt-1)."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempt - 1)))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def connection_for(row: ForwardingSettings) -> Connection:
+    org = row.person.org
+    partner = row.push_via_partner
+    timeout = getattr(django_settings, "PROVIDER_TIMEOUT", None)
+    if partner is not None and partner.provider_kind == org.provider_kind:
+        # Seed 001: a partner uses its own token and the customer's orgId.
+        return Connection(
+            base_url=partner.base_url or org.base_url,
+            token=partner.credentials.get("token", ""),
+            org_id=partner.provider_org_id,
+            acting_org_id=org.provider_org_id,
+            options={"timeout": timeout},
+        )
+    return Connection(base_url=org.base_url, token=org.credentials.get("token", ""),
+                      org_id=org.provider_org_id, options={"timeout": timeout})
+
+
+def _claim(settings_id, now):
+    token = uuid.uuid4().hex
+    claimed = (
+        ForwardingSettings.objects.filter(pk=settings_id, version__gt=F("synced_version"))
+        .exclude(sync_status__in=[SyncStatus.FAILED, SyncStatus.NOT_PUSHED])
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + EARLY_TOLERANCE))
+        .update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), claim_token=token,
+                sync_status=SyncStatus.PUSHING)
+    )
+    return token if claimed else None
+
+
+def _reschedule_if_early(settings_id, now, queue):
+    """A task that arrived before its row is due comes back later instead of vanishing."""
+    row = (ForwardingSettings.objects.filter(pk=settings_id, version__gt=F("synced_version"),
+                                             claimed_until__isnull=True)
+           .exclude(sync_status__in=[SyncStatus.FAILED, SyncStatus.NOT_PUSHED])
+           .values("next_attempt_at").first())
+    if row and row["next_attempt_at"] and row["next_attempt_at"] > now:
+        wait = (row["next_attempt_at"] - now).total_seconds()
+        if wait <= MAX_COUNTDOWN:
+            pipeline.enqueue_push(settings_id, queue=queue, countdown=wait, slot_reserved=False)
+
+
+def _release(settings_id, token, **fields):
+    return ForwardingSettings.objects.filter(pk=settings_id, claim_token=token).update(
+        claimed_until=None, claim_token="", **fields
+    )
+
+
+def push(settings_id, *, slot_reserved=False, queue="interactive"):
+    """Push the latest desired state of one person, if the provider is behind."""
+    from .selectors import desired_state
+
+    now = timezone.now()
+    token = _claim(settings_id, now)
+    if token is None:
+        _reschedule_if_early(settings_id, now, queue)
+        return None
+    row = ForwardingSettings.objects.select_related(
+        "person__org", "push_via_partner").get(pk=settings_id)
+    org = row.person.org
+
+    # A reserved slot was paid for already; only a 429 pause since then holds it back.
+    if slot_reserved:
+        wait, holds_slot = ratelimit.paused_for(org), False
+    else:
+        wait, holds_slot = ratelimit.reserve(org)
+    if wait > 0.001:
+        # Our slot is in the future (or the org is paused): hand the row back and come
+        # back then. A reserved slot is kept; after a pause a new one is reserved.
+        status = SyncStatus.RETRYING if row.sync_attempts else SyncStatus.PENDING
+        _release(settings_id, token, sync_status=status,
+                 next_attempt_at=now + timedelta(seconds=wait))
+        if wait <= MAX_COUNTDOWN:
+            pipeline.enqueue_push(settings_id, queue=queue, countdown=wait,
+                                  slot_reserved=holds_slot)
+        return None
+
+    version = row.version
+    state = desired_state(row, now=now)
+    provider = get_provider(org.provider_kind)
+    attempt = PushAttempt.objects.create(
+        settings=row, version=version, started_at=now, sent=state.to_dict(),
+        worker=_worker_name(),
+    )
+    started = time.monotonic()
+    try:
+        result = provider.push(connection_for(row), row.person.provider_person_id, state)
+    except ProviderError as exc:
+        duration_ms = int((time.monotonic() - started) * 1000)
+        _record_failure(row, token, attempt, exc, duration_ms, queue)
+        return exc
+    duration_ms = int((time.monotonic() - started) * 1000)
+    _record_success(row, token, attempt, result, duration_ms, queue)
+    return result
+
+
+def _record_success(row, token, attempt, result, duration_ms, queue):
+    now = timezone.now()
+    with transaction.atomic():
+        current = ForwardingSettings.objects.select_for_update().get(pk=row.pk)
+        fields = {
+            "synced_version": max(current.synced_version, attempt.version),
+            "sync_attempts": 0, "last_error": "", "last_synced_at": now,
+            "drift_detected_at": None, "drift_state": None,
+        }
+        newer = current.version > attempt.version
+        if newer:
+            fields["sync_status"] = SyncStatus.PENDING
+            fields["next_attempt_at"] = max(current.next_attempt_at or now, now)
+        else:
+            fields["sync_status"] = SyncStatus.SYNCED
+            fields["next_attempt_at"] = None
+        if current.claim_token == token:
+            fields.update(claimed_until=None, claim_token="")
+        ForwardingSettings.objects.filter(pk=row.pk).update(**fields)
+        PushAttempt.objects.filter(pk=attempt.pk).update(
+            finished_at=now, outcome=PushAttempt.SUCCEEDED, status_code=result.status_code,
+            duration_ms=duration_ms, tracking_id=result.tracking_id[:200],
+            requests=result.requests,
+        )
+        audit.record(
+            event="push.succeeded", actor=audit.Actor.system(SYSTEM), person=row.person,
+            data={"version": attempt.version, "status": result.status_code,
+                  "duration_ms": duration_ms, "tracking_id": result.tracking_id,
+                  "sent": result.summary, "requests": result.requests,
+                  "attempt": attempt.pk},
+        )
+        if newer:
+            wait = max(0.0, (fields["next_attempt_at"] - now).total_seconds())
+            transaction.on_commit(
+                lambda: pipeline.enqueue_push(row.pk, queue=queue, countdown=wait or None)
+            )
+
+
+def _record_failure(row, token, attempt, exc: ProviderError, duration_ms, queue):
+    now = timezone.now()
+    org = row.person.org
+    log.warning("push of settings %s v%s failed: %s (%s) raw=%s", row.pk, attempt.version,
+                exc.message, exc.status_code, exc.raw[:500])
+    with transaction.atomic():
+        current = ForwardingSettings.objects.select_for_update().get(pk=row.pk)
+        attempts = current.sync_attempts + 1
+        fields = {"sync_attempts": attempts, "last_error": exc.message[:500]}
+        if current.claim_token == token:
+            fields.update(claimed_until=None, claim_token="")
+        wait = None
+        if exc.permanent or attempts >= MAX_ATTEMPTS:
+            fields.update(sync_status=SyncStatus.FAILED, next_attempt_at=None)
+            event, outcome = "push.failed", PushAttempt.PERMANENT
+        else:
+            wait = max(backoff(attempts), exc.retry_after or 0.0)
+            fields.update(sync_status=SyncStatus.RETRYING,
+                          next_attempt_at=now + timedelta(seconds=wait))
+            event, outcome = "push.retrying", PushAttempt.TRANSIENT
+        ForwardingSettings.objects.filter(pk=row.pk).update(**fields)
+        PushAttempt.objects.filter(pk=attempt.pk).update(
+            finished_at=now, outcome=outcome, status_code=exc.status_code,
+            duration_ms=duration_ms, tracking_id=exc.tracking_id[:200], error=exc.message[:500],
+            requests=getattr(exc, "requests_sent", 1),
+        )
+        audit.record(
+            event=event, actor=audit.Actor.system(SYSTEM), person=row.person,
+            data={"version": attempt.version, "status": exc.status_code,
+                  "duration_ms": duration_ms, "tracking_id": exc.tracking_id,
+                  "error": exc.message, "permanent": exc.permanent, "attempts": attempts,
+                  "retry_in_s": round(wait, 3) if wait is not None else None,
+                  "attempt": attempt.pk},
+        )
+    if exc.status_code == 429:
+        ratelimit.pause(org, exc.retry_after if exc.retry_after is not None else wait or 1.0)
+    if wait is not None and wait <= MAX_COUNTDOWN:
+        pipeline.enqueue_push(row.pk, queue=queue, countdown=wait)
+
+
+def sweep(*, now=None, limit=1000) -> int:
+    """Re-enqueue every row that is behind, due (with grace), and not being pushed."""
+    now = now or timezone.now()
+    due = now - timedelta(seconds=SWEEP_GRACE)
+    ids = list(
+        ForwardingSettings.objects.behind()
+        .exclude(sync_status__in=[SyncStatus.FAILED, SyncStatus.NOT_PUSHED])
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=due))
+        .order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
+    )
+    for settings_id in ids:
+        pipeline.enqueue_push(settings_id, queue="bulk")
+    if ids:
+        log.info("sweeper re-enqueued %d pushes", len(ids))
+    return len(ids)
+
+
+@transaction.atomic
+def retry_now(*, settings: ForwardingSettings, actor: audit.Actor):
+    """An admin's "retry now": start again from a failed or waiting state."""
+    row = ForwardingSettings.objects.select_for_update().select_related("person__org").get(
+        pk=settings.pk)
+    if not pipeline.is_pushed(row):
+        return row
+    if row.version <= row.synced_version:
+        return row
+    audit.record(event="push.retry_requested", actor=actor, person=row.person,
+                 data={"version": row.version, "previous_status": row.sync_status,
+                       "previous_error": row.last_error})
+    pipeline.request_push(row, debounce=False)
+    return row
+
+
+def provider_state(row: ForwardingSettings):
+    provider = get_provider(row.person.org.provider_kind)
+    return provider.fetch(connection_for(row), row.person.provider_person_id)
+
+
+def comparable(state, kind) -> dict:
+    """The parts of a state the provider keeps, with disabled features blanked, so a
+    comparison does not flag differences the provider cannot hold."""
+    caps = capabilities_for(kind)
+    data = state.to_dict()
+    out = {}
+    groups = {
+        "always": ["always_enabled", "always_destination", "always_ring_reminder",
+                   "always_voicemail"],
+        "busy": ["busy_enabled", "busy_destination", "busy_voicemail"],
+        "no_answer": ["no_answer_enabled", "no_answer_destination", "no_answer_ring_after",
+                      "no_answer_voicemail"],
+        "continuity": ["continuity_enabled", "continuity_destination", "continuity_voicemail"],
+        "simring": ["simring_enabled", "simring_targets"],
+    }
+    for feature, names in groups.items():
+        if not caps.supports(feature) or not data[names[0]]:
+            out[names[0]] = False
+            continue
+        for name in names:
+            if name.endswith("ring_reminder") and not caps.ring_reminder:
+                continue
+            if name.endswith("voicemail") and not caps.voicemail:
+                continue
+            out[name] = data[name]
+    return out
