@@ -63,6 +63,6 @@ def enqueue_push(settings_id, *, queue="interactive", countdown=None, slot_reser
             args=[settings_id], kwargs={"slot_reserved": slot_reserved, "queue": queue},
             queue=queue, countdown=countdown or None, retry=False,
         )
-    except Exception:  # the broker may be down; the change is safe in the database
-        log.warning("could not enqueue push of settings %s; the sweeper will", settings_id,
-                    exc_info=True)
+    except Exception as exc:  # the broker may be down; the change is safe in the database
+        log.warning("could not enqueue push of settings %s (%s); the sweeper will",
+                    settings_id, exc)
