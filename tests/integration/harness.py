@@ -91,7 +91,7 @@ class Worker:
                "-c", str(self.concurrency), "-n", f"{self.name}@%h", "-l", "info",
                "--without-gossip", "--without-mingle", "--prefetch-multiplier", "1"]
         if self.beat:
-            schedule = tempfile.mktemp(prefix="beat-")
+            schedule = str(Path(tempfile.mkdtemp(prefix="beat-")) / "schedule")
             cmd += ["-B", "-s", schedule, "--scheduler", "celery.beat:PersistentScheduler"]
         handle = self.log.open("ab")
         # Own process group: SIGKILL reaches the pool children too, like a crashed host.
