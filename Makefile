@@ -28,7 +28,7 @@ run: $(STAMP)
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v 0
-	$(BIN)/python manage.py setup_schedules
+	$(BIN)/python manage.py seed_demo
 	@echo
 	@echo "Starting the sandbox, the web server on http://127.0.0.1:8000/, a worker and beat."
 	@echo "Ctrl-C stops them all. Demo logins follow once the sandbox answers."

@@ -8,12 +8,18 @@
 import os
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.dev")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = (Queue("calls"), Queue("interactive"), Queue("bulk"))
+# Each queue has its own exchange and key: a message for one never lands in another.
+app.conf.task_queues = tuple(
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in ("calls", "interactive", "bulk")
+)
+app.conf.task_default_exchange = "interactive"
+app.conf.task_default_routing_key = "interactive"
 app.conf.task_default_queue = "interactive"
 app.autodiscover_tasks()
