@@ -126,9 +126,7 @@ class FaultRegistry:
         count: int,
     ) -> Fault:
         with self._lock:
-            fault = Fault(
-                f"fault-{next(self._ids)}", match, status, retry_after, delay_ms, count
-            )
+            fault = Fault(f"fault-{next(self._ids)}", match, status, retry_after, delay_ms, count)
             self._faults.append(fault)
             return fault
 
@@ -158,3 +156,5 @@ class FaultRegistry:
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
+            # Numbering restarts too, so a reset sandbox behaves like a fresh one.
+            self._ids = itertools.count(1)

@@ -48,9 +48,7 @@ class Provider:
     def handle(self, req: Request) -> Response:
         raise NotImplementedError
 
-    def error(
-        self, req: Request, status: int, message: str, code: str | None = None
-    ) -> Response:
+    def error(self, req: Request, status: int, message: str, code: str | None = None) -> Response:
         """A provider-shaped error response."""
         raise NotImplementedError
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import copy
 import itertools
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -55,7 +56,8 @@ def new_webex_settings(system_max: int) -> dict[str, Any]:
             "noAnswer": {
                 "enabled": False,
                 "destination": "",
-                "numberOfRings": DEFAULT_NUMBER_OF_RINGS,
+                # Never above the person's own maximum (which may be 2).
+                "numberOfRings": min(DEFAULT_NUMBER_OF_RINGS, system_max),
                 "systemMaxNumberOfRings": system_max,
                 "destinationVoicemailEnabled": False,
             },
@@ -145,6 +147,7 @@ class GraphCall:
     deadline_ms: int
     my_participant_id: str
     correlation_id: str
+    caller_display_name: str = ""
     created_at: float = field(default_factory=time.time)
     state: str = "incoming"  # incoming | redirecting | terminated
     outcome: str | None = None  # answered | unanswered
@@ -182,6 +185,16 @@ class GraphCall:
             "notificationToRedirectMs": to_redirect,
             "notifications": [dict(n) for n in self.notifications],
         }
+
+
+def _parse_logged_body(raw: bytes | None) -> Any:
+    """The logged body as JSON, or None when absent or not valid JSON."""
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:  # includes JSONDecodeError and UnicodeDecodeError
+        return None
 
 
 class SandboxState:
@@ -252,7 +265,7 @@ class SandboxState:
             entries = [e for e in entries if e["seq"] > since]
         if path_part:
             entries = [e for e in entries if path_part in e["path"]]
-        return entries
+        return [{**e, "body": _parse_logged_body(e["body"])} for e in entries]
 
     def stats_view(self) -> dict[str, Any]:
         with self.lock:

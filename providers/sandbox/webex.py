@@ -182,9 +182,7 @@ class WebexProvider(Provider):
                 target[path[-1]] = value
             return Response(204)
 
-    def error(
-        self, req: Request, status: int, message: str, code: str | None = None
-    ) -> Response:
+    def error(self, req: Request, status: int, message: str, code: str | None = None) -> Response:
         return Response(
             status,
             {

@@ -13,7 +13,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 _NO_BODY = object()
@@ -57,12 +57,6 @@ class Request:
             raise BadJson(self._json_error)
         return self._parsed
 
-    def json_or_none(self) -> Any:
-        """Parsed body for the request log: None when empty or malformed."""
-        if self._parsed is _NO_BODY:
-            self._parse()
-        return None if self._json_error is not None else self._parsed
-
     def _parse(self) -> None:
         if not self.has_body:
             self._parsed = None
@@ -104,7 +98,7 @@ def json_response(status: int, body: Any = None, **headers: str) -> Response:
 
 def iso_now(with_fraction: bool = False) -> str:
     """UTC timestamp in the ISO 8601 'Z' form the Microsoft APIs use."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if with_fraction:
         return now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     return now.strftime("%Y-%m-%dT%H:%M:%SZ")
