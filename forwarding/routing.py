@@ -226,7 +226,7 @@ def plan_from(settings, *, person, caps: Capabilities | None = None) -> Plan:
     }
     if settings is None:
         return Plan(**base)
-    names = [f for f in Plan.__dataclass_fields__ if f not in base | {"caller_rules"}]
+    names = [f for f in Plan.__dataclass_fields__ if f not in {*base, "caller_rules"}]
     values = {name: getattr(settings, name) for name in names}
     values["simring_targets"] = tuple(values["simring_targets"] or ())
     rules = tuple(

@@ -10,7 +10,7 @@ forwarding.window_started, forwarding.window_ended.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -70,13 +70,15 @@ def values(settings: ForwardingSettings) -> dict:
     """The editable settings as Python values, plus the caller rules in order."""
     data = {name: getattr(settings, name) for name in validation.EDITABLE_FIELDS}
     data["simring_targets"] = list(data["simring_targets"] or [])
-    data["caller_rules"] = [_rule_dict(r) for r in settings.caller_rules.all()]
+    # An unsaved row (a page showing a person who never had settings) has no rules.
+    rules = settings.caller_rules.all() if settings.pk is not None else []
+    data["caller_rules"] = [_rule_dict(r) for r in rules]
     return data
 
 
 def _json_value(value):
     if isinstance(value, datetime):
-        return value.astimezone(timezone.UTC).isoformat()
+        return value.astimezone(UTC).isoformat()
     return value
 
 
@@ -176,6 +178,12 @@ def _apply(*, settings, person, changes, caller_rules, actor, event, data=None, 
             update_fields.append("window_state")
     for name, value in changed.items():
         setattr(settings, name, value)
+    # The pipeline pushes with the credentials of whoever made the latest change: a
+    # partner's change goes out with the partner's token and the customer's org id.
+    partner_id = actor.via_partner.pk if actor.via_partner is not None else None
+    if settings.push_via_partner_id != partner_id:
+        settings.push_via_partner_id = partner_id
+        update_fields.append("push_via_partner")
     settings.version += 1
     settings.updated_by_label = actor.label[:200]
     settings.save(update_fields=[*update_fields, "version", "updated_by_label", "updated_at"])

@@ -7,7 +7,7 @@ Limits come from the provider documents in the seeds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 FEATURES = (
     "always",
@@ -30,6 +30,24 @@ FEATURE_LABELS = {
 }
 
 DESTINATION_MAX_LENGTH = 80  # UCWA's limit, the smallest of the providers
+DESTINATION_LIMIT_SOURCE = "Skype for Business"
+
+# Options inside a feature. Each can be missing on a provider that has the feature.
+OPTIONS = ("ring_reminder", "voicemail", "disposition", "masking")
+
+OPTION_LABELS = {
+    "ring_reminder": "Ring reminder",
+    "voicemail": "Send to the destination's voicemail",
+    "disposition": "Choose forward or redirect",
+    "masking": "Hide the caller's or your number",
+}
+
+# How a change reaches the provider, in words for pages.
+DELIVERY_WORDS = {
+    "push": "sent to {label} by the portal",
+    "call_time": "applied by the portal when the next call arrives",
+    "manifest": "part of the MSPL manifest an admin downloads and deploys",
+}
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,13 @@ class Capabilities:
     simring_timeout_default_many: int | None = None
     dispositions: tuple[str, ...] = ()
     masking: bool = False
+    # Where the person's own maximum of the no-answer count lives in Person.provider_data
+    # (Webex reports systemMaxNumberOfRings per person).
+    no_answer_max_key: str | None = None
+    # Options that only a newer API version offers: option -> version that has them.
+    options_need_version: dict = field(default_factory=dict)
+    # option -> reason it is missing, where the generic sentence would not be precise.
+    option_reasons: dict = field(default_factory=dict)
 
     def supports(self, feature: str) -> bool:
         if feature not in FEATURES:
@@ -70,6 +95,79 @@ class Capabilities:
             for f in FEATURES
         ]
 
+    def has_option(self, option: str) -> bool:
+        if option == "ring_reminder":
+            return self.ring_reminder
+        if option == "voicemail":
+            return self.voicemail
+        if option == "disposition":
+            return len(self.dispositions) > 1
+        if option == "masking":
+            return self.masking
+        raise KeyError(f"unknown forwarding option {option!r}")
+
+    def option_reason(self, option: str) -> str | None:
+        """Why `option` is missing (None when it is there)."""
+        if self.has_option(option):
+            return None
+        if option in self.option_reasons:
+            return self.option_reasons[option]
+        return {
+            "ring_reminder": f"{self.label} plays no ring reminder for forwarded calls.",
+            "voicemail": f"{self.label} cannot send a forwarded call to the destination's "
+            "voicemail.",
+            "disposition": f"{self.label} always forwards; the caller is not told.",
+            "masking": f"{self.label} cannot hide the caller's or the callee's number.",
+        }[option]
+
+    def options(self):
+        """(option, label, available, reason) for every option, for pages."""
+        return [
+            (o, OPTION_LABELS[o], self.has_option(o), self.option_reason(o)) for o in OPTIONS
+        ]
+
+    def no_answer_bounds(self, provider_data: dict | None = None) -> tuple[int, int] | None:
+        """(min, max) of the no-answer count in `no_answer_unit`, for one person."""
+        if self.no_answer_unit is None:
+            return None
+        maximum = self.no_answer_max
+        if self.no_answer_max_key and provider_data:
+            try:
+                own = int(provider_data.get(self.no_answer_max_key, maximum))
+            except (TypeError, ValueError):
+                own = maximum
+            # The provider's per-person maximum can only lower the documented one.
+            if self.no_answer_min <= own <= maximum:
+                maximum = own
+        return self.no_answer_min, maximum
+
+    def simring_timeout_default(self, target_count: int) -> int | None:
+        """The provider's own ring timeout when none is chosen (Graph: 55 s for one target,
+        60 s for several)."""
+        if target_count <= 1:
+            return self.simring_timeout_default_one
+        return self.simring_timeout_default_many
+
+    def for_api_version(self, version: str | None) -> Capabilities:
+        """The capabilities an org gets on API `version` (Graph v1.0 has neither
+        targetDisposition nor maskCaller/maskCallee; beta has both)."""
+        missing = [o for o, v in self.options_need_version.items() if v != version]
+        if not missing:
+            return self
+        changes = {}
+        reasons = dict(self.option_reasons)
+        for option in missing:
+            need = self.options_need_version[option]
+            reasons[option] = (
+                f"Needs the Microsoft Graph {need} API; this organization uses "
+                f"{version or 'another version'}."
+            )
+            if option == "masking":
+                changes["masking"] = False
+            elif option == "disposition":
+                changes["dispositions"] = ("forward",)
+        return replace(self, option_reasons=reasons, **changes)
+
 
 WEBEX = Capabilities(
     kind="webex",
@@ -85,6 +183,7 @@ WEBEX = Capabilities(
     no_answer_min=2,
     no_answer_max=20,  # systemMaxNumberOfRings; a person's own maximum may be lower
     no_answer_default=3,
+    no_answer_max_key="systemMaxNumberOfRings",
 )
 
 UCWA = Capabilities(
@@ -120,6 +219,8 @@ GRAPH = Capabilities(
     simring_timeout_default_many=60,
     dispositions=("forward", "redirect"),
     masking=True,
+    # targetDisposition, maskCaller and maskCallee are in the beta redirect only.
+    options_need_version={"disposition": "beta", "masking": "beta"},
 )
 
 LYNC = Capabilities(
@@ -140,8 +241,11 @@ LYNC = Capabilities(
 MATRIX = {c.kind: c for c in (WEBEX, UCWA, GRAPH, LYNC)}
 
 
-def capabilities_for(kind: str) -> Capabilities:
+def capabilities_for(kind: str, api_version: str | None = None) -> Capabilities:
+    """The capabilities of provider `kind`; with `api_version`, narrowed to what that
+    version of the provider's API offers."""
     try:
-        return MATRIX[kind]
+        caps = MATRIX[kind]
     except KeyError:
         raise KeyError(f"unknown provider kind {kind!r}") from None
+    return caps.for_api_version(api_version) if api_version is not None else caps
