@@ -83,7 +83,18 @@ def _context(request, person, settings, *, form, formset, conflict=False):
         "page_url": _page_url(request, person),
         "own_line": selectors.display(person.phone_number),
         "conflict": conflict,
+        "can_admin": access.is_org_admin(request.user, person.org),
+        "drift_description": _drift_description(current, settings, caps),
     }
+
+
+def _drift_description(current, settings, caps):
+    """The provider's state (as read back by a drift check) in the page's plain words."""
+    if not settings.drift_state:
+        return []
+    theirs = {**current, **settings.drift_state, "window_enabled": False, "caller_rules": []}
+    return [item for item in selectors.describe(theirs, caps=caps) if item["on"]] or [
+        {"label": "Forwarding", "text": "off"}]
 
 
 def _option_matters(caps, option):

@@ -20,4 +20,5 @@ urlpatterns = [
     path("orgs/<int:org_id>/delegations/<int:delegation_id>/revoke/",
          views.delegation_revoke, name="delegation_revoke"),
     path("", include("forwarding.urls")),
+    path("", include("forwarding.urls_sync")),
 ]
