@@ -23,6 +23,11 @@ DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@127.0.
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 
+def number(area, exchange, n):
+    """A valid North American number, distinct for each n."""
+    return f"+1{area}{exchange + n // 10000}{n % 10000:04d}"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, default=1000)
@@ -68,7 +73,7 @@ def main():
             base_url=f"{url}/webex/v1", credentials={"token": "bench"},
             rate_limit_per_second=args.rate)
         people = Person.objects.bulk_create([
-            Person(org=org, display_name=f"Bench {n}", phone_number=f"+1202{300 + n // 10000}{n % 10000:04d}",
+            Person(org=org, display_name=f"Bench {n}", phone_number=number("202", 300, n),
                    provider_person_id=f"bench-{n}") for n in range(args.people)
         ])
         for person in people:
@@ -87,7 +92,8 @@ def main():
             with transaction.atomic():
                 services.forwarding_update(
                     person=person, expected_version=1, actor=actor,
-                    changes={"always_enabled": True, "always_destination": f"+1303{200 + n // 10000}{n % 10000:04d}"},
+                    changes={"always_enabled": True,
+                             "always_destination": number("303", 200, n)},
                 )
         enqueued = time.monotonic() - started
         pending = ForwardingSettings.objects.exclude(sync_status=SyncStatus.SYNCED)
