@@ -168,3 +168,191 @@ class PushAttempt(models.Model):
 
     def __str__(self):
         return f"push of v{self.version} ({self.outcome})"
+
+
+class BulkJob(models.Model):
+    """A CSV import, a bulk edit from the people list, or the undo of one of them.
+
+    Rows are applied by Celery tasks on the bulk queue, each through forwarding_update (so
+    with the same validation, version bump and audit row as a page); the job's counters
+    are read from its rows (forwarding.bulk_selectors.job_progress), never stored twice.
+    """
+
+    IMPORT = "import"
+    EDIT = "edit"
+    UNDO = "undo"
+    KINDS = [(IMPORT, "CSV import"), (EDIT, "Bulk edit"), (UNDO, "Undo")]
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    STATUSES = [(QUEUED, "Queued"), (RUNNING, "Running"), (DONE, "Done")]
+
+    org = models.ForeignKey("portal.Organization", on_delete=models.CASCADE,
+                            related_name="bulk_jobs")
+    kind = models.CharField(max_length=8, choices=KINDS)
+    status = models.CharField(max_length=8, choices=STATUSES, default=QUEUED)
+    description = models.CharField(max_length=300, blank=True)
+    filename = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey("portal.User", null=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_by_label = models.CharField(max_length=200)
+    # The partner org on whose behalf the job was started (None: the org's own admin).
+    via_partner = models.ForeignKey("portal.Organization", null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    # Every audit row the job writes carries this id (AuditEvent.correlation_id).
+    correlation_id = models.CharField(max_length=64, db_index=True)
+    undo_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="undone_by")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["org", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk} of {self.org}"
+
+
+class BulkJobRow(models.Model):
+    """One person's change in a bulk job, and what became of it."""
+
+    PENDING = "pending"
+    APPLIED = "applied"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+    INVALID = "invalid"
+    STATUSES = [(PENDING, "Pending"), (APPLIED, "Applied"), (UNCHANGED, "Already so"),
+                (FAILED, "Failed"), (INVALID, "Invalid")]
+
+    job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="rows")
+    line = models.PositiveIntegerField()  # CSV line number, or position in a bulk edit
+    key = models.CharField(max_length=254, blank=True)  # how the row named its person
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    person_label = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=STATUSES, default=PENDING)
+    # The changes dict handed to forwarding_update (JSON values; datetimes as ISO text).
+    changes = models.JSONField(default=dict)
+    # The version the row was prepared against (the CSV's version column), if any.
+    expected_version = models.PositiveIntegerField(null=True, blank=True)
+    errors = models.JSONField(default=dict, blank=True)  # field -> [messages]
+    # The full snapshot before the change (what undo brings back), the values the row
+    # wrote (field -> value, JSON) and the version it wrote.
+    previous = models.JSONField(null=True, blank=True)
+    written = models.JSONField(null=True, blank=True)
+    new_version = models.PositiveIntegerField(null=True, blank=True)
+    # An undo row applies only while these fields still hold these values (what the
+    # undone job wrote); otherwise somebody changed them since, and they are left alone.
+    guard = models.JSONField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["line", "id"]
+        indexes = [models.Index(fields=["job", "status"])]
+
+    def __str__(self):
+        return f"row {self.line} of job {self.job_id} ({self.status})"
+
+
+class CallRecord(models.Model):
+    """One call that a call-time provider (the Graph bot) asked the portal about: the
+    decision, the redirect that was sent and what came back, and how the call ended.
+
+    Created when the incoming notification arrives (its unique (org, call id) pair is
+    what makes a repeated notification harmless), completed by the redirect service and
+    by follow-up notifications."""
+
+    # redirect_status: where the redirect stands.
+    PENDING = "pending"  # decided nothing yet; a worker will
+    SENDING = "sending"  # a worker claimed it and is posting the redirect
+    RETRYING = "retrying"  # the first attempt failed transiently; one retry is queued
+    REDIRECTED = "redirected"
+    FAILED = "failed"
+    REDIRECT_STATUSES = [
+        (PENDING, "Waiting for a worker"), (SENDING, "Sending"), (RETRYING, "Retrying"),
+        (REDIRECTED, "Redirected"), (FAILED, "Failed"),
+    ]
+
+    org = models.ForeignKey("portal.Organization", on_delete=models.CASCADE,
+                            related_name="call_records")
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="call_records")
+    provider_call_id = models.CharField(max_length=200)
+    api_version = models.CharField(max_length=8)
+    # The called line's identity in the notification (mapped to person.provider_person_id).
+    line_id = models.CharField(max_length=200, blank=True)
+    caller_kind = models.CharField(max_length=16, blank=True)  # user | phone | anonymous
+    caller_id = models.CharField(max_length=200, blank=True)
+    caller_label = models.CharField(max_length=200, blank=True)
+    # Last lifecycle state seen: incoming, redirecting, terminated, deleted.
+    state = models.CharField(max_length=16, default="incoming")
+
+    # The decision of forwarding.routing.
+    rule = models.CharField(max_length=32, blank=True)
+    explanation = models.CharField(max_length=500, blank=True)
+    targets = models.JSONField(default=list, blank=True)  # destinations, as routing gave them
+    target_labels = models.JSONField(default=list, blank=True)  # the same, for people
+    disposition = models.CharField(max_length=8, blank=True)
+    timeout = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    # The redirect: what was sent, what came back.
+    redirect_status = models.CharField(max_length=10, choices=REDIRECT_STATUSES,
+                                       default=PENDING)
+    redirect_attempts = models.PositiveSmallIntegerField(default=0)
+    redirect_body = models.JSONField(null=True, blank=True)
+    redirect_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    redirect_error = models.CharField(max_length=500, blank=True)
+    # From the incoming notification's arrival to the provider's answer to the redirect.
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    answered_by = models.CharField(max_length=200, blank=True)  # "user:<id>", "phone:+1..."
+    answered_by_label = models.CharField(max_length=200, blank=True)
+    termination_reason = models.CharField(max_length=64, blank=True)
+
+    started_at = models.DateTimeField()  # when the incoming notification arrived
+    redirected_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # Keys (state|changeType|etag) of the notifications applied, in order. Repeats and
+    # late ones are refused by the state order itself (see forwarding.calls).
+    notifications = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "provider_call_id"],
+                                    name="one_record_per_provider_call"),
+        ]
+        indexes = [
+            models.Index(fields=["person", "-started_at"], name="call_person_recent_idx"),
+            models.Index(fields=["org", "-started_at"], name="call_org_recent_idx"),
+        ]
+
+    def __str__(self):
+        return f"call {self.provider_call_id} ({self.state})"
+
+    RULE_LABELS = {
+        "time_window": "Time window",
+        "always": "Always forward",
+        "simring": "Simultaneous ring",
+        "none": "No rule: rang the person",
+    }
+    STATUS_CSS = {PENDING: "pending", SENDING: "pushing", RETRYING: "retrying",
+                  REDIRECTED: "synced", FAILED: "failed"}
+
+    @property
+    def completed(self) -> bool:
+        return self.state in ("terminated", "deleted")
+
+    @property
+    def rule_label(self) -> str:
+        if self.rule.startswith("caller_rule:"):
+            return f"Caller rule {self.rule.split(':', 1)[1]}"
+        return self.RULE_LABELS.get(self.rule, self.rule or "Not decided")
+
+    @property
+    def status_css(self) -> str:
+        return self.STATUS_CSS.get(self.redirect_status, "pending")

@@ -38,3 +38,21 @@ def drift_check(settings_id):
     from forwarding import drift
 
     drift.check(settings_id)
+
+
+@shared_task(name="forwarding.redirect_call", ignore_result=True)
+def redirect_call(record_id, attempt=1):
+    # Runs on the `calls` queue only: Graph drops the call 15 s after notifying us, so it
+    # must never wait behind pushes. A retry is re-enqueued by the service, not slept.
+    from forwarding import calls
+
+    calls.handle_incoming(record_id, attempt=attempt)
+
+
+@shared_task(name="forwarding.bulk_apply", ignore_result=True)
+def bulk_apply(job_id, row_ids):
+    # Bulk queue only. Rows already applied are skipped, so a redelivered chunk is harmless;
+    # a chunk that runs long hands its rest to a new task instead of being killed.
+    from forwarding import bulk
+
+    bulk.apply_rows(job_id=job_id, row_ids=row_ids)

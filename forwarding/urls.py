@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from forwarding import views
+from forwarding import views, views_bulk
 
 urlpatterns = [
     path("me/", views.my_forwarding, name="my_forwarding"),
@@ -12,4 +12,16 @@ urlpatterns = [
     path("people/<int:person_id>/history/", views.person_history, name="person_history"),
     path("people/<int:person_id>/restore/", views.person_restore, name="person_restore"),
     path("people/<int:person_id>/test/", views.person_test, name="person_test"),
+    path("orgs/", views_bulk.org_switcher, name="org_switcher"),
+    path("orgs/<int:org_id>/bulk/", views_bulk.bulk_import, name="bulk_import"),
+    path("orgs/<int:org_id>/bulk/apply/", views_bulk.bulk_import_apply,
+         name="bulk_import_apply"),
+    path("orgs/<int:org_id>/bulk/export.csv", views_bulk.bulk_export, name="bulk_export"),
+    path("orgs/<int:org_id>/bulk/edit/", views_bulk.bulk_edit, name="bulk_edit"),
+    path("bulk-jobs/<int:job_id>/", views_bulk.bulk_job, name="bulk_job"),
+    path("bulk-jobs/<int:job_id>/progress.json", views_bulk.bulk_job_progress,
+         name="bulk_job_progress"),
+    path("bulk-jobs/<int:job_id>/undo/", views_bulk.bulk_job_undo, name="bulk_job_undo"),
+    path("bulk-jobs/<int:job_id>/resume/", views_bulk.bulk_job_resume,
+         name="bulk_job_resume"),
 ]

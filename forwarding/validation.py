@@ -12,7 +12,9 @@
 
 Every error is keyed by the field that caused it (model field names, and
 "caller_rules-<i>-<field>" for caller rules), so forms can show it next to that field.
-Only the functions at the bottom touch the database (to load the org's other people).
+Only the loop check at the bottom touches the database: it looks up the people behind
+this person's destinations and walks on from them (LineIndex), one query per step, so an
+edit costs the same in an org of ten people or of ten thousand.
 """
 
 from __future__ import annotations
@@ -191,7 +193,11 @@ def normalize_destination(value, *, region: str) -> str:
         result = _parse_number(value, region, strict=True)
         if result is None:
             compact = _SEPARATORS_RE.sub("", value)
-            if _EXTENSION_RE.match(compact):
+            # A digit string that has the shape of a number of the region ("2002000000"
+            # in the US) is a mistyped number, not an extension: storing it as an
+            # extension would silently send calls nowhere.
+            looks_like_number = _parse_number(value, region, strict=False) is not None
+            if _EXTENSION_RE.match(compact) and not looks_like_number:
                 result = compact  # an internal extension
             else:
                 raise ValidationError(
@@ -256,16 +262,39 @@ def caller_keys(caller, *, region: str) -> set[str]:
     return keys
 
 
-def line_keys(person, *, region: str) -> set[str]:
-    """Normalised forms of every address that reaches `person`."""
-    keys = set()
-    for line in person.lines():
-        try:
-            keys.add(normalize_caller(line, region=region))
-        except ValidationError:
-            keys.add(line.strip().lower())
+def _line_key(line: str, region: str) -> str:
+    try:
+        return normalize_caller(line, region=region)
+    except ValidationError:
+        return line.strip().lower()
+
+
+def _keys_of_lines(lines, region: str) -> set[str]:
+    keys = {_line_key(line, region) for line in lines if line}
     keys.discard(ANONYMOUS)
     return keys
+
+
+def line_keys(person, *, region: str) -> set[str]:
+    """Normalised forms of every address that reaches `person`."""
+    return _keys_of_lines(person.lines(), region)
+
+
+def stored_line(value: str, *, region: str, number_ok: bool = True) -> str:
+    """The form in which a person's phone number (`number_ok`) or extension is stored.
+
+    Loop checks find the person behind a destination with an indexed equality on these
+    columns (LineIndex), so a line is stored as the key it matches under: "+1 202 555 0100"
+    becomes "+12025550100", "20-01" becomes "2001". An extension that reads as a number of
+    the org's country stays as typed (it is still found: LineIndex also looks up the
+    national digits of a number). Anything else is kept as typed, only stripped."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    key = _line_key(value, region)
+    if key.isdigit() or (number_ok and key.startswith("+") and key[1:].isdigit()):
+        return key
+    return value
 
 
 def destination_key(destination: str) -> str:
@@ -369,11 +398,14 @@ def _unsupported_message(caps: Capabilities, feature: str) -> str:
 
 
 def validate_proposal(*, subject: Subject, current: dict, changes: dict,
-                      caller_rules: list | None, now: datetime):
+                      caller_rules: list | None, now: datetime,
+                      line_index: LineIndex | None = None):
     """Check `changes` (and the new caller rules, when given) against `current`.
 
     Returns (changed values, normalised caller rules or None when unchanged). Raises one
-    ValidationError holding every problem, keyed by field."""
+    ValidationError holding every problem, keyed by field. `line_index`: a LineIndex of
+    the person's org shared by many calls (a bulk job); by default each call looks up
+    only what its loop check needs."""
     caps = subject.caps
     errors = Errors()
     proposed = {}
@@ -442,7 +474,8 @@ def validate_proposal(*, subject: Subject, current: dict, changes: dict,
     errors.raise_if_any()
     if {"always", "time_window"} & touched or rules is not None:
         loops = find_loops(subject=subject, merged=merged, rules=rules,
-                           stored_rules=current.get("caller_rules", []), now=now)
+                           stored_rules=current.get("caller_rules", []), now=now,
+                           index=line_index)
         for key, messages in loops.items():
             for message in messages:
                 errors.add(key, message)
@@ -626,48 +659,238 @@ def _check_caller_rules(errors, caller_rules, subject):
 
 # --- loops inside the org (reads the database) -------------------------------------------
 
-
-def org_line_index(org, *, region):
-    """Destination key -> person id, for every line of every person in `org`."""
-    from portal.models import Person
-
-    index = {}
-    for person in Person.objects.filter(org=org).only(
-        "id", "display_name", "phone_number", "extension", "sip_uri"
-    ):
-        for key in line_keys(person, region=region):
-            index.setdefault(key, person)
-    return index
+# A walk longer than this many steps (one query each) loads the rest of the org at once:
+# past that point one query for everybody is cheaper than one more query per step.
+MAX_WALK_STEPS = 25
 
 
-def _stored_edges(org, *, exclude_person_id, now):
-    """Person id -> destinations their stored settings send every (or some) call to:
-    always-forward, a time window that is running or yet to come, caller rules."""
-    from .models import ForwardingSettings
+@dataclass
+class _Reached:
+    """A person of the org as the loop walk sees them: a name and their stored edges."""
 
-    edges = {}
-    rows = (
-        ForwardingSettings.objects.filter(person__org=org)
-        .exclude(person_id=exclude_person_id)
-        .prefetch_related("caller_rules")
+    name: str
+    always: str  # the always-forward destination while it is on, else ""
+    window: str  # the time window's destination while it is on, else ""
+    window_end: datetime | None
+    rules: list  # caller rule destinations, in rule order
+
+    def targets(self, now: datetime) -> list[str]:
+        """Where their stored settings send every (or some) call: always-forward, a time
+        window that is running or yet to come, caller rules."""
+        targets = [self.always] if self.always else []
+        if self.window and self.window_end is not None and self.window_end > now:
+            targets.append(self.window)
+        targets.extend(self.rules)
+        return targets
+
+
+class LineIndex:
+    """Who in one org answers a destination key, and where those people forward to.
+
+    Loaded on demand: `resolve` looks up only the keys it is given, with one query that
+    also brings each person's stored edges, so a loop check costs one query per step of
+    its walk whatever the size of the org. Pass one index to several `validate_proposal`
+    calls of the same org (a bulk job) to share what it has loaded, `preload=True` to load
+    the whole org in one go instead, and call `note_saved` after each row you save so the
+    edges stay current. It does not see people added or re-numbered after it loaded them.
+
+    Finding a person by key relies on their lines being stored in the form they match
+    under (Person.save stores numbers and extensions that way, see `stored_line`; SIP URIs
+    are compared through portal.models.sip_line_key, the same normalisation in SQL).
+    Every person the query returns is checked again with `line_keys`, so the index never
+    matches more than the full normalisation would, and when several people share a line
+    the first by (display name, id) wins, as it always did."""
+
+    def __init__(self, org, *, region: str | None = None, preload: bool = False):
+        self.org_id = org.pk
+        self.region = region or org.default_region
+        self.complete = False  # every person of the org is loaded
+        self._person_of: dict[str, int | None] = {}  # key -> person id, None: nobody
+        self._reached: dict[int, _Reached] = {}
+        if preload:
+            self.load_all()
+
+    # --- lookups -----------------------------------------------------------------------
+
+    def person_for(self, key: str) -> int | None:
+        """The id of the person behind an already resolved key."""
+        return self._person_of.get(key)
+
+    def name(self, person_id: int) -> str:
+        reached = self._reached.get(person_id)
+        return reached.name if reached is not None else f"person {person_id}"
+
+    def targets(self, person_id: int, now: datetime) -> list[str]:
+        reached = self._reached.get(person_id)
+        return reached.targets(now) if reached is not None else []
+
+    def resolve(self, keys) -> None:
+        """Find the people behind `keys` (destination keys) not looked up yet: one query,
+        none when every key is known already."""
+        wanted = {key for key in keys if key and key not in self._person_of}
+        if not wanted:
+            return
+        if not self.complete:
+            self._load(self._condition(wanted), wanted)
+        for key in wanted:
+            self._person_of.setdefault(key, None)
+
+    def load_all(self) -> None:
+        """Load every person of the org (a bulk job, or a very long walk)."""
+        from django.db.models import Q
+
+        if not self.complete:
+            self._load(Q(), None)
+            self.complete = True
+
+    def note_saved(self, person_id: int, values: dict) -> None:
+        """After saving `person_id`'s settings (`values` as forwarding.services.values
+        gives them, caller rules included), so later checks see the new edges."""
+        reached = self._reached.get(person_id)
+        if reached is not None:
+            self._reached[person_id] = _reached(reached.name, values)
+
+    # --- loading -----------------------------------------------------------------------
+
+    def _condition(self, keys: set):
+        """People whose stored lines equal one of `keys` in their stored form: an OR over
+        the three indexed columns."""
+        from django.db.models import Q
+
+        plain = set()
+        for key in keys:
+            if not key.startswith("sip:"):
+                plain |= _stored_forms(key, self.region)
+        condition = Q(sip_key__in=sorted(keys))  # also a number typed into the SIP column
+        if plain:
+            plain = sorted(plain)
+            condition |= Q(phone_number__in=plain) | Q(extension__in=plain)
+        return condition
+
+    def _load(self, condition, wanted: set | None) -> None:
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            # The targeted lookup uses PostgreSQL functions; elsewhere (the zero-setup
+            # SQLite demo) the org is small: load it whole, in two queries.
+            self._load_whole_org()
+            return
+        from django.contrib.postgres.expressions import ArraySubquery
+        from django.db.models import OuterRef
+
+        from portal.models import Person
+        from portal.models.tenancy import sip_line_key
+
+        from .models import CallerRule
+
+        rules = (
+            CallerRule.objects.filter(settings__person=OuterRef("pk"))
+            .order_by("position").values("destination")
+        )
+        rows = (
+            Person.objects.filter(org_id=self.org_id)
+            .annotate(sip_key=sip_line_key(), rule_destinations=ArraySubquery(rules))
+            .filter(condition)
+            # The order of the former full index: when two people share a line, the first
+            # by (display name, id) is the one a destination reaches.
+            .order_by("display_name", "id")
+            .values_list(
+                "id", "display_name", "phone_number", "extension", "sip_uri",
+                "forwarding__always_enabled", "forwarding__always_destination",
+                "forwarding__window_enabled", "forwarding__window_destination",
+                "forwarding__window_end", "rule_destinations",
+            )
+        )
+        for (person_id, name, phone, extension, sip, always_on, always, window_on, window,
+             window_end, rule_destinations) in rows:
+            self._reached.setdefault(person_id, _Reached(
+                name=name,
+                always=always if always_on and always else "",
+                window=window if window_on and window and window_end else "",
+                window_end=window_end,
+                rules=list(rule_destinations or ()),
+            ))
+            for key in _keys_of_lines((phone, extension, sip), self.region):
+                # Only the keys asked for: a key this row merely also has may belong to
+                # somebody earlier in the order who did not match this query.
+                if wanted is None or key in wanted:
+                    self._person_of.setdefault(key, person_id)
+
+
+    def _load_whole_org(self) -> None:
+        from portal.models import Person
+
+        from .models import CallerRule
+
+        rules: dict[int, list[str]] = {}
+        for person_id, destination in (
+            CallerRule.objects.filter(settings__person__org_id=self.org_id)
+            .order_by("settings__person_id", "position")
+            .values_list("settings__person_id", "destination")
+        ):
+            rules.setdefault(person_id, []).append(destination)
+        rows = (
+            Person.objects.filter(org_id=self.org_id).order_by("display_name", "id")
+            .values_list(
+                "id", "display_name", "phone_number", "extension", "sip_uri",
+                "forwarding__always_enabled", "forwarding__always_destination",
+                "forwarding__window_enabled", "forwarding__window_destination",
+                "forwarding__window_end",
+            )
+        )
+        for (person_id, name, phone, extension, sip, always_on, always, window_on, window,
+             window_end) in rows:
+            self._reached.setdefault(person_id, _Reached(
+                name=name,
+                always=always if always_on and always else "",
+                window=window if window_on and window and window_end else "",
+                window_end=window_end,
+                rules=rules.get(person_id, []),
+            ))
+            for key in _keys_of_lines((phone, extension, sip), self.region):
+                self._person_of.setdefault(key, person_id)
+        self.complete = True
+
+
+def _reached(name: str, values: dict) -> _Reached:
+    return _Reached(
+        name=name,
+        always=values["always_destination"] if values.get("always_enabled") else "",
+        window=values["window_destination"] if values.get("window_enabled")
+        and values.get("window_end") else "",
+        window_end=values.get("window_end"),
+        rules=[rule["destination"] for rule in values.get("caller_rules", ())],
     )
-    for row in rows:
-        targets = []
-        if row.always_enabled and row.always_destination:
-            targets.append(row.always_destination)
-        if row.window_enabled and row.window_destination and row.window_end and \
-                row.window_end > now:
-            targets.append(row.window_destination)
-        targets.extend(rule.destination for rule in row.caller_rules.all())
-        if targets:
-            edges[row.person_id] = targets
-    return edges
+
+
+def _stored_forms(key: str, region: str) -> set[str]:
+    """What a phone number or extension column may hold for a person reached under `key`:
+    the key itself, and for a number of the org's own country its national digits with
+    and without the trunk prefix ("2025550100", "12025550100"; "02079460000" in GB), which
+    is how an extension or a number written around Person.save() may read."""
+    forms = {key}
+    if not key.startswith("+"):
+        return forms
+    try:
+        number = phonenumbers.parse(key, None)
+    except phonenumbers.NumberParseException:
+        return forms
+    if number.country_code != phonenumbers.country_code_for_region(region):
+        return forms
+    national = phonenumbers.national_significant_number(number)
+    forms |= {national, key[1:]}
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is not None and metadata.national_prefix:
+        forms.add(metadata.national_prefix + national)
+    return forms
 
 
 def find_loops(*, subject: Subject, merged: dict, rules: list | None, stored_rules: list,
-               now: datetime) -> dict:
+               now: datetime, index: LineIndex | None = None) -> dict:
     """Errors keyed by field for each of this person's destinations that leads, through
-    other people's forwarding, back to this person."""
+    other people's forwarding, back to this person.
+
+    `index`: a LineIndex of the person's org to reuse (a bulk job); a fresh one otherwise."""
     person = subject.person
     caps = subject.caps
     own_edges = []  # (error key, destination)
@@ -684,26 +907,24 @@ def find_loops(*, subject: Subject, merged: dict, rules: list | None, stored_rul
     if not own_edges:
         return {}
 
-    index = org_line_index(person.org, region=subject.region)
-    stored = _stored_edges(person.org, exclude_person_id=person.id, now=now)
-    names = {p.id: p.display_name for p in index.values()}
-    names[person.id] = person.display_name
-
-    def next_people(person_id):
-        for destination in stored.get(person_id, ()):
-            target = index.get(destination_key(destination))
-            if target is not None:
-                yield target.id
+    if index is None:
+        index = LineIndex(person.org, region=subject.region)
+    elif index.org_id != person.org_id:
+        # An index of another org would let a loop check read (and name) its people.
+        raise ValueError("This LineIndex belongs to another organisation.")
+    index.resolve(destination_key(destination) for _, destination in own_edges)
 
     errors = {}
     for key, destination in own_edges:
-        first = index.get(destination_key(destination))
-        if first is None or first.id == person.id:
+        first = index.person_for(destination_key(destination))
+        if first is None or first == person.id:
             continue
-        path = _path_back(first.id, person.id, next_people)
+        path = _path_back(index, first, person.id, now)
         if path is not None:
             cycle = [person.id, *path]
-            words = " → ".join(names.get(pid, f"person {pid}") for pid in cycle)
+            words = " → ".join(
+                person.display_name if pid == person.id else index.name(pid) for pid in cycle
+            )
             errors.setdefault(key, []).append(
                 f"This would make a forwarding loop: {words}. Calls would go round and "
                 "never ring anyone."
@@ -711,20 +932,36 @@ def find_loops(*, subject: Subject, merged: dict, rules: list | None, stored_rul
     return errors
 
 
-def _path_back(start_id, goal_id, next_people):
-    """Breadth-first: the shortest chain of people from `start_id` to `goal_id`."""
+def _path_back(index: LineIndex, start_id: int, goal_id: int, now: datetime):
+    """Breadth-first: the shortest chain of people from `start_id` to `goal_id`.
+
+    Walked one level at a time so that each level costs one query (the destinations of
+    the whole level are resolved together); within a level people and their destinations
+    are taken in the same order as a person-by-person breadth-first search, so the chain
+    found, and the names in the message, are the same. The goal (the person being
+    edited) is never expanded: their stored settings are the ones being replaced."""
     parents = {start_id: None}
-    queue = [start_id]
-    while queue:
-        current = queue.pop(0)
-        if current == goal_id:
-            chain = []
-            while current is not None:
-                chain.append(current)
-                current = parents[current]
-            return list(reversed(chain))
-        for nxt in next_people(current):
-            if nxt not in parents:
-                parents[nxt] = current
-                queue.append(nxt)
+    level = [start_id]
+    steps = 0
+    while level:
+        steps += 1
+        if steps > MAX_WALK_STEPS:
+            index.load_all()
+        targets = {pid: [destination_key(d) for d in index.targets(pid, now)] for pid in level}
+        index.resolve(key for keys in targets.values() for key in keys)
+        next_level = []
+        for pid in level:
+            for key in targets[pid]:
+                nxt = index.person_for(key)
+                if nxt is None or nxt in parents:
+                    continue
+                parents[nxt] = pid
+                if nxt == goal_id:
+                    chain = []
+                    while nxt is not None:
+                        chain.append(nxt)
+                        nxt = parents[nxt]
+                    return list(reversed(chain))
+                next_level.append(nxt)
+        level = next_level
     return None

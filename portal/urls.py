@@ -1,7 +1,9 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
 
+from forwarding.api.docs import ApiDocsView
 from portal import views
 
 # Django admin uses the portal's own sign-in (with its rate limits and MFA).
@@ -19,6 +21,10 @@ urlpatterns = [
     path("orgs/<int:org_id>/delegations/", views.delegation_grant, name="delegation_grant"),
     path("orgs/<int:org_id>/delegations/<int:delegation_id>/revoke/",
          views.delegation_revoke, name="delegation_revoke"),
+    path("api/v1/", include("forwarding.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", ApiDocsView.as_view(url_name="api_schema"), name="api_docs"),
     path("", include("forwarding.urls")),
     path("", include("forwarding.urls_sync")),
+    path("", include("forwarding.urls_calls")),
 ]

@@ -70,8 +70,18 @@ def org_settings(request, org_id):
         "received": received,
         "invite_form": InvitationForm(),
         "delegation_form": DelegationForm(customer=org) if via is None else None,
-        "webhook_url": None,
+        **_call_time_context(org),
     })
+
+
+def _call_time_context(org):
+    """The Graph bot's callback URL, or the Lync manifest's state, for the org's page."""
+    from forwarding import calls
+
+    return {
+        "webhook_url": calls.webhook_url(org) if org.provider_kind == "graph" else None,
+        "manifest": calls.manifest_status(org) if org.provider_kind == "lync" else None,
+    }
 
 
 @login_required

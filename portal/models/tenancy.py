@@ -5,7 +5,8 @@ import secrets
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Lower
 
 from portal.fields import EncryptedJSONField
 from providers.registry import KIND_CHOICES
@@ -70,6 +71,21 @@ class Membership(models.Model):
         return f"{self.user} {self.role} of {self.org}"
 
 
+def sip_line_key():
+    """SQL for the form a SIP URI is compared in, the twin of what
+    forwarding.validation.destination_key and line_keys do in Python: lower case, without
+    ;parameters, sips: read as sip: (first occurrence only, like str.replace(..., 1)).
+
+    Computed in the query (and indexed as an expression) rather than stored: the user part
+    of a SIP URI is case-sensitive to the providers, so the address itself is kept as typed."""
+    return Func(
+        Func(Lower("sip_uri"), Value(";"), Value(1), function="split_part",
+             output_field=models.CharField()),
+        Value("sips:"), Value("sip:"), function="regexp_replace",
+        output_field=models.CharField(),
+    )
+
+
 class Person(models.Model):
     """A telephony identity in an org; optionally the portal user it belongs to."""
 
@@ -98,10 +114,40 @@ class Person(models.Model):
         indexes = [
             models.Index(fields=["org", "display_name"]),
             models.Index(fields=["org", "email"]),
+            # Loop checks find the person behind a destination by these (LineIndex).
+            models.Index(fields=["org", "phone_number"], name="person_org_phone_idx"),
+            models.Index(fields=["org", "extension"], name="person_org_extension_idx"),
+            models.Index(F("org"), sip_line_key(), name="person_org_sip_key_idx"),
         ]
 
     def __str__(self):
         return self.display_name
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or {"phone_number", "extension", "sip_uri"} & set(
+                update_fields):
+            self.normalize_lines()
+        super().save(*args, **kwargs)
+
+    def normalize_lines(self, region=None):
+        """Store the phone number and extension in the form destinations are matched in
+        ("+1 202 555 0100" -> "+12025550100"), so that loop checks find this person with an
+        indexed equality instead of normalising the whole org on every edit. Code that
+        writes people around save() (bulk_create, update) calls this first."""
+        # Imported here: the matching rules live with the rest of the destination rules in
+        # forwarding.validation, which imports this module.
+        from forwarding.validation import stored_line
+
+        phone, extension = (self.phone_number or "").strip(), (self.extension or "").strip()
+        if region is None:
+            # Only a national number or an extension with separators reads differently by
+            # region; a "+" number or plain digits do not, which spares loading the org.
+            plain = phone[:1] in ("", "+") and (not extension or extension.isdigit())
+            region = "ZZ" if plain else self.org.default_region
+        self.phone_number = stored_line(phone, region=region)
+        self.extension = stored_line(extension, region=region, number_ok=False)
+        self.sip_uri = (self.sip_uri or "").strip()
 
     def lines(self):
         """Every address that reaches this person, for loop and self-forward checks."""

@@ -1,6 +1,6 @@
 """Register the organizations that point at the local provider sandbox (tokens, Webex
-people, UCWA applications) in the running sandbox. The sandbox keeps its state in memory,
-so `make run` calls this each time it starts one."""
+people, UCWA applications, Graph lines) in the running sandbox. The sandbox keeps its
+state in memory, so `make run` calls this each time it starts one."""
 
 import time
 
@@ -8,6 +8,7 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from forwarding import calls
 from portal.models import Delegation, Organization
 
 
@@ -58,6 +59,15 @@ class Command(BaseCommand):
                 elif org.provider_kind == "ucwa":
                     post("ucwa/applications", {"applicationId": person.provider_person_id,
                                                "token": token, "orgId": org.provider_org_id})
+                elif org.provider_kind == "graph":
+                    # The person's Teams line: simulated calls on it notify the org's
+                    # webhook, in the org's API version.
+                    post("graph/lines", {"lineId": person.provider_person_id,
+                                         "orgId": org.provider_org_id,
+                                         "callbackUrl": calls.webhook_url(org),
+                                         "apiVersion": org.graph_api_version,
+                                         "identityType": "user",
+                                         "displayName": person.display_name})
                 else:
                     continue
                 people += 1

@@ -1,0 +1,321 @@
+"""Shapes of the API's requests and answers. Thin: they parse JSON types and describe the
+answers for OpenAPI; every rule about forwarding values lives in `forwarding.validation`
+and runs in the service (so the API refuses exactly what the forms refuse, in the same
+words). Views hand these serializers plain dicts built by `forwarding.api.views`.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from portal.models import Delegation
+from providers.capabilities import FEATURES
+from providers.registry import KIND_CHOICES
+
+from ..models import BulkJob, BulkJobRow, SyncStatus
+
+
+def named_choice(component, choices, **kwargs):
+    """A ChoiceField documented as its own enum component `component`: several answers
+    have a `status` with different values, which drf-spectacular would otherwise name
+    after a hash."""
+    values = [c[0] if isinstance(c, tuple | list) else c for c in choices]
+
+    @extend_schema_field({"type": "string", "enum": values}, component_name=component)
+    class NamedChoiceField(serializers.ChoiceField):
+        pass
+
+    return NamedChoiceField(choices=values, **kwargs)
+
+
+class OrgRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class ActingMixin(serializers.Serializer):
+    """On whose behalf the caller acts: both null unless through a partner delegation."""
+
+    via_partner = OrgRefSerializer(
+        allow_null=True, help_text="The partner org the caller acts for, through a "
+        "delegation; null when the caller acts as the person or as the org's own admin.")
+    acting_for = OrgRefSerializer(
+        allow_null=True, help_text="The customer org the partner acts on; null unless "
+        "via_partner is set.")
+
+
+# --- people and sync state --------------------------------------------------------------------
+
+
+class SyncSerializer(serializers.Serializer):
+    status = named_choice("SyncStatus", [*SyncStatus.values, "none"],
+                          help_text="none: the portal holds no settings for this person yet.")
+    label = serializers.CharField()
+    details = serializers.ListField(child=serializers.CharField())
+    delivery = serializers.ChoiceField(choices=["push", "call_time", "manifest"])
+    version = serializers.IntegerField(allow_null=True)
+    synced_version = serializers.IntegerField(allow_null=True)
+    behind = serializers.BooleanField(help_text="The provider does not have the latest "
+                                      "version yet.")
+    attempts = serializers.IntegerField()
+    last_attempt_at = serializers.DateTimeField(allow_null=True)
+    last_synced_at = serializers.DateTimeField(allow_null=True)
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    last_error = serializers.CharField(allow_blank=True)
+
+
+class PersonSyncSerializer(SyncSerializer, ActingMixin):
+    """A person's sync state, and on whose behalf the caller acts on it."""
+
+
+class PersonSerializer(ActingMixin):
+    id = serializers.IntegerField()
+    display_name = serializers.CharField()
+    email = serializers.CharField(allow_blank=True)
+    phone_number = serializers.CharField(allow_blank=True)
+    extension = serializers.CharField(allow_blank=True)
+    sip_uri = serializers.CharField(allow_blank=True)
+    provider_person_id = serializers.CharField()
+    org = OrgRefSerializer()
+    provider_kind = serializers.ChoiceField(choices=KIND_CHOICES)
+    is_self = serializers.BooleanField(help_text="This line belongs to the caller.")
+    summary = serializers.CharField(help_text="What is on, in a few words.")
+    sync = SyncSerializer()
+
+
+# --- forwarding settings ----------------------------------------------------------------------
+
+
+def _destination(**kwargs):
+    # No length or format checks here: validation.normalize_destination says what is wrong.
+    return serializers.CharField(required=False, allow_blank=True, allow_null=True,
+                                 trim_whitespace=False, **kwargs)
+
+
+def _flag():
+    return serializers.BooleanField(required=False)
+
+
+class CallerRuleSerializer(serializers.Serializer):
+    callers = serializers.ListField(child=serializers.CharField(allow_blank=True),
+                                    required=False, help_text="Numbers or SIP URIs.")
+    match_anonymous = serializers.BooleanField(required=False)
+    destination = _destination()
+    disposition = serializers.CharField(required=False, help_text="forward or redirect.")
+    mask_caller = serializers.BooleanField(required=False)
+    mask_callee = serializers.BooleanField(required=False)
+
+
+class PersonRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    display_name = serializers.CharField()
+    org = OrgRefSerializer()
+
+
+class ForwardingSerializer(ActingMixin):
+    """A person's forwarding. Send it back with PUT (omitted settings are off/empty) or
+    just the settings to change with PATCH; read-only fields sent back are ignored;
+    any other unknown field is refused."""
+
+    version = serializers.IntegerField(
+        required=False, help_text="The version you read. Required on PUT/PATCH unless an "
+        "If-Match header carries it.")
+
+    always_enabled = _flag()
+    always_destination = _destination()
+    always_ring_reminder = _flag()
+    always_voicemail = _flag()
+    busy_enabled = _flag()
+    busy_destination = _destination()
+    busy_voicemail = _flag()
+    no_answer_enabled = _flag()
+    no_answer_destination = _destination()
+    no_answer_ring_after = serializers.IntegerField(
+        required=False, allow_null=True, help_text="In the provider's unit (rings for "
+        "Webex, seconds for Skype for Business).")
+    no_answer_voicemail = _flag()
+    continuity_enabled = _flag()
+    continuity_destination = _destination()
+    continuity_voicemail = _flag()
+    simring_enabled = _flag()
+    simring_targets = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False)
+    simring_timeout = serializers.IntegerField(required=False, allow_null=True)
+    window_enabled = _flag()
+    window_start = serializers.DateTimeField(required=False, allow_null=True)
+    window_end = serializers.DateTimeField(required=False, allow_null=True)
+    window_destination = _destination()
+    caller_rules = CallerRuleSerializer(many=True, required=False)
+
+    person = PersonRefSerializer(read_only=True)
+    window_state = serializers.CharField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    updated_by_label = serializers.CharField(read_only=True)
+    supported_features = serializers.ListField(
+        child=serializers.ChoiceField(choices=FEATURES), read_only=True)
+    sync = SyncSerializer(read_only=True)
+    via_partner = OrgRefSerializer(read_only=True, allow_null=True)
+    acting_for = OrgRefSerializer(read_only=True, allow_null=True)
+
+
+
+# --- audit events -----------------------------------------------------------------------------
+
+
+class AuditEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    event = serializers.CharField(help_text="Stable event code, e.g. forwarding.updated.")
+    label = serializers.CharField(help_text="The event in words.")
+    org = OrgRefSerializer(allow_null=True)
+    actor = serializers.IntegerField(allow_null=True, help_text="User id; null: system.")
+    actor_label = serializers.CharField()
+    via_partner = OrgRefSerializer(allow_null=True, help_text="The partner org on whose "
+                                   "behalf the actor acted.")
+    ip = serializers.CharField(allow_null=True)
+    person = serializers.IntegerField(allow_null=True)
+    person_label = serializers.CharField(allow_blank=True)
+    old = serializers.JSONField(allow_null=True)
+    new = serializers.JSONField(allow_null=True)
+    data = serializers.JSONField()
+    correlation_id = serializers.CharField(allow_blank=True)
+
+
+# --- organizations and delegations ------------------------------------------------------------
+
+
+class OrganizationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    provider_kind = serializers.ChoiceField(choices=KIND_CHOICES)
+    provider_label = serializers.CharField()
+    role = serializers.ChoiceField(
+        choices=["admin", "partner", "member"],
+        help_text="admin: the caller administers it; partner: through a delegation; "
+        "member: the caller only has their own line(s) there.")
+    via_partner = OrgRefSerializer(allow_null=True)
+    people_count = serializers.IntegerField(allow_null=True, help_text="Null for members.")
+    failed_count = serializers.IntegerField(
+        allow_null=True, help_text="People whose latest push failed for good.")
+    pending_count = serializers.IntegerField(
+        allow_null=True, help_text="People with a change still on its way to the provider.")
+
+
+class DelegationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    customer = OrgRefSerializer()
+    partner = OrgRefSerializer()
+    active = serializers.BooleanField()
+    granted_at = serializers.DateTimeField()
+    granted_by = serializers.CharField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    revoked_by = serializers.CharField(allow_null=True)
+
+
+class DelegationGrantSerializer(serializers.Serializer):
+    customer = serializers.IntegerField(help_text="Your org, which delegates.")
+    partner = serializers.IntegerField(help_text="The partner org that may then act.")
+
+
+def delegation_data(delegation: Delegation) -> dict:
+    return {
+        "id": delegation.id,
+        "customer": {"id": delegation.customer_id, "name": delegation.customer.name},
+        "partner": {"id": delegation.partner_id, "name": delegation.partner.name},
+        "active": delegation.active,
+        "granted_at": delegation.granted_at,
+        "granted_by": str(delegation.granted_by) if delegation.granted_by else None,
+        "revoked_at": delegation.revoked_at,
+        "revoked_by": str(delegation.revoked_by) if delegation.revoked_by else None,
+    }
+
+
+# --- bulk jobs --------------------------------------------------------------------------------
+
+
+class ProgressSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    processed = serializers.IntegerField()
+    applied = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    pushed = serializers.IntegerField()
+    push_failed = serializers.IntegerField()
+    settled = serializers.BooleanField(help_text="Every row processed and every applied "
+                                       "change delivered (or failed for good).")
+
+
+class BulkJobSerializer(ActingMixin):
+    id = serializers.IntegerField()
+    org = OrgRefSerializer()
+    kind = named_choice("BulkJobKind", BulkJob.KINDS)
+    status = named_choice("BulkJobStatus", BulkJob.STATUSES)
+    description = serializers.CharField(allow_blank=True)
+    filename = serializers.CharField(allow_blank=True)
+    created_by = serializers.CharField(help_text="Who started it (label kept after the "
+                                       "user is deleted).")
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    undo_of = serializers.IntegerField(allow_null=True)
+    undone_by = serializers.ListField(child=serializers.IntegerField())
+    correlation_id = serializers.CharField(help_text="Audit rows of this job carry it.")
+    progress = ProgressSerializer()
+
+
+class BulkJobRowSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    key = serializers.CharField(allow_blank=True)
+    person = serializers.IntegerField(allow_null=True)
+    person_label = serializers.CharField(allow_blank=True)
+    status = named_choice("BulkJobRowStatus", BulkJobRow.STATUSES)
+    outcome = named_choice("BulkJobRowOutcome", [*(s for s, _ in BulkJobRow.STATUSES),
+                                                 "pushed", "push_failed"])
+    changes = serializers.JSONField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    new_version = serializers.IntegerField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class ChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    old = serializers.JSONField(allow_null=True)
+    new = serializers.JSONField(allow_null=True)
+
+
+class DryRunRowSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    key = serializers.CharField(allow_blank=True)
+    person = serializers.IntegerField(allow_null=True)
+    person_label = serializers.CharField(allow_blank=True)
+    valid = serializers.BooleanField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    changes = ChangeSerializer(many=True)
+
+
+class DryRunSerializer(ActingMixin):
+    org = OrgRefSerializer()
+    total = serializers.IntegerField()
+    valid = serializers.IntegerField()
+    invalid = serializers.IntegerField()
+    changing = serializers.IntegerField(help_text="Valid rows that would change something.")
+    errors = serializers.ListField(child=serializers.CharField(),
+                                   help_text="Problems with the file as a whole.")
+    rows = DryRunRowSerializer(many=True)
+
+
+class ImportSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The CSV file (UTF-8), see docs/bulk-and-api.md.")
+    dry_run = serializers.BooleanField(default=True, help_text="true: only check and show "
+                                       "what would change; false: create the bulk job.")
+
+
+class BulkEditSerializer(serializers.Serializer):
+    people = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    feature = serializers.ChoiceField(choices=["always", "busy", "no_answer", "continuity"])
+    action = serializers.ChoiceField(choices=["set", "off"])
+    destination = serializers.CharField(required=False, allow_blank=True,
+                                        trim_whitespace=False,
+                                        help_text="Where calls go; needed with set.")
+    dry_run = serializers.BooleanField(default=False)

@@ -1,0 +1,108 @@
+"""The bulk job page shows real progress while a real worker applies and pushes the job:
+headless Chromium, the live server, a Celery worker on a private Redis, and the provider
+sandbox. The page is never reloaded: its script moves the bars and the row outcomes."""
+
+import time
+
+import pytest
+from django.test import Client
+
+from forwarding.models import BulkJob, ForwardingSettings
+from portal.models import Membership
+from tests.conftest import make_org, make_person, make_user
+
+from .conftest import screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+TOKEN = "browser-webex-token"
+PEOPLE = 40
+
+
+def webex_org(sandbox, *, rate):
+    sandbox.control("POST", "tokens", expect=201,
+                    json={"token": TOKEN, "orgId": "browser-org", "partnerFor": []})
+    return make_org("webex", name="Browser Co", provider_org_id="browser-org",
+                    base_url=f"{sandbox.url}/webex/v1", credentials={"token": TOKEN},
+                    rate_limit_per_second=rate)
+
+
+def signed_in(page, live_server, user):
+    """Share a Django session with the browser (the admin has TOTP on; signing in through
+    the form would ask for a code, which is not what this test is about)."""
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                               "url": live_server.url}])
+
+
+def counters(page):
+    return page.evaluate("""() => ({
+        processed: document.getElementById("bar-processed").value,
+        pushed: document.getElementById("bar-pushed").value,
+        pending: document.querySelector('[data-field="pending"]').textContent,
+        settled: document.getElementById("job-progress").dataset.settled,
+        marker: window.__notReloaded === true,
+        delivered: document.querySelectorAll('[data-field="outcome"].synced').length,
+    })""")
+
+
+def test_the_progress_page_moves_while_the_job_runs(page, live_server, sandbox, make_worker):
+    # Eight pushes a second: forty people take about five seconds to deliver, long enough
+    # to watch the bars move.
+    org = webex_org(sandbox, rate=8)
+    admin = make_user(org=org, role=Membership.ADMIN, mfa=True)
+    for n in range(PEOPLE):
+        person = make_person(org, name=f"Person {n:02d}", number=f"+1202555{n + 100:04d}",
+                             provider_person_id=f"browser-person-{n}")
+        sandbox.control("POST", "webex/people", expect=201,
+                        json={"orgId": org.provider_org_id, "personId": person.provider_person_id})
+    signed_in(page, live_server, admin)
+
+    # Tick everyone on the people list and set "forward when busy" for all of them.
+    page.goto(f"{live_server.url}/orgs/{org.id}/people/")
+    page.check("#select-all-people")
+    assert page.locator('input[name="people"]:checked').count() == PEOPLE
+    page.select_option("#bulk-feature", "busy")
+    page.fill("#bulk-destination", "+1 303 555 0100")
+    screenshot(page, "bulk-01-people-list")
+    page.click("text=Apply to the ticked people")
+    page.wait_for_selector("#job-progress")
+    job = BulkJob.objects.get()
+    assert page.url.endswith(f"/bulk-jobs/{job.id}/")
+    page.evaluate("() => { window.__notReloaded = true; }")
+    first = counters(page)
+    assert first["processed"] == 0 and first["pending"] == str(PEOPLE)
+    screenshot(page, "bulk-02-queued")
+
+    # Only now a worker starts: everything that moves from here on is the job running.
+    make_worker("bulk-browser", concurrency=2)
+    seen = [first]
+    deadline = time.monotonic() + 90
+    shot_mid = False
+    while time.monotonic() < deadline:
+        now = counters(page)
+        if (now["processed"], now["pushed"]) != (seen[-1]["processed"], seen[-1]["pushed"]):
+            seen.append(now)
+            if not shot_mid and 0 < now["pushed"] < PEOPLE:
+                screenshot(page, "bulk-03-running")
+                shot_mid = True
+        if now["settled"] == "true":
+            seen.append(now)
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"the job did not settle; last seen {seen[-1]}")
+    screenshot(page, "bulk-04-done")
+
+    final = seen[-1]
+    assert final["marker"], "the page was reloaded; the script should have updated it"
+    assert final["processed"] == PEOPLE and final["pushed"] == PEOPLE
+    assert final["pending"] == "0" and final["delivered"] == PEOPLE
+    # Real progress: several intermediate states, never going backwards.
+    pushed = [s["pushed"] for s in seen]
+    assert pushed == sorted(pushed)
+    assert len({s["pushed"] for s in seen if 0 < s["pushed"] < PEOPLE}) >= 2, seen
+    assert page.csp_violations == []
+    assert ForwardingSettings.objects.filter(busy_destination="+13035550100",
+                                             synced_version=2).count() == PEOPLE

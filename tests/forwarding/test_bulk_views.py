@@ -1,0 +1,287 @@
+"""Bulk pages: import form, dry run (nothing written), apply, export, bulk edit from the
+people list, the job page and its progress JSON, undo, and the org switcher."""
+
+import csv
+import io
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from forwarding import bulk
+from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings, SyncStatus
+from portal.models import AuditEvent, Membership
+from tests.conftest import make_org, make_person, make_user
+from tests.forwarding.conftest import update
+
+
+def assert_clean(response):
+    html = response.content.decode()
+    assert 'style="' not in html and "<style" not in html
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html), "inline script"
+
+
+def upload(text, name="people.csv"):
+    return SimpleUploadedFile(name, text.encode(), content_type="text/csv")
+
+
+def state():
+    return (list(ForwardingSettings.objects.values_list("person_id", "version")),
+            AuditEvent.objects.count(), BulkJob.objects.count())
+
+
+@pytest.fixture
+def people(org, member):
+    bob = make_person(org, name="Bob Builder", email="bob@acme.example", number="+12025550102")
+    return member.people.get(), bob
+
+
+@pytest.fixture
+def stranger(db):
+    return make_user(org=make_org("webex"), role=Membership.ADMIN, mfa=True)
+
+
+@pytest.fixture
+def admin_no_mfa(org):
+    return make_user(org=org, role=Membership.ADMIN)
+
+
+def run(job_id):
+    ids = list(BulkJobRow.objects.filter(job_id=job_id, status=BulkJobRow.PENDING)
+               .values_list("id", flat=True))
+    bulk.apply_rows(job_id=job_id, row_ids=ids)
+
+
+def csv_for(people, destination="2001"):
+    mia, bob = people
+    return ("email,busy_enabled,busy_destination\n"
+            f"{mia.email},yes,{destination}\n{bob.email},yes,{destination}\n"
+            "nobody@acme.example,yes,2001\n")
+
+
+@pytest.mark.django_db
+class TestImportPages:
+    @pytest.mark.parametrize("who, status", [("member", 404), ("admin_user", 200),
+                                             ("stranger", 404), ("partner_admin", 200)])
+    def test_who_may_open_it(self, client, request, org, delegation, who, status):
+        client.force_login(request.getfixturevalue(who))
+        response = client.get(reverse("bulk_import", args=[org.id]))
+        assert response.status_code == status
+        if status == 200:
+            assert_clean(response)
+            html = response.content.decode()
+            assert ("You act on behalf of partner" in html) == (who == "partner_admin")
+
+    def test_dry_run_shows_each_row_and_writes_nothing(self, client, admin_user, org, people):
+        client.force_login(admin_user)
+        before = state()
+        response = client.post(reverse("bulk_import", args=[org.id]),
+                               {"file": upload(csv_for(people))})
+        assert response.status_code == 200
+        assert state() == before
+        assert_clean(response)
+        html = response.content.decode()
+        assert "Nothing has been saved." in html
+        assert "Nobody in this organization has this email." in html
+        assert "Apply 2 changes" in html
+        assert html.count("<code class=\"code\">busy_destination</code>") == 2
+
+    def test_apply_after_the_dry_run(self, client, admin_user, org, people):
+        client.force_login(admin_user)
+        html = client.post(reverse("bulk_import", args=[org.id]),
+                           {"file": upload(csv_for(people))}).content.decode()
+        token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+        response = client.post(reverse("bulk_import_apply", args=[org.id]), {"token": token})
+        job = BulkJob.objects.get()
+        assert response.status_code == 302 and response.url == reverse("bulk_job",
+                                                                        args=[job.id])
+        assert job.filename == "people.csv" and job.created_by == admin_user
+        assert list(job.rows.order_by("line").values_list("status", flat=True)) == [
+            "pending", "pending", "invalid"]
+        # The token is used up.
+        again = client.post(reverse("bulk_import_apply", args=[org.id]), {"token": token})
+        assert again.status_code == 302 and BulkJob.objects.count() == 1
+
+    def test_a_token_of_someone_else_or_a_bad_one_does_nothing(self, client, admin_user,
+                                                               org, people):
+        other = make_user(org=org, role=Membership.ADMIN, mfa=True)
+        client.force_login(admin_user)
+        html = client.post(reverse("bulk_import", args=[org.id]),
+                           {"file": upload(csv_for(people))}).content.decode()
+        token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+        client.force_login(other)
+        for value in (token, "forged"):
+            client.post(reverse("bulk_import_apply", args=[org.id]), {"token": value})
+        assert not BulkJob.objects.exists()
+
+    def test_without_mfa_the_dry_run_works_but_apply_asks_for_it(self, client, admin_no_mfa,
+                                                                 org, people):
+        client.force_login(admin_no_mfa)
+        html = client.post(reverse("bulk_import", args=[org.id]),
+                           {"file": upload(csv_for(people))}).content.decode()
+        assert "turn on two-factor authentication" in html and 'name="token"' not in html
+        response = client.post(reverse("bulk_import_apply", args=[org.id]), {"token": "x"})
+        assert response.status_code == 302 and "totp" in response.url
+
+    def test_a_broken_file_is_400_with_the_reason(self, client, admin_user, org):
+        client.force_login(admin_user)
+        response = client.post(reverse("bulk_import", args=[org.id]),
+                               {"file": upload("who,what\n1,2\n")})
+        assert response.status_code == 400
+        assert "Unknown columns: who, what." in response.content.decode()
+
+    def test_export(self, client, admin_user, org, people):
+        client.force_login(admin_user)
+        response = client.get(reverse("bulk_export", args=[org.id]))
+        assert response["Content-Disposition"].startswith("attachment;")
+        rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+        assert [r["email"] for r in rows] == ["bob@acme.example", people[0].email]
+
+
+@pytest.mark.django_db
+class TestBulkEditFromThePeopleList:
+    def test_the_people_list_has_the_checkboxes_and_the_form(self, client, admin_user, org,
+                                                             people):
+        client.force_login(admin_user)
+        response = client.get(reverse("org_people", args=[org.id]))
+        html = response.content.decode()
+        assert_clean(response)
+        assert f'name="people" value="{people[1].id}" form="bulk-edit"' in html
+        assert 'id="bulk-edit"' in html and 'value="busy"' in html
+        assert "js/people-select.js" in html
+
+    def test_set_for_the_ticked_people(self, client, admin_user, org, people):
+        client.force_login(admin_user)
+        response = client.post(reverse("bulk_edit", args=[org.id]), {
+            "people": [p.id for p in people], "feature": "no_answer", "action": "set",
+            "destination": "2001"})
+        job = BulkJob.objects.get()
+        assert response.url == reverse("bulk_job", args=[job.id])
+        run(job.id)
+        assert ForwardingSettings.objects.filter(no_answer_enabled=True,
+                                                 no_answer_ring_after=3).count() == 2
+
+    @pytest.mark.parametrize("data, message", [
+        ({"feature": "busy", "action": "off"}, "Tick at least one person in the list."),
+        ({"people": ["1"], "feature": "busy", "action": "set"},
+         "Destination: Enter where the calls should go."),
+    ])
+    def test_bad_input_goes_back_with_a_message(self, client, admin_user, org, data, message):
+        client.force_login(admin_user)
+        response = client.post(reverse("bulk_edit", args=[org.id]), data, follow=True)
+        assert message in response.content.decode() and not BulkJob.objects.exists()
+
+    def test_needs_mfa_and_an_admin(self, client, admin_no_mfa, member, org, people):
+        data = {"people": [people[1].id], "feature": "busy", "action": "off"}
+        client.force_login(admin_no_mfa)
+        assert "totp" in client.post(reverse("bulk_edit", args=[org.id]), data).url
+        client.force_login(member)
+        assert client.post(reverse("bulk_edit", args=[org.id]), data).status_code == 404
+        assert not BulkJob.objects.exists()
+
+
+@pytest.mark.django_db
+class TestJobPage:
+    @pytest.fixture
+    def job(self, client, admin_user, org, people):
+        client.force_login(admin_user)
+        client.post(reverse("bulk_edit", args=[org.id]), {
+            "people": [p.id for p in people], "feature": "busy", "action": "set",
+            "destination": "2001"})
+        client.logout()
+        return BulkJob.objects.get()
+
+    @pytest.mark.parametrize("who, status", [("member", 404), ("admin_user", 200),
+                                             ("stranger", 404), ("partner_admin", 200)])
+    def test_who_may_see_it(self, client, request, delegation, job, who, status):
+        client.force_login(request.getfixturevalue(who))
+        assert client.get(reverse("bulk_job", args=[job.id])).status_code == status
+        assert client.get(reverse("bulk_job_progress", args=[job.id])).status_code == status
+
+    def test_the_page_works_without_javascript(self, client, admin_user, job):
+        client.force_login(admin_user)
+        response = client.get(reverse("bulk_job", args=[job.id]))
+        assert_clean(response)
+        html = response.content.decode()
+        assert 'data-refresh>Refresh</a>' in html and "js/bulk-progress.js" in html
+        assert '<progress id="bar-processed" class="progress" max="2" value="0">' in html
+        assert html.count('data-field="outcome">Waiting<') == 2
+        run(job.id)
+        html = client.get(reverse("bulk_job", args=[job.id])).content.decode()
+        assert '<progress id="bar-processed" class="progress" max="2" value="2">' in html
+        assert html.count("Saved, being delivered") == 2 and "Undo this job" in html
+
+    def test_progress_json(self, client, admin_user, job, people):
+        client.force_login(admin_user)
+        url = reverse("bulk_job_progress", args=[job.id])
+        assert client.get(url).json()["progress"]["pending"] == 2
+        run(job.id)
+        ForwardingSettings.objects.filter(person=people[0]).update(
+            synced_version=2, sync_status=SyncStatus.SYNCED)
+        data = client.get(url).json()
+        assert data["status"] == "done" and data["progress"]["pushed"] == 1
+        assert [r["outcome"] for r in data["rows"]] == ["pushed", "applied"]
+        assert data["rows"][0]["css"] == "synced"
+
+    def test_undo_and_resume(self, client, admin_user, job):
+        client.force_login(admin_user)
+        resumed = client.post(reverse("bulk_job_resume", args=[job.id]), follow=True)
+        assert "2 waiting rows handed to the workers again." in resumed.content.decode()
+        too_early = client.post(reverse("bulk_job_undo", args=[job.id]), follow=True)
+        assert "still running" in too_early.content.decode()
+        run(job.id)
+        response = client.post(reverse("bulk_job_undo", args=[job.id]))
+        undo = BulkJob.objects.get(kind=BulkJob.UNDO)
+        assert response.url == reverse("bulk_job", args=[undo.id])
+        run(undo.id)
+        assert not ForwardingSettings.objects.filter(busy_enabled=True).exists()
+        html = client.get(reverse("bulk_job", args=[job.id])).content.decode()
+        assert "Undone by" in html and "Undo this job" not in html
+
+
+@pytest.mark.django_db
+class TestOrgSwitcher:
+    def test_a_partner_sees_its_customers_with_their_health(self, client, partner_admin,
+                                                             delegation, org, partner_org,
+                                                             people):
+        update(people[0], busy_enabled=True, busy_destination="2001")
+        update(people[1], busy_enabled=True, busy_destination="2001")
+        ForwardingSettings.objects.filter(person=people[1]).update(
+            sync_status=SyncStatus.FAILED)
+        client.force_login(partner_admin)
+        response = client.get(reverse("org_switcher"))
+        assert_clean(response)
+        html = response.content.decode()
+        assert html.index("Partner Co") < html.index(org.name)  # own orgs first
+        assert "Partner admin, on behalf of <strong>Partner Co</strong>" in html
+        assert "1 failed" in html and '<span class="badge pending">1</span>' in html
+        people_page = client.get(reverse("org_people", args=[org.id])).content.decode()
+        assert "Switch organization" in people_page
+
+    def test_constant_queries(self, client, partner_admin, delegation, org):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from portal.models import Delegation
+
+        client.force_login(partner_admin)
+        client.get(reverse("org_switcher"))
+
+        def count():
+            with CaptureQueriesContext(connection) as ctx:
+                html = client.get(reverse("org_switcher")).content.decode()
+            return len(ctx.captured_queries), html
+
+        few, _html = count()
+        for n in range(3):
+            customer = make_org("webex", name=f"Customer {n}")
+            Delegation.objects.create(customer=customer, partner=delegation.partner)
+            for _ in range(5):
+                update(make_person(customer), busy_enabled=True, busy_destination="2001")
+        many, html = count()
+        assert "Customer 2" in html and few == many, (few, many)
+
+    def test_a_member_has_no_switcher(self, client, member):
+        client.force_login(member)
+        assert client.get(reverse("org_switcher")).status_code == 404
