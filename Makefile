@@ -37,6 +37,7 @@ run: $(STAMP)
 
 services:
 	@bash scripts/ensure_services.sh
+	@bash scripts/ensure_browser.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
