@@ -15,12 +15,16 @@ from django.utils import timezone
 
 from providers.capabilities import capabilities_for
 
+from . import ratelimit
 from .models import ForwardingSettings, SyncStatus
 
 log = logging.getLogger(__name__)
 
 # Edits within this window coalesce into one provider write (ten quick edits: one or two).
 DEBOUNCE = timedelta(seconds=float(os.environ.get("PUSH_DEBOUNCE_SECONDS", 0.5)))
+# Waits up to this long ride on a Celery countdown; longer ones wait in the database
+# (next_attempt_at), where the sweeper finds them.
+MAX_COUNTDOWN = float(os.environ.get("PUSH_MAX_COUNTDOWN", 300))
 
 
 def is_pushed(settings: ForwardingSettings) -> bool:
@@ -35,12 +39,18 @@ def request_push(settings: ForwardingSettings, *, queue="interactive", debounce=
         settings.sync_status, settings.synced_version = SyncStatus.NOT_PUSHED, settings.version
         return
     now = timezone.now()
-    due = now + DEBOUNCE if debounce else now
-    # Keep an earlier due time of a push that is already waiting: edits coalesce into it
-    # instead of postponing it forever.
-    waiting = settings.sync_status == SyncStatus.PENDING and settings.next_attempt_at
-    if waiting and now < settings.next_attempt_at < due:
-        due = settings.next_attempt_at
+    if debounce and settings.sync_status == SyncStatus.PENDING and settings.next_attempt_at \
+            and settings.next_attempt_at > now:
+        # A push of this row is already scheduled and sends the latest version when it
+        # runs: this edit coalesces into it (ten quick edits, one or two writes).
+        ForwardingSettings.objects.filter(pk=settings.pk).update(sync_attempts=0,
+                                                                 last_error="")
+        return
+    delay = DEBOUNCE.total_seconds() if debounce else 0.0
+    # Reserve the org's rate-limit slot now, so the push runs once, at its slot, instead
+    # of waking up only to learn when to come back.
+    wait, reserved = _reserve_slot(settings.person.org, not_before=delay)
+    due = now + timedelta(seconds=wait)
     fields = {"sync_attempts": 0, "next_attempt_at": due, "last_error": ""}
     if settings.sync_status != SyncStatus.PUSHING:
         # A running push keeps its status; it sees the newer version when it finishes.
@@ -50,8 +60,18 @@ def request_push(settings: ForwardingSettings, *, queue="interactive", debounce=
     for name, value in fields.items():
         setattr(settings, name, value)
     settings_id = settings.id
-    countdown = max(0.0, (due - now).total_seconds())
-    transaction.on_commit(lambda: enqueue_push(settings_id, queue=queue, countdown=countdown))
+    if wait > MAX_COUNTDOWN:
+        return  # a long wait lives in the database: the sweeper enqueues it when due
+    transaction.on_commit(lambda: enqueue_push(settings_id, queue=queue, countdown=wait,
+                                               slot_reserved=reserved))
+
+
+def _reserve_slot(org, *, not_before):
+    try:
+        return ratelimit.reserve(org, not_before=not_before)
+    except Exception as exc:  # Redis down: the push reserves its slot when it runs
+        log.warning("could not reserve a push slot for org %s (%s)", org.pk, exc)
+        return not_before, False
 
 
 def enqueue_push(settings_id, *, queue="interactive", countdown=None, slot_reserved=False):

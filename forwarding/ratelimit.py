@@ -25,8 +25,9 @@ if paused > now then
   return -(paused - now)
 end
 local interval = tonumber(ARGV[1])
+local earliest = now + tonumber(ARGV[2] or '0')
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
+if tat < earliest then tat = earliest end
 redis.call('SET', KEYS[1], tat + interval, 'PX', math.floor(tat + interval - now + 60000))
 return tat - now
 """
@@ -55,8 +56,9 @@ def _keys(org_id):
     return f"portal:pace:{org_id}", f"portal:pause:{org_id}"
 
 
-def reserve(org, rate_per_second=None) -> tuple[float, bool]:
-    """Reserve a push slot for `org`: (seconds to wait before using it, reserved).
+def reserve(org, rate_per_second=None, not_before=0.0) -> tuple[float, bool]:
+    """Reserve a push slot for `org`, no earlier than `not_before` seconds from now:
+    (seconds to wait before using it, reserved).
 
     When the org is paused by a 429, nothing is reserved (reserved is False) and the
     pause remainder is returned: the caller comes back then and reserves again.
@@ -65,9 +67,10 @@ def reserve(org, rate_per_second=None) -> tuple[float, bool]:
     interval_ms = 1000.0 / rate
     if settings.REDIS_URL:
         _client, reserve_script, _pause = _redis()
-        ms = float(reserve_script(keys=_keys(org.id), args=[interval_ms]))
+        ms = float(reserve_script(keys=_keys(org.id),
+                                  args=[interval_ms, max(0.0, not_before) * 1000]))
     else:
-        ms = _reserve_in_db(org.id, interval_ms)
+        ms = _reserve_in_db(org.id, interval_ms, max(0.0, not_before) * 1000)
     return abs(ms) / 1000, ms >= 0
 
 
@@ -97,7 +100,7 @@ def pause(org, seconds: float) -> None:
     _pause_in_db(org.id, ms)
 
 
-def _reserve_in_db(org_id, interval_ms):
+def _reserve_in_db(org_id, interval_ms, not_before_ms=0.0):
     from portal.models import Organization
 
     now = time.time() * 1000
@@ -106,7 +109,7 @@ def _reserve_in_db(org_id, interval_ms):
             "push_tat_ms", "push_paused_until_ms").get(pk=org_id)
         if org.push_paused_until_ms > now:
             return -(org.push_paused_until_ms - now)
-        tat = max(org.push_tat_ms, now)
+        tat = max(org.push_tat_ms, now + not_before_ms)
         org.push_tat_ms = tat + interval_ms
         org.save(update_fields=["push_tat_ms"])
         return tat - now

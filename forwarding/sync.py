@@ -46,8 +46,7 @@ BACKOFF_BASE = float(os.environ.get("PUSH_BACKOFF_BASE", 1.0))
 BACKOFF_CAP = float(os.environ.get("PUSH_BACKOFF_CAP", 300.0))
 # Longer than the task hard time limit, so an expired claim means its worker is gone.
 CLAIM_SECONDS = float(os.environ.get("PUSH_CLAIM_SECONDS", 60))
-# Waits up to this long ride on a countdown; longer ones wait in the database.
-MAX_COUNTDOWN = float(os.environ.get("PUSH_MAX_COUNTDOWN", 60))
+MAX_COUNTDOWN = pipeline.MAX_COUNTDOWN
 # The sweeper re-enqueues rows overdue by this much (their message was lost).
 SWEEP_GRACE = float(os.environ.get("PUSH_SWEEP_GRACE", 15))
 # A task may run a little before its due time (clock skew between machines).
