@@ -179,7 +179,8 @@ def test_pipeline_always_converges_to_the_last_edit(monkeypatch):
 
     monkeypatch.setattr(pipeline, "enqueue_push", enqueue)
     monkeypatch.setattr(transaction, "on_commit", lambda func, *a, **k: func())
-    monkeypatch.setattr(ratelimit, "reserve", lambda org, rate=None, not_before=0.0: (not_before, True))
+    monkeypatch.setattr(ratelimit, "reserve",
+                        lambda org, rate=None, not_before=0.0: (not_before, True))
     monkeypatch.setattr(ratelimit, "paused_for", lambda org: 0.0)
     monkeypatch.setattr(ratelimit, "pause", lambda org, seconds: None)
     machines = []
