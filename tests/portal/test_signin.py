@@ -113,3 +113,31 @@ def test_staff_reaches_django_admin(client):
 
 def test_healthz(client):
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_password_reset_sends_a_link_that_sets_a_new_password(client, org):
+    make_user("carol@example.com", org=org, role="member", password="old-Password-1")
+    response = client.post(reverse("account_reset_password"), {"email": "carol@example.com"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    link = re.search(r"http://\S+/accounts/password/reset/key/\S+/", mail.outbox[0].body)
+    assert link, mail.outbox[0].body
+    path = link.group(0).split("testserver", 1)[-1]
+    form_page = client.get(path, follow=True)
+    assert form_page.status_code == 200
+    response = client.post(form_page.redirect_chain[-1][0] if form_page.redirect_chain else path,
+                           {"password1": "new-Password-2", "password2": "new-Password-2"})
+    assert response.status_code == 302
+    assert User.objects.get(email="carol@example.com").check_password("new-Password-2")
+
+
+def test_unverified_email_cannot_sign_in(client, org):
+    from allauth.account.models import EmailAddress
+
+    make_user("dave@example.com", org=org, role="member", password="right-Password-1")
+    EmailAddress.objects.filter(email="dave@example.com").update(verified=False)
+    response = client.post(reverse("account_login"),
+                           {"login": "dave@example.com", "password": "right-Password-1"})
+    assert "_auth_user_id" not in client.session
+    assert response.status_code == 302
+    assert "confirm-email" in response["Location"]
