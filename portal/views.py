@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from portal import access, audit, services
 from portal.forms import DelegationForm, InvitationForm, SetPasswordForm
-from portal.models import Delegation, Organization
+from portal.models import Delegation, Membership, Organization
 
 
 def require_mfa(request, next_url):
@@ -88,6 +88,10 @@ def _call_time_context(org):
 @require_POST
 def org_invite(request, org_id):
     org, via = _admin_org(request, org_id)
+    if via is not None and request.POST.get("role") == Membership.ADMIN:
+        # An admin invited by a partner would stay the customer's admin after the
+        # delegation is revoked; only the organization's own admins make admins.
+        return HttpResponse("Only the organization's own admins can invite admins.", status=403)
     if (response := require_mfa(request, reverse("org_settings", args=[org.id]))) is not None:
         return response
     form = InvitationForm(request.POST)

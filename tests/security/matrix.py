@@ -1,0 +1,267 @@
+"""THE authorization matrix: for every URL of the site and the API, every method and every
+role, the answer expected. tests/security/test_authz_matrix.py enumerates the URLs from
+the resolver; a URL (or a method of it) missing here fails that test by name.
+
+A row lists the roles in this order (see world.ROLES):
+
+    anonymous  member  member_b  admin  admin_b  partner  lonely_partner  staff
+
+member: a member of org A (linked to their own person, Mia); member_b: the same in org B;
+admin: org A's admin (TOTP on); admin_b: org B's admin; partner: an admin of a partner org
+that org A delegated to; lonely_partner: an admin of a partner org without a delegation;
+staff: is_staff + is_superuser, in no org. URL parameters name objects of org A: a person
+of A who is not the member's own (Bob), org A, A's delegation, a bulk job of A ...
+
+Cells: a status code ("404"), "login" (302 to the sign-in page), "mfa" (302 to TOTP
+set-up), several allowed answers joined by "|" ("200|302"). Any answer that is not a
+success (2xx, or a 302 other than to sign-in / MFA set-up) must leave the database as it
+was; so must every GET.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from forwarding.models import ForwardingSettings
+from portal.models import AuditEvent
+
+ROLE_ORDER = ("anonymous", "member", "member_b", "admin", "admin_b", "partner",
+              "lonely_partner", "staff")
+
+
+@dataclass(frozen=True)
+class Json:
+    body: object
+
+
+@dataclass(frozen=True)
+class Raw:
+    body: bytes
+    content_type: str = "application/json"
+
+
+@dataclass
+class Entry:
+    cells: dict[str, str]  # method -> one row of the table
+    data: object = None  # callable(world, role, target) -> dict | Json | Raw, for writes
+    org: str | None = None  # the world's org to use for org parameters instead of org A
+    # True: an allowed write must change something (proves the body would bite).
+    writes: bool = False
+
+    def expected(self, method, role):
+        row = self.cells.get(method)
+        if row is None:
+            return None
+        tokens = row.split()
+        assert len(tokens) == len(ROLE_ORDER), f"{row!r}: {len(tokens)} cells, not 8"
+        return set(tokens[ROLE_ORDER.index(role)].split("|"))
+
+
+def url(data=None, org=None, writes=False, **cells):
+    return Entry(cells=cells, data=data, org=org, writes=writes)
+
+
+# Rows used again and again.
+PAGE_405 = "login 405 405 405 405 405 405 405"  # a page that refuses the method
+API_405 = "401 405 405 405 405 405 405 405"  # an API view without the method
+EVERYONE = "200 200 200 200 200 200 200 200"
+SIGNED_IN = "401 200 200 200 200 200 200 200"
+# Org A's admin and the delegated partner only (pages, then API).
+ADMINS_200 = "login 404 404 200 404 200 404 404"
+ADMINS_302 = "login 404 404 302 404 302 404 404"
+API_ADMINS = "401 404 404 200 404 200 404 404"
+API_ADMINS_202 = "401 404 404 202 404 202 404 404"
+
+
+def api(**cells):
+    """An API URL: methods not given answer 405 (401 when anonymous)."""
+    data, writes = cells.pop("data", None), cells.pop("writes", False)
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        cells.setdefault(method, API_405)
+    return Entry(cells=cells, data=data, writes=writes)
+
+
+# --- request bodies that would change something if they were allowed ------------------------
+
+
+def _version(person):
+    row = ForwardingSettings.objects.filter(person=person).only("version").first()
+    return row.version if row is not None else 1
+
+
+def _own_line(w, role, target):
+    user = w.user(role)
+    own = user.people.first() if user is not None else None
+    return {"version": _version(own) if own else 1, "busy_enabled": "on",
+            "busy_destination": "2009"}
+
+
+def _person_form(w, role, target):
+    return {"version": _version(target["person"]), "busy_enabled": "on",
+            "busy_destination": "2009"}
+
+
+def _restore(w, role, target):
+    person = target["person"]
+    event = AuditEvent.objects.filter(person=person, event="forwarding.updated").order_by(
+        "id").first()
+    return {"event": event.pk if event else 0, "version": _version(person)}
+
+
+def _csv(target):
+    person = target["person"]
+    text = f"email,busy_enabled,busy_destination\n{person.email},yes,2010\n"
+    return SimpleUploadedFile("people.csv", text.encode(), content_type="text/csv")
+
+
+def _forwarding_json(w, role, target):
+    return Json({"version": _version(target["person"]), "busy_enabled": True,
+                 "busy_destination": "2012"})
+
+
+def _bulk_edit_json(w, role, target):
+    return Json({"people": [target["person"].pk], "feature": "busy", "action": "set",
+                 "destination": "2013", "dry_run": False})
+
+
+TABLE: dict[str, Entry] = {
+    # --- portal ------------------------------------------------------------------------
+    #                anon  member m_b   admin a_b   partner lonely staff
+    "home": url(GET="login 302   302   200   302   200    302    200",
+                POST="login 302  302   200   302   200    302    200"),
+    "healthz": url(GET=EVERYONE, POST=EVERYONE),
+    # The token in the link is the credential (it went to the invitee's mailbox).
+    "invitation_accept": url(writes=True,
+        GET=EVERYONE, POST="302 302 302 302 302 302 302 302",
+        data=lambda w, role, t: {"password1": "Plenty-0f-entropy", "password2":
+                                 "Plenty-0f-entropy"}),
+    # POST only re-renders the page (the view does not restrict methods); it writes nothing.
+    "org_settings": url(GET=ADMINS_200, POST=ADMINS_200),
+    "org_invite": url(writes=True,
+        GET=PAGE_405, POST="login 404 404 302 404 403 404 404",
+        data=lambda w, role, t: {"email": "intruder@example.net", "role": "admin"}),
+    "delegation_grant": url(writes=True,
+        GET=PAGE_405, POST="login 404 404 302 404 403 404 404",
+        data=lambda w, role, t: {"partner": w.lonely_org.pk}),
+    "delegation_revoke": url(writes=True, GET=PAGE_405, POST="login 404 404 302 404 403 404 404"),
+    # --- API -----------------------------------------------------------------------------
+    "api_people": api(GET=SIGNED_IN),
+    "api_person": api(GET=API_ADMINS),
+    "api_person_forwarding": api(writes=True, GET=API_ADMINS, PUT=API_ADMINS, PATCH=API_ADMINS,
+                                 data=_forwarding_json),
+    "api_person_sync": api(GET=API_ADMINS),
+    "api_person_sync_retry": api(writes=True, POST=API_ADMINS),
+    "api_audit_events": api(GET=SIGNED_IN),
+    "api_organizations": api(GET=SIGNED_IN),
+    # A member sees their own org (without its health counts).
+    "api_organization": api(GET="401 200 404 200 404 200 404 404"),
+    "api_delegations": api(writes=True,
+        GET=SIGNED_IN, POST="401 404 404 201 404 403 404 404",
+        data=lambda w, role, t: Json({"customer": t["org"].pk, "partner": w.lonely_org.pk})),
+    "api_delegation": api(GET=API_ADMINS),
+    "api_delegation_revoke": api(writes=True, POST="401 404 404 200 404 403 404 404"),
+    "api_organization_export": api(GET=API_ADMINS),
+    "api_organization_import": api(writes=True,
+        POST=API_ADMINS_202, data=lambda w, role, t: {"file": _csv(t), "dry_run": "false"}),
+    "api_organization_bulk_edit": api(writes=True, POST=API_ADMINS_202, data=_bulk_edit_json),
+    "api_bulk_jobs": api(GET=SIGNED_IN),
+    "api_bulk_job": api(GET=API_ADMINS),
+    "api_bulk_job_rows": api(GET=API_ADMINS),
+    "api_bulk_job_undo": api(writes=True, POST=API_ADMINS_202),
+    # The schema and its docs are public: they describe the API, not anybody's data.
+    "api_schema": url(GET=EVERYONE, POST="405 405 405 405 405 405 405 405"),
+    "api_docs": url(GET=EVERYONE, POST="405 405 405 405 405 405 405 405"),
+    # --- forwarding pages ----------------------------------------------------------------
+    #                     anon  member m_b   admin a_b   partner lonely staff
+    "my_forwarding": url(writes=True, GET="login 200  200   404   404   404    404    404",
+                         POST="login 302 302   404   404   404    404    404",
+                         data=_own_line),
+    "org_people": url(GET=ADMINS_200, POST=PAGE_405),
+    "org_audit": url(GET=ADMINS_200, POST=PAGE_405),
+    "person_forwarding": url(writes=True, GET=ADMINS_200, POST=ADMINS_302, data=_person_form),
+    "person_history": url(GET=ADMINS_200, POST=PAGE_405),
+    "person_restore": url(writes=True, GET=PAGE_405, POST=ADMINS_302, data=_restore),
+    "person_test": url(GET=ADMINS_200, POST=PAGE_405),
+    "org_switcher": url(GET="login 404 404 200 200 200 200 404", POST=PAGE_405),
+    # POST is the dry run: it shows what would change and writes nothing.
+    "bulk_import": url(GET=ADMINS_200, POST=ADMINS_200,
+                       data=lambda w, role, t: {"file": _csv(t)}),
+    "bulk_import_apply": url(GET=PAGE_405, POST=ADMINS_302,
+                             data=lambda w, role, t: {"token": "a-dry-run-token"}),
+    "bulk_export": url(GET=ADMINS_200, POST=PAGE_405),
+    "bulk_edit": url(writes=True, GET=PAGE_405, POST=ADMINS_302,
+                     data=lambda w, role, t: {"people": [t["person"].pk], "feature": "busy",
+                                              "action": "set", "destination": "2014"}),
+    "bulk_job": url(GET=ADMINS_200, POST=PAGE_405),
+    "bulk_job_progress": url(GET=ADMINS_200, POST=PAGE_405),
+    "bulk_job_undo": url(writes=True, GET=PAGE_405, POST=ADMINS_302),
+    "bulk_job_resume": url(GET=PAGE_405, POST=ADMINS_302),
+    "sync_retry": url(writes=True, GET=PAGE_405, POST=ADMINS_302),
+    "sync_check": url(writes=True, GET=PAGE_405, POST=ADMINS_302),
+    "drift_resolve": url(writes=True, GET=PAGE_405, POST=ADMINS_302,
+                         data=lambda w, role, t: {"choice": "override"}),
+    # --- call time -----------------------------------------------------------------------
+    # The key in the URL authenticates Graph; who is signed in does not matter. The body
+    # is not valid JSON, so nothing may be recorded.
+    "graph_webhook": url(GET="405 405 405 405 405 405 405 405",
+                         POST="400 400 400 400 400 400 400 400",
+                         data=lambda w, role, t: Raw(b"{not json")),
+    "person_calls": url(GET=ADMINS_200, POST=PAGE_405),
+    "lync_manifest": url(writes=True, GET=PAGE_405, POST=ADMINS_200, org="org_a_lync"),
+    # --- Django's admin, where the prefix rule below does not fit -----------------------
+    # Signing out is open to anyone signed in (and sends a non-staff user to /admin/,
+    # which then asks them to sign in); it changes nothing but the session.
+    "admin:logout": url(GET="302 302 302 302 302 302 302 405",
+                        POST="302 302 302 302 302 302 302 200"),
+}
+
+# Prefix rules for Django's admin and allauth's pages: role -> allowed answers, by method.
+# Non-staff users never get an admin page (anonymous: the sign-in page; signed in: the
+# admin login refuses them with 403 or sends them to sign in again).
+_ADMIN_REFUSED = "login|403|404"
+
+
+@dataclass
+class PrefixRule:
+    cells: dict[str, str] = field(default_factory=dict)
+    data: object = None
+    org: str | None = None
+
+    def expected(self, method, role):
+        return Entry(self.cells).expected(method, role)
+
+
+PREFIX_RULES: dict[str, PrefixRule] = {
+    "admin/": PrefixRule(
+        cells={m: " ".join([_ADMIN_REFUSED] * 7 + ["200|302|403|404|405"])
+               for m in ("GET", "POST")},
+        data=lambda w, role, t: {"post": "yes"}),
+    # allauth's own pages are public; what a signed-in or anonymous user sees there is
+    # allauth's business (a redirect, a form, a 404 for a bad key), never a 500.
+    "accounts/": PrefixRule(
+        cells={m: " ".join(["200|302|login|mfa|400|403|404|405"] * 8)
+               for m in ("GET", "POST")}),
+}
+
+
+def entry_for(key: str, pattern: str):
+    if key in TABLE:
+        return TABLE[key]
+    for prefix, rule in PREFIX_RULES.items():
+        if pattern.startswith(prefix):
+            return rule
+    return None
+
+
+def encode(body):
+    """Client keyword arguments for a request body."""
+    if body is None:
+        return {}
+    if isinstance(body, Json):
+        return {"data": json.dumps(body.body), "content_type": "application/json"}
+    if isinstance(body, Raw):
+        return {"data": body.body, "content_type": body.content_type}
+    return {"data": body}
