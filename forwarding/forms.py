@@ -183,6 +183,12 @@ class CallerRuleForm(forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.caps = caps
+        if caps is not None:
+            # A field the page does not show is never posted: with an initial value it
+            # would make an empty extra row look "changed" and fail validation.
+            for name in list(self.fields):
+                if not self.shown(name):
+                    self.fields[name].initial = None
 
     def shown(self, name) -> bool:
         if name == "disposition":

@@ -28,3 +28,6 @@ urlpatterns = [
     path("", include("forwarding.urls_sync")),
     path("", include("forwarding.urls_calls")),
 ]
+
+handler404 = "portal.views.not_found"
+handler500 = "portal.views.server_error"

@@ -30,6 +30,22 @@ def require_mfa(request, next_url):
     return redirect(reverse("mfa_activate_totp") + f"?next={next_url}")
 
 
+def not_found(request, exception=None):
+    """404 for every unmatched URL: JSON under /api/ (what the API documents), the
+    site's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "No such object, or not one you may see."}, status=404)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    """500 without a traceback: the error is in the server log, not on the page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Something went wrong on our side. It was logged; "
+                                       "try again in a minute."}, status=500)
+    return render(request, "500.html", status=500)
+
+
 def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")

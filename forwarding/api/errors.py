@@ -117,7 +117,7 @@ _WORDS = {
     401: "Not signed in: send a session cookie or `Authorization: Token <key>`.",
     403: "Not allowed (for example: two-factor authentication is off, or a partner may "
          "not do this).",
-    404: "No such object, or not one you may see.",
+    404: "No such object, or not one you may see (lists: no such page).",
     409: "Stale version: somebody else saved first; `current_version` is the stored one.",
     412: "Stale version sent in If-Match; `current_version` is the stored one.",
 }

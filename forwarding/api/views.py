@@ -23,6 +23,7 @@ from rest_framework import exceptions, status
 from rest_framework import serializers as drf_serializers
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.generics import GenericAPIView
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -57,11 +58,22 @@ class PortalSchema(AutoSchema):
         return super().get_tags()
 
 
+class Metadata(SimpleMetadata):
+    """OPTIONS answers the view's name, description and formats. DRF's default would also
+    describe the PUT/POST body by building the serializer (and, for PUT, the object) for
+    a made-up request, which these views, choosing both inside their handlers, do not
+    support: it answered 500."""
+
+    def determine_actions(self, request, view):
+        return {}
+
+
 class PortalAPIView(GenericAPIView):
     # Token first: an anonymous caller gets 401 with `WWW-Authenticate: Token` (with the
     # session class first DRF would answer 403, which says nothing about signing in).
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     pagination_class = Pagination
+    metadata_class = Metadata
     schema = PortalSchema()
 
     def get_exception_handler(self):
@@ -166,7 +178,7 @@ class PeopleList(PortalAPIView):
     serializer_class = s.PersonSerializer
 
     @extend_schema(operation_id="people_list", parameters=[PeopleFilters],
-                   responses={200: s.PersonSerializer(many=True), **error_responses(400)},
+                   responses={200: s.PersonSerializer(many=True), **error_responses(400, 404)},
                    summary="People the caller may see")
     def get(self, request):
         params = self.query(PeopleFilters)
@@ -377,7 +389,7 @@ class AuditEventList(PortalAPIView):
     serializer_class = s.AuditEventSerializer
 
     @extend_schema(operation_id="audit_events_list", parameters=[EventFilters],
-                   responses={200: s.AuditEventSerializer(many=True), **error_responses(400)},
+                   responses={200: s.AuditEventSerializer(many=True), **error_responses(400, 404)},
                    summary="Audit events of the caller's orgs and own lines, newest first")
     def get(self, request):
         params = self.query(EventFilters)
@@ -455,7 +467,7 @@ class DelegationList(PortalAPIView):
     serializer_class = s.DelegationSerializer
 
     @extend_schema(operation_id="delegations_list", parameters=[DelegationFilters],
-                   responses={200: s.DelegationSerializer(many=True), **error_responses(400)},
+                   responses={200: s.DelegationSerializer(many=True), **error_responses(400, 404)},
                    summary="Delegations your orgs granted or received")
     def get(self, request):
         params = self.query(DelegationFilters)
@@ -637,7 +649,7 @@ class BulkJobList(PortalAPIView):
     serializer_class = s.BulkJobSerializer
 
     @extend_schema(operation_id="bulk_jobs_list", parameters=[JobFilters],
-                   responses={200: s.BulkJobSerializer(many=True), **error_responses(400)},
+                   responses={200: s.BulkJobSerializer(many=True), **error_responses(400, 404)},
                    summary="Bulk jobs of the orgs the caller administers, newest first")
     def get(self, request):
         params = self.query(JobFilters)
