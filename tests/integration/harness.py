@@ -103,6 +103,17 @@ class Worker:
             raise RuntimeError(f"worker {self.name} died:\n{self.log.read_text()[-3000:]}")
         return self
 
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def supervise(self):
+        """Restart the worker if it exited, as systemd's Restart=always would; returns
+        True when it had to."""
+        if self.alive():
+            return False
+        self.start()
+        return True
+
     def kill(self):
         """SIGKILL the worker and its pool children at once (no warm shutdown)."""
         if self.proc and self.proc.poll() is None:
