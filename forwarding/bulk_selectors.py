@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -23,7 +22,7 @@ from portal import access
 from portal.models import AuditEvent, Organization, Person
 from providers.capabilities import capabilities_for
 
-from . import services
+from . import selectors, services
 from .models import BulkJob, BulkJobRow, ForwardingSettings, SyncStatus
 from .validation import (
     BOOL_FIELDS,
@@ -53,23 +52,6 @@ def stored_settings(person) -> ForwardingSettings:
     return settings
 
 
-def search_condition(query: str) -> Q | None:
-    """The people-list search (name, email, number, SIP URI) as a condition on Person.
-
-    Same matching as `selectors.people_list`, which is scoped to one org; the API searches
-    across every org the caller may see. tests/api/test_people.py checks they agree."""
-    query = (query or "").strip()
-    if not query:
-        return None
-    condition = Q(display_name__icontains=query) | Q(email__icontains=query)
-    digits = re.sub(r"\D", "", query)
-    if len(digits) >= 3:
-        condition |= Q(phone_number__contains=digits) | Q(extension__contains=digits)
-    if query.lower().startswith("sip:") or "@" in query:
-        condition |= Q(sip_uri__icontains=query)
-    return condition
-
-
 BEHIND = "behind"  # a pseudo status of the filters: version > synced_version, not failed
 
 
@@ -77,7 +59,7 @@ def people_for(user, *, query="", org_id=None, sync_status=None):
     """The people `user` may see, filtered, by name; org and settings joined (one query
     per page)."""
     people = access.visible_people(user).select_related("org", "forwarding")
-    condition = search_condition(query)
+    condition = selectors.people_search_condition(query)
     if condition is not None:
         people = people.filter(condition)
     if org_id is not None:

@@ -69,18 +69,27 @@ def desired_state(settings, *, now=None) -> ForwardingState:
 # --- people ------------------------------------------------------------------------------
 
 
+def people_search_condition(query: str) -> Q | None:
+    """The people search (name, email, number, SIP URI) as a condition on Person, or None
+    for an empty query. Shared by the people page and the people API."""
+    query = (query or "").strip()
+    if not query:
+        return None
+    condition = Q(display_name__icontains=query) | Q(email__icontains=query)
+    digits = re.sub(r"\D", "", query)
+    if len(digits) >= 3:
+        condition |= Q(phone_number__contains=digits) | Q(extension__contains=digits)
+    if query.lower().startswith("sip:") or "@" in query:
+        condition |= Q(sip_uri__icontains=query)
+    return condition
+
+
 def people_list(org, *, query: str = ""):
     """The org's people matching `query` (name, email or number), by name, with org and
     forwarding joined so a page of them costs one query."""
     people = Person.objects.filter(org=org).select_related("org", "forwarding")
-    query = (query or "").strip()
-    if query:
-        condition = Q(display_name__icontains=query) | Q(email__icontains=query)
-        digits = re.sub(r"\D", "", query)
-        if len(digits) >= 3:
-            condition |= Q(phone_number__contains=digits) | Q(extension__contains=digits)
-        if query.lower().startswith("sip:") or "@" in query:
-            condition |= Q(sip_uri__icontains=query)
+    condition = people_search_condition(query)
+    if condition is not None:
         people = people.filter(condition)
     return people.order_by("display_name", "id")
 

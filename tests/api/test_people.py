@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from forwarding import bulk_selectors, selectors
+from forwarding import selectors
 from forwarding.models import ForwardingSettings, SyncStatus
 from portal.models import Person
 from tests.conftest import make_person
@@ -167,5 +167,5 @@ class TestDetail:
         assert api(roles.admin).get("/api/v1/people/999999/").status_code == 404
 
 
-def test_search_condition_agrees_with_the_page_selector_on_empty_input():
-    assert bulk_selectors.search_condition("  ") is None
+def test_an_empty_search_is_no_condition():
+    assert selectors.people_search_condition("  ") is None
