@@ -1,6 +1,19 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class ForwardingConfig(AppConfig):
     name = "forwarding"
     verbose_name = "Call forwarding"
+
+    def ready(self):
+        from portal.models import Organization
+
+        from . import calls
+
+        # A changed or deleted org (API version, webhook key) is not served from the
+        # webhook's cache by this process.
+        post_save.connect(calls.forget_webhook_org, sender=Organization,
+                          dispatch_uid="forget_webhook_org_save")
+        post_delete.connect(calls.forget_webhook_org, sender=Organization,
+                            dispatch_uid="forget_webhook_org_delete")

@@ -1,47 +1,50 @@
-"""Call-time forwarding: the Microsoft Graph bot's services, and the Lync Server manifest.
+"""Call-time forwarding: the Microsoft Graph bot's services (seeds 002 and 003).
 
-Graph (seeds 002 and 003). The webhook hands parsed notifications to
-`notifications_received`:
+The webhook hands parsed notifications to `notifications_received`:
 
 - an `incoming` notification creates the call's CallRecord (its unique (org, call id)
-  makes a repeated notification harmless) and, once committed, enqueues
-  `forwarding.redirect_call` on the `calls` queue, which no bulk work shares;
+  makes a repeated notification harmless) and, once committed, `dispatch_redirect`
+  hands it to the web process's own redirect threads (forwarding.fastpath) or, when
+  those are busy or turned off, to `forwarding.redirect_call` on the `calls` queue,
+  which no bulk work shares;
 - a follow-up (`redirecting`, `terminated` with `answeredBy`, `deleted`) completes the
   record; a repeated one, or one older than the state already recorded, is ignored.
 
-The worker runs `handle_incoming`: it finds the called person (the line id), asks
-forwarding.routing where the call goes, records the decision and the body it is about to
-send, POSTs the redirect, and records the outcome with its audit row
+`handle_incoming` (in a redirect thread or a worker) finds the called person (the line
+id), asks forwarding.routing where the call goes, records the decision and the body it
+is about to send, POSTs the redirect, and records the outcome with its audit row
 (`call.redirected` or `call.redirect_failed`) in one transaction. A transient failure is
-retried once, 0.5 s later, when Graph's 15-second deadline still leaves room.
+retried once, 0.5 s later, on the `calls` queue, when Graph's 15-second deadline still
+leaves room.
 
-Lync Server 2013 (seed 004): `manifest_for` compiles every person's always-forward and
-caller rules into an MSPL application manifest; `manifest_download` audits each
-download (`manifest.downloaded`) and `manifest_status` tells whether the rules changed
-since the last one.
+Nothing waits on one process staying alive: `recover_calls` (beat, every few seconds)
+queues any call still waiting for a redirect after RECOVER_AFTER (its redirect thread
+died with its process), and closes the record of any call whose deadline passed with
+no redirect, with its audit row.
+
+The Lync Server manifest lives in forwarding.manifests.
 """
 
 from __future__ import annotations
 
-import hashlib
+import json
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from django.conf import settings as django_settings
 from django.db import IntegrityError, connections, transaction
-from django.db.models import Case, CharField, F, Func, JSONField, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
 from portal import audit
-from portal.models import AuditEvent, Organization, Person
-from providers import graph, lync
+from portal.models import Organization, Person
+from providers import graph
 from providers.base import Connection, ProviderError
-from providers.capabilities import capabilities_for
 
-from . import routing
+from . import fastpath, routing
 from .models import CallRecord, ForwardingSettings
 from .validation import destination_key, display_destination, line_keys
 
@@ -49,11 +52,9 @@ log = logging.getLogger(__name__)
 
 EVENT_REDIRECTED = "call.redirected"
 EVENT_REDIRECT_FAILED = "call.redirect_failed"
-EVENT_MANIFEST_DOWNLOADED = "manifest.downloaded"
 EVENTS = {
     EVENT_REDIRECTED: "Call redirected",
     EVENT_REDIRECT_FAILED: "Call could not be redirected",
-    EVENT_MANIFEST_DOWNLOADED: "MSPL manifest downloaded",
 }
 
 BOT_LABEL = "Teams call bot"
@@ -63,17 +64,42 @@ DEADLINE = timedelta(seconds=15)
 RETRY_COUNTDOWN = 0.5
 _ATTEMPT_BUDGET = timedelta(seconds=sum(graph.REDIRECT_TIMEOUT))
 MAX_ATTEMPTS = 2
+# A redirect thread claims its call within milliseconds; a call still waiting after this
+# lost its thread (the web process died) and goes to the `calls` queue.
+RECOVER_AFTER = timedelta(seconds=2)
 
 # --- the webhook side ----------------------------------------------------------------------------
+
+
+# Every notification names its org by the webhook key; a burst of calls would look the
+# same org up twice per call. Each process keeps a found org for a few seconds (unknown
+# keys are never kept, so random keys cannot fill it); a save or delete in this process
+# forgets it at once (forwarding.apps), other processes within WEBHOOK_ORG_TTL.
+WEBHOOK_ORG_TTL = 5.0
+_webhook_orgs: dict[str, tuple[float, Organization]] = {}
 
 
 def org_for_webhook(key: str) -> Organization | None:
     """The Graph org whose webhook URL carries `key`, or None."""
     if not key or len(key) > 64:
         return None
+    now = time.monotonic()
+    cached = _webhook_orgs.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
     # Only what the webhook needs: not the (encrypted) credentials.
-    return Organization.objects.filter(webhook_key=key, provider_kind="graph").only(
+    org = Organization.objects.filter(webhook_key=key, provider_kind="graph").only(
         "id", "name", "provider_kind", "graph_api_version", "webhook_key").first()
+    if org is not None:
+        _webhook_orgs[key] = (now + WEBHOOK_ORG_TTL, org)
+    return org
+
+
+def forget_webhook_org(sender=None, instance=None, **kwargs):
+    """Drop an org from this process's webhook cache (on save and delete)."""
+    for key, (_expires, org) in list(_webhook_orgs.items()):
+        if instance is None or org.pk == instance.pk:
+            _webhook_orgs.pop(key, None)
 
 
 def webhook_path(org: Organization) -> str:
@@ -131,7 +157,7 @@ def _incoming(org, notification, now) -> str:
         # Seen already: Graph (or a proxy) delivered it twice. One redirect per call.
         return "duplicate"
     record_id = record.pk
-    transaction.on_commit(lambda: enqueue_redirect(record_id))
+    transaction.on_commit(lambda: dispatch_redirect(record_id))
     return "redirect queued"
 
 
@@ -157,24 +183,7 @@ def _follow_up(org, notification, now) -> str:
     if rank is None:
         return "ignored"  # a state a redirecting bot has no use for (e.g. establishing)
     earlier = [state for state, r in graph.STATE_RANK.items() if r < rank]
-    changes = {
-        "state": notification.state,
-        "notifications": _JsonAppend("notifications", notification.key),
-    }
-    if notification.state in ("terminated", "deleted"):
-        changes["ended_at"] = Coalesce(F("ended_at"), Value(now))
-    if notification.answered_by:
-        who = notification.answered_by
-        first = Q(answered_by="")
-        changes["answered_by"] = Case(
-            When(first, then=Value(f"{who.kind}:{who.id}"[:200])), default=F("answered_by"))
-        changes["answered_by_label"] = Case(
-            When(first, then=_identity_label(org, who)), default=F("answered_by_label"))
-    if notification.termination_reason:
-        changes["termination_reason"] = notification.termination_reason[:64]
-    updated = CallRecord.objects.filter(
-        org=org, provider_call_id=notification.call_id, state__in=earlier).update(**changes)
-    if updated:
+    if _apply_follow_up(org, notification, earlier, now):
         return "updated"
     # Nothing changed: say why, for the log (a rare path, so one more query is fine).
     current = CallRecord.objects.filter(
@@ -186,31 +195,76 @@ def _follow_up(org, notification, now) -> str:
     return "duplicate" if current == notification.state else "stale"
 
 
-class _JsonAppend(Func):
-    """`column || '["value"]'::jsonb`: append one string to a JSON array column."""
+def _apply_follow_up(org, notification, earlier, now) -> bool:
+    """The follow-up's UPDATE, written as SQL: every call sends one or more follow-ups
+    while other calls wait for their redirect, and building this statement (CASE, a
+    sub-select, a JSON append) through the ORM cost about a quarter of the web process's
+    CPU under a burst of calls (bench/graph_latency.py, py-spy --gil). Standard SQL but
+    for the JSON append, which PostgreSQL and SQLite (the demo) spell differently.
 
-    template = "(%(expressions)s)"
-    arg_joiner = " || "
-    output_field = JSONField()
-
-    def __init__(self, column, value):
-        super().__init__(F(column), Value([value], output_field=JSONField()))
-
-
-def _identity_label(org, identity):
-    """Who answered, for pages: the person of the org with that identity (looked up by
-    the UPDATE itself), else a readable form of the identity."""
-    if identity.kind == "phone":
-        fallback = display_destination(identity.id)
-        people = Person.objects.filter(org=org, phone_number=identity.id)
+    Every SET expression sees the row as it was, so `answered_by = ''` below means
+    "nobody was recorded as answering yet" for both columns."""
+    connection = connections[CallRecord.objects.db]
+    table = connection.ops.quote_name(CallRecord._meta.db_table)
+    people = connection.ops.quote_name(Person._meta.db_table)
+    if connection.vendor == "postgresql":
+        append = "notifications || %s::jsonb"
     else:
-        # Seed 002, example 3: Teams may hide who answered behind an encrypted id.
-        fallback = identity.display_name or (
-            "Someone Teams does not name" if identity.kind == "encrypted" else identity.id)
-        people = Person.objects.filter(org=org, provider_person_id=identity.id)
-    return Coalesce(
-        Subquery(people.order_by("id").values("display_name")[:1]),
-        Value(fallback[:200]), output_field=CharField())
+        append = "json_insert(notifications, '$[#]', json_extract(%s, '$[0]'))"
+    who = notification.answered_by
+    answered, answered_label, match_column, match_value = "", "", "provider_person_id", ""
+    if who is not None:
+        answered = f"{who.kind}:{who.id}"[:200]
+        if who.kind == "phone":
+            answered_label, match_column = display_destination(who.id), "phone_number"
+        else:
+            # Seed 002, example 3: Teams may hide who answered behind an encrypted id.
+            answered_label = who.display_name or (
+                "Someone Teams does not name" if who.kind == "encrypted" else who.id)
+        match_value = who.id
+    ending = notification.state in ("terminated", "deleted")
+    adapt = connection.ops.adapt_datetimefield_value
+    # Only names and placeholders are interpolated; every value is a parameter.
+    sql = f"""
+        UPDATE {table} SET
+          state = %s,
+          notifications = {append},
+          ended_at = CASE WHEN %s THEN COALESCE(ended_at, %s) ELSE ended_at END,
+          answered_by = CASE WHEN %s <> '' AND answered_by = '' THEN %s
+                             ELSE answered_by END,
+          answered_by_label = CASE WHEN %s <> '' AND answered_by = '' THEN COALESCE(
+              (SELECT display_name FROM {people} WHERE org_id = %s AND {match_column} = %s
+               ORDER BY id LIMIT 1), %s) ELSE answered_by_label END,
+          termination_reason = CASE WHEN %s <> '' THEN %s ELSE termination_reason END
+        WHERE org_id = %s AND provider_call_id = %s
+          AND state IN ({", ".join(["%s"] * len(earlier))})"""  # noqa: S608
+    reason = (notification.termination_reason or "")[:64]
+    params = [
+        notification.state,
+        json.dumps([notification.key]),
+        ending, adapt(now),
+        answered, answered,
+        answered, org.pk, match_value, answered_label[:200],
+        reason, reason,
+        org.pk, notification.call_id, *earlier,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount > 0
+
+
+def dispatch_redirect(record_id) -> str:
+    """Start the redirect of a new call: "fast path" when a redirect thread of this
+    process took it, else "queued" (or "fallback thread" when the broker is down).
+
+    The redirect threads save the broker round trip, the worker's task overhead and a
+    second process's CPU: with 20 calls at once this halves the notification-to-redirect
+    time (bench/graph_latency.py). The queue stays the path for overflow, retries and
+    recovery, and for deployments that set GRAPH_REDIRECT_THREADS=0."""
+    threads = getattr(django_settings, "GRAPH_REDIRECT_THREADS", 0)
+    if threads and fastpath.pool("graph-redirect", threads).submit(handle_incoming, record_id):
+        return "fast path"
+    return "queued" if enqueue_redirect(record_id) else "fallback thread"
 
 
 def _spawn(target):
@@ -500,13 +554,56 @@ def _fail(record, expected, *, attempt, status_code, message):
             redirect_status=CallRecord.FAILED, redirect_error=message[:500],
             redirect_status_code=status_code, redirect_attempts=attempt)
         if not updated:
-            return
+            return False
         record.redirect_attempts = attempt
         audit.record(
             event=EVENT_REDIRECT_FAILED, actor=audit.Actor.system(BOT_LABEL), org=record.org,
             person=record.person,
             data=_audit_data(record, status=status_code, error=message[:500]),
         )
+    return True
+
+
+# --- recovery (beat) ----------------------------------------------------------------------------
+
+
+def recover_calls(*, now=None) -> dict:
+    """Queue the calls whose redirect thread is gone; close the ones Graph gave up on.
+
+    A call still pending after RECOVER_AFTER goes to the `calls` queue (a duplicate is
+    harmless: handle_incoming claims the record before sending). A call with no
+    redirect when Graph's deadline has passed (and a sender's full attempt after it,
+    for one still sending) is marked failed with its audit row, so that no record
+    claims a redirect is still on its way."""
+    now = now or timezone.now()
+    unsettled = CallRecord.objects.filter(
+        redirect_status__in=[CallRecord.PENDING, CallRecord.SENDING, CallRecord.RETRYING])
+    waiting = list(unsettled.filter(
+        redirect_status=CallRecord.PENDING, started_at__lt=now - RECOVER_AFTER,
+        started_at__gte=now - DEADLINE).values_list("pk", flat=True)[:500])
+    for record_id in waiting:
+        enqueue_redirect(record_id)
+    expired = 0
+    given_up = unsettled.filter(
+        Q(started_at__lt=now - DEADLINE - _ATTEMPT_BUDGET)
+        | (~Q(redirect_status=CallRecord.SENDING) & Q(started_at__lt=now - DEADLINE)))
+    for record in given_up.select_related("org", "person")[:500]:
+        message = {
+            CallRecord.PENDING: "No redirect thread or worker took the call before Graph's "
+                                "15-second deadline; are the web processes and the workers "
+                                "of the calls queue running?",
+            CallRecord.RETRYING: "The retry did not run before Graph's 15-second deadline; "
+                                 "are the workers of the calls queue running?",
+            CallRecord.SENDING: "The process sending the redirect stopped before recording "
+                                "Graph's answer; the call's outcome is unknown.",
+        }[record.redirect_status]
+        if _fail(record, record.redirect_status, attempt=record.redirect_attempts,
+                 status_code=None, message=message):
+            expired += 1
+    if waiting or expired:
+        log.warning("call recovery: %d queued again, %d past the deadline", len(waiting),
+                    expired)
+    return {"queued": len(waiting), "expired": expired}
 
 
 # --- reads for pages ------------------------------------------------------------------------------
@@ -515,102 +612,3 @@ def _fail(record, expected, *, attempt, status_code, message):
 def recent_calls(person, *, limit=100):
     """The person's calls, newest first."""
     return CallRecord.objects.filter(person=person).order_by("-started_at", "-id")[:limit]
-
-
-# --- Lync Server: the MSPL manifest ---------------------------------------------------------------
-
-
-def app_uri(org) -> str:
-    return f"{django_settings.PUBLIC_URL}/lync/{org.pk}/forwarding"
-
-
-def _org_index(org) -> dict:
-    """Destination key -> person, for every person of the org (the manifest covers the
-    whole org anyway: one query)."""
-    index = {}
-    people = Person.objects.filter(org=org).order_by("display_name", "id").only(
-        "id", "display_name", "phone_number", "extension", "sip_uri")
-    for person in people:
-        for key in line_keys(person, region=org.default_region):
-            index.setdefault(key, person)
-    return index
-
-
-def _lync_address(destination, index):
-    """A destination as the manifest dials it: a person of the org by their SIP URI."""
-    target = index.get(destination_key(destination))
-    if target is not None and target.sip_uri:
-        return target.sip_uri
-    return destination
-
-
-def lync_rules(org) -> list[lync.PersonRules]:
-    """Every person's always-forward and caller rules, as the compiler takes them, in
-    the precedence of forwarding.routing (caller rules, then always-forward); features
-    Lync does not support are left out, as routing.decide would skip them."""
-    caps = capabilities_for(org.provider_kind)
-    index = _org_index(org)
-    rows = (ForwardingSettings.objects.filter(person__org=org)
-            .select_related("person__org").prefetch_related("caller_rules")
-            .order_by("person__id"))
-    people = []
-    for row in rows:
-        person = row.person
-        address = person.sip_uri or person.phone_number
-        if not address:
-            continue
-        plan = routing.plan_from(row, person=person, caps=caps)
-        always = ""
-        if caps.supports("always") and plan.always_enabled and plan.always_destination:
-            always = _lync_address(plan.always_destination, index)
-        rules = []
-        if caps.supports("caller_rules"):
-            for rule in plan.caller_rules:
-                disposition = rule.disposition if rule.disposition in caps.dispositions \
-                    else "forward"
-                rules.append(lync.CallerRule(
-                    callers=tuple(rule.callers),
-                    destination=_lync_address(rule.destination, index),
-                    disposition=disposition, match_anonymous=rule.match_anonymous,
-                ))
-        people.append(lync.PersonRules(address=address, caller_rules=tuple(rules),
-                                       always_destination=always))
-    return people
-
-
-def manifest_for(org) -> bytes:
-    return lync.compile_manifest(lync_rules(org), app_uri=app_uri(org))
-
-
-def manifest_filename(org) -> str:
-    slug = "".join(c if c.isalnum() else "-" for c in (org.provider_org_id or str(org.pk)))
-    return f"callforward-{slug.strip('-').lower() or org.pk}.am"
-
-
-@transaction.atomic
-def manifest_download(*, org, actor: audit.Actor) -> bytes:
-    """The org's manifest, with the audit row that says who downloaded which version."""
-    rules = lync_rules(org)
-    manifest = lync.compile_manifest(rules, app_uri=app_uri(org))
-    people = sum(1 for p in rules if p.has_rules)
-    audit.record(
-        event=EVENT_MANIFEST_DOWNLOADED, actor=actor, org=org,
-        data={"sha256": hashlib.sha256(manifest).hexdigest(), "bytes": len(manifest),
-              "people_with_rules": people, "filename": manifest_filename(org)},
-    )
-    return manifest
-
-
-def manifest_status(org) -> dict:
-    """When the rules last changed and when the manifest was last downloaded; `changed`
-    is True when a change came after the last download (or nothing was downloaded)."""
-    events = AuditEvent.objects.filter(org=org).order_by("-created_at", "-id")
-    downloaded = events.filter(event=EVENT_MANIFEST_DOWNLOADED).values_list(
-        "created_at", flat=True).first()
-    changed_at = events.filter(event__startswith="forwarding.").values_list(
-        "created_at", flat=True).first()
-    return {
-        "downloaded_at": downloaded,
-        "changed_at": changed_at,
-        "changed": changed_at is not None and (downloaded is None or changed_at > downloaded),
-    }

@@ -329,6 +329,10 @@ class CallRecord(models.Model):
         indexes = [
             models.Index(fields=["person", "-started_at"], name="call_person_recent_idx"),
             models.Index(fields=["org", "-started_at"], name="call_org_recent_idx"),
+            # The recovery sweep's question, kept small: only calls still unsettled.
+            models.Index(fields=["started_at"], name="call_unsettled_idx",
+                         condition=models.Q(redirect_status__in=["pending", "sending",
+                                                                 "retrying"])),
         ]
 
     def __str__(self):

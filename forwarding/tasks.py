@@ -49,6 +49,15 @@ def redirect_call(record_id, attempt=1):
     calls.handle_incoming(record_id, attempt=attempt)
 
 
+@shared_task(name="forwarding.recover_calls", ignore_result=True)
+def recover_calls():
+    # Beat, every 2 s, on the `calls` queue: a call whose redirect thread died with its
+    # web process is queued again while Graph's deadline still leaves time.
+    from forwarding import calls
+
+    calls.recover_calls()
+
+
 @shared_task(name="forwarding.bulk_apply", ignore_result=True)
 def bulk_apply(job_id, row_ids):
     # Bulk queue only. Rows already applied are skipped, so a redelivered chunk is harmless;

@@ -24,7 +24,7 @@ from portal import access, audit
 from portal.models import Organization
 from providers import graph
 
-from . import calls, selectors
+from . import calls, manifests, selectors
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +100,9 @@ def lync_manifest(request, org_id):
     via = access.partner_for(request.user, org)  # 404 for anyone who is not an admin
     if org.provider_kind != "lync":
         raise Http404("This organization does not use Lync Server")
-    manifest = calls.manifest_download(
+    manifest = manifests.manifest_download(
         org=org, actor=audit.actor_from_request(request, via_partner=via))
     response = HttpResponse(manifest, content_type="application/xml; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{calls.manifest_filename(org)}"'
+    response["Content-Disposition"] = f'attachment; filename="{manifests.manifest_filename(org)}"'
     response["Cache-Control"] = "no-store"
     return response

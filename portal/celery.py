@@ -8,6 +8,7 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.dev")
@@ -23,3 +24,13 @@ app.conf.task_default_exchange = "interactive"
 app.conf.task_default_routing_key = "interactive"
 app.conf.task_default_queue = "interactive"
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(**kwargs):
+    """Around each task, what Django does around each request: drop a connection that is
+    broken or older than CONN_MAX_AGE, keep the others (settings: CELERY_DB_REUSE_MAX)."""
+    from django.db import close_old_connections
+
+    close_old_connections()

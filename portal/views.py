@@ -92,11 +92,11 @@ def org_settings(request, org_id):
 
 def _call_time_context(org):
     """The Graph bot's callback URL, or the Lync manifest's state, for the org's page."""
-    from forwarding import calls
+    from forwarding import calls, manifests
 
     return {
         "webhook_url": calls.webhook_url(org) if org.provider_kind == "graph" else None,
-        "manifest": calls.manifest_status(org) if org.provider_kind == "lync" else None,
+        "manifest": manifests.manifest_status(org) if org.provider_kind == "lync" else None,
     }
 
 

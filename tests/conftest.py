@@ -11,6 +11,18 @@ from portal.models import Delegation, Membership, Organization, Person, User
 _seq = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def _call_bot_state():
+    """Each test starts with no cached webhook orgs, and ends with the redirect threads it
+    started finished and their database connections closed."""
+    from forwarding import calls, fastpath
+
+    calls.forget_webhook_org()
+    yield
+    fastpath.shutdown_all()
+    calls.forget_webhook_org()
+
+
 def make_org(kind="webex", name=None, **kwargs):
     n = next(_seq)
     defaults = {

@@ -233,6 +233,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = _env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60)
 CELERY_TASK_TIME_LIMIT = _env_int("CELERY_TASK_TIME_LIMIT", 90)
+# Celery's Django fixup closes every database connection before and after each task
+# unless this is set; a new PostgreSQL connection per task cost the call bot about 4 ms
+# of CPU per redirect. portal/celery.py applies CONN_MAX_AGE and the health checks
+# around each task instead, as Django does around each request.
+CELERY_DB_REUSE_MAX = 1_000_000
 if _db["ENGINE"].endswith("sqlite3"):
     # django-celery-beat's scheduler trips over SQLite's locking ("cannot open savepoint");
     # the zero-setup demo keeps beat's schedule in a file instead.
@@ -249,6 +254,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT",
 CELERY_BEAT_SCHEDULE = {
     "sweep-pushes": {"task": "forwarding.sweep",
                      "schedule": env.float("SWEEP_EVERY_SECONDS", default=5.0)},
+    "recover-calls": {"task": "forwarding.recover_calls", "schedule": 2.0,
+                      "options": {"queue": "calls", "expires": 2.0}},
     "tick-time-windows": {"task": "forwarding.tick_windows", "schedule": 30.0},
     "drift-check": {"task": "forwarding.drift_check_all", "schedule": 300.0,
                     "options": {"queue": "bulk"}},
@@ -257,6 +264,9 @@ CELERY_BEAT_SCHEDULE = {
 # Timeouts of every outbound provider call (seconds): connect, read.
 PROVIDER_TIMEOUT = (env.float("PROVIDER_CONNECT_TIMEOUT", default=3.05),
                     env.float("PROVIDER_READ_TIMEOUT", default=10.0))
+# Threads per web process that redirect Graph calls without going through the broker
+# (forwarding.fastpath); 0 sends every redirect through the `calls` queue.
+GRAPH_REDIRECT_THREADS = _env_int("GRAPH_REDIRECT_THREADS", 8)
 # Base URL of the local provider sandbox that the demo organisations point at.
 SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8025").rstrip("/")
 

@@ -2,7 +2,11 @@
 REDIS_URL (make test points them at the local PostgreSQL and Redis)."""
 
 from .base import *  # noqa: F403
+from .base import _env_int
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEBUG = False
+# Unit tests assert what a webhook queues, inside a transaction no other thread can see:
+# there the redirect goes through the queue. tests/integration turn the threads on.
+GRAPH_REDIRECT_THREADS = _env_int("GRAPH_REDIRECT_THREADS", 0)

@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from forwarding import calls, services
+from forwarding import manifests, services
 from forwarding.models import ForwardingSettings
 from portal.audit import Actor
 from portal.models import AuditEvent, Delegation, Membership
@@ -166,7 +166,7 @@ def test_a_lync_admin_downloads_the_manifest(page, live_server, transactional_db
     with page.expect_download() as info:
         page.get_by_role("button", name="Download the manifest").click()
     download = info.value
-    assert download.suggested_filename == calls.manifest_filename(org) == \
+    assert download.suggested_filename == manifests.manifest_filename(org) == \
         "callforward-umbrella-lync.am"
     root = ET.parse(download.path()).getroot()  # noqa: S314 (our own output)
     assert root.tag == f"{MSPL}applicationManifest"

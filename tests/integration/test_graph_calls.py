@@ -1,10 +1,13 @@
 """The Graph bot end to end: the sandbox simulates incoming calls and posts Graph's
-notifications to the portal's webhook over real HTTP (pytest-django's live server), a
-real Celery worker on the `calls` queue decides with forwarding.routing and posts the
-redirect to the sandbox, and the follow-up notifications complete the call record.
-Each call must end answered by the right target, with its audit row written."""
+notifications to the portal's webhook over real HTTP (pytest-django's live server); the
+web process's redirect threads (the default) or a real Celery worker on the `calls`
+queue decide with forwarding.routing and post the redirect to the sandbox, and the
+follow-up notifications complete the call record. Each call must end answered by the
+right target, with its audit row written."""
 
+import re
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -93,14 +96,29 @@ def audited(record):
     return event
 
 
+def worker_redirects(worker):
+    """How many redirect tasks the worker ran (its log has a line for each)."""
+    return len(re.findall(r"Task forwarding\.redirect_call\[[^]]+\] succeeded", worker.output()))
+
+
 @pytest.fixture
 def calls_worker(make_worker):
     # The queues of the Procfile's fast worker: calls never wait behind bulk pushes.
     return make_worker("calls", queues="calls,interactive")
 
 
+@pytest.fixture
+def redirect_threads(settings):
+    """The production default: the live server's process redirects in its own threads."""
+    settings.GRAPH_REDIRECT_THREADS = 4
+    return 4
+
+
+@pytest.mark.parametrize("path", ["threads", "queue"])
 @pytest.mark.parametrize("version", ["v1.0", "beta"])
-def test_calls_are_redirected_by_the_rules(sandbox, live_server, calls_worker, version):
+def test_calls_are_redirected_by_the_rules(sandbox, live_server, calls_worker, settings,
+                                           version, path):
+    settings.GRAPH_REDIRECT_THREADS = 4 if path == "threads" else 0
     org = graph_org(sandbox, version, f"it-{version}")
     now = timezone.now()
     # Nobody has a rule: the call rings the person themself (their Teams identity).
@@ -192,12 +210,18 @@ def test_calls_are_redirected_by_the_rules(sandbox, live_server, calls_worker, v
         audited(record)
     assert AuditEvent.objects.filter(event="call.redirected").count() == len(ids)
     assert not AuditEvent.objects.filter(event="call.redirect_failed").exists()
-    # The worker redirected them (not the web process's fallback for a broker outage).
-    assert calls_worker.output().count("forwarding.redirect_call") >= len(ids)
+    redirected_by_worker = worker_redirects(calls_worker)
+    if path == "queue":
+        # The worker redirected them (not the web process's fallback for a broker outage).
+        assert redirected_by_worker >= len(ids)
+    else:
+        assert redirected_by_worker == 0  # the live server's own threads did
 
 
 def test_one_transient_failure_is_retried_within_the_deadline(sandbox, live_server,
-                                                               calls_worker):
+                                                               calls_worker,
+                                                               redirect_threads):
+    # The first attempt runs in the web process; its retry goes through the calls queue.
     org = graph_org(sandbox, "v1.0", "it-retry")
     ada = line(sandbox, live_server, make_person(
         org, name="Ada", number="+442079460201", provider_person_id="ada-retry"))
@@ -210,9 +234,37 @@ def test_one_transient_failure_is_retried_within_the_deadline(sandbox, live_serv
     redirects = sandbox.requests(path=f"/calls/{call_id}/redirect")
     assert [r["status"] for r in redirects] == [503, 202]
     assert audited(record).data["attempts"] == 2
+    assert worker_redirects(calls_worker) == 1
 
 
-def test_a_pstn_line_and_a_teams_caller_of_the_org(sandbox, live_server, calls_worker):
+def test_a_call_whose_redirect_thread_died_is_recovered(sandbox, live_server, calls_worker,
+                                                        redirect_threads):
+    # The web process takes the call into its redirect threads and dies before running
+    # it (here: the job is accepted and dropped). The record still says it waits, and
+    # the recovery beat task queues it while Graph's deadline leaves time.
+    org = graph_org(sandbox, "v1.0", "it-recover")
+    rex = line(sandbox, live_server, make_person(
+        org, name="Rex", number="+442079460401", provider_person_id="rex-recover"))
+    update(rex, always_enabled=True, always_destination="+442079460499")
+    with mock.patch("forwarding.fastpath.ThreadPool.submit", return_value=True) as submit:
+        call_id = call(sandbox, rex, "+14255550100")
+        record = wait_until(lambda: CallRecord.objects.filter(provider_call_id=call_id).first(),
+                            10, message="the call's record")
+    assert submit.called and record.redirect_status == CallRecord.PENDING
+    # Not yet: a redirect thread normally claims the call within milliseconds.
+    assert calls.recover_calls() == {"queued": 0, "expired": 0}
+    wait_until(lambda: timezone.now() - record.started_at > calls.RECOVER_AFTER, 5)
+    assert calls.recover_calls() == {"queued": 1, "expired": 0}
+    sandboxed, record = finish(sandbox, call_id)
+    assert answered(sandboxed) == ("phone", "+442079460499")
+    assert record.redirect_attempts == 1 and record.rule == "always"
+    assert sandboxed["notificationToRedirectMs"] >= 2000  # late, but well within 15 s
+    audited(record)
+    assert worker_redirects(calls_worker) == 1
+
+
+def test_a_pstn_line_and_a_teams_caller_of_the_org(sandbox, live_server, calls_worker,
+                                                    redirect_threads):
     # Seed 002's third example: the line is an application instance with a phone number.
     org = graph_org(sandbox, "v1.0", "it-pstn")
     boss = make_person(org, name="Boss", number="+442079460301", provider_person_id="boss-id",
