@@ -32,10 +32,11 @@ import logging
 import threading
 import time
 from datetime import timedelta
+from functools import lru_cache
 
 from django.conf import settings as django_settings
 from django.db import IntegrityError, connections, transaction
-from django.db.models import Q, Subquery
+from django.db.models import Q, prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 
@@ -44,8 +45,8 @@ from portal.models import Organization, Person
 from providers import graph
 from providers.base import Connection, ProviderError
 
-from . import fastpath, routing
-from .models import CallRecord, ForwardingSettings
+from . import fastpath, routing, rowload
+from .models import CallerRule, CallRecord, ForwardingSettings
 from .validation import destination_key, display_destination, line_keys
 
 log = logging.getLogger(__name__)
@@ -140,38 +141,39 @@ def _incoming(org, notification, now) -> str:
         log.warning("org %s uses Graph %s but call %s came in %s shape", org.pk,
                     org.graph_api_version, notification.call_id, notification.api_version)
     line_id = (notification.line.id if notification.line else "")[:200]
-    record = _insert_once(
-        org=org,
-        provider_call_id=notification.call_id,
-        api_version=org.graph_api_version,
-        line_id=line_id,
-        # The called person, found by the INSERT itself (no round trip of its own).
-        person_id=Subquery(Person.objects.filter(org=org, provider_person_id=line_id)
-                           .values("pk")[:1]),
-        state="incoming",
-        started_at=now,
-        notifications=[notification.key],
-        **_caller_fields(notification),
-    )
-    if record is None:
+    # One statement: the unique (org, call id) decides, not a SELECT before, so two
+    # deliveries racing cannot both win; the called person is found by the INSERT itself.
+    try:
+        record_id = _insert_record(org, notification, line_id, now)
+    except IntegrityError:
+        # The org was deleted a moment ago (another process still knew its webhook key).
+        log.warning("call %s for a deleted org %s ignored", notification.call_id, org.pk)
+        return "ignored"
+    if record_id is None:
         # Seen already: Graph (or a proxy) delivered it twice. One redirect per call.
         return "duplicate"
-    record_id = record.pk
     transaction.on_commit(lambda: dispatch_redirect(record_id))
     return "redirect queued"
 
 
-def _insert_once(**values):
-    """The new CallRecord, or None when its (org, call id) exists already. The unique
-    constraint decides, not a SELECT before: two deliveries racing cannot both win."""
-    try:
-        if transaction.get_connection().in_atomic_block:
-            with transaction.atomic():  # a savepoint: the caller's transaction survives
-                return CallRecord.objects.create(**values)
-        # In autocommit one INSERT is its own transaction: no BEGIN/COMMIT round trips.
-        return CallRecord.objects.create(**values)
-    except IntegrityError:
-        return None
+def _insert_record(org, notification, line_id, now):
+    people = Person._meta
+    q = connections[CallRecord.objects.db].ops.quote_name
+    return rowload.insert_unless_exists(CallRecord, {
+        "org": org,
+        "provider_call_id": notification.call_id,
+        "api_version": org.graph_api_version,
+        "line_id": line_id,
+        "person_id": rowload.Sql(
+            f"SELECT id FROM {q(people.db_table)} WHERE "  # noqa: S608 (names only)
+            f"{q(people.get_field('org').column)} = %s AND "
+            f"{q(people.get_field('provider_person_id').column)} = %s ORDER BY id LIMIT 1",
+            [org.pk, line_id]),
+        "state": "incoming",
+        "started_at": now,
+        "notifications": [notification.key],
+        **_caller_fields(notification),
+    }, using=CallRecord.objects.db)
 
 
 def _follow_up(org, notification, now) -> str:
@@ -405,10 +407,7 @@ def handle_incoming(record_id, *, attempt=1, may_enqueue=True):
     """Decide and redirect one incoming call (the `calls` queue's task body). Idempotent:
     a record that is not waiting for this attempt is left alone."""
     expected = CallRecord.PENDING if attempt == 1 else CallRecord.RETRYING
-    # One query for the call, its org, the called person and their settings: every round
-    # trip to the database counts against Graph's deadline.
-    record = (CallRecord.objects.select_related("org", "person", "person__forwarding")
-              .filter(pk=record_id, redirect_status=expected).first())
+    record = _load_for_redirect(record_id, expected)
     if record is None:
         return None
     org = record.org
@@ -470,6 +469,52 @@ def handle_incoming(record_id, *, attempt=1, may_enqueue=True):
         return exc
     _after_success(record, result, attempt=attempt)
     return result
+
+
+@lru_cache(maxsize=4)
+def _redirect_query(using):
+    """The SELECT of _load_for_redirect and its parts (built once per process)."""
+    connection = connections[using]
+    q = connection.ops.quote_name
+    r, o, p, f = (rowload.part(CallRecord, "r", using), rowload.part(Organization, "o", using),
+                  rowload.part(Person, "p", using), rowload.part(ForwardingSettings, "f", using))
+    rules = CallerRule._meta
+    column = {name: q(CallRecord._meta.get_field(name).column) for name in ("org", "person")}
+    settings_fk = q(rules.get_field("settings").column)
+    person_fk = q(ForwardingSettings._meta.get_field("person").column)
+    # Only names from the models' metadata are interpolated; the values are parameters.
+    sql = f"""
+        SELECT {r.columns}, {o.columns}, {p.columns}, {f.columns},
+               EXISTS (SELECT 1 FROM {q(rules.db_table)} cr WHERE cr.{settings_fk} = f.id)
+        FROM {r.table}
+        JOIN {o.table} ON o.id = r.{column["org"]}
+        LEFT JOIN {p.table} ON p.id = r.{column["person"]}
+        LEFT JOIN {f.table} ON f.{person_fk} = p.id
+        WHERE r.id = %s AND r.redirect_status = %s"""  # noqa: S608
+    return sql, [r, o, p, f]
+
+
+def _load_for_redirect(record_id, expected):
+    """The call record waiting in state `expected`, with its org, its person and their
+    settings (or None): one SELECT, written by hand (forwarding.rowload says why). The
+    caller rules cost a second query only when the person has some."""
+    sql, parts = _redirect_query(CallRecord.objects.db)
+    found = rowload.fetch_one(sql, [record_id, expected], parts)
+    if found is None:
+        return None
+    (record, org, person, settings), (has_rules,) = found
+    record.org = org
+    if person is not None:
+        person.org = org
+        record.person = person
+        Person._meta.get_field("forwarding").set_cached_value(person, settings)
+    if settings is not None:
+        settings.person = person
+        if has_rules:
+            prefetch_related_objects([settings], "caller_rules")
+        else:
+            settings._prefetched_objects_cache = {"caller_rules": CallerRule.objects.none()}
+    return record
 
 
 def _request_from_record(record) -> graph.RedirectRequest:

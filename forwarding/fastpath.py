@@ -8,9 +8,11 @@ instead. Nothing submitted here is the only record of the work: callers write th
 first and a beat task recovers rows whose thread died with its process.
 
 The pool is made lazily and per process id, so a pool never crosses a fork (gunicorn
-forks its workers after importing the app). Each job runs between
-`close_old_connections()` calls, as Django wraps each request: a broken or too old
-database connection is replaced, a healthy one is kept for the next job.
+forks its workers after importing the app). After each job, a database connection that
+saw an error (and no longer answers) or is older than CONN_MAX_AGE is closed; a healthy
+one is kept, and not health-checked again before the next job: that check is a round
+trip per call. The price is that the first job after a database restart fails on its
+first query; its row says the work is still to do, and the recovery task takes it.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import close_old_connections, connections
+from django.db import connections
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +55,12 @@ class ThreadPool:
 
     def _run(self, fn, args, kwargs):
         try:
-            close_old_connections()
             fn(*args, **kwargs)
         except Exception:
             # The caller's row still says what is left to do; recovery picks it up.
             log.exception("%s job %s failed", self.name, getattr(fn, "__name__", fn))
         finally:
-            close_old_connections()
+            _tidy_connections()
             self._slots.release()
 
     def shutdown(self, wait: bool = True):
@@ -82,6 +84,17 @@ class ThreadPool:
             except RuntimeError:  # already shut down
                 pass
         self._executor.shutdown(wait=wait)
+
+
+def _tidy_connections():
+    """Close this thread's database connections that failed or are too old (see the
+    module's docstring); keep the others as they are."""
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is None or connection.in_atomic_block:
+            continue
+        too_old = connection.close_at is not None and time.monotonic() >= connection.close_at
+        if connection.errors_occurred or too_old:
+            connection.close_if_unusable_or_obsolete()
 
 
 def shutdown_all():

@@ -31,6 +31,7 @@ from .wire import BadJson, Request, Response, is_int
 
 API_VERSIONS = ("v1.0", "beta")
 IDENTITY_TYPES = ("application", "applicationInstance", "user")
+MAX_BATCH_CALLS = 100
 _URL_RE = re.compile(r"^https?://[^\s/]+")
 
 
@@ -99,6 +100,7 @@ class Control:
             ("POST", ("graph", "lines"), self.add_line),
             ("GET", ("graph", "calls"), self.list_calls),
             ("POST", ("graph", "calls"), self.add_call),
+            ("POST", ("graph", "calls", "batch"), self.add_calls),
             ("GET", ("graph", "calls", "*"), self.get_call),
             ("GET", ("ratelimits",), self.list_limits),
             ("PUT", ("ratelimits", "*"), self.set_limit),
@@ -259,8 +261,9 @@ class Control:
         with self.state.lock:
             return Response(200, [c.view() for c in self.state.calls.values()])
 
-    def add_call(self, req: Request, args: list[str]) -> Response:
-        body = self._body(req)
+    def _call_args(self, body: Any) -> tuple[GraphLine, str, int, str | None]:
+        if not isinstance(body, dict):
+            raise ControlError(400, "each call must be a JSON object")
         line_id = _required_str(body, "lineId")
         caller = body.get("caller")
         try:
@@ -275,9 +278,24 @@ class Control:
             line = self.state.lines.get(line_id)
         if line is None:
             raise ControlError(404, f"no Graph line {line_id}")
-        call = calls.start_call(self.state, line, caller, deadline_ms, display_name)
+        return line, caller, deadline_ms, display_name
+
+    def add_call(self, req: Request, args: list[str]) -> Response:
+        call = calls.start_call(self.state, *self._call_args(self._body(req)))
         with self.state.lock:
             return Response(201, call.view())
+
+    def add_calls(self, req: Request, args: list[str]) -> Response:
+        """Start several calls at the same instant (a burst, for latency benches): every
+        call is checked first, and none starts unless all are valid."""
+        body = self._body(req)
+        items = body.get("calls")
+        if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH_CALLS:
+            raise ControlError(400, f"calls must be a list of 1 to {MAX_BATCH_CALLS} calls")
+        checked = [self._call_args(item) for item in items]
+        started = [calls.start_call(self.state, *args) for args in checked]
+        with self.state.lock:
+            return Response(201, [call.view() for call in started])
 
     def get_call(self, req: Request, args: list[str]) -> Response:
         with self.state.lock:

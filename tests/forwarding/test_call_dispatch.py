@@ -201,3 +201,41 @@ class TestWebhookOrgCache:
             with CaptureQueriesContext(connection) as queries:
                 assert calls.org_for_webhook(org.webhook_key) == org
         assert len(queries) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_call_for_an_org_another_process_still_knows_is_ignored(client, org, caplog):
+    # Another web process deleted the org; this one still has it cached for a moment.
+    key = org.webhook_key
+    cached = calls.org_for_webhook(key)
+    org.delete()
+    calls._webhook_orgs[key] = (float("inf"), cached)
+    with mock.patch("forwarding.tasks.redirect_call.apply_async") as queued:
+        assert post(client, cached, incoming()).status_code == 202
+    assert not CallRecord.objects.exists() and not queued.called
+    assert "for a deleted org" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_redirect_thread_drops_a_broken_connection_after_its_job():
+    pool = fastpath.ThreadPool("test-tidy", threads=1, backlog=1)
+    seen = {}
+
+    def broken_job():
+        connection.ensure_connection()
+        seen["before"] = connection.connection
+        connection.connection.close()  # the server went away under the idle connection
+        with pytest.raises(Exception):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+
+    def next_job():
+        seen["after"] = connection.connection
+
+    try:
+        assert pool.submit(broken_job)
+        assert pool.submit(next_job)
+        pool.shutdown(wait=True)
+    finally:
+        pool.shutdown()
+    assert seen["before"] is not None and seen["after"] is None  # closed, not reused

@@ -461,3 +461,39 @@ def test_notification_to_redirect_is_measured(graph, receiver):
     redirect(graph, call["id"], load_fixture("graph_v1_ex1_redirect_request.json"))
     final = wait_until(lambda: (c := graph.get_call(call["id"]))["outcome"] and c)
     assert 200 <= final["notificationToRedirectMs"] < 3000
+
+
+def test_a_batch_of_calls_starts_together(graph, receiver):
+    add_line(graph, receiver)
+    other = add_line(graph, receiver, line_id="second-line")["lineId"]
+    resp = graph.control("POST", "graph/calls/batch", json={"calls": [
+        {"lineId": LINE_ID, "caller": "+14255550100", "deadlineMs": 300},
+        {"lineId": other, "caller": "anonymous", "deadlineMs": 300},
+    ]})
+    assert resp.status_code == 201
+    started = resp.json()
+    assert [(c["lineId"], c["caller"]) for c in started] == [
+        (LINE_ID, "+14255550100"), (other, "anonymous")]
+    # Both incoming notifications arrive, and both calls end unanswered (no redirect).
+    receiver.wait_for(2)
+    for call in started:
+        assert graph.wait_call(call["id"], 2)["outcome"] == "unanswered"
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"calls": []}, 400),
+        ({"calls": "x"}, 400),
+        ({"calls": [{"lineId": LINE_ID, "caller": "+14255550100"}] * 101}, 400),
+        ({"calls": [{"lineId": LINE_ID, "caller": "+14255550100"}, {"lineId": "nope",
+                                                                   "caller": "anonymous"}]}, 404),
+        ({"calls": [{"lineId": LINE_ID, "caller": "+14255550100"}, "x"]}, 400),
+    ],
+)
+def test_a_batch_with_one_bad_call_starts_none(graph, receiver, body, status):
+    add_line(graph, receiver)
+    resp = graph.control("POST", "graph/calls/batch", json=body)
+    assert resp.status_code == status
+    assert isinstance(resp.json()["error"], str)
+    assert graph.control("GET", "graph/calls", 200).json() == []
