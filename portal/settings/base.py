@@ -255,7 +255,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-pushes": {"task": "forwarding.sweep",
                      "schedule": env.float("SWEEP_EVERY_SECONDS", default=5.0)},
     "recover-calls": {"task": "forwarding.recover_calls", "schedule": 2.0,
-                      "options": {"queue": "calls", "expires": 2.0}},
+                      "options": {"queue": "calls"}},
     "tick-time-windows": {"task": "forwarding.tick_windows", "schedule": 30.0},
     "drift-check": {"task": "forwarding.drift_check_all", "schedule": 300.0,
                     "options": {"queue": "bulk"}},
