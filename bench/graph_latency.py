@@ -1,16 +1,17 @@
 """Measure the Graph bot's notification-to-redirect latency with concurrent calls.
 
-    python bench/graph_latency.py [--calls 20] [--rounds 10] [--version v1.0|beta]
+    python bench/graph_latency.py [--calls 20] [--rounds 20] [--version v1.0|beta]
                                   [--pool threads|prefork] [--concurrency 8]
 
 The whole road, with real processes: the sandbox simulates `--calls` incoming calls at
 the same instant (its batch control call), each on its own Teams line, and posts
-Graph's notifications to the portal's
-webhook, served by gunicorn; a real `celery worker` on the `calls` queue decides with
-forwarding.routing and posts the redirect back to the sandbox. The sandbox measures, per
-call, the time from just before it sent the incoming notification to the arrival of
-the redirect (`notificationToRedirectMs`); this prints its p50 and p99 over every round
-after a warm-up one, and the p99's ratio to the 250 ms target (Graph allows 15 s).
+Graph's notifications to the portal's webhook, served by gunicorn; the web processes'
+redirect threads (or, with --redirect-threads 0, a real `celery worker` on the `calls`
+queue) decide with forwarding.routing and post the redirect back to the sandbox. The
+sandbox measures, per call, the time from just before it sent the incoming notification
+to the arrival of the redirect (`notificationToRedirectMs`); this prints its p50 and p99
+over every round after a warm-up one, the p99's ratio to the 250 ms target (Graph allows
+15 s), and the CPU each process spent per call.
 
 Needs PostgreSQL and Redis (as `make test` starts them). Uses its own database
 (portal_bench_graph) and Redis database 7.
@@ -130,7 +131,8 @@ def stop(proc):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=20, help="concurrent calls per round")
-    parser.add_argument("--rounds", type=int, default=10, help="measured rounds")
+    parser.add_argument("--rounds", type=int, default=20,
+                        help="measured rounds (20 x 20 calls: the p99 is the 4th slowest)")
     parser.add_argument("--version", choices=["v1.0", "beta"], default="v1.0")
     parser.add_argument("--concurrency", type=int, default=8,
                         help="threads (or processes) of the calls worker")

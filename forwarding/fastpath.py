@@ -37,7 +37,9 @@ class ThreadPool:
         self.threads = threads
         self.pid = os.getpid()
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
-        self._slots = threading.BoundedSemaphore(threads + (threads if backlog is None
+        # A job waiting here for a thread still starts sooner than one sent through the
+        # broker to another process: keep a deep backlog, bounded all the same.
+        self._slots = threading.BoundedSemaphore(threads + (4 * threads if backlog is None
                                                             else backlog))
 
     def submit(self, fn, *args, **kwargs) -> bool:

@@ -18,15 +18,15 @@ are recorded on the call, never raised.
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 from .state import GraphCall, GraphLine, SandboxState
 
@@ -40,9 +40,54 @@ _ENDPOINT_IDENTITY = "#microsoft.graph.endpointIdentity"
 _PARTICIPANT_INFO = "#microsoft.graph.participantInfo"
 _INVITATION_INFO = "#microsoft.graph.invitationParticipantInfo"
 
-# No proxy: callbacks go to local receivers and must not be routed through
-# whatever HTTP(S)_PROXY the environment happens to define.
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+MAX_IDLE_PER_HOST = 32
+
+
+class _Notifier:
+    """Posts notifications over kept-alive connections, one idle pool per callback host,
+    as Graph's notifier keeps its HTTPS connections open. Never through a proxy: the
+    callbacks go to local receivers, whatever HTTP(S)_PROXY the environment defines."""
+
+    def __init__(self) -> None:
+        self._idle: dict[tuple[str, str, int | None], list[http.client.HTTPConnection]] = {}
+        self._lock = threading.Lock()
+
+    def post(self, url: str, data: bytes, headers: dict[str, str]) -> int:
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname or "", parts.port)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        with self._lock:
+            idle = self._idle.get(key)
+            conn = idle.pop() if idle else None
+        for reused in ((True, False) if conn is not None else (False,)):
+            if not reused:
+                cls = http.client.HTTPSConnection if parts.scheme == "https" \
+                    else http.client.HTTPConnection
+                conn = cls(parts.hostname or "", parts.port, timeout=NOTIFY_TIMEOUT_S)
+            try:
+                conn.request("POST", target, body=data, headers=headers)
+                response = conn.getresponse()
+                response.read()
+            except (http.client.HTTPException, OSError):
+                conn.close()
+                if reused:
+                    continue  # the receiver had closed the idle connection: a fresh one
+                raise
+            if response.will_close:
+                conn.close()
+            else:
+                with self._lock:
+                    pool = self._idle.setdefault(key, [])
+                    if len(pool) < MAX_IDLE_PER_HOST:
+                        pool.append(conn)
+                        conn = None
+                if conn is not None:
+                    conn.close()
+            return response.status
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+_notifier = _Notifier()
 
 
 def parse_caller(caller: Any) -> tuple[str, str | None]:
@@ -314,23 +359,15 @@ def _deliver(
     state: SandboxState, call: GraphCall, label: str, change_type: str, body: dict[str, Any]
 ) -> None:
     data = json.dumps(body).encode("utf-8")
-    # The control API only accepts http(s) callback URLs, so no file: surprises.
-    request = urllib.request.Request(  # noqa: S310
-        call.line.callback_url,
-        data=data,
-        method="POST",
-        headers={"Content-Type": "application/json", "Authorization": "Bearer sandbox"},
-    )
     status: int | None = None
     error: str | None = None
     sent_at = time.time()
     try:
-        with _opener.open(request, timeout=NOTIFY_TIMEOUT_S) as response:
-            status = response.status
-            response.read()
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-        error = f"HTTP {exc.code}"
+        # The control API only accepts http(s) callback URLs.
+        status = _notifier.post(call.line.callback_url, data, {
+            "Content-Type": "application/json", "Authorization": "Bearer sandbox"})
+        if status >= 400:
+            error = f"HTTP {status}"
     except Exception as exc:  # connection refused, timeout, bad URL...
         error = f"{type(exc).__name__}: {exc}"
     with state.lock:

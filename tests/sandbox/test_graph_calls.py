@@ -370,7 +370,7 @@ def test_unreachable_callback_is_recorded(graph):
     assert final["outcome"] == "unanswered"
     for notification in final["notifications"]:
         assert notification["status"] is None
-        assert notification["error"].startswith("URLError")
+        assert notification["error"].startswith("ConnectionRefusedError")
 
 
 def test_lines_and_calls_are_listed(graph, receiver):
