@@ -104,6 +104,9 @@ TEMPLATES = [
 DATABASE_URL, _db = _database_url("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")
 _db.setdefault("CONN_MAX_AGE", _env_int("CONN_MAX_AGE", 60))
 _db["CONN_HEALTH_CHECKS"] = True
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    # The same backend, health-checking only connections that sat idle (see its module).
+    _db["ENGINE"] = "portal.db.backends.postgresql"
 if _db["ENGINE"].endswith("sqlite3"):
     # SQLite is the zero-setup demo database; WAL lets the worker and the web server share it.
     _db.setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL;"
