@@ -584,6 +584,16 @@ class TestCallPages:
         html = client.get(reverse("org_settings", args=[v1_org.id])).content.decode()
         assert f"https://portal.example/webhooks/graph/{v1_org.webhook_key}/" in html
         assert "Lync Server manifest" not in html
+        assert "Pushes per second" not in html  # Graph decides at call time: no pushes
+
+    @pytest.mark.parametrize(("kind", "shown"), [("webex", True), ("ucwa", True),
+                                                 ("lync", False)])
+    def test_the_push_rate_is_shown_only_where_settings_are_pushed(self, client, kind,
+                                                                   shown):
+        org = make_org(kind)
+        client.force_login(make_user(org=org, role=Membership.ADMIN))
+        html = client.get(reverse("org_settings", args=[org.id])).content.decode()
+        assert ("Pushes per second" in html) is shown
 
 
 # --- the Lync manifest ---------------------------------------------------------------------------
