@@ -97,7 +97,15 @@ def org_for_webhook(key: str) -> Organization | None:
 
 
 def forget_webhook_org(sender=None, instance=None, **kwargs):
-    """Drop an org from this process's webhook cache (on save and delete)."""
+    """Drop an org from this process's webhook cache (on save and delete), and again once
+    the change is committed: a request of this process may have cached the old row in
+    between."""
+    _forget(instance)
+    if instance is not None:
+        transaction.on_commit(lambda: _forget(instance))
+
+
+def _forget(instance):
     for key, (_expires, org) in list(_webhook_orgs.items()):
         if instance is None or org.pk == instance.pk:
             _webhook_orgs.pop(key, None)
@@ -144,7 +152,13 @@ def _incoming(org, notification, now) -> str:
     # One statement: the unique (org, call id) decides, not a SELECT before, so two
     # deliveries racing cannot both win; the called person is found by the INSERT itself.
     try:
-        record_id = _insert_record(org, notification, line_id, now)
+        if transaction.get_connection().in_atomic_block:
+            # Foreign keys are checked at COMMIT inside a transaction; a savepoint keeps
+            # a caller's transaction usable if the row is refused here.
+            with transaction.atomic():
+                record_id = _insert_record(org, notification, line_id, now)
+        else:
+            record_id = _insert_record(org, notification, line_id, now)
     except IntegrityError:
         # The org was deleted a moment ago (another process still knew its webhook key).
         log.warning("call %s for a deleted org %s ignored", notification.call_id, org.pk)
@@ -551,9 +565,13 @@ def _after_success(record, result, *, attempt):
     now = timezone.now()
     latency = _latency_ms(record, now)
     with transaction.atomic():
-        CallRecord.objects.filter(pk=record.pk).update(
-            redirect_status=CallRecord.REDIRECTED, redirect_status_code=result.status_code,
-            redirected_at=now, latency_ms=latency, redirect_error="")
+        # Still ours: a reply that came after recovery closed the call changes nothing.
+        if not CallRecord.objects.filter(pk=record.pk, redirect_status=CallRecord.SENDING).update(
+                redirect_status=CallRecord.REDIRECTED, redirect_status_code=result.status_code,
+                redirected_at=now, latency_ms=latency, redirect_error=""):
+            log.warning("call record %s: Graph accepted the redirect after the call was "
+                        "closed as failed", record.pk)
+            return
         audit.record(
             event=EVENT_REDIRECTED, actor=audit.Actor.system(BOT_LABEL), org=record.org,
             person=record.person,
@@ -626,8 +644,18 @@ def recover_calls(*, now=None) -> dict:
     waiting = list(unsettled.filter(
         redirect_status=CallRecord.PENDING, started_at__lt=now - RECOVER_AFTER,
         started_at__gte=now - DEADLINE).values_list("pk", flat=True)[:500])
+    from .tasks import redirect_call
+
+    queued = 0
     for record_id in waiting:
-        enqueue_redirect(record_id)
+        # Straight to the broker: if it is down, the next run tries again (the webhook's
+        # fallback thread per call is not for a backlog of hundreds).
+        try:
+            redirect_call.apply_async(args=[record_id], queue="calls", retry=False)
+        except Exception as exc:
+            log.warning("call recovery could not reach the broker: %s", exc)
+            break
+        queued += 1
     expired = 0
     given_up = unsettled.filter(
         Q(started_at__lt=now - DEADLINE - _ATTEMPT_BUDGET)
@@ -645,10 +673,9 @@ def recover_calls(*, now=None) -> dict:
         if _fail(record, record.redirect_status, attempt=record.redirect_attempts,
                  status_code=None, message=message):
             expired += 1
-    if waiting or expired:
-        log.warning("call recovery: %d queued again, %d past the deadline", len(waiting),
-                    expired)
-    return {"queued": len(waiting), "expired": expired}
+    if queued or expired:
+        log.warning("call recovery: %d queued again, %d past the deadline", queued, expired)
+    return {"queued": queued, "expired": expired}
 
 
 # --- reads for pages ------------------------------------------------------------------------------

@@ -30,7 +30,12 @@ app.autodiscover_tasks()
 @task_postrun.connect
 def _close_old_connections(**kwargs):
     """Around each task, what Django does around each request: drop a connection that is
-    broken or older than CONN_MAX_AGE, keep the others (settings: CELERY_DB_REUSE_MAX)."""
+    broken or older than CONN_MAX_AGE, keep the others (settings: CELERY_DB_REUSE_MAX).
+    Not for a task run eagerly inside a request: that request's transaction owns the
+    connection (Celery's own fixup skips them too)."""
+    task = kwargs.get("task")
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
     from django.db import close_old_connections
 
     close_old_connections()

@@ -246,8 +246,10 @@ if _db["ENGINE"].endswith("sqlite3"):
     # the zero-setup demo keeps beat's schedule in a file instead.
     CELERY_BEAT_SCHEDULER = "celery.beat:PersistentScheduler"
     CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+    _BEAT_EXPIRY = {"expires": 2.0}
 else:
     CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+    _BEAT_EXPIRY = {"expire_seconds": 2}  # django-celery-beat's name for `expires`
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A web request must not hang when the broker is down: the change is already safe in the
@@ -257,8 +259,9 @@ CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT",
 CELERY_BEAT_SCHEDULE = {
     "sweep-pushes": {"task": "forwarding.sweep",
                      "schedule": env.float("SWEEP_EVERY_SECONDS", default=5.0)},
+    # Expires after one period: runs do not pile up while the calls workers are away.
     "recover-calls": {"task": "forwarding.recover_calls", "schedule": 2.0,
-                      "options": {"queue": "calls"}},
+                      "options": {"queue": "calls", **_BEAT_EXPIRY}},
     "tick-time-windows": {"task": "forwarding.tick_windows", "schedule": 30.0},
     "drift-check": {"task": "forwarding.drift_check_all", "schedule": 300.0,
                     "options": {"queue": "bulk"}},

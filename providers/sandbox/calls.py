@@ -68,10 +68,13 @@ class _Notifier:
                 conn.request("POST", target, body=data, headers=headers)
                 response = conn.getresponse()
                 response.read()
-            except (http.client.HTTPException, OSError):
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 conn.close()
                 if reused:
                     continue  # the receiver had closed the idle connection: a fresh one
+                raise
+            except (http.client.HTTPException, OSError):
+                conn.close()  # e.g. a timeout: the request may have arrived, no resend
                 raise
             if response.will_close:
                 conn.close()

@@ -162,6 +162,31 @@ class TestRecovery:
         record.refresh_from_db()
         assert "retry did not run" in record.redirect_error
 
+    def test_a_broker_outage_stops_the_run_and_starts_no_threads(self, org, ada):
+        first, second = receive(org, incoming(call_id="c1")), receive(org, incoming(call_id="c2"))
+        with mock.patch("forwarding.tasks.redirect_call.apply_async",
+                        side_effect=OSError("broker down")) as queued, \
+                mock.patch("forwarding.calls._spawn") as spawn:
+            assert calls.recover_calls(now=at(second, 3)) == {"queued": 0, "expired": 0}
+        assert queued.call_count == 1 and not spawn.called  # the next run tries again
+        assert first.redirect_status == CallRecord.PENDING
+
+    def test_a_late_answer_does_not_reopen_a_closed_call(self, org, ada):
+        record = receive(org, incoming())
+
+        def slow_redirect(conn, request):
+            # Graph answers after recovery gave up on the call.
+            calls.recover_calls(now=record.started_at + calls.DEADLINE
+                                + calls._ATTEMPT_BUDGET + timedelta(seconds=1))
+            return ok()
+
+        with mock.patch("providers.graph.redirect", side_effect=slow_redirect):
+            calls.handle_incoming(record.pk)
+        record.refresh_from_db()
+        assert record.redirect_status == CallRecord.FAILED
+        assert not AuditEvent.objects.filter(event="call.redirected").exists()
+        assert AuditEvent.objects.filter(event="call.redirect_failed").count() == 1
+
     def test_settled_calls_are_left_alone(self, org, ada):
         record = receive(org, incoming())
         with mock.patch("providers.graph.redirect", return_value=ok()):
