@@ -40,18 +40,6 @@ from .validation import (
 # --- people -----------------------------------------------------------------------------------
 
 
-def stored_settings(person) -> ForwardingSettings:
-    """The person's settings row with its caller rules, or an unsaved one with everything
-    off: a read never creates a row (same as the pages)."""
-    settings = (
-        ForwardingSettings.objects.filter(person=person).prefetch_related("caller_rules").first()
-    )
-    if settings is None:
-        settings = ForwardingSettings(person=person)
-    settings.person = person
-    return settings
-
-
 BEHIND = "behind"  # a pseudo status of the filters: version > synced_version, not failed
 
 
@@ -120,15 +108,9 @@ def events_for(user, *, person_id=None, actor_id=None, event=None, since=None, u
         events = events.filter(actor_id=actor_id)
     if org_id is not None:
         events = events.filter(org_id=org_id)
-    if event:
-        events = events.filter(event=event)
     if correlation_id:
         events = events.filter(correlation_id=correlation_id)
-    if since:
-        events = events.filter(created_at__gte=since)
-    if until:
-        events = events.filter(created_at__lt=until)
-    return events.order_by("-created_at", "-id")
+    return selectors.filter_events(events, event=event, since=since, until=until)
 
 
 # --- organizations and their sync health ------------------------------------------------------

@@ -287,16 +287,18 @@ def _spawn(target):
     threading.Thread(target=target, daemon=True, name="redirect-fallback").start()
 
 
-def enqueue_redirect(record_id) -> bool:
+def enqueue_redirect(record_id, *, fallback=True) -> bool:
     """Queue the redirect on the `calls` queue. If the broker cannot take it, the web
-    process redirects in a thread of its own: with a 15-second deadline there is no
-    later for a sweeper to catch up in."""
+    process redirects in a thread of its own (`fallback`): with a 15-second deadline
+    there is no later for a sweeper to catch up in."""
     from .tasks import redirect_call
 
     try:
         redirect_call.apply_async(args=[record_id], queue="calls", retry=False)
         return True
     except Exception as exc:  # the broker is down or unreachable
+        if not fallback:
+            raise
         log.warning("could not queue the redirect of call record %s (%s); redirecting "
                     "in this process", record_id, exc)
 
@@ -644,14 +646,12 @@ def recover_calls(*, now=None) -> dict:
     waiting = list(unsettled.filter(
         redirect_status=CallRecord.PENDING, started_at__lt=now - RECOVER_AFTER,
         started_at__gte=now - DEADLINE).values_list("pk", flat=True)[:500])
-    from .tasks import redirect_call
-
     queued = 0
     for record_id in waiting:
-        # Straight to the broker: if it is down, the next run tries again (the webhook's
-        # fallback thread per call is not for a backlog of hundreds).
+        # No fallback thread: if the broker is down, the next run tries again (a thread
+        # per call is for the webhook's one call, not for a backlog of hundreds).
         try:
-            redirect_call.apply_async(args=[record_id], queue="calls", retry=False)
+            enqueue_redirect(record_id, fallback=False)
         except Exception as exc:
             log.warning("call recovery could not reach the broker: %s", exc)
             break

@@ -15,7 +15,7 @@ from portal.models import AuditEvent, Person
 from providers.base import ForwardingState
 from providers.capabilities import FEATURE_LABELS, capabilities_for
 
-from .models import SyncStatus
+from .models import ForwardingSettings, SyncStatus
 from .validation import DEFAULTS, FIELD_FEATURES, display_destination
 
 _STATE_FIELDS = [f.name for f in dataclass_fields(ForwardingState)]
@@ -97,7 +97,20 @@ def people_list(org, *, query: str = ""):
 # --- audit history -------------------------------------------------------------------------
 
 
-def _filtered(events, *, event=None, since=None, until=None):
+def stored_settings(person):
+    """The person's settings row with its caller rules, or an unsaved one with everything
+    off: a read never creates a row (pages and API alike)."""
+    settings = (
+        ForwardingSettings.objects.filter(person=person).prefetch_related("caller_rules").first()
+    )
+    if settings is None:
+        settings = ForwardingSettings(person=person)
+    settings.person = person
+    return settings
+
+
+def filter_events(events, *, event=None, since=None, until=None):
+    """Audit events narrowed by kind and time, newest first (every audit list)."""
     if event:
         events = events.filter(event=event)
     if since:
@@ -109,14 +122,14 @@ def _filtered(events, *, event=None, since=None, until=None):
 
 def person_events(person, *, event=None, since=None, until=None):
     """A person's audit events, newest first."""
-    return _filtered(AuditEvent.objects.filter(person=person), event=event, since=since,
+    return filter_events(AuditEvent.objects.filter(person=person), event=event, since=since,
                      until=until)
 
 
 def org_events(org, *, event=None, since=None, until=None):
     """An org's audit events, newest first (with the person, for links)."""
     events = AuditEvent.objects.filter(org=org)
-    return _filtered(events, event=event, since=since, until=until)
+    return filter_events(events, event=event, since=since, until=until)
 
 
 def event_codes(queryset):

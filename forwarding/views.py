@@ -32,20 +32,8 @@ from .forms import (
     TestCallForm,
     rules_initial,
 )
-from .models import ForwardingSettings
 
 PAGE_SIZE = 50
-
-
-def _stored_settings(person):
-    """The person's row, or an unsaved one with everything off (a GET writes nothing)."""
-    settings = (
-        ForwardingSettings.objects.filter(person=person).prefetch_related("caller_rules").first()
-    )
-    if settings is None:
-        settings = ForwardingSettings(person=person)
-    settings.person = person
-    return settings
 
 
 def _page_url(request, person):
@@ -146,7 +134,7 @@ def _attach_errors(form, formset, rule_forms, exc: ValidationError):
 
 
 def _person_page(request, person):
-    settings = _stored_settings(person)
+    settings = selectors.stored_settings(person)
     caps = selectors.caps_for(person)
     if request.method == "POST":
         if access.needs_mfa(request.user, person):
@@ -183,7 +171,7 @@ def _save(request, person, settings, caps):
         form.data = form.data.copy()
         form.data["version"] = exc.current_version
         messages.error(request, exc.message)
-        fresh = _stored_settings(person)
+        fresh = selectors.stored_settings(person)
         return _render_error(request, person, fresh, form, formset, status=409, conflict=True)
     except ValidationError as exc:
         _attach_errors(form, formset, rule_forms, exc)
@@ -284,7 +272,7 @@ def _history(request, person, *, status=200):
     filters_form, filters = _event_filters(request, selectors.event_codes(base))
     events = selectors.person_events(person, **filters)
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
-    settings = _stored_settings(person)
+    settings = selectors.stored_settings(person)
     is_self = person.user_id == request.user.id
     return render(request, "forwarding/history.html", {
         "person": person,

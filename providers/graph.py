@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from .base import Connection
-from .http import json_or_empty, send
+from .http import error_message, json_or_empty, send
 
 LABEL = "Microsoft Graph"
 DEFAULT_BASE_URL = "https://graph.microsoft.com"
@@ -241,13 +241,8 @@ def _describe(response):
     body = json_or_empty(response)
     error = body.get("error") if isinstance(body.get("error"), dict) else {}
     detail = str(error.get("message") or "")[:300]
-    words = _STATUS_WORDS.get(response.status_code)
-    if words is None:
-        words = (f"Graph had a problem ({response.status_code})"
-                 if response.status_code >= 500 else
-                 f"Graph refused the request ({response.status_code})")
-    message = f"{words}: {detail}" if detail and response.status_code == 400 else words
-    return message.rstrip(".")[:480] + ".", None
+    return error_message("Graph", response.status_code,
+                         _STATUS_WORDS.get(response.status_code), detail), None
 
 
 def redirect(conn: Connection, request: RedirectRequest) -> RedirectResult:

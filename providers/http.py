@@ -121,6 +121,17 @@ def send(method, url, *, provider_label, describe_error, timeout=None, **kwargs)
     )
 
 
+def error_message(label, status, known=None, detail="") -> str:
+    """A person's sentence for a provider's error: the adapter's own words for the
+    status (`known`) or a generic one, plus the provider's detail for a 400 (which
+    names the field at fault), ending with a full stop."""
+    words = known or (f"{label} had a problem ({status})" if status >= 500
+                      else f"{label} refused the request ({status})")
+    if detail and status == 400:
+        words = f"{words}: {detail}"
+    return words.rstrip(".")[:480] + "."
+
+
 def json_or_empty(response) -> dict:
     try:
         data = response.json()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from .base import Connection, ForwardingState, Provider, ProviderError, PushResult
-from .http import json_or_empty, send
+from .http import error_message, json_or_empty, send
 
 LABEL = "Skype for Business"
 
@@ -34,17 +34,14 @@ def _describe(response):
     body = json_or_empty(response)
     subcode = body.get("subcode")
     status = response.status_code
-    message = _MESSAGES.get((status, subcode)) or _MESSAGES.get((status, None))
-    if message is None:
-        message = (f"UCWA had a problem ({status})" if status >= 500
-                   else f"UCWA refused the request ({status})")
-    if status == 400 and body.get("message"):
-        message = f"{message}: {body['message']}"
+    message = error_message(
+        "UCWA", status, _MESSAGES.get((status, subcode)) or _MESSAGES.get((status, None)),
+        str(body.get("message") or ""))
     # The seed's 409 and 410 errors will not go away by themselves: permanent.
     permanent = None if status != 500 else False
     if status in (409, 410):
         permanent = True
-    return message[:480] + ".", permanent
+    return message, permanent
 
 
 def to_uri(destination: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from .base import Connection, ForwardingState, Provider, PushResult
-from .http import json_or_empty, send
+from .http import error_message, json_or_empty, send
 
 LABEL = "Webex"
 
@@ -31,13 +31,8 @@ def _describe(response):
     errors = body.get("errors")
     if not detail and isinstance(errors, list) and errors and isinstance(errors[0], dict):
         detail = errors[0].get("description", "")
-    words = _STATUS_WORDS.get(response.status_code)
-    if words is None:
-        words = (f"Webex had a problem ({response.status_code})"
-                 if response.status_code >= 500 else
-                 f"Webex refused the request ({response.status_code})")
-    message = f"{words}: {detail}" if detail and response.status_code == 400 else words
-    return message[:480] + ".", None
+    return error_message("Webex", response.status_code,
+                         _STATUS_WORDS.get(response.status_code), detail), None
 
 
 def to_wire(state: ForwardingState) -> dict:

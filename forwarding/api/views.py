@@ -199,7 +199,7 @@ class PersonDetail(PortalAPIView):
         200: s.PersonSerializer, **error_responses(404)})
     def get(self, request, pk):
         person = access.person_for(request.user, pk)
-        settings = bulk_selectors.stored_settings(person)
+        settings = selectors.stored_settings(person)
         person.forwarding = settings if settings.pk else None
         via = access.acting_partner(request.user, person)
         return Response(s.PersonSerializer(
@@ -234,7 +234,7 @@ class PersonForwarding(PortalAPIView):
                    summary="A person's forwarding (ETag: the version)")
     def get(self, request, pk):
         person = self._person(pk)
-        return self._answer(person, bulk_selectors.stored_settings(person))
+        return self._answer(person, selectors.stored_settings(person))
 
     @extend_schema(operation_id="people_forwarding_update", parameters=[IF_MATCH],
                    request=s.ForwardingSerializer,
@@ -272,7 +272,7 @@ class PersonForwarding(PortalAPIView):
                                   status_code=412 if if_match else 409) from None
         except ValidationError as exc:
             raise errors.invalid(errors.django_errors(exc)) from None
-        return self._answer(person, bulk_selectors.stored_settings(saved.person))
+        return self._answer(person, selectors.stored_settings(saved.person))
 
     @staticmethod
     def _expected_version(request):
@@ -329,7 +329,7 @@ class PersonSync(PortalAPIView):
                    responses={200: s.PersonSyncSerializer, **error_responses(404)})
     def get(self, request, pk):
         person = access.person_for(request.user, pk)
-        settings = bulk_selectors.stored_settings(person)
+        settings = selectors.stored_settings(person)
         return Response(person_sync(request.user, person, settings if settings.pk else None))
 
 
@@ -343,14 +343,14 @@ class PersonSyncRetry(PortalAPIView):
         # The rules of the page's button (forwarding.views_sync.retry_now): anyone who
         # sees the person, TOTP when it is somebody else, 404 while nothing is stored.
         person = access.person_for(request.user, pk)
-        settings = bulk_selectors.stored_settings(person)
+        settings = selectors.stored_settings(person)
         if settings.pk is None:
             raise Http404("Nothing to synchronise yet")
         require_mfa_for(request.user, person)
         if settings.version > settings.synced_version:
             sync.retry_now(settings=settings,
                            actor=self.actor(access.acting_partner(request.user, person)))
-            settings = bulk_selectors.stored_settings(person)
+            settings = selectors.stored_settings(person)
         return Response(person_sync(request.user, person, settings))
 
 
