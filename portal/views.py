@@ -72,6 +72,12 @@ def _admin_org(request, org_id):
 @login_required
 def org_settings(request, org_id):
     org, via = _admin_org(request, org_id)
+    return _settings_page(request, org, via)
+
+
+def _settings_page(request, org, via, *, invite_form=None, delegation_form=None, status=200):
+    """The org's settings page, also when a form on it comes back with errors: one
+    context, so a re-shown page never loses a section."""
     delegations = (
         Delegation.objects.filter(customer=org).select_related("partner").order_by("-granted_at")
     )
@@ -79,15 +85,17 @@ def org_settings(request, org_id):
         Delegation.objects.active().filter(partner=org).select_related("customer")
         if via is None else []
     )
+    if delegation_form is None and via is None:
+        delegation_form = DelegationForm(customer=org)
     return render(request, "portal/org_settings.html", {
         "org": org,
         "via_partner": via,
         "delegations": delegations,
         "received": received,
-        "invite_form": InvitationForm(),
-        "delegation_form": DelegationForm(customer=org) if via is None else None,
+        "invite_form": invite_form or InvitationForm(),
+        "delegation_form": delegation_form,
         **_call_time_context(org),
-    })
+    }, status=status)
 
 
 def _call_time_context(org):
@@ -122,11 +130,7 @@ def org_invite(request, org_id):
         else:
             messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
             return redirect("org_settings", org_id=org.id)
-    return render(request, "portal/org_settings.html", {
-        "org": org, "via_partner": via, "invite_form": form,
-        "delegations": Delegation.objects.filter(customer=org).select_related("partner"),
-        "delegation_form": DelegationForm(customer=org) if via is None else None,
-    }, status=400)
+    return _settings_page(request, org, via, invite_form=form, status=400)
 
 
 @login_required
@@ -151,11 +155,7 @@ def delegation_grant(request, org_id):
                 request, f"{form.cleaned_data['partner'].name} can now act for {org.name}."
             )
             return redirect("org_settings", org_id=org.id)
-    return render(request, "portal/org_settings.html", {
-        "org": org, "via_partner": via, "invite_form": InvitationForm(),
-        "delegations": Delegation.objects.filter(customer=org).select_related("partner"),
-        "delegation_form": form,
-    }, status=400)
+    return _settings_page(request, org, via, delegation_form=form, status=400)
 
 
 @login_required

@@ -586,6 +586,18 @@ class TestCallPages:
         assert "Lync Server manifest" not in html
         assert "Pushes per second" not in html  # Graph decides at call time: no pushes
 
+    def test_a_refused_invitation_keeps_the_whole_page(self, client, v1_org, settings):
+        # The page shown again with the form's error is the same page, callback URL and all.
+        settings.PUBLIC_URL = "https://portal.example"
+        admin = make_user(org=v1_org, role=Membership.ADMIN, mfa=True)
+        client.force_login(admin)
+        response = client.post(reverse("org_invite", args=[v1_org.id]),
+                               {"email": "not-an-email", "role": Membership.MEMBER})
+        html = response.content.decode()
+        assert response.status_code == 400 and "Enter a valid email address." in html
+        assert f"https://portal.example/webhooks/graph/{v1_org.webhook_key}/" in html
+        assert "Pushes per second" not in html
+
     @pytest.mark.parametrize(("kind", "shown"), [("webex", True), ("ucwa", True),
                                                  ("lync", False)])
     def test_the_push_rate_is_shown_only_where_settings_are_pushed(self, client, kind,
