@@ -10,6 +10,9 @@ records the version it sent. Outcomes:
   provider's Retry-After; a 429 also pauses the whole org; after MAX_ATTEMPTS: failed;
 - permanent failure (4xx): failed at once with a message a person can act on.
 
+A failure ends only the version it was about: when a newer edit is already waiting, the
+row goes back to pending (with fresh attempts) and the newer version is pushed.
+
 Workers never sleep: a wait becomes a short countdown on a re-enqueued task, and the
 long wait lives in the database (next_attempt_at), where the sweeper finds it. The
 sweeper also re-enqueues rows whose message was lost (Redis down at commit, a worker
@@ -210,10 +213,19 @@ def _record_failure(row, token, attempt, exc: ProviderError, duration_ms, queue)
         fields = {"sync_attempts": attempts, "last_error": exc.message[:500]}
         if current.claim_token == token:
             fields.update(claimed_until=None, claim_token="")
-        wait = None
+        wait = next_push = None
+        newer = current.version > attempt.version
         if exc.permanent or attempts >= MAX_ATTEMPTS:
-            fields.update(sync_status=SyncStatus.FAILED, next_attempt_at=None)
             event, outcome = "push.failed", PushAttempt.PERMANENT
+            if newer:
+                # The failure ends the version it was about, not the person's newer edit:
+                # that one starts afresh with its own attempts (the error stays visible
+                # until it is delivered).
+                fields.update(sync_status=SyncStatus.PENDING, sync_attempts=0,
+                              next_attempt_at=max(current.next_attempt_at or now, now))
+                next_push = (fields["next_attempt_at"] - now).total_seconds()
+            else:
+                fields.update(sync_status=SyncStatus.FAILED, next_attempt_at=None)
         else:
             wait = max(backoff(attempts), exc.retry_after or 0.0)
             fields.update(sync_status=SyncStatus.RETRYING,
@@ -231,12 +243,14 @@ def _record_failure(row, token, attempt, exc: ProviderError, duration_ms, queue)
                   "duration_ms": duration_ms, "tracking_id": exc.tracking_id,
                   "error": exc.message, "permanent": exc.permanent, "attempts": attempts,
                   "retry_in_s": round(wait, 3) if wait is not None else None,
-                  "attempt": attempt.pk},
+                  "attempt": attempt.pk,
+                  "newer_version": current.version if newer else None},
         )
     if exc.status_code == 429:
         ratelimit.pause(org, exc.retry_after if exc.retry_after is not None else wait or 1.0)
-    if wait is not None and wait <= MAX_COUNTDOWN:
-        pipeline.enqueue_push(row.pk, queue=queue, countdown=wait)
+    next_push = wait if next_push is None else next_push
+    if next_push is not None and next_push <= MAX_COUNTDOWN:
+        pipeline.enqueue_push(row.pk, queue=queue, countdown=next_push)
 
 
 def sweep(*, now=None, limit=1000) -> int:

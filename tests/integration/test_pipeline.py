@@ -289,3 +289,26 @@ def test_ucwa_forbidden_gives_the_enterprise_voice_message(sandbox, worker):
         "UCWA refused: this person is not enabled for Enterprise Voice, or the administrator "
         "has disabled call forwarding to custom numbers."
     )
+
+
+def test_a_newer_edit_is_pushed_after_an_older_one_fails_for_good(sandbox, worker):
+    # Issue 12.1: a 400 on the first write arrives after a second edit was saved; the
+    # failure ends version 2 only, and version 3 is pushed.
+    org = webex_org(sandbox)
+    person = webex_person(sandbox, org)
+    sandbox.control("POST", "faults", expect=201, json={
+        "match": {"personId": person.provider_person_id}, "status": 400, "delayMs": 1500,
+        "count": 1})
+    edit(person, **always("+12025550171"))
+    wait_until(lambda: len(puts(sandbox, person)) >= 1 or PushAttempt.objects.filter(
+        settings__person=person).exists(), 20, message="first push in flight")
+    edit(person, **always("+12025550172"))
+    row = wait_until(lambda: synced(person), 30, message="newer version synced")
+    assert row.version == 3
+    state = sandbox.webex_state(person.provider_person_id, TOKEN)
+    assert state["callForwarding"]["always"]["destination"] == "+12025550172"
+    failed = AuditEvent.objects.get(person=person, event="push.failed")
+    assert failed.data["version"] == 2 and failed.data["permanent"] is True
+    delivered = AuditEvent.objects.get(person=person, event="push.succeeded")
+    assert delivered.data["version"] == 3
+    assert [r["status"] for r in puts(sandbox, person)] == [400, 204]

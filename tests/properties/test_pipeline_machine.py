@@ -15,10 +15,16 @@ from django.db import transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from forwarding import pipeline, ratelimit, services, sync
-from forwarding.models import ForwardingSettings, SyncStatus
+from forwarding.models import ForwardingSettings, PushAttempt, SyncStatus
 from portal import audit
 from providers.base import ForwardingState, Provider, ProviderError, PushResult
 from tests.conftest import make_org, make_person
@@ -72,6 +78,13 @@ class PipelineMachine(RuleBasedStateMachine):
         self.queue.extend(QUEUE)
         QUEUE.clear()
 
+    @initialize(n=st.integers(0, 9999))
+    def a_first_edit_is_due(self, n):
+        # Every run starts with a change waiting to be pushed, so the short interleavings
+        # (a push in flight, a newer edit, a failure) are reachable in a few steps.
+        self.edit(n)
+        self.traveller.shift(timedelta(seconds=1))
+
     @rule(n=st.integers(0, 9999))
     def edit(self, n):
         destination = f"+1303555{n:04d}"
@@ -118,6 +131,21 @@ class PipelineMachine(RuleBasedStateMachine):
             "Webex had a problem (503).", permanent=False, status_code=503))
 
     @rule()
+    def provider_refuses_permanently(self):
+        # Combined with edit_while_a_push_is_in_flight: an old version fails for good while
+        # a newer one waits (issue 12.1).
+        self.provider.failures.append(ProviderError(
+            "Webex refused: invalid destination.", permanent=True, status_code=400))
+
+    @rule(n=st.integers(0, 9999))
+    def edit_while_a_refused_push_is_in_flight(self, n):
+        # The interleaving of issue 12.1 as one step, so every run explores it: the next
+        # push is refused for good after a newer edit was saved during it.
+        self.provider.during_push.append(lambda: self.edit(n))
+        self.provider.failures.append(ProviderError(
+            "Webex refused: invalid destination.", permanent=True, status_code=400))
+
+    @rule()
     def worker_dies_mid_push(self):
         # A worker claims the row and is SIGKILLed before it records anything.
         sync._claim(self.row.pk, timezone.now())
@@ -130,6 +158,14 @@ class PipelineMachine(RuleBasedStateMachine):
     def sweeper_runs(self):
         sync.sweep()
         self._take_enqueued()
+
+    @invariant()
+    def a_failure_ends_only_its_own_version(self):
+        row = self._row()
+        if row.sync_status == SyncStatus.FAILED:
+            last = PushAttempt.objects.filter(settings_id=row.pk).order_by("-pk").first()
+            assert last is not None and last.version == row.version, (
+                "failed although a newer version waits", last and last.version, row.version)
 
     @invariant()
     def never_ahead(self):
@@ -147,7 +183,8 @@ class PipelineMachine(RuleBasedStateMachine):
                         row.sync_status == SyncStatus.SYNCED or self.last is None):
                     break  # (a row never edited has nothing to deliver)
                 if row.sync_status == SyncStatus.FAILED:
-                    sync.retry_now(settings=row, actor=self.actor)  # an admin's "retry now"
+                    # The last edit itself was refused: an admin's "retry now".
+                    sync.retry_now(settings=row, actor=self.actor)
                     self._take_enqueued()
                 self.traveller.shift(timedelta(seconds=max(sync.CLAIM_SECONDS,
                                                            sync.BACKOFF_CAP) + 1))
