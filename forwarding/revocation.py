@@ -23,10 +23,11 @@ def on_access_withdrawn(sender=None, *, org, partner=None, user=None, actor, rea
     # Jobs first: see bulk.job_stop about the order of locks.
     stopped = stop_jobs_without_access(org=org, partner=partner, user=user, actor=actor,
                                        reason=reason)
-    switched = 0
+    effects = {"jobs_stopped": stopped}
     if partner is not None:
-        switched = switch_to_own_connection(org=org, partner=partner)
-    return {"jobs_stopped": stopped, "pushes_switched_to_own_connection": switched}
+        effects["pushes_switched_to_own_connection"] = switch_to_own_connection(
+            org=org, partner=partner)
+    return effects
 
 
 def stop_jobs_without_access(*, org, partner, user, actor, reason) -> list[int]:
