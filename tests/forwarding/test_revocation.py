@@ -304,3 +304,21 @@ def test_a_revocation_that_rolls_back_stops_nothing(
     job.refresh_from_db()
     assert job.status == BulkJob.QUEUED
     assert ForwardingSettings.objects.get(person=person).push_via_partner == partner_org
+
+
+def test_the_stopped_jobs_page_and_api_say_why_and_offer_the_undo(
+        client, org, partner_org, delegation, partner_actor, customer_admin, no_broker):
+    from django.urls import reverse
+
+    job, ids = busy_job(org, [make_person(org) for _ in range(3)], partner_actor)
+    bulk.apply_rows(job_id=job.pk, row_ids=ids[:1])
+    revoke(delegation, customer_admin)
+    job.refresh_from_db()
+    client.force_login(customer_admin)
+    html = client.get(reverse("bulk_job", args=[job.pk])).content.decode()
+    assert f"Stopped: {job.stopped_reason}" in html
+    assert reverse("bulk_job_undo", args=[job.pk]) in html
+    data = client.get(reverse("api_bulk_job", args=[job.pk])).json()
+    assert (data["status"], data["stopped_reason"]) == ("stopped", job.stopped_reason)
+    assert (data["progress"]["applied"], data["progress"]["failed"],
+            data["progress"]["pending"]) == (1, 2, 0)
