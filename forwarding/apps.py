@@ -8,8 +8,9 @@ class ForwardingConfig(AppConfig):
 
     def ready(self):
         from portal.models import Organization
+        from portal.signals import access_withdrawn
 
-        from . import calls
+        from . import calls, revocation
 
         # A changed or deleted org (API version, webhook key) is not served from the
         # webhook's cache by this process.
@@ -17,3 +18,6 @@ class ForwardingConfig(AppConfig):
                           dispatch_uid="forget_webhook_org_save")
         post_delete.connect(calls.forget_webhook_org, sender=Organization,
                             dispatch_uid="forget_webhook_org_delete")
+        # Revoked access stops the actor's jobs and partner pushes (same transaction).
+        access_withdrawn.connect(revocation.on_access_withdrawn,
+                                 dispatch_uid="forwarding_access_withdrawn")

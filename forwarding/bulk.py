@@ -7,8 +7,13 @@ bump, audit row and push request as a page, the push going to the bulk queue). A
 that fails is recorded with its reasons and the others go on. Each applied row keeps the
 full snapshot from before, which is what undo brings back, as a new audited change.
 
-Event codes written here: bulk.job_created, bulk.job_finished (the changes themselves are
-forwarding.updated rows whose correlation_id is the job's).
+A job runs only while its creator may still act on the org the way they started it
+(`access.still_reaches`): the apply loop checks before every row, and a revoked delegation
+or a removed admin stops the job at once (`job_stop`, called by forwarding.revocation in
+the revoking transaction). A stopped job keeps its applied rows, so it can be undone.
+
+Event codes written here: bulk.job_created, bulk.job_finished, bulk.job_stopped (the
+changes themselves are forwarding.updated rows whose correlation_id is the job's).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from portal import audit
+from portal import access, audit
 
 from . import services
 from .models import BulkJob, BulkJobRow, ForwardingSettings
@@ -31,6 +36,7 @@ log = logging.getLogger(__name__)
 
 EVENT_JOB_CREATED = "bulk.job_created"
 EVENT_JOB_FINISHED = "bulk.job_finished"
+EVENT_JOB_STOPPED = "bulk.job_stopped"
 QUEUE = "bulk"
 CHUNK_SIZE = 100
 # A task hands what is left to a new task after this long, well inside the task time
@@ -197,6 +203,13 @@ def apply_rows(*, job_id, row_ids, budget=TASK_BUDGET_SECONDS) -> int:
     started = time.monotonic()
     done = 0
     for position, row_id in enumerate(row_ids):
+        # Before every row, not once per task: a revocation between two rows must stop
+        # the next one, whatever road the access was lost by (a service, Django admin).
+        if not access.still_reaches(job.created_by, job.org, job.via_partner):
+            job_stop(job=job, reason=f"{job.created_by_label} no longer has access to "
+                                     f"{job.org.name}.",
+                     actor=audit.Actor.system("bulk job access check"))
+            return done
         if time.monotonic() - started > budget:
             from .tasks import bulk_apply
 
@@ -282,7 +295,8 @@ def finish_if_done(job: BulkJob) -> bool:
     if BulkJobRow.objects.filter(job=job, status=BulkJobRow.PENDING).exists():
         return False
     with transaction.atomic():
-        finished = BulkJob.objects.filter(pk=job.pk).exclude(status=BulkJob.DONE).update(
+        # Only a queued or running job finishes: a stopped one keeps its status.
+        finished = BulkJob.objects.filter(pk=job.pk, status__in=BulkJob.ACTIVE).update(
             status=BulkJob.DONE, finished_at=timezone.now())
         if finished:
             from .bulk_selectors import job_progress
@@ -294,3 +308,40 @@ def finish_if_done(job: BulkJob) -> bool:
                       "failed": progress["failed"]},
             )
     return bool(finished)
+
+
+def job_stop(*, job: BulkJob, reason: str, actor: audit.Actor) -> bool:
+    """Stop a queued or running job: its rows not applied yet are marked so (with the
+    reason) and never will be; the applied ones stay, so the job can still be undone.
+    Once, whoever gets there first (a revocation and the job's own loop may race).
+    Returns True when this call stopped it.
+
+    In a transaction that also changes settings rows, call it first: a row being applied
+    holds its job row (BulkJobRow), then locks the person's settings row; taking the job
+    rows before any settings row keeps the two transactions from waiting on each other."""
+    from .bulk_selectors import job_progress
+
+    now = timezone.now()
+    with transaction.atomic():
+        locked = (BulkJob.objects.select_for_update().select_related("org")
+                  .filter(pk=job.pk, status__in=BulkJob.ACTIVE).first())
+        if locked is None:
+            return False
+        # A row being applied right now is waited for and keeps its outcome.
+        skipped = BulkJobRow.objects.filter(job_id=locked.pk, status=BulkJobRow.PENDING).update(
+            status=BulkJobRow.FAILED, finished_at=now,
+            errors={"non_field_errors": [f"Not applied: the job was stopped. {reason}"]})
+        if not skipped:
+            return False  # nothing was left to do: the job finishes as usual
+        locked.status, locked.stopped_reason, locked.finished_at = (
+            BulkJob.STOPPED, reason[:300], now)
+        locked.save(update_fields=["status", "stopped_reason", "finished_at"])
+        progress = job_progress(locked)
+        audit.record(
+            event=EVENT_JOB_STOPPED, actor=actor, org=locked.org,
+            data={"job": locked.pk, "kind": locked.kind, "reason": reason,
+                  "created_by": locked.created_by_label, "not_applied": skipped,
+                  "applied": progress["applied"]},
+        )
+    job.status, job.stopped_reason, job.finished_at = locked.status, locked.stopped_reason, now
+    return True

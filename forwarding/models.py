@@ -186,7 +186,12 @@ class BulkJob(models.Model):
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"
-    STATUSES = [(QUEUED, "Queued"), (RUNNING, "Running"), (DONE, "Done")]
+    # Its creator lost access to the org (delegation revoked, removed from the org): the
+    # rows not applied yet never will be; the applied ones stay and can be undone.
+    STOPPED = "stopped"
+    STATUSES = [(QUEUED, "Queued"), (RUNNING, "Running"), (DONE, "Done"),
+                (STOPPED, "Stopped")]
+    ACTIVE = (QUEUED, RUNNING)
 
     org = models.ForeignKey("portal.Organization", on_delete=models.CASCADE,
                             related_name="bulk_jobs")
@@ -208,6 +213,8 @@ class BulkJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Why a stopped job stopped, in words for its page ("The delegation ... was revoked").
+    stopped_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -34,7 +34,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from portal import audit
+from portal import access, audit
 from providers.base import Connection, ProviderError
 from providers.capabilities import capabilities_for
 from providers.registry import get_provider
@@ -69,10 +69,16 @@ def backoff(attempt: int) -> float:
 
 
 def connection_for(row: ForwardingSettings) -> Connection:
+    """The connection a push or read-back of `row` goes through, decided now.
+
+    A partner's change goes out with the partner's credentials only while the partner's
+    delegation is in force: a retry, a sweep, a window tick or a drift check after the
+    revocation uses the org's own connection, whatever the row remembers."""
     org = row.person.org
     partner = row.push_via_partner
     timeout = getattr(django_settings, "PROVIDER_TIMEOUT", None)
-    if partner is not None and partner.provider_kind == org.provider_kind:
+    if partner is not None and partner.provider_kind == org.provider_kind and \
+            access.partner_delegation_active(customer_id=org.pk, partner_id=partner.pk):
         # Seed 001: a partner uses its own token and the customer's orgId.
         return Connection(
             base_url=partner.base_url or org.base_url,

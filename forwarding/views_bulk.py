@@ -258,7 +258,9 @@ def bulk_job(request, job_id):
         "page": page, "status": status, "statuses": BulkJobRow.STATUSES,
         "rows": [_row_view(row) for row in page.object_list],
         "undone_by": undone_by,
-        "can_undo": job.status == BulkJob.DONE and not undone_by and progress["applied"] > 0,
+        # A stopped job can be undone too: its applied rows stay applied.
+        "can_undo": job.status in (BulkJob.DONE, BulkJob.STOPPED) and not undone_by
+        and progress["applied"] > 0,
         "needs_mfa": _needs_mfa(request.user),
     })
 

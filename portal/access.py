@@ -85,3 +85,23 @@ def needs_mfa(user, person):
 
 def is_admin_anywhere(user):
     return user.is_authenticated and bool(own_admin_org_ids(user))
+
+
+def still_reaches(user, org, via_partner):
+    """True while `user` may still act on `org` the way they did when they started
+    something that outlives the request (a bulk job): as its own admin when `via_partner`
+    is None, else through a delegation from `org` to that partner that is still in force.
+    Work started through one road does not carry on through another: its audit rows name
+    the road it started on."""
+    if user is None or not user.is_active:
+        return False
+    if via_partner is None:
+        return org.id in own_admin_org_ids(user)
+    partner = delegated_org_ids(user).get(org.id)
+    return partner is not None and partner.pk == getattr(via_partner, "pk", via_partner)
+
+
+def partner_delegation_active(*, customer_id, partner_id) -> bool:
+    """Whether `partner` may still act for `customer` (its credentials included)."""
+    return Delegation.objects.active().filter(customer_id=customer_id,
+                                              partner_id=partner_id).exists()

@@ -1,5 +1,12 @@
-"""Every write to tenancy data: delegations and invitations. Each runs in one transaction
-with its audit row."""
+"""Every write to tenancy data: delegations, invitations, memberships, the link between
+an account and a line, the Graph webhook key. Each runs in one transaction with its audit
+row.
+
+Withdrawing access (revoking a delegation, removing a member, unlinking a line) sends
+`signals.access_withdrawn` in the same transaction: the forwarding side stops the work it
+keeps on behalf of whoever lost access (forwarding.revocation), and what it did is part
+of the audit row.
+"""
 
 import hashlib
 import secrets
@@ -13,8 +20,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from portal import audit
-from portal.models import Delegation, Invitation, Membership, Organization, User
+from portal import audit, signals
+from portal.models import Delegation, Invitation, Membership, Organization, Person, User
 
 INVITATION_LIFETIME = timedelta(days=7)
 
@@ -43,11 +50,96 @@ def delegation_revoke(*, delegation: Delegation, actor: audit.Actor):
     delegation.revoked_at = timezone.now()
     delegation.revoked_by = actor.user
     delegation.save(update_fields=["revoked_at", "revoked_by"])
+    customer, partner = delegation.customer, delegation.partner
+    effects = _withdraw(org=customer, partner=partner, actor=actor,
+                        reason=f"The delegation to {partner.name} was revoked by {actor.label}.")
     audit.record(
-        event="delegation.revoked", actor=actor, org=delegation.customer,
-        old={"partner": delegation.partner.name, "partner_id": delegation.partner_id},
+        event="delegation.revoked", actor=actor, org=customer,
+        old={"partner": partner.name, "partner_id": partner.pk}, data=effects,
     )
     return delegation
+
+
+def _withdraw(*, org, actor, reason, partner=None, user=None) -> dict:
+    """Tell the apps that keep work on someone's behalf that access is gone; what they
+    did, merged, for the audit row."""
+    effects = {}
+    for _receiver, result in signals.access_withdrawn.send(
+            sender=Organization, org=org, partner=partner, user=user, actor=actor,
+            reason=reason):
+        effects.update(result or {})
+    return effects
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor: audit.Actor) -> dict:
+    """Offboarding: the user leaves the org. Their lines in it are unlinked from their
+    account (else they would still reach those people's settings as their owner), and
+    the work they keep running on the org stops. The org keeps at least one admin."""
+    membership = (Membership.objects.select_for_update().select_related("user", "org")
+                  .get(pk=membership.pk))
+    org, user = membership.org, membership.user
+    if membership.role == Membership.ADMIN:
+        # Locks every admin row of the org: two admins removing each other at once
+        # cannot leave it with none.
+        admins = list(Membership.objects.select_for_update()
+                      .filter(org=org, role=Membership.ADMIN).values_list("pk", flat=True))
+        if len(admins) <= 1:
+            raise ValidationError(
+                f"{user} is the only admin of {org.name}; make someone else an admin first.")
+    lines = list(Person.objects.select_for_update().filter(org=org, user=user))
+    for person in lines:
+        _unlink(person=person, user=user, actor=actor)
+    membership.delete()
+    effects = _withdraw(org=org, user=user, actor=actor,
+                        reason=f"{user} was removed from {org.name} by {actor.label}.")
+    audit.record(
+        event="membership.removed", actor=actor, org=org,
+        old={"user": str(user), "user_id": user.pk, "role": membership.role},
+        data={"lines_unlinked": [p.pk for p in lines], **effects},
+    )
+    return effects
+
+
+@transaction.atomic
+def person_unlink(*, person: Person, actor: audit.Actor) -> bool:
+    """Offboarding of one line: the account linked to it no longer owns it (the person
+    and their settings stay, for their admins). False when no account was linked."""
+    person = (Person.objects.select_for_update(of=("self",)).select_related("org", "user")
+              .get(pk=person.pk))
+    user = person.user
+    if user is None:
+        return False
+    _unlink(person=person, user=user, actor=actor)
+    # Owning a line gives no bulk work, so this stops a job only of a user who reached
+    # the org by this line alone (access.still_reaches decides).
+    _withdraw(org=person.org, user=user, actor=actor,
+              reason=f"{user} was unlinked from {person.display_name} by {actor.label}.")
+    return True
+
+
+def _unlink(*, person, user, actor):
+    person.user = None
+    person.save(update_fields=["user"])
+    audit.record(event="person.unlinked", actor=actor, person=person,
+                 old={"user": str(user), "user_id": user.pk})
+
+
+@transaction.atomic
+def webhook_key_rotate(*, org: Organization, actor: audit.Actor) -> Organization:
+    """A new secret for the org's Graph webhook URL; the old URL answers 404 from now on
+    (this process forgets it at once, other web processes within
+    forwarding.calls.WEBHOOK_ORG_TTL). The bot must be registered with the new URL."""
+    org = Organization.objects.select_for_update().get(pk=org.pk)
+    if org.provider_kind != "graph":
+        raise ValidationError(f"{org.name} has no Teams webhook.")
+    org.webhook_key = secrets.token_urlsafe(32)
+    # save() (not update()): its post_save signal drops the old key from the webhook cache.
+    org.save(update_fields=["webhook_key"])
+    # Neither key goes into the log: the audit log is readable by the org's admins and
+    # its partners, who must not learn the new one from there.
+    audit.record(event="org.webhook_key_rotated", actor=actor, org=org)
+    return org
 
 
 def _token_hash(token):

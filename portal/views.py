@@ -1,11 +1,14 @@
-"""Tenancy pages: home, an organization's settings (delegations, invitations), the
-invitation landing page. Thin: access checks from `access`, writes in `services`."""
+"""Tenancy pages: home, an organization's settings (delegations, invitations, members and
+offboarding, the Teams webhook key), the invitation landing page. Thin: access checks
+from `access`, writes in `services`."""
 
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import Prefetch
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,7 +16,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from portal import access, audit, services
 from portal.forms import DelegationForm, InvitationForm, SetPasswordForm
-from portal.models import Delegation, Membership, Organization
+from portal.models import Delegation, Membership, Organization, Person
+
+MEMBERS_PAGE_SIZE = 50
 
 
 def require_mfa(request, next_url):
@@ -94,8 +99,21 @@ def _settings_page(request, org, via, *, invite_form=None, delegation_form=None,
         "received": received,
         "invite_form": invite_form or InvitationForm(),
         "delegation_form": delegation_form,
+        "members": _members_page(request, org),
         **_call_time_context(org),
     }, status=status)
+
+
+def _members_page(request, org):
+    """A page of the org's members, each with the lines of this org linked to them (two
+    queries whatever the number of members)."""
+    memberships = (
+        Membership.objects.filter(org=org).select_related("user")
+        .prefetch_related(Prefetch("user__people", to_attr="org_lines",
+                                   queryset=Person.objects.filter(org=org)))
+        .order_by("user__email", "pk")
+    )
+    return Paginator(memberships, MEMBERS_PAGE_SIZE).get_page(request.GET.get("members_page"))
 
 
 def _call_time_context(org):
@@ -169,6 +187,70 @@ def delegation_revoke(request, org_id, delegation_id):
     delegation = get_object_or_404(Delegation, pk=delegation_id, customer=org)
     services.delegation_revoke(delegation=delegation, actor=audit.actor_from_request(request))
     messages.success(request, f"{delegation.partner.name} can no longer act for {org.name}.")
+    return redirect("org_settings", org_id=org.id)
+
+
+def _own_admin_write(request, org_id, what):
+    """The org (for its own TOTP-enabled admins) or the response that refuses: partners
+    get 403 (offboarding and the webhook key are the organization's own business)."""
+    org, via = _admin_org(request, org_id)
+    if via is not None:
+        return org, HttpResponse(f"Only the organization's own admins can {what}.", status=403)
+    return org, require_mfa(request, reverse("org_settings", args=[org.id]))
+
+
+@login_required
+@require_POST
+def member_remove(request, org_id, membership_id):
+    org, refused = _own_admin_write(request, org_id, "remove members")
+    if refused is not None:
+        return refused
+    membership = get_object_or_404(Membership.objects.select_related("user"), pk=membership_id,
+                                   org=org)
+    try:
+        effects = services.membership_remove(membership=membership,
+                                             actor=audit.actor_from_request(request))
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("org_settings", org_id=org.id)
+    stopped = len(effects.get("jobs_stopped", []))
+    note = f" {stopped} running bulk job{'s' if stopped != 1 else ''} stopped." if stopped \
+        else ""
+    messages.success(request, f"{membership.user} was removed from {org.name}.{note}")
+    return redirect("org_settings", org_id=org.id)
+
+
+@login_required
+@require_POST
+def person_unlink(request, org_id, person_id):
+    org, refused = _own_admin_write(request, org_id, "unlink accounts")
+    if refused is not None:
+        return refused
+    person = get_object_or_404(Person.objects.select_related("user"), pk=person_id, org=org)
+    account = person.user
+    if services.person_unlink(person=person, actor=audit.actor_from_request(request)):
+        messages.success(request, f"{account} no longer owns the line of "
+                                  f"{person.display_name}.")
+    else:
+        messages.info(request, f"No account is linked to {person.display_name}.")
+    return redirect("org_settings", org_id=org.id)
+
+
+@login_required
+@require_POST
+def webhook_key_rotate(request, org_id):
+    org, refused = _own_admin_write(request, org_id, "change the webhook key")
+    if refused is not None:
+        return refused
+    try:
+        services.webhook_key_rotate(org=org, actor=audit.actor_from_request(request))
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("org_settings", org_id=org.id)
+    messages.success(request, "The webhook URL changed; the old one no longer works. "
+                              "Register the new callback URL with the bot now.")
     return redirect("org_settings", org_id=org.id)
 
 

@@ -260,6 +260,8 @@ class BulkJobSerializer(ActingMixin):
     finished_at = serializers.DateTimeField(allow_null=True)
     undo_of = serializers.IntegerField(allow_null=True)
     undone_by = serializers.ListField(child=serializers.IntegerField())
+    stopped_reason = serializers.CharField(
+        allow_blank=True, help_text="Why a stopped job stopped (its creator lost access).")
     correlation_id = serializers.CharField(help_text="Audit rows of this job carry it.")
     progress = ProgressSerializer()
 

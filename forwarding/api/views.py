@@ -557,6 +557,7 @@ def job_data(job, progress=None) -> dict:
         "started_at": job.started_at, "finished_at": job.finished_at,
         "undo_of": job.undo_of_id,
         "undone_by": [later.pk for later in job.undone_by.all()],
+        "stopped_reason": job.stopped_reason,
         "correlation_id": job.correlation_id,
         "progress": progress if progress is not None else bulk_selectors.job_progress(job),
         **acting(job.via_partner, job.org),

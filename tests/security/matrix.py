@@ -147,6 +147,13 @@ TABLE: dict[str, Entry] = {
         GET=PAGE_405, POST="login 404 404 302 404 403 404 404",
         data=lambda w, role, t: {"partner": w.lonely_org.pk}),
     "delegation_revoke": url(writes=True, GET=PAGE_405, POST="login 404 404 302 404 403 404 404"),
+    # Offboarding and the webhook key: the org's own admins only (the partner gets 403).
+    "member_remove": url(writes=True, GET=PAGE_405, POST="login 404 404 302 404 403 404 404"),
+    # Bob has no account linked, so the allowed POST changes nothing here;
+    # tests/portal/test_offboarding.py proves the unlink itself.
+    "person_unlink": url(GET=PAGE_405, POST="login 404 404 302 404 403 404 404"),
+    "webhook_key_rotate": url(writes=True, GET=PAGE_405, org="graph_org",
+                              POST="login 404 404 302 404 403 404 404"),
     # --- API -----------------------------------------------------------------------------
     "api_people": api(GET=SIGNED_IN),
     "api_person": api(GET=API_ADMINS),

@@ -93,7 +93,10 @@ def build() -> World:
     u["member"] = make_user(org=o["org_a"], role=Membership.MEMBER)
     u["member_b"] = make_user(org=o["org_b"], role=Membership.MEMBER)
     u["admin"] = make_user(org=o["org_a"], role=Membership.ADMIN, mfa=True)
+    o["membership_a"] = u["member"].memberships.get(org=o["org_a"])
+    o["membership_b"] = u["member_b"].memberships.get(org=o["org_b"])
     Membership.objects.create(user=u["admin"], org=o["org_a_lync"], role=Membership.ADMIN)
+    Membership.objects.create(user=u["admin"], org=o["graph_org"], role=Membership.ADMIN)
     u["admin_b"] = make_user(org=o["org_b"], role=Membership.ADMIN, mfa=True)
     u["partner"] = make_user(org=o["partner_org"], role=Membership.ADMIN, mfa=True)
     u["lonely_partner"] = make_user(org=o["lonely_org"], role=Membership.ADMIN, mfa=True)
@@ -114,6 +117,7 @@ def build() -> World:
 
     o["delegation_a"] = Delegation.objects.create(customer=o["org_a"], partner=o["partner_org"])
     Delegation.objects.create(customer=o["org_a_lync"], partner=o["partner_org"])
+    Delegation.objects.create(customer=o["graph_org"], partner=o["partner_org"])
     o["delegation_b"] = Delegation.objects.create(customer=o["org_b"], partner=o["org_c"])
 
     o["job_a"] = _job(o["org_a"], o["bob"], Actor.for_user(u["admin"]))
@@ -132,15 +136,17 @@ def build() -> World:
 _PK_KIND = {"people": "person", "organizations": "org", "delegations": "delegation",
             "bulk-jobs": "job"}
 _PARAM_KIND = {"person_id": "person", "org_id": "org", "delegation_id": "delegation",
-               "job_id": "job"}
+               "job_id": "job", "membership_id": "membership"}
 
 
 def targets(w: World, side: str, org_override: str | None):
     """kind -> object, of org A (side "a") or of org B (side "b")."""
     if side == "a":
         org = w.objects[org_override] if org_override else w.org_a
-        return {"person": w.bob, "org": org, "delegation": w.delegation_a, "job": w.job_a}
-    return {"person": w.yan, "org": w.org_b, "delegation": w.delegation_b, "job": w.job_b}
+        return {"person": w.bob, "org": org, "delegation": w.delegation_a, "job": w.job_a,
+                "membership": w.membership_a}
+    return {"person": w.yan, "org": w.org_b, "delegation": w.delegation_b, "job": w.job_b,
+            "membership": w.membership_b}
 
 
 def _admin_object_id(url: Url):
