@@ -212,6 +212,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+# Whether /api/schema/ and /api/docs/ are served to anonymous visitors (see
+# forwarding/api/docs.py); production turns it off.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=True)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Call forwarding portal API",
     "VERSION": "1",

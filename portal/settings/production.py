@@ -76,6 +76,9 @@ except ImportError:
 if not _email_found:
     raise ImproperlyConfigured(f"EMAIL_BACKEND {EMAIL_BACKEND!r}: no such module")
 
+# The API schema and docs are for account holders (forwarding/api/docs.py).
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)

@@ -193,3 +193,13 @@ def test_claim_is_derived_from_the_hard_time_limit():
     assert claim(CELERY_TASK_TIME_LIMIT="300") == ["300", "330.0", "330.0"]
     assert claim(CELERY_TASK_SOFT_TIME_LIMIT="4", CELERY_TASK_TIME_LIMIT="5",
                  PUSH_CLAIM_SECONDS="6") == ["5", "6.0", "6.0"]
+
+
+def test_production_serves_the_api_schema_and_docs_to_signed_in_callers_only():
+    code = ("import django; django.setup(); from django.conf import settings as s; "
+            "print(s.API_DOCS_PUBLIC)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT,
+                         env={**os.environ, **PRODUCTION_ENV},
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False"]
