@@ -309,6 +309,25 @@ CELERY_BEAT_SCHEDULE = {
                     "options": {"queue": "bulk"}},
 }
 
+# --- Retention (forwarding/retention.py) ----------------------------------------------
+# How long rows that only tell history are kept, in days; 0 keeps them forever. The audit
+# log is kept whole (append-only; the database refuses DELETE and TRUNCATE on it).
+def _retention_days(name, default):
+    days = _env_int(name, default)
+    if days < 0:
+        raise ImproperlyConfigured(f"{name} must be a number of days, 0 to keep forever")
+    return days
+
+
+RETENTION_PUSH_ATTEMPTS_DAYS = _retention_days("RETENTION_PUSH_ATTEMPTS_DAYS", 90)
+RETENTION_CALL_RECORDS_DAYS = _retention_days("RETENTION_CALL_RECORDS_DAYS", 90)
+# Rows of finished bulk jobs (what undo needs), then the jobs; undo is refused after it.
+RETENTION_BULK_JOBS_DAYS = _retention_days("RETENTION_BULK_JOBS_DAYS", 180)
+# Hourly, in batches of 1,000 rows, each run stopping within half the soft time limit.
+CELERY_BEAT_SCHEDULE["prune-old-rows"] = {
+    "task": "forwarding.prune_old_rows", "schedule": 3600.0, "options": {"queue": "bulk"},
+}
+
 # Timeouts of every outbound provider call (seconds): connect, read.
 PROVIDER_TIMEOUT = (env.float("PROVIDER_CONNECT_TIMEOUT", default=3.05),
                     env.float("PROVIDER_READ_TIMEOUT", default=10.0))
