@@ -9,10 +9,12 @@ A key is a Fernet key: 32 random bytes in urlsafe base64. Earlier versions accep
 string and stretched it with SHA-256; outside production such a passphrase still works
 the same way (the demo's default is SECRET_KEY), so existing development databases keep
 decrypting. Production accepts Fernet keys only (settings/production.py); a passphrase
-key's Fernet form is printed by `rotate_encryption_keys --convert-legacy`, and it
+key's Fernet form is printed by `python -m portal.crypto convert-legacy`, and it
 decrypts the same rows, so switching to it needs no re-encryption.
 
-This module is imported by the settings, so it must not import Django's settings.
+This module is imported by the settings, so it must not import Django's settings; for
+the same reason its command line (`python -m portal.crypto generate`) works before the
+production settings accept a key.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def key_problem(key: str) -> str | None:
     raw = decode_fernet_key(key)
     if raw is None:
         return ("is not a Fernet key (32 bytes in urlsafe base64, 44 characters); "
-                "generate one with `python manage.py rotate_encryption_keys --generate`")
+                "generate one with `python -m portal.crypto generate`")
     if len(set(raw)) < MIN_DISTINCT_BYTES:
         return "has too little entropy (it is not 32 random bytes); generate a new one"
     return None
@@ -92,3 +94,28 @@ def multi_fernet(keys: tuple[str, ...]) -> MultiFernet:
 
 def generate_key() -> str:
     return Fernet.generate_key().decode()
+
+
+def main(argv=None) -> int:
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m portal.crypto",
+                                     description="Keys for FIELD_ENCRYPTION_KEY.")
+    parser.add_argument("action", choices=["generate", "convert-legacy"],
+                        help="generate: print a new key; convert-legacy: read a passphrase "
+                             "key of an earlier version on stdin, print its Fernet form")
+    action = parser.parse_args(argv).action
+    if action == "generate":
+        print(generate_key())
+        return 0
+    passphrase = sys.stdin.readline().rstrip("\r\n")
+    if not passphrase:
+        print("Give the old FIELD_ENCRYPTION_KEY on stdin", file=sys.stderr)
+        return 2
+    print(legacy_fernet_key(passphrase))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "portal.settings.production",
     "SECRET_KEY": "x7!kq2#v9-prod-secret-key-for-the-deploy-check-0123456789abcdefghij",
-    # A Fernet key (32 random bytes, urlsafe base64), as `rotate_encryption_keys --generate`
+    # A Fernet key (32 random bytes, urlsafe base64), as `python -m portal.crypto generate`
     # prints; test use only.
     "FIELD_ENCRYPTION_KEY": "7Rh7NH_xC45covH82Wo_yQVITLb5OtgHn33xfC4dx0w=",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/portal",

@@ -2,6 +2,10 @@
 
 import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
@@ -15,6 +19,7 @@ from portal import crypto
 from portal.models import AuditEvent, Organization
 from tests.conftest import make_org
 
+ROOT = Path(__file__).resolve().parents[2]
 OLD = "L-EIEuUNaLqqer2rTC8bK5_yxf2xSetvV-v4s2bUz8c="
 NEW = "7Rh7NH_xC45covH82Wo_yQVITLb5OtgHn33xfC4dx0w="
 PASSPHRASE = "a-passphrase-key-as-earlier-versions-accepted-it"
@@ -123,8 +128,22 @@ def test_rotation_reports_rows_no_key_decrypts_and_goes_on():
     assert stored(lost) == lost_before
 
 
-def test_generate_and_convert_legacy_print_keys(monkeypatch):
-    key = rotate(generate=True).strip()
-    assert crypto.key_problem(key) is None
-    monkeypatch.setattr("sys.stdin", io.StringIO(PASSPHRASE + "\n"))
-    assert rotate(convert_legacy=True).strip() == crypto.legacy_fernet_key(PASSPHRASE)
+def test_the_key_command_line_needs_no_settings():
+    """It must work before production settings accept a key: no Django settings at all."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DJANGO_SETTINGS_MODULE", "FIELD_ENCRYPTION_KEY", "SECRET_KEY")}
+
+    def run(*args, stdin=""):
+        return subprocess.run([sys.executable, "-m", "portal.crypto", *args], cwd=ROOT,
+                              env=env, input=stdin, capture_output=True, text=True,
+                              timeout=60)
+
+    generated = run("generate")
+    assert generated.returncode == 0, generated.stderr
+    assert crypto.key_problem(generated.stdout.strip()) is None
+    converted = run("convert-legacy", stdin=PASSPHRASE + "\n")
+    assert converted.stdout.strip() == crypto.legacy_fernet_key(PASSPHRASE)
+    assert converted.stdout.strip() == "".join(
+        crypto.fernet_keys(PASSPHRASE))  # the key earlier versions encrypted with
+    empty = run("convert-legacy")
+    assert empty.returncode == 2 and "stdin" in empty.stderr
