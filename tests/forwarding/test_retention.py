@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import DatabaseError, connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from forwarding import bulk, retention, services
@@ -194,29 +194,3 @@ def test_undo_is_refused_once_a_job_is_past_retention(org):
         bulk.job_undo(job=old, actor=Actor.system("test"))
     assert not BulkJob.objects.filter(undo_of=old).exists()
 
-
-@pytest.mark.django_db
-def test_the_audit_log_refuses_truncate(org):
-    AuditEvent.objects.create(event="test.kept", actor_label="test")
-    with pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("TRUNCATE portal_auditevent")
-    with pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("TRUNCATE portal_auditevent RESTART IDENTITY CASCADE")
-    assert AuditEvent.objects.filter(event="test.kept").exists()
-
-
-@pytest.mark.django_db(transaction=True)
-class TestTheTestFlushStillEmptiesTheAuditLog:
-    """pytest-django empties tables with TRUNCATE between transactional tests; the test
-    flush (tests/conftest.py) lifts the trigger for itself only."""
-
-    def test_first_writes_an_audit_row(self):
-        AuditEvent.objects.create(event="test.flushed", actor_label="test")
-
-    def test_then_the_next_one_starts_empty_and_truncate_is_refused_again(self):
-        assert not AuditEvent.objects.filter(event="test.flushed").exists()
-        with pytest.raises(DatabaseError, match="TRUNCATE refused"):
-            with connection.cursor() as cursor:
-                cursor.execute("TRUNCATE portal_auditevent")
