@@ -9,6 +9,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.crypto import split_keys
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -56,6 +58,8 @@ PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 # decrypts. Rotating SECRET_KEY must not lose them, hence keys of their own. Outside
 # production a passphrase is accepted and stretched (the demo default: SECRET_KEY).
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="") or SECRET_KEY
+if not split_keys(FIELD_ENCRYPTION_KEY):
+    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY holds no key (only commas or spaces)")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -155,6 +155,11 @@ def test_production_refuses_a_weak_field_encryption_key():
     assert_refused(result, "FIELD_ENCRYPTION_KEY", "key 2 of 2")
 
 
+def test_a_field_encryption_key_without_a_key_stops_start_up_everywhere():
+    result = run_manage("check", env_overrides={"FIELD_ENCRYPTION_KEY": " , "})
+    assert_refused(result, "FIELD_ENCRYPTION_KEY")
+
+
 def test_production_accepts_several_strong_keys():
     result = production_check(FIELD_ENCRYPTION_KEY=f"{PRODUCTION_ENV['FIELD_ENCRYPTION_KEY']},"
                                                    f"{OLDER_KEY}")
