@@ -2,12 +2,13 @@
 log stays whole."""
 
 import io
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from forwarding import bulk, retention, services
@@ -194,3 +195,41 @@ def test_undo_is_refused_once_a_job_is_past_retention(org):
         bulk.job_undo(job=old, actor=Actor.system("test"))
     assert not BulkJob.objects.filter(undo_of=old).exists()
 
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_waits_for_a_transaction_holding_the_job(org):
+    """An undo locks its job, then reads its rows: pruning waits for it, so the undo
+    never copies half a job."""
+    old = job(org, finished_days_ago=200)
+    holding, release, seen, result = threading.Event(), threading.Event(), [], {}
+
+    def undo_like():
+        try:
+            with transaction.atomic():
+                BulkJob.objects.select_for_update().get(pk=old.pk)
+                holding.set()
+                release.wait(10)
+                seen.append(BulkJobRow.objects.filter(job_id=old.pk).count())
+        finally:
+            connection.close()
+
+    def prune():
+        try:
+            result.update(retention.prune(now=NOW, entries=retention.RETENTION[2:3]))
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=undo_like)
+    holder.start()
+    assert holding.wait(10)
+    pruner = threading.Thread(target=prune)
+    pruner.start()
+    pruner.join(1.0)
+    assert pruner.is_alive(), "the batch must wait for the job's lock"
+    release.set()
+    holder.join(10)
+    pruner.join(10)
+    assert seen == [3]
+    assert result == {"BulkJobRow": 3}
+    assert not BulkJobRow.objects.filter(job_id=old.pk).exists()
