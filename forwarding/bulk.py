@@ -21,8 +21,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -129,6 +130,11 @@ def job_undo(*, job: BulkJob, actor: audit.Actor) -> BulkJob:
         if job.rows.filter(status=BulkJobRow.PENDING).exists():
             raise ValidationError({"job": ["This job is still running; undo it when it has "
                                            "finished."]})
+        keep_days = settings.RETENTION_BULK_JOBS_DAYS
+        if keep_days and job.finished_at and job.finished_at < now - timedelta(days=keep_days):
+            # Its rows (what undo brings back) are being removed (forwarding.retention).
+            raise ValidationError({"job": [f"This job finished more than {keep_days} days "
+                                           f"ago; it can no longer be undone."]})
         applied = list(job.rows.filter(status=BulkJobRow.APPLIED).select_related("person")
                        .order_by("line", "id"))
         undo = _job(org=job.org, kind=BulkJob.UNDO, actor=actor, undo_of=job,

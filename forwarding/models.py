@@ -164,7 +164,11 @@ class PushAttempt(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
-        indexes = [models.Index(fields=["settings", "-started_at"])]
+        indexes = [
+            models.Index(fields=["settings", "-started_at"]),
+            # Retention finds the oldest attempts by it (forwarding.retention).
+            models.Index(fields=["started_at"], name="pushattempt_started_idx"),
+        ]
 
     def __str__(self):
         return f"push of v{self.version} ({self.outcome})"
@@ -336,6 +340,8 @@ class CallRecord(models.Model):
         indexes = [
             models.Index(fields=["person", "-started_at"], name="call_person_recent_idx"),
             models.Index(fields=["org", "-started_at"], name="call_org_recent_idx"),
+            # Retention finds the oldest calls by it (forwarding.retention).
+            models.Index(fields=["started_at"], name="call_started_idx"),
             # The recovery sweep's question, kept small: only calls still unsettled.
             models.Index(fields=["started_at"], name="call_unsettled_idx",
                          condition=models.Q(redirect_status__in=["pending", "sending",

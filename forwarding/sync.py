@@ -47,8 +47,9 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = int(os.environ.get("PUSH_MAX_ATTEMPTS", 8))
 BACKOFF_BASE = float(os.environ.get("PUSH_BACKOFF_BASE", 1.0))
 BACKOFF_CAP = float(os.environ.get("PUSH_BACKOFF_CAP", 300.0))
-# Longer than the task hard time limit, so an expired claim means its worker is gone.
-CLAIM_SECONDS = float(os.environ.get("PUSH_CLAIM_SECONDS", 60))
+# Longer than the task hard time limit, so an expired claim means its worker is gone
+# (derived from it and checked at start-up: settings/base.py).
+CLAIM_SECONDS = django_settings.PUSH_CLAIM_SECONDS
 MAX_COUNTDOWN = pipeline.MAX_COUNTDOWN
 # The sweeper re-enqueues rows overdue by this much (their message was lost).
 SWEEP_GRACE = float(os.environ.get("PUSH_SWEEP_GRACE", 15))

@@ -65,3 +65,14 @@ def bulk_apply(job_id, row_ids):
     from forwarding import bulk
 
     bulk.apply_rows(job_id=job_id, row_ids=row_ids)
+
+
+@shared_task(name="forwarding.prune_old_rows", ignore_result=True)
+def prune_old_rows():
+    # Beat, hourly, on the bulk queue. Stops starting batches after half the soft time
+    # limit; what is left goes in the next run.
+    from django.conf import settings
+
+    from forwarding import retention
+
+    retention.prune(budget_seconds=settings.CELERY_TASK_SOFT_TIME_LIMIT / 2)

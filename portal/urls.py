@@ -1,9 +1,8 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
 
-from forwarding.api.docs import ApiDocsView
+from forwarding.api.docs import ApiDocsView, ApiSchemaView
 from portal import views
 
 # Django admin uses the portal's own sign-in (with its rate limits and MFA).
@@ -28,7 +27,7 @@ urlpatterns = [
     path("orgs/<int:org_id>/webhook-key/rotate/", views.webhook_key_rotate,
          name="webhook_key_rotate"),
     path("api/v1/", include("forwarding.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/schema/", ApiSchemaView.as_view(), name="api_schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api_schema"), name="api_docs"),
     path("", include("forwarding.urls")),
     path("", include("forwarding.urls_sync")),

@@ -9,6 +9,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.crypto import split_keys
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -37,6 +39,13 @@ def _env_int(name, default):
         raise ImproperlyConfigured(f"{name} must be an integer") from exc
 
 
+def _env_float(name, default):
+    try:
+        return env.float(name, default=default)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number") from exc
+
+
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
@@ -44,9 +53,13 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Public base URL of the portal, used in emails and in provider callback URLs.
 PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 
-# Credentials of provider connections are encrypted with this key (Fernet, any string;
-# it is stretched). Rotating SECRET_KEY must not lose them, hence a key of its own.
-FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default=SECRET_KEY)
+# Credentials of provider connections are encrypted with these keys (portal/crypto.py):
+# one Fernet key or several separated by commas, newest first; the newest encrypts, any
+# decrypts. Rotating SECRET_KEY must not lose them, hence keys of their own. Outside
+# production a passphrase is accepted and stretched (the demo default: SECRET_KEY).
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="") or SECRET_KEY
+if not split_keys(FIELD_ENCRYPTION_KEY):
+    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY holds no key (only commas or spaces)")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -203,6 +216,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+# Whether /api/schema/ and /api/docs/ are served to anonymous visitors (see
+# forwarding/api/docs.py); production turns it off.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=True)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Call forwarding portal API",
     "VERSION": "1",
@@ -236,6 +252,36 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = _env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60)
 CELERY_TASK_TIME_LIMIT = _env_int("CELERY_TASK_TIME_LIMIT", 90)
+
+# --- Push claims and the task hard time limit ------------------------------------------
+# A push claims its person's row until PUSH_CLAIM_SECONDS from now (forwarding.sync). An
+# expired claim must mean "its worker is gone": were it shorter than the hard time limit,
+# a slow but living task would lose its claim and a second worker would push the same
+# person at the same time. So the claim is derived from the limit, and an explicit value
+# must exceed it by at least PUSH_CLAIM_MIN_MARGIN: a second, five times the clock skew
+# the pipeline already tolerates between machines (sync.EARLY_TOLERANCE). The limit is
+# enforced by the prefork pool that runs pushes (queues interactive and bulk).
+PUSH_CLAIM_MIN_MARGIN = 1.0
+PUSH_CLAIM_DEFAULT_MARGIN = 30.0
+if CELERY_TASK_TIME_LIMIT <= 0:
+    raise ImproperlyConfigured(
+        f"CELERY_TASK_TIME_LIMIT must be a positive number of seconds "
+        f"(got {CELERY_TASK_TIME_LIMIT}): without a hard limit a hung push holds its claim"
+    )
+if not 0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"CELERY_TASK_SOFT_TIME_LIMIT ({CELERY_TASK_SOFT_TIME_LIMIT}) must be positive and "
+        f"below CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT})"
+    )
+PUSH_CLAIM_SECONDS = _env_float("PUSH_CLAIM_SECONDS",
+                                CELERY_TASK_TIME_LIMIT + PUSH_CLAIM_DEFAULT_MARGIN)
+if PUSH_CLAIM_SECONDS < CELERY_TASK_TIME_LIMIT + PUSH_CLAIM_MIN_MARGIN:
+    raise ImproperlyConfigured(
+        f"PUSH_CLAIM_SECONDS ({PUSH_CLAIM_SECONDS:g}) must exceed CELERY_TASK_TIME_LIMIT "
+        f"({CELERY_TASK_TIME_LIMIT}) by at least {PUSH_CLAIM_MIN_MARGIN:g} s, or a push "
+        f"still running loses its claim to a second worker; unset PUSH_CLAIM_SECONDS to "
+        f"derive it (CELERY_TASK_TIME_LIMIT + {PUSH_CLAIM_DEFAULT_MARGIN:g})"
+    )
 # Celery's Django fixup closes every database connection before and after each task
 # unless this is set; a new PostgreSQL connection per task cost the call bot about 4 ms
 # of CPU per redirect. portal/celery.py applies CONN_MAX_AGE and the health checks
@@ -265,6 +311,25 @@ CELERY_BEAT_SCHEDULE = {
     "tick-time-windows": {"task": "forwarding.tick_windows", "schedule": 30.0},
     "drift-check": {"task": "forwarding.drift_check_all", "schedule": 300.0,
                     "options": {"queue": "bulk"}},
+}
+
+# --- Retention (forwarding/retention.py) ----------------------------------------------
+# How long rows that only tell history are kept, in days; 0 keeps them forever. The audit
+# log is kept whole (append-only; the database refuses DELETE and TRUNCATE on it).
+def _retention_days(name, default):
+    days = _env_int(name, default)
+    if days < 0:
+        raise ImproperlyConfigured(f"{name} must be a number of days, 0 to keep forever")
+    return days
+
+
+RETENTION_PUSH_ATTEMPTS_DAYS = _retention_days("RETENTION_PUSH_ATTEMPTS_DAYS", 90)
+RETENTION_CALL_RECORDS_DAYS = _retention_days("RETENTION_CALL_RECORDS_DAYS", 90)
+# Rows of finished bulk jobs (what undo needs), then the jobs; undo is refused after it.
+RETENTION_BULK_JOBS_DAYS = _retention_days("RETENTION_BULK_JOBS_DAYS", 180)
+# Hourly, in batches of 1,000 rows, each run stopping within half the soft time limit.
+CELERY_BEAT_SCHEDULE["prune-old-rows"] = {
+    "task": "forwarding.prune_old_rows", "schedule": 3600.0, "options": {"queue": "bulk"},
 }
 
 # Timeouts of every outbound provider call (seconds): connect, read.

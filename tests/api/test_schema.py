@@ -90,3 +90,24 @@ def test_flatten_uses_the_service_keys():
     assert flatten(["whole"]) == {"non_field_errors": ["whole"]}
     assert flatten({"simring_targets": {"0": ["Not a string."]}}) == {
         "simring_targets-0": ["Not a string."]}
+
+
+@pytest.mark.django_db
+def test_without_api_docs_public_the_schema_and_docs_need_sign_in(api, roles, settings):
+    settings.API_DOCS_PUBLIC = False
+    anonymous = api()
+    response = anonymous.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert "paths" not in response.json()
+    response = anonymous.get("/api/docs/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/api/docs/"
+    response = anonymous.get("/api/docs/", {"script": ""})
+    assert response.status_code == 302 and b"SwaggerUIBundle" not in response.content
+
+    signed_in = api(roles.member)
+    assert signed_in.get("/api/schema/", {"format": "json"}).json()["paths"]
+    assert b"swagger-ui" in signed_in.get("/api/docs/").content
+    with_token = api(roles.member, token=True)
+    assert with_token.get("/api/schema/", {"format": "json"}).json()["paths"]

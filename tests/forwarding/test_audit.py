@@ -1,5 +1,6 @@
 """The audit log is append-only: the model refuses updates and deletes, and on PostgreSQL
-so does the database itself (a trigger), whatever code path tries."""
+so does the database itself (triggers: row updates and deletes, and TRUNCATE), whatever
+code path tries."""
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -30,6 +31,36 @@ def test_the_database_refuses_raw_updates_and_deletes(event, sql):
             cursor.execute(sql, [event.id])
     event.refresh_from_db()
     assert event.event == "forwarding.updated"
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger is PostgreSQL's")
+@pytest.mark.parametrize("sql", [
+    "TRUNCATE portal_auditevent",
+    "TRUNCATE portal_auditevent RESTART IDENTITY CASCADE",
+])
+def test_the_database_refuses_truncate(event, sql):
+    """TRUNCATE skips row triggers; a statement trigger refuses it (portal 0005)."""
+    with pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql)
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger is PostgreSQL's")
+class TestTheTestFlushStillEmptiesTheAuditLog:
+    """pytest-django empties tables with TRUNCATE between transactional tests; the test
+    flush (tests/conftest.py) lifts the trigger for itself only."""
+
+    def test_first_writes_an_audit_row(self):
+        AuditEvent.objects.create(event="test.flushed", actor_label="test")
+
+    def test_then_the_next_one_starts_empty_and_truncate_is_refused_again(self):
+        assert not AuditEvent.objects.filter(event="test.flushed").exists()
+        with pytest.raises(DatabaseError, match="TRUNCATE refused"):
+            with connection.cursor() as cursor:
+                cursor.execute("TRUNCATE portal_auditevent")
 
 
 @pytest.mark.django_db

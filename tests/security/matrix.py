@@ -178,7 +178,9 @@ TABLE: dict[str, Entry] = {
     "api_bulk_job": api(GET=API_ADMINS),
     "api_bulk_job_rows": api(GET=API_ADMINS),
     "api_bulk_job_undo": api(writes=True, POST=API_ADMINS_202),
-    # The schema and its docs are public: they describe the API, not anybody's data.
+    # The schema and its docs describe the API, not anybody's data: public under these
+    # (test) settings; production requires sign-in (API_DOCS_PUBLIC=False, tested in
+    # tests/api/test_schema.py and tests/portal/test_configuration.py).
     "api_schema": url(GET=EVERYONE, POST="405 405 405 405 405 405 405 405"),
     "api_docs": url(GET=EVERYONE, POST="405 405 405 405 405 405 405 405"),
     # --- forwarding pages ----------------------------------------------------------------
