@@ -133,9 +133,11 @@ TABLE: dict[str, Entry] = {
     "home": url(GET="login 302   302   200   302   200    302    200",
                 POST="login 302  302   200   302   200    302    200"),
     "healthz": url(GET=EVERYONE, POST=EVERYONE),
-    # The token in the link is the credential (it went to the invitee's mailbox).
+    # The token in the link lets a new address choose a password (it went to the
+    # invitee's mailbox); it never signs into an existing account. Somebody signed in as
+    # another address gets a page saying so (403), and nothing changes.
     "invitation_accept": url(writes=True,
-        GET=EVERYONE, POST="302 302 302 302 302 302 302 302",
+        GET="200 403 403 403 403 403 403 403", POST="302 403 403 403 403 403 403 403",
         data=lambda w, role, t: {"password1": "Plenty-0f-entropy", "password2":
                                  "Plenty-0f-entropy"}),
     # POST only re-renders the page (the view does not restrict methods); it writes nothing.
