@@ -9,6 +9,7 @@ from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Lower
 
 from portal.fields import EncryptedJSONField
+from portal.provider_urls import validate_base_url
 from providers.registry import KIND_CHOICES
 
 
@@ -52,6 +53,11 @@ class Organization(models.Model):
         if not self.webhook_key:
             self.webhook_key = secrets.token_urlsafe(32)
         super().save(*args, **kwargs)
+
+    def clean(self):
+        super().clean()
+        # The org's token is sent to this URL: only allowed hosts (portal.provider_urls).
+        validate_base_url(self.provider_kind, self.base_url)
 
 
 class Membership(models.Model):
