@@ -23,9 +23,9 @@ INVITATION_LIFETIME = timedelta(days=7)
 @transaction.atomic
 def delegation_grant(*, customer: Organization, partner: Organization, actor: audit.Actor):
     if customer.id == partner.id:
-        raise ValidationError({"partner": "An organization cannot delegate to itself."})
+        raise ValidationError({"partner_code": "An organization cannot delegate to itself."})
     if Delegation.objects.active().filter(customer=customer, partner=partner).exists():
-        raise ValidationError({"partner": f"{partner.name} already has a delegation."})
+        raise ValidationError({"partner_code": f"{partner.name} already has a delegation."})
     delegation = Delegation.objects.create(
         customer=customer, partner=partner, granted_by=actor.user
     )

@@ -30,7 +30,9 @@ from rest_framework.response import Response
 
 from portal import access, audit
 from portal import services as portal_services
+from portal.forms import UNKNOWN_PARTNER_CODE
 from portal.models import Delegation, Organization
+from portal.models.tenancy import partner_by_code
 from providers.capabilities import FEATURES
 
 from .. import bulk, bulk_selectors, selectors, services, sync
@@ -494,9 +496,11 @@ class DelegationList(PortalAPIView):
             raise exceptions.PermissionDenied(
                 "Only the organization's own admins can delegate.")
         require_mfa(request.user)
-        partner = Organization.objects.filter(pk=body.validated_data["partner"]).first()
+        # By the code the partner handed out, never by id: ids would let a customer probe
+        # which organizations exist and read their names.
+        partner = partner_by_code(body.validated_data["partner_code"])
         if partner is None:
-            raise errors.invalid({"partner": ["No such organization."]})
+            raise errors.invalid({"partner_code": [UNKNOWN_PARTNER_CODE]})
         delegation = portal_services.delegation_grant(
             customer=customer, partner=partner, actor=self.actor())
         return Response(s.DelegationSerializer(s.delegation_data(delegation)).data,

@@ -147,7 +147,7 @@ TABLE: dict[str, Entry] = {
         data=lambda w, role, t: {"email": "intruder@example.net", "role": "admin"}),
     "delegation_grant": url(writes=True,
         GET=PAGE_405, POST="login 404 404 302 404 403 404 404",
-        data=lambda w, role, t: {"partner": w.lonely_org.pk}),
+        data=lambda w, role, t: {"partner_code": w.lonely_org.partner_code}),
     "delegation_revoke": url(writes=True, GET=PAGE_405, POST="login 404 404 302 404 403 404 404"),
     # --- API -----------------------------------------------------------------------------
     "api_people": api(GET=SIGNED_IN),
@@ -162,7 +162,8 @@ TABLE: dict[str, Entry] = {
     "api_organization": api(GET="401 200 404 200 404 200 404 404"),
     "api_delegations": api(writes=True,
         GET=SIGNED_IN, POST="401 404 404 201 404 403 404 404",
-        data=lambda w, role, t: Json({"customer": t["org"].pk, "partner": w.lonely_org.pk})),
+        data=lambda w, role, t: Json({"customer": t["org"].pk,
+                                      "partner_code": w.lonely_org.partner_code})),
     "api_delegation": api(GET=API_ADMINS),
     "api_delegation_revoke": api(writes=True, POST="401 404 404 200 404 403 404 404"),
     "api_organization_export": api(GET=API_ADMINS),
