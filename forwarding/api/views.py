@@ -25,7 +25,7 @@ from rest_framework.authentication import SessionAuthentication, TokenAuthentica
 from rest_framework.generics import GenericAPIView
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from portal import access, audit
@@ -467,6 +467,8 @@ def visible_delegations(user):
 
 class DelegationList(PortalAPIView):
     serializer_class = s.DelegationSerializer
+    # The body is a small JSON object (docs/bulk-and-api.md); no form encodings.
+    parser_classes = [JSONParser]
 
     @extend_schema(operation_id="delegations_list", parameters=[DelegationFilters],
                    responses={200: s.DelegationSerializer(many=True), **error_responses(400, 404)},
