@@ -125,3 +125,29 @@ def test_graph_redirect_connection_checks_the_host():
     Organization.objects.filter(pk=org.pk).update(base_url="")
     org.refresh_from_db()
     assert calls._connection(org).base_url == "https://graph.microsoft.com"
+
+
+def test_a_malformed_allow_list_entry_stops_start_up_naming_the_variable():
+    from tests.portal.test_configuration import run_manage
+
+    result = run_manage("check", env_overrides={
+        "PROVIDER_BASE_URL_ALLOWED_HOSTS": "webex=api.example.com,skype=x.example"})
+    assert result.returncode != 0
+    assert "PROVIDER_BASE_URL_ALLOWED_HOSTS" in result.stderr and "skype" in result.stderr
+
+
+def test_production_never_allows_loopback():
+    import os
+    import subprocess
+    import sys
+
+    from tests.portal.test_configuration import PRODUCTION_ENV, ROOT
+
+    code = ("import django; django.setup(); from django.conf import settings as s; "
+            "print(s.PROVIDER_ALLOW_LOOPBACK, s.PROVIDER_BASE_URL_ALLOWED_HOSTS['ucwa'])")
+    env = {**os.environ, **PRODUCTION_ENV, "PROVIDER_ALLOW_LOOPBACK": "true",
+           "PROVIDER_BASE_URL_ALLOWED_HOSTS": "ucwa=lyncweb.contoso.example"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "['lyncweb.contoso.example']"]
