@@ -31,6 +31,7 @@ class OrganizationAdmin(admin.ModelAdmin):
     list_display = ["name", "provider_kind", "provider_org_id", "default_region"]
     # Credentials are encrypted and never shown back; set them through the shell or seed.
     exclude = ["credentials"]
+    readonly_fields = ["partner_code"]  # staff may read it out to a customer
     search_fields = ["name", "provider_org_id"]
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
