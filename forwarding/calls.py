@@ -42,6 +42,7 @@ from django.utils import timezone
 
 from portal import audit
 from portal.models import Organization, Person
+from portal.provider_urls import connection_base_url
 from providers import graph
 from providers.base import Connection, ProviderError
 
@@ -318,7 +319,8 @@ def enqueue_redirect(record_id, *, fallback=True) -> bool:
 
 
 def _connection(org) -> Connection:
-    return Connection(base_url=org.base_url or graph.DEFAULT_BASE_URL,
+    base_url = connection_base_url(org.provider_kind, org.base_url or graph.DEFAULT_BASE_URL)
+    return Connection(base_url=base_url,
                       token=org.credentials.get("token", ""), org_id=org.provider_org_id,
                       options={"timeout": graph.REDIRECT_TIMEOUT})
 

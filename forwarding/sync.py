@@ -35,6 +35,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from portal import access, audit
+from portal.provider_urls import connection_base_url
 from providers.base import Connection, ProviderError
 from providers.capabilities import capabilities_for
 from providers.registry import get_provider
@@ -82,13 +83,14 @@ def connection_for(row: ForwardingSettings) -> Connection:
             access.partner_delegation_active(customer_id=org.pk, partner_id=partner.pk):
         # Seed 001: a partner uses its own token and the customer's orgId.
         return Connection(
-            base_url=partner.base_url or org.base_url,
+            base_url=connection_base_url(org.provider_kind, partner.base_url or org.base_url),
             token=partner.credentials.get("token", ""),
             org_id=partner.provider_org_id,
             acting_org_id=org.provider_org_id,
             options={"timeout": timeout},
         )
-    return Connection(base_url=org.base_url, token=org.credentials.get("token", ""),
+    return Connection(base_url=connection_base_url(org.provider_kind, org.base_url),
+                      token=org.credentials.get("token", ""),
                       org_id=org.provider_org_id, options={"timeout": timeout})
 
 

@@ -1,6 +1,7 @@
 from django import forms
 
-from portal.models import Membership, Organization
+from portal.models import Membership
+from portal.models.tenancy import partner_by_code
 
 
 class InvitationForm(forms.Form):
@@ -9,14 +10,28 @@ class InvitationForm(forms.Form):
 
 
 class DelegationForm(forms.Form):
-    partner = forms.ModelChoiceField(
-        label="Partner organization", queryset=Organization.objects.none(),
-        help_text="Its admins will be able to change forwarding for your people.",
+    partner_code = forms.CharField(
+        label="Partner code", max_length=64,
+        help_text="The code your partner gives you (it is on their organization's settings "
+                  "page). Its admins will then be able to change forwarding for your people.",
     )
 
     def __init__(self, *args, customer, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["partner"].queryset = Organization.objects.exclude(pk=customer.pk)
+        self.customer = customer
+
+    def clean_partner_code(self):
+        # One answer for every code that is not a partner's: nothing tells a customer
+        # whether, or which, other organizations exist.
+        partner = partner_by_code(self.cleaned_data["partner_code"])
+        if partner is None:
+            raise forms.ValidationError(UNKNOWN_PARTNER_CODE)
+        self.cleaned_data["partner"] = partner
+        return partner.partner_code
+
+
+UNKNOWN_PARTNER_CODE = ("No partner has this code. Check it with your partner: it is shown "
+                        "on their organization's settings page.")
 
 
 class SetPasswordForm(forms.Form):

@@ -7,7 +7,6 @@ from portal import views
 
 # Django admin uses the portal's own sign-in (with its rate limits and MFA).
 admin.site.login = secure_admin_login(admin.site.login)
-admin.site.site_header = "Call forwarding portal administration"
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal import access, audit, services
+from portal.emails import same_address
 from portal.forms import DelegationForm, InvitationForm, SetPasswordForm
 from portal.models import Delegation, Membership, Organization, Person
 
@@ -256,9 +257,19 @@ def webhook_key_rotate(request, org_id):
 
 @require_http_methods(["GET", "POST"])
 def invitation_accept(request, token):
+    """The invitation link. For an address without an account it lets the visitor choose
+    a password. It never signs anybody into an existing account: a link can leak (a
+    forwarded mail, a log, a proxy), so the owner of an existing account signs in the
+    normal way (password, then TOTP) and comes back here to accept."""
     invitation = services.invitation_lookup(token)
     if invitation is None:
         return render(request, "portal/invitation_invalid.html", status=404)
+    context = {"invitation": invitation, "here": request.path}
+    if request.user.is_authenticated:
+        return _accept_signed_in(request, invitation, context)
+    if services.account_for_address(invitation.email) is not None:
+        # The password typed here, if any, is ignored: sign-in happens on the sign-in page.
+        return render(request, "portal/invitation_sign_in.html", context)
     form = SetPasswordForm(request.POST or None, email=invitation.email)
     if request.method == "POST" and form.is_valid():
         try:
@@ -272,5 +283,20 @@ def invitation_accept(request, token):
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome to {invitation.org.name}.")
             return redirect("home")
-    return render(request, "portal/invitation_accept.html",
-                  {"form": form, "invitation": invitation})
+    return render(request, "portal/invitation_accept.html", {**context, "form": form})
+
+
+def _accept_signed_in(request, invitation, context):
+    if not same_address(request.user.email, invitation.email):
+        # Not an error of the site: the visitor is signed in as somebody else.
+        return render(request, "portal/invitation_other_account.html", context, status=403)
+    if request.method == "POST":
+        try:
+            services.invitation_accept_signed_in(
+                invitation=invitation, user=request.user, ip=audit.client_ip(request))
+        except ValidationError as exc:
+            return render(request, "portal/invitation_join.html",
+                          {**context, "errors": exc.messages}, status=400)
+        messages.success(request, f"Welcome to {invitation.org.name}.")
+        return redirect("home")
+    return render(request, "portal/invitation_join.html", context)

@@ -215,7 +215,9 @@ class DelegationSerializer(serializers.Serializer):
 
 class DelegationGrantSerializer(serializers.Serializer):
     customer = serializers.IntegerField(help_text="Your org, which delegates.")
-    partner = serializers.IntegerField(help_text="The partner org that may then act.")
+    partner_code = serializers.CharField(
+        max_length=64, help_text="The partner code of the org that may then act (shown to "
+        "that org's admins on its settings page).")
 
 
 def delegation_data(delegation: Delegation) -> dict:

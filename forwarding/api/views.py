@@ -25,12 +25,14 @@ from rest_framework.authentication import SessionAuthentication, TokenAuthentica
 from rest_framework.generics import GenericAPIView
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from portal import access, audit
 from portal import services as portal_services
+from portal.forms import UNKNOWN_PARTNER_CODE
 from portal.models import Delegation, Organization
+from portal.models.tenancy import partner_by_code
 from providers.capabilities import FEATURES
 
 from .. import bulk, bulk_selectors, selectors, services, sync
@@ -465,6 +467,8 @@ def visible_delegations(user):
 
 class DelegationList(PortalAPIView):
     serializer_class = s.DelegationSerializer
+    # The body is a small JSON object (docs/bulk-and-api.md); no form encodings.
+    parser_classes = [JSONParser]
 
     @extend_schema(operation_id="delegations_list", parameters=[DelegationFilters],
                    responses={200: s.DelegationSerializer(many=True), **error_responses(400, 404)},
@@ -494,9 +498,11 @@ class DelegationList(PortalAPIView):
             raise exceptions.PermissionDenied(
                 "Only the organization's own admins can delegate.")
         require_mfa(request.user)
-        partner = Organization.objects.filter(pk=body.validated_data["partner"]).first()
+        # By the code the partner handed out, never by id: ids would let a customer probe
+        # which organizations exist and read their names.
+        partner = partner_by_code(body.validated_data["partner_code"])
         if partner is None:
-            raise errors.invalid({"partner": ["No such organization."]})
+            raise errors.invalid({"partner_code": [UNKNOWN_PARTNER_CODE]})
         delegation = portal_services.delegation_grant(
             customer=customer, partner=partner, actor=self.actor())
         return Response(s.DelegationSerializer(s.delegation_data(delegation)).data,

@@ -1,6 +1,7 @@
 """Who is who: organisations, their members and admins, the telephony people they hold,
 and partner delegations between organisations."""
 
+import base64
 import secrets
 
 from django.contrib.auth.models import AbstractUser
@@ -9,7 +10,34 @@ from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Lower
 
 from portal.fields import EncryptedJSONField
+from portal.provider_urls import validate_base_url
 from providers.registry import KIND_CHOICES
+
+PARTNER_CODE_GROUPS = 4  # of 4 base-32 characters: 80 random bits
+
+
+def new_partner_code():
+    """A random, unguessable code a partner org hands to its customers, e.g.
+    "K7QD-3MZA-W2PX-4HTE" (base 32, 80 bits from `secrets`)."""
+    raw = base64.b32encode(secrets.token_bytes(PARTNER_CODE_GROUPS * 20 // 8)).decode()
+    return "-".join(raw[i:i + 4] for i in range(0, PARTNER_CODE_GROUPS * 4, 4))
+
+
+def canonical_partner_code(typed):
+    """A typed code in its stored form: case, spaces and dashes do not matter (ASCII only:
+    the code's alphabet is A-Z and 2-7). Returns "" when it cannot be a code."""
+    chars = "".join(c for c in (typed or "") if c not in " -\t").translate(
+        str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    if len(chars) != PARTNER_CODE_GROUPS * 4 or not chars.isascii() or not chars.isalnum():
+        return ""
+    return "-".join(chars[i:i + 4] for i in range(0, len(chars), 4))
+
+
+def partner_by_code(typed):
+    """The organization whose partner code is `typed` (case, spaces and dashes aside), or
+    None: an exact match on the stored code."""
+    code = canonical_partner_code(typed)
+    return Organization.objects.filter(partner_code=code).first() if code else None
 
 
 class User(AbstractUser):
@@ -37,6 +65,10 @@ class Organization(models.Model):
     push_paused_until_ms = models.FloatField(default=0, editable=False)
     # Secret part of this org's Graph webhook URL (call-time providers).
     webhook_key = models.CharField(max_length=64, unique=True, editable=False)
+    # What a customer types to delegate to this org (shown to this org's own admins only):
+    # customers never pick a partner from a list of every tenant.
+    partner_code = models.CharField(max_length=32, unique=True, default=new_partner_code,
+                                    editable=False)
     graph_api_version = models.CharField(
         max_length=8, choices=[("v1.0", "v1.0"), ("beta", "beta")], default="v1.0"
     )
@@ -52,6 +84,11 @@ class Organization(models.Model):
         if not self.webhook_key:
             self.webhook_key = secrets.token_urlsafe(32)
         super().save(*args, **kwargs)
+
+    def clean(self):
+        super().clean()
+        # The org's token is sent to this URL: only allowed hosts (portal.provider_urls).
+        validate_base_url(self.provider_kind, self.base_url)
 
 
 class Membership(models.Model):

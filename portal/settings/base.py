@@ -46,6 +46,22 @@ def _env_float(name, default):
         raise ImproperlyConfigured(f"{name} must be a number") from exc
 
 
+def _provider_hosts(name, defaults):
+    """defaults plus the "kind=host" / "host" entries of the variable `name`."""
+    from providers.registry import PROVIDERS
+
+    table = {kind: list(hosts) for kind, hosts in defaults.items()}
+    for entry in env.list(name, default=[]):
+        kind, _sep, host = entry.strip().rpartition("=")
+        host = host.strip().lower()
+        if (kind and kind not in PROVIDERS) or not host or "/" in host or ":" in host:
+            raise ImproperlyConfigured(
+                f"{name} has a malformed entry {entry!r}: expected host, .domain or "
+                f"kind=host with kind one of {', '.join(PROVIDERS)}")
+        table.setdefault(kind or "*", []).append(host)
+    return table
+
+
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
@@ -62,7 +78,7 @@ if not split_keys(FIELD_ENCRYPTION_KEY):
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY holds no key (only commas or spaces)")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.admin_apps.PortalAdminConfig",  # django.contrib.admin, TOTP required
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -335,6 +351,17 @@ CELERY_BEAT_SCHEDULE["prune-old-rows"] = {
 # Timeouts of every outbound provider call (seconds): connect, read.
 PROVIDER_TIMEOUT = (env.float("PROVIDER_CONNECT_TIMEOUT", default=3.05),
                     env.float("PROVIDER_READ_TIMEOUT", default=10.0))
+# Hosts an organization's provider base URL may point at (its bearer token is sent there),
+# by provider kind. PROVIDER_BASE_URL_ALLOWED_HOSTS adds entries, comma-separated:
+# "kind=host" for one kind, "host" for every kind; a leading dot also allows subdomains
+# (".example.com"). Loopback addresses (the sandbox) only with PROVIDER_ALLOW_LOOPBACK.
+PROVIDER_BASE_URL_ALLOWED_HOSTS = _provider_hosts("PROVIDER_BASE_URL_ALLOWED_HOSTS", {
+    "webex": ["webexapis.com"],
+    "graph": ["graph.microsoft.com"],
+    "ucwa": [],  # on-premises servers: each deployment lists its own
+    "lync": [],  # nothing is sent: the rules go out as a downloaded manifest
+})
+PROVIDER_ALLOW_LOOPBACK = env.bool("PROVIDER_ALLOW_LOOPBACK", default=DEBUG)
 # Threads per web process that redirect Graph calls without going through the broker
 # (forwarding.fastpath); 0 sends every redirect through the `calls` queue.
 GRAPH_REDIRECT_THREADS = _env_int("GRAPH_REDIRECT_THREADS", 8)

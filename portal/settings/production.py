@@ -15,6 +15,9 @@ from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = False
+# A provider token never goes to this machine or its neighbours (the sandbox is for
+# development and tests).
+PROVIDER_ALLOW_LOOPBACK = False
 
 
 def _require(name):

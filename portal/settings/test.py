@@ -7,6 +7,8 @@ from .base import _env_int
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEBUG = False
+# The provider sandbox runs on 127.0.0.1 over http.
+PROVIDER_ALLOW_LOOPBACK = True
 # Unit tests assert what a webhook queues, inside a transaction no other thread can see:
 # there the redirect goes through the queue. tests/integration turn the threads on.
 GRAPH_REDIRECT_THREADS = _env_int("GRAPH_REDIRECT_THREADS", 0)

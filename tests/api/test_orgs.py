@@ -95,7 +95,8 @@ class TestDelegations:
         ("partner", 403), ("lonely_partner", 404)])
     def test_grant(self, api, roles, role, status):
         response = api(user_of(roles, role)).post("/api/v1/delegations/", {
-            "customer": roles.org.id, "partner": roles.lonely_partner_org.id}, format="json")
+            "customer": roles.org.id, "partner_code": roles.lonely_partner_org.partner_code},
+            format="json")
         assert response.status_code == status, response.content
         granted = Delegation.objects.active().filter(partner=roles.lonely_partner_org)
         assert granted.exists() == (status == 201)
@@ -110,18 +111,24 @@ class TestDelegations:
     def test_grant_refusals_are_400(self, api, roles):
         client = api(roles.admin)
         again = client.post("/api/v1/delegations/", {
-            "customer": roles.org.id, "partner": roles.partner_org.id}, format="json")
+            "customer": roles.org.id, "partner_code": roles.partner_org.partner_code},
+            format="json")
         assert again.status_code == 400
-        assert again.json()["errors"] == {"partner": ["Partner Co already has a delegation."]}
+        assert again.json()["errors"] == {
+            "partner_code": ["Partner Co already has a delegation."]}
         itself = client.post("/api/v1/delegations/", {
-            "customer": roles.org.id, "partner": roles.org.id}, format="json")
+            "customer": roles.org.id, "partner_code": roles.org.partner_code}, format="json")
         assert itself.json()["errors"] == {
-            "partner": ["An organization cannot delegate to itself."]}
-        nobody = client.post("/api/v1/delegations/", {"customer": roles.org.id,
-                                                      "partner": 999999}, format="json")
-        assert nobody.json()["errors"] == {"partner": ["No such organization."]}
+            "partner_code": ["An organization cannot delegate to itself."]}
+        # An unknown code and an org id get the same answer: no way to probe for orgs.
+        for code in ("ZZZZ-ZZZZ-ZZZZ-ZZZZ", str(roles.lonely_partner_org.id), ""):
+            nobody = client.post("/api/v1/delegations/", {"customer": roles.org.id,
+                                                          "partner_code": code}, format="json")
+            assert nobody.status_code == 400
+            assert list(nobody.json()["errors"]) == ["partner_code"]
+        assert not Delegation.objects.filter(partner=roles.lonely_partner_org).exists()
         missing = client.post("/api/v1/delegations/", {}, format="json")
-        assert set(missing.json()["errors"]) == {"customer", "partner"}
+        assert set(missing.json()["errors"]) == {"customer", "partner_code"}
 
     @pytest.mark.parametrize("role, status", [
         ("anonymous", 401), ("member", 404), ("admin", 200), ("admin_no_mfa", 200),

@@ -21,7 +21,7 @@ from tests.forwarding.test_webhooks import LINE, incoming, ok, post, receive
 
 @pytest.fixture
 def org(db):
-    return make_org("graph", graph_api_version="v1.0", base_url="http://graph.invalid/graph")
+    return make_org("graph", graph_api_version="v1.0", base_url="http://127.0.0.1:9/graph")
 
 
 @pytest.fixture

@@ -33,12 +33,12 @@ CALLER = "8d1e6ab6-26c5-4e22-a1bc-06ea7343958e"
 
 @pytest.fixture
 def v1_org(db):
-    return make_org("graph", graph_api_version="v1.0", base_url="http://graph.invalid/graph")
+    return make_org("graph", graph_api_version="v1.0", base_url="http://127.0.0.1:9/graph")
 
 
 @pytest.fixture
 def beta_org(db):
-    return make_org("graph", graph_api_version="beta", base_url="http://graph.invalid/graph")
+    return make_org("graph", graph_api_version="beta", base_url="http://127.0.0.1:9/graph")
 
 
 @pytest.fixture
@@ -292,7 +292,7 @@ class TestRedirect:
         with mock.patch("providers.graph.redirect", return_value=ok()) as redirect:
             calls.handle_incoming(record.pk)
         conn, sent = redirect.call_args.args
-        assert conn.base_url == "http://graph.invalid/graph"
+        assert conn.base_url == "http://127.0.0.1:9/graph"
         assert conn.token == v1_org.credentials["token"]
         assert sent.targets == (graph.RedirectTarget("user", LINE, "Ada"),)
         assert sent.api_version == "v1.0" and sent.call_id == CALL

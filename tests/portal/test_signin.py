@@ -104,7 +104,7 @@ def test_django_admin_sits_behind_the_portal_sign_in(client):
 
 
 def test_staff_reaches_django_admin(client):
-    staff = make_user("staff@example.com")
+    staff = make_user("staff@example.com", mfa=True)  # without TOTP: tests/portal/test_admin
     staff.is_staff = staff.is_superuser = True
     staff.save()
     client.force_login(staff)

@@ -70,12 +70,12 @@ def test_grant_delegation_page_and_audit(client, org, partner_org):
     customer_admin = make_user(org=org, role=Membership.ADMIN, mfa=True)
     client.force_login(customer_admin)
     response = client.post(reverse("delegation_grant", args=[org.id]),
-                           {"partner": partner_org.id})
+                           {"partner_code": partner_org.partner_code})
     assert response.status_code == 302
     assert Delegation.objects.active().filter(customer=org, partner=partner_org).count() == 1
     # A second grant to the same partner is refused next to the form, nothing written.
     response = client.post(reverse("delegation_grant", args=[org.id]),
-                           {"partner": partner_org.id})
+                           {"partner_code": partner_org.partner_code})
     assert response.status_code == 400
     assert b"already has a delegation" in response.content
     assert AuditEvent.objects.filter(event="delegation.granted").count() == 1
@@ -85,7 +85,8 @@ def test_partner_cannot_delegate_a_customer_onward(client, org, partner_org, par
                                                    delegation):
     third = make_org("webex")
     client.force_login(partner_admin)
-    response = client.post(reverse("delegation_grant", args=[org.id]), {"partner": third.id})
+    response = client.post(reverse("delegation_grant", args=[org.id]),
+                           {"partner_code": third.partner_code})
     assert response.status_code == 403
     assert not Delegation.objects.filter(partner=third).exists()
 

@@ -133,9 +133,11 @@ TABLE: dict[str, Entry] = {
     "home": url(GET="login 302   302   200   302   200    302    200",
                 POST="login 302  302   200   302   200    302    200"),
     "healthz": url(GET=EVERYONE, POST=EVERYONE),
-    # The token in the link is the credential (it went to the invitee's mailbox).
+    # The token in the link lets a new address choose a password (it went to the
+    # invitee's mailbox); it never signs into an existing account. Somebody signed in as
+    # another address gets a page saying so (403), and nothing changes.
     "invitation_accept": url(writes=True,
-        GET=EVERYONE, POST="302 302 302 302 302 302 302 302",
+        GET="200 403 403 403 403 403 403 403", POST="302 403 403 403 403 403 403 403",
         data=lambda w, role, t: {"password1": "Plenty-0f-entropy", "password2":
                                  "Plenty-0f-entropy"}),
     # POST only re-renders the page (the view does not restrict methods); it writes nothing.
@@ -145,7 +147,7 @@ TABLE: dict[str, Entry] = {
         data=lambda w, role, t: {"email": "intruder@example.net", "role": "admin"}),
     "delegation_grant": url(writes=True,
         GET=PAGE_405, POST="login 404 404 302 404 403 404 404",
-        data=lambda w, role, t: {"partner": w.lonely_org.pk}),
+        data=lambda w, role, t: {"partner_code": w.lonely_org.partner_code}),
     "delegation_revoke": url(writes=True, GET=PAGE_405, POST="login 404 404 302 404 403 404 404"),
     # Offboarding and the webhook key: the org's own admins only (the partner gets 403).
     "member_remove": url(writes=True, GET=PAGE_405, POST="login 404 404 302 404 403 404 404"),
@@ -167,7 +169,8 @@ TABLE: dict[str, Entry] = {
     "api_organization": api(GET="401 200 404 200 404 200 404 404"),
     "api_delegations": api(writes=True,
         GET=SIGNED_IN, POST="401 404 404 201 404 403 404 404",
-        data=lambda w, role, t: Json({"customer": t["org"].pk, "partner": w.lonely_org.pk})),
+        data=lambda w, role, t: Json({"customer": t["org"].pk,
+                                      "partner_code": w.lonely_org.partner_code})),
     "api_delegation": api(GET=API_ADMINS),
     "api_delegation_revoke": api(writes=True, POST="401 404 404 200 404 403 404 404"),
     "api_organization_export": api(GET=API_ADMINS),

@@ -59,7 +59,8 @@ class Command(BaseCommand):
             )
             orgs[org_id] = org
             result["orgs"].append({"id": org.id, "name": name, "provider_kind": kind,
-                                   "provider_org_id": org_id})
+                                   "provider_org_id": org_id,
+                                   "partner_code": org.partner_code})
             if (name, kind, org_id, path, region) == PARTNER:
                 continue
             for n, person_name in enumerate(PEOPLE, start=1):
