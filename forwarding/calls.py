@@ -44,11 +44,12 @@ from portal import audit
 from portal.models import Organization, Person
 from portal.provider_urls import connection_base_url
 from providers import graph
+from providers.addresses import destination_key, display_destination
 from providers.base import Connection, ProviderError
 
 from . import fastpath, routing, rowload
 from .models import CallerRule, CallRecord, ForwardingSettings
-from .validation import destination_key, display_destination, line_keys
+from .validation import line_keys
 
 log = logging.getLogger(__name__)
 

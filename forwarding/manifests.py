@@ -16,11 +16,12 @@ from django.db import transaction
 from portal import audit
 from portal.models import AuditEvent, Person
 from providers import lync
+from providers.addresses import destination_key
 from providers.capabilities import capabilities_for
 
 from . import routing
 from .models import ForwardingSettings
-from .validation import destination_key, line_keys
+from .validation import line_keys
 
 EVENT_MANIFEST_DOWNLOADED = "manifest.downloaded"
 

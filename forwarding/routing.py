@@ -36,15 +36,10 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 
+from providers.addresses import ANONYMOUS, caller_keys, destination_key, display_destination
 from providers.capabilities import Capabilities, capabilities_for
 
-from .validation import (
-    ANONYMOUS,
-    caller_keys,
-    destination_key,
-    display_destination,
-    normalize_caller,
-)
+from .validation import normalize_caller
 
 LINE_STATES = ("idle", "busy", "no_answer", "offline")
 LINE_STATE_LABELS = {

@@ -12,11 +12,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal.models import AuditEvent, Person
+from providers.addresses import display_destination
 from providers.base import ForwardingState
 from providers.capabilities import FEATURE_LABELS, capabilities_for
 
 from .models import ForwardingSettings, SyncStatus
-from .validation import DEFAULTS, FIELD_FEATURES, display_destination
+from .validation import DEFAULTS, FIELD_FEATURES
 
 _STATE_FIELDS = [f.name for f in dataclass_fields(ForwardingState)]
 

@@ -19,20 +19,15 @@ edit costs the same in an org of ten people or of ten thousand.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
 import phonenumbers
 from django.core.exceptions import ValidationError
 
-from providers.capabilities import (
-    DESTINATION_LIMIT_SOURCE,
-    DESTINATION_MAX_LENGTH,
-    FEATURE_LABELS,
-    Capabilities,
-)
+from providers import addresses
+from providers.addresses import ANONYMOUS, destination_key, display_destination, keys_of_lines
+from providers.capabilities import FEATURE_LABELS, Capabilities
 
 # --- the settings vocabulary -----------------------------------------------------------
 
@@ -94,232 +89,32 @@ RULE_FIELDS = (
 MAX_CALLER_RULES = 50
 MAX_CALLERS_PER_RULE = 100
 
-ANONYMOUS = "anonymous"
-# RFC 3323's anonymous URI and the words phones put in From for a withheld number.
-_ANONYMOUS_FORMS = {"anonymous", "sip:anonymous@anonymous.invalid", "restricted", "private",
-                    "unavailable", "unknown", "withheld"}
-
-_EXTENSION_RE = re.compile(r"^\d{2,10}$")
-_NUMBER_CHARS_RE = re.compile(r"^\+?[\d\s().\-/]+$")
-_SEPARATORS_RE = re.compile(r"[\s().\-/]")
-_SIP_RE = re.compile(
-    r"^(?P<scheme>sips?):(?P<user>[^@\s;:<>\"]+)@(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])"
-    r"(?P<port>:\d{1,5})?(?P<params>;[^\s<>\"]*)?$",
-    re.IGNORECASE,
-)
+# --- destinations: providers.addresses holds the rules; these raise form errors ---------
 
 
-# --- destinations ----------------------------------------------------------------------
-
-
-def _check_characters(value: str) -> None:
-    for ch in value:
-        # Cc: control characters (newline, NUL ...); Cf: invisible formatting such as
-        # right-to-left overrides, which would make a destination read differently.
-        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
-            raise ValidationError(
-                "This contains an invisible control character. Type the destination again.",
-                code="control_character",
-            )
-
-
-def _check_length(value: str) -> None:
-    if len(value) > DESTINATION_MAX_LENGTH:
-        raise ValidationError(
-            f"Use at most {DESTINATION_MAX_LENGTH} characters ({DESTINATION_LIMIT_SOURCE}'s "
-            f"limit); this one has {len(value)}.",
-            code="too_long",
-        )
-
-
-def _parse_number(value: str, region: str, *, strict: bool):
-    """E.164 of `value`, or None when it is not a number. `strict` asks for a number that
-    exists in the numbering plan; otherwise one that could exist is enough."""
-    compact = _SEPARATORS_RE.sub("", value)
-    try:
-        number = phonenumbers.parse(compact, None if compact.startswith("+") else region)
-    except phonenumbers.NumberParseException:
-        return None
-    ok = phonenumbers.is_valid_number(number) if strict else phonenumbers.is_possible_number(
-        number
-    )
-    if not ok:
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _normalize_sip(value: str) -> str:
-    match = _SIP_RE.match(value)
-    if not match:
-        raise ValidationError(
-            "This is not a SIP address we can use. Write it like sip:name@example.com.",
-            code="bad_sip",
-        )
-    scheme = match["scheme"].lower()
-    host = match["host"].lower()
-    return f"{scheme}:{match['user']}@{host}{match['port'] or ''}{match['params'] or ''}"
+def _form_error(exc: addresses.AddressError) -> ValidationError:
+    return ValidationError(exc.message, code=exc.code)
 
 
 def normalize_destination(value, *, region: str) -> str:
-    """The stored form of a destination typed by a person; "" for an empty one.
-
-    Raises ValidationError with a message a person can act on."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ValidationError("Enter the destination as text.", code="invalid")
-    _check_characters(value)
-    value = value.strip()
-    if not value:
-        return ""
-    _check_length(value)
-    lower = value.lower()
-    if lower.startswith(("sip:", "sips:")):
-        result = _normalize_sip(value)
-    elif lower.startswith("tel:"):
-        # RFC 3966: the number, then optional ;parameters we do not need.
-        number = _parse_number(value[4:].split(";", 1)[0], region, strict=True)
-        if number is None:
-            raise ValidationError(
-                f"This tel: URI does not hold a valid phone number (read in region {region}).",
-                code="bad_number",
-            )
-        result = number
-    elif "@" in value:
-        raise ValidationError(
-            f"This looks like an address. Write it as a SIP URI: sip:{value}", code="bad_sip"
-        )
-    elif _NUMBER_CHARS_RE.match(value):
-        result = _parse_number(value, region, strict=True)
-        if result is None:
-            compact = _SEPARATORS_RE.sub("", value)
-            # A digit string that has the shape of a number of the region ("2002000000"
-            # in the US) is a mistyped number, not an extension: storing it as an
-            # extension would silently send calls nowhere.
-            looks_like_number = _parse_number(value, region, strict=False) is not None
-            if _EXTENSION_RE.match(compact) and not looks_like_number:
-                result = compact  # an internal extension
-            else:
-                raise ValidationError(
-                    f"This is not a valid phone number for region {region}. Use +country "
-                    "code and number, a national number, or an extension of 2 to 10 digits.",
-                    code="bad_number",
-                )
-    else:
-        raise ValidationError(
-            "Enter a phone number, an extension, or a tel: or sip: URI.", code="invalid"
-        )
-    _check_length(result)
-    return result
+    """The stored form of a destination typed by a person; "" for an empty one."""
+    try:
+        return addresses.normalize_destination(value, region=region)
+    except addresses.AddressError as exc:
+        raise _form_error(exc) from None
 
 
 def normalize_caller(value: str, *, region: str) -> str:
-    """The matching form of a caller: E.164, an extension, a lower-case SIP URI without
-    parameters, or "anonymous". Lenient on numbers (a number that could exist is enough:
-    callers are not dialled)."""
-    if value is None:
-        return ANONYMOUS
-    _check_characters(value)
-    value = value.strip()
-    if not value or value.lower() in _ANONYMOUS_FORMS:
-        return ANONYMOUS
-    _check_length(value)
-    lower = value.lower()
-    if lower.startswith(("sip:", "sips:")):
-        sip = _normalize_sip(value).split(";", 1)[0]
-        return sip.replace("sips:", "sip:", 1).lower()
-    if lower.startswith("tel:"):
-        value = value[4:].split(";", 1)[0]
-    if "@" in value:
-        raise ValidationError(f"Write an address as a SIP URI: sip:{value}", code="bad_sip")
-    if not _NUMBER_CHARS_RE.match(value):
-        raise ValidationError(
-            "Enter a phone number, an extension, a sip: URI or the word anonymous.",
-            code="invalid",
-        )
-    number = _parse_number(value, region, strict=False)
-    if number is not None:
-        return number
-    compact = _SEPARATORS_RE.sub("", value)
-    if _EXTENSION_RE.match(compact):
-        return compact
-    raise ValidationError(f"This is not a phone number for region {region}.", code="bad_number")
-
-
-def caller_keys(caller, *, region: str) -> set[str]:
-    """Every form under which a caller on an incoming call can match a rule: its E.164
-    number, its SIP URI, and the number inside a `sip:+1...@host;user=phone` URI."""
+    """The matching form of a caller (see providers.addresses.normalize_caller)."""
     try:
-        key = normalize_caller(caller, region=region)
-    except ValidationError:
-        return {str(caller).strip().lower()}
-    keys = {key}
-    if key.startswith("sip:"):
-        user = key[4:].split("@", 1)[0]
-        number = _parse_number(user, region, strict=False) if user.startswith("+") else None
-        if number:
-            keys.add(number)
-    return keys
-
-
-def _line_key(line: str, region: str) -> str:
-    try:
-        return normalize_caller(line, region=region)
-    except ValidationError:
-        return line.strip().lower()
-
-
-def _keys_of_lines(lines, region: str) -> set[str]:
-    keys = {_line_key(line, region) for line in lines if line}
-    keys.discard(ANONYMOUS)
-    return keys
+        return addresses.normalize_caller(value, region=region)
+    except addresses.AddressError as exc:
+        raise _form_error(exc) from None
 
 
 def line_keys(person, *, region: str) -> set[str]:
     """Normalised forms of every address that reaches `person`."""
-    return _keys_of_lines(person.lines(), region)
-
-
-def stored_line(value: str, *, region: str, number_ok: bool = True) -> str:
-    """The form in which a person's phone number (`number_ok`) or extension is stored.
-
-    Loop checks find the person behind a destination with an indexed equality on these
-    columns (LineIndex), so a line is stored as the key it matches under: "+1 202 555 0100"
-    becomes "+12025550100", "20-01" becomes "2001". An extension that reads as a number of
-    the org's country stays as typed (it is still found: LineIndex also looks up the
-    national digits of a number). Anything else is kept as typed, only stripped."""
-    value = (value or "").strip()
-    if not value:
-        return ""
-    key = _line_key(value, region)
-    if key.isdigit() or (number_ok and key.startswith("+") and key[1:].isdigit()):
-        return key
-    return value
-
-
-def destination_key(destination: str) -> str:
-    """The comparable form of a stored destination (SIP URIs compare case-insensitively
-    and without parameters)."""
-    if destination.lower().startswith(("sip:", "sips:")):
-        return destination.split(";", 1)[0].replace("sips:", "sip:", 1).lower()
-    return destination
-
-
-def display_destination(value: str) -> str:
-    """A stored destination in the form people read: "+1 202 555 0100"."""
-    if not value:
-        return ""
-    if value.startswith("+"):
-        try:
-            number = phonenumbers.parse(value, None)
-        except phonenumbers.NumberParseException:
-            return value
-        return phonenumbers.format_number(
-            number, phonenumbers.PhoneNumberFormat.INTERNATIONAL
-        ).replace("-", " ")
-    if value.isdigit():
-        return f"extension {value}"
-    return value
+    return keys_of_lines(person.lines(), region)
 
 
 # --- type checks of a changes dict ---------------------------------------------------------
@@ -810,7 +605,7 @@ class LineIndex:
                 window_end=window_end,
                 rules=list(rule_destinations or ()),
             ))
-            for key in _keys_of_lines((phone, extension, sip), self.region):
+            for key in keys_of_lines((phone, extension, sip), self.region):
                 # Only the keys asked for: a key this row merely also has may belong to
                 # somebody earlier in the order who did not match this query.
                 if wanted is None or key in wanted:
@@ -847,7 +642,7 @@ class LineIndex:
                 window_end=window_end,
                 rules=rules.get(person_id, []),
             ))
-            for key in _keys_of_lines((phone, extension, sip), self.region):
+            for key in keys_of_lines((phone, extension, sip), self.region):
                 self._person_of.setdefault(key, person_id)
         self.complete = True
 

@@ -17,9 +17,10 @@ production, <sandbox>/graph against the local sandbox.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from urllib.parse import quote
+
+from providers.addresses import E164_RE
 
 from .base import Connection
 from .http import error_message, json_or_empty, send
@@ -36,8 +37,6 @@ TIMEOUT_MAX = 90
 # Graph's 15 s redirect deadline leaves no room for the default 10 s read timeout plus a
 # retry: one attempt may take at most this long, so a second one still fits.
 REDIRECT_TIMEOUT = (2.0, 5.0)
-
-_PHONE_RE = re.compile(r"^\+[1-9]\d{1,14}$")
 
 _IDENTITY_SET = "#microsoft.graph.identitySet"
 _IDENTITY = "#microsoft.graph.identity"
@@ -83,7 +82,7 @@ def target_for(destination: str, *, display_name: str = "") -> RedirectTarget:
     """A destination string as an identity: an E.164 number is a phone; anything else
     (a Graph user id, a sip: address) is a user identity with that id."""
     value = destination.strip()
-    if _PHONE_RE.match(value):
+    if E164_RE.match(value):
         return RedirectTarget("phone", value, display_name)
     return RedirectTarget("user", value, display_name)
 

@@ -36,6 +36,8 @@ import re
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
+from providers.addresses import E164_RE, EXTENSION_RE
+
 NAMESPACE = "http://schemas.microsoft.com/lcs/2006/05"
 ANONYMOUS_ADDRESS = "anonymous@anonymous.invalid"  # RFC 3323
 
@@ -43,8 +45,6 @@ _SAFE = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     "-._~!$&'()*+,;=:@/?%"
 )
-_PHONE_RE = re.compile(r"^\+[1-9]\d{1,14}$")
-_EXTENSION_RE = re.compile(r"^\d{2,10}$")
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def target_uri(destination: str, *, domain: str) -> str:
     lower = value.lower()
     if lower.startswith(("sip:", "sips:", "tel:")):
         return value
-    if _PHONE_RE.match(value) or _EXTENSION_RE.match(value):
+    if E164_RE.match(value) or EXTENSION_RE.match(value):
         return f"sip:{value}@{domain};user=phone" if domain else f"tel:{value}"
     return f"sip:{value}"
 
@@ -143,11 +143,11 @@ def _address_condition(var_uri: str, var_address: str, address: str) -> str:
         return f"EqualString({var_address}, {mspl_string(_user_at_host(value))}, true)"
     if lower.startswith("tel:"):
         value = value[4:].split(";", 1)[0]
-    if _PHONE_RE.match(value):
+    if E164_RE.match(value):
         # sip:+4930...@host;user=phone from a gateway, or a tel: URI.
         return (f"ContainsString({var_uri}, {mspl_string('sip:' + value + '@')}, true) || "
                 f"EqualString({var_uri}, {mspl_string('tel:' + value)}, true)")
-    if _EXTENSION_RE.match(value):
+    if EXTENSION_RE.match(value):
         return (f"ContainsString({var_uri}, {mspl_string('sip:' + value + '@')}, true) || "
                 f"ContainsString({var_uri}, {mspl_string(';ext=' + value)}, true)")
     # Anything else is compared as it is; it simply never matches a real request.

@@ -11,6 +11,7 @@ from django.db.models.functions import Lower
 
 from portal.fields import EncryptedJSONField
 from portal.provider_urls import validate_base_url
+from providers.addresses import stored_line
 from providers.registry import KIND_CHOICES
 
 PARTNER_CODE_GROUPS = 4  # of 4 base-32 characters: 80 random bits
@@ -110,7 +111,7 @@ class Membership(models.Model):
 
 def sip_line_key():
     """SQL for the form a SIP URI is compared in, the twin of what
-    forwarding.validation.destination_key and line_keys do in Python: lower case, without
+    providers.addresses.destination_key and keys_of_lines do in Python: lower case, without
     ;parameters, sips: read as sip: (first occurrence only, like str.replace(..., 1)).
 
     Computed in the query (and indexed as an expression) rather than stored: the user part
@@ -172,10 +173,6 @@ class Person(models.Model):
         ("+1 202 555 0100" -> "+12025550100"), so that loop checks find this person with an
         indexed equality instead of normalising the whole org on every edit. Code that
         writes people around save() (bulk_create, update) calls this first."""
-        # Imported here: the matching rules live with the rest of the destination rules in
-        # forwarding.validation, which imports this module.
-        from forwarding.validation import stored_line
-
         phone, extension = (self.phone_number or "").strip(), (self.extension or "").strip()
         if region is None:
             # Only a national number or an extension with separators reads differently by

@@ -1,0 +1,258 @@
+"""Phone numbers and SIP addresses: how a destination or a caller typed by a person is
+read, stored, matched and shown. Provider-neutral and free of Django models, so the
+tenancy models, the forwarding rules and the provider adapters share one set of rules.
+
+- Destinations: numbers become E.164 with `phonenumbers` (national numbers read in the
+  org's default region), internal extensions stay digits, `tel:` URIs become E.164,
+  `sip:` URIs keep their user part and get a lower-case scheme and host. At most
+  DESTINATION_MAX_LENGTH characters and no control or invisible formatting characters.
+- Callers: the same forms, leniently (a caller is matched, never dialled), plus
+  "anonymous" for a withheld number.
+- Keys: the forms under which two addresses compare equal (loop checks, caller rules,
+  the Graph bot's "who is behind this number").
+
+A value that cannot be used raises AddressError with a sentence a person can act on and
+a stable code; forwarding.validation turns it into a form error on the right field.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import phonenumbers
+
+from providers.capabilities import DESTINATION_LIMIT_SOURCE, DESTINATION_MAX_LENGTH
+
+
+class AddressError(ValueError):
+    def __init__(self, message: str, code: str = "invalid"):
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
+# E.164 as providers take it, and an internal extension.
+E164_RE = re.compile(r"^\+[1-9]\d{1,14}$")
+
+ANONYMOUS = "anonymous"
+# RFC 3323's anonymous URI and the words phones put in From for a withheld number.
+_ANONYMOUS_FORMS = {"anonymous", "sip:anonymous@anonymous.invalid", "restricted", "private",
+                    "unavailable", "unknown", "withheld"}
+
+EXTENSION_RE = re.compile(r"^\d{2,10}$")
+_NUMBER_CHARS_RE = re.compile(r"^\+?[\d\s().\-/]+$")
+SEPARATORS_RE = re.compile(r"[\s().\-/]")
+_SIP_RE = re.compile(
+    r"^(?P<scheme>sips?):(?P<user>[^@\s;:<>\"]+)@(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])"
+    r"(?P<port>:\d{1,5})?(?P<params>;[^\s<>\"]*)?$",
+    re.IGNORECASE,
+)
+
+
+# --- destinations and callers ---------------------------------------------------------
+
+
+def check_characters(value: str) -> None:
+    for ch in value:
+        # Cc: control characters (newline, NUL ...); Cf: invisible formatting such as
+        # right-to-left overrides, which would make a destination read differently.
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            raise AddressError(
+                "This contains an invisible control character. Type the destination again.",
+                code="control_character",
+            )
+
+
+def check_length(value: str) -> None:
+    if len(value) > DESTINATION_MAX_LENGTH:
+        raise AddressError(
+            f"Use at most {DESTINATION_MAX_LENGTH} characters ({DESTINATION_LIMIT_SOURCE}'s "
+            f"limit); this one has {len(value)}.",
+            code="too_long",
+        )
+
+
+def parse_number(value: str, region: str, *, strict: bool):
+    """E.164 of `value`, or None when it is not a number. `strict` asks for a number that
+    exists in the numbering plan; otherwise one that could exist is enough."""
+    compact = SEPARATORS_RE.sub("", value)
+    try:
+        number = phonenumbers.parse(compact, None if compact.startswith("+") else region)
+    except phonenumbers.NumberParseException:
+        return None
+    ok = phonenumbers.is_valid_number(number) if strict else phonenumbers.is_possible_number(
+        number
+    )
+    if not ok:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_sip(value: str) -> str:
+    match = _SIP_RE.match(value)
+    if not match:
+        raise AddressError(
+            "This is not a SIP address we can use. Write it like sip:name@example.com.",
+            code="bad_sip",
+        )
+    scheme = match["scheme"].lower()
+    host = match["host"].lower()
+    return f"{scheme}:{match['user']}@{host}{match['port'] or ''}{match['params'] or ''}"
+
+
+def normalize_destination(value, *, region: str) -> str:
+    """The stored form of a destination typed by a person; "" for an empty one.
+
+    Raises AddressError with a message a person can act on."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise AddressError("Enter the destination as text.", code="invalid")
+    check_characters(value)
+    value = value.strip()
+    if not value:
+        return ""
+    check_length(value)
+    lower = value.lower()
+    if lower.startswith(("sip:", "sips:")):
+        result = normalize_sip(value)
+    elif lower.startswith("tel:"):
+        # RFC 3966: the number, then optional ;parameters we do not need.
+        number = parse_number(value[4:].split(";", 1)[0], region, strict=True)
+        if number is None:
+            raise AddressError(
+                f"This tel: URI does not hold a valid phone number (read in region {region}).",
+                code="bad_number",
+            )
+        result = number
+    elif "@" in value:
+        raise AddressError(
+            f"This looks like an address. Write it as a SIP URI: sip:{value}", code="bad_sip"
+        )
+    elif _NUMBER_CHARS_RE.match(value):
+        result = parse_number(value, region, strict=True)
+        if result is None:
+            compact = SEPARATORS_RE.sub("", value)
+            # A digit string that has the shape of a number of the region ("2002000000"
+            # in the US) is a mistyped number, not an extension: storing it as an
+            # extension would silently send calls nowhere.
+            looks_like_number = parse_number(value, region, strict=False) is not None
+            if EXTENSION_RE.match(compact) and not looks_like_number:
+                result = compact  # an internal extension
+            else:
+                raise AddressError(
+                    f"This is not a valid phone number for region {region}. Use +country "
+                    "code and number, a national number, or an extension of 2 to 10 digits.",
+                    code="bad_number",
+                )
+    else:
+        raise AddressError(
+            "Enter a phone number, an extension, or a tel: or sip: URI.", code="invalid"
+        )
+    check_length(result)
+    return result
+
+
+def normalize_caller(value: str, *, region: str) -> str:
+    """The matching form of a caller: E.164, an extension, a lower-case SIP URI without
+    parameters, or "anonymous". Lenient on numbers (a number that could exist is enough:
+    callers are not dialled)."""
+    if value is None:
+        return ANONYMOUS
+    check_characters(value)
+    value = value.strip()
+    if not value or value.lower() in _ANONYMOUS_FORMS:
+        return ANONYMOUS
+    check_length(value)
+    lower = value.lower()
+    if lower.startswith(("sip:", "sips:")):
+        sip = normalize_sip(value).split(";", 1)[0]
+        return sip.replace("sips:", "sip:", 1).lower()
+    if lower.startswith("tel:"):
+        value = value[4:].split(";", 1)[0]
+    if "@" in value:
+        raise AddressError(f"Write an address as a SIP URI: sip:{value}", code="bad_sip")
+    if not _NUMBER_CHARS_RE.match(value):
+        raise AddressError(
+            "Enter a phone number, an extension, a sip: URI or the word anonymous.",
+            code="invalid",
+        )
+    number = parse_number(value, region, strict=False)
+    if number is not None:
+        return number
+    compact = SEPARATORS_RE.sub("", value)
+    if EXTENSION_RE.match(compact):
+        return compact
+    raise AddressError(f"This is not a phone number for region {region}.", code="bad_number")
+
+
+def caller_keys(caller, *, region: str) -> set[str]:
+    """Every form under which a caller on an incoming call can match a rule: its E.164
+    number, its SIP URI, and the number inside a `sip:+1...@host;user=phone` URI."""
+    try:
+        key = normalize_caller(caller, region=region)
+    except AddressError:
+        return {str(caller).strip().lower()}
+    keys = {key}
+    if key.startswith("sip:"):
+        user = key[4:].split("@", 1)[0]
+        number = parse_number(user, region, strict=False) if user.startswith("+") else None
+        if number:
+            keys.add(number)
+    return keys
+
+
+def line_key(line: str, region: str) -> str:
+    try:
+        return normalize_caller(line, region=region)
+    except AddressError:
+        return line.strip().lower()
+
+
+def keys_of_lines(lines, region: str) -> set[str]:
+    keys = {line_key(line, region) for line in lines if line}
+    keys.discard(ANONYMOUS)
+    return keys
+
+
+def stored_line(value: str, *, region: str, number_ok: bool = True) -> str:
+    """The form in which a person's phone number (`number_ok`) or extension is stored.
+
+    Loop checks find the person behind a destination with an indexed equality on these
+    columns (forwarding's LineIndex), so a line is stored as the key it matches under:
+    "+1 202 555 0100" becomes "+12025550100", "20-01" becomes "2001". An extension that
+    reads as a number of the org's country stays as typed (it is still found: LineIndex
+    also looks up the national digits of a number). Anything else is kept as typed, only
+    stripped."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    key = line_key(value, region)
+    if key.isdigit() or (number_ok and key.startswith("+") and key[1:].isdigit()):
+        return key
+    return value
+
+
+def destination_key(destination: str) -> str:
+    """The comparable form of a stored destination (SIP URIs compare case-insensitively
+    and without parameters)."""
+    if destination.lower().startswith(("sip:", "sips:")):
+        return destination.split(";", 1)[0].replace("sips:", "sip:", 1).lower()
+    return destination
+
+
+def display_destination(value: str) -> str:
+    """A stored destination in the form people read: "+1 202 555 0100"."""
+    if not value:
+        return ""
+    if value.startswith("+"):
+        try:
+            number = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException:
+            return value
+        return phonenumbers.format_number(
+            number, phonenumbers.PhoneNumberFormat.INTERNATIONAL
+        ).replace("-", " ")
+    if value.isdigit():
+        return f"extension {value}"
+    return value

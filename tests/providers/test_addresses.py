@@ -1,0 +1,43 @@
+"""providers.addresses on its own: no Django models, its own error type."""
+
+import pytest
+
+from providers import addresses
+
+
+@pytest.mark.parametrize("value, region, expected", [
+    ("+1 202 555 0100", "US", "+12025550100"),
+    ("020 7946 0018", "GB", "+442079460018"),
+    ("tel:+1-202-555-0100;ext=1", "US", "+12025550100"),
+    ("SIP:Ada@Example.COM;transport=tls", "US", "sip:Ada@example.com;transport=tls"),
+    ("2001", "US", "2001"),
+    ("  ", "US", ""),
+])
+def test_destinations_are_stored_in_one_form(value, region, expected):
+    assert addresses.normalize_destination(value, region=region) == expected
+
+
+@pytest.mark.parametrize("value, code", [
+    ("ada@example.com", "bad_sip"),
+    ("12ab", "invalid"),
+    ("+1 202 555", "bad_number"),
+    ("+1202555\u202e0100", "control_character"),
+    ("+1" + "2" * 100, "too_long"),
+])
+def test_unusable_destinations_raise_address_error_with_a_code(value, code):
+    with pytest.raises(addresses.AddressError) as caught:
+        addresses.normalize_destination(value, region="US")
+    assert caught.value.code == code and caught.value.message
+
+
+def test_keys_and_display():
+    assert addresses.caller_keys("sip:+12025550100@example.com;user=phone", region="US") == {
+        "sip:+12025550100@example.com", "+12025550100"}
+    assert addresses.normalize_caller("Withheld", region="US") == addresses.ANONYMOUS
+    assert addresses.keys_of_lines(["+1 202 555 0100", "", "anonymous"], "US") == {
+        "+12025550100"}
+    assert addresses.stored_line("20-01", region="US", number_ok=False) == "2001"
+    assert addresses.destination_key("sips:Ada@Example.com;x=1") == "sip:ada@example.com"
+    assert addresses.display_destination("+12025550100") == "+1 202 555 0100"
+    assert addresses.display_destination("2001") == "extension 2001"
+    assert addresses.E164_RE.match("+12025550100") and not addresses.E164_RE.match("2001")
