@@ -191,6 +191,13 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Call forwarding portal"
+# Reverse proxies in front of the web processes that append to X-Forwarded-For: the
+# client is the entry this many hops from the right; 0 ignores the header (REMOTE_ADDR).
+# One number for the audit rows (portal.clientip), allauth's login rate limits and DRF.
+TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 
 # --- REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -203,6 +210,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT  # DRF's throttles, if ever turned on
 SPECTACULAR_SETTINGS = {
     "TITLE": "Call forwarding portal API",
     "VERSION": "1",
