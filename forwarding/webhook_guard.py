@@ -57,7 +57,9 @@ def read_body(request, max_bytes: int) -> bytes:
         try:
             declared = int(length)
         except ValueError:
-            raise Refused(400, "Content-Length is not a number.") from None
+            declared = -1
+        if declared < 0:
+            raise Refused(400, "Content-Length is not a number of bytes.")
         if declared > max_bytes:
             raise too_large
         try:

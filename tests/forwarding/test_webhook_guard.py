@@ -179,9 +179,10 @@ class TestSize:
         assert_refused(response, 400, "not valid JSON")
         assert stream.read_bytes == 0
 
-    def test_a_malformed_content_length_is_400(self, client, org):
+    @pytest.mark.parametrize("length", ["12abc", "-5", " "])
+    def test_a_malformed_content_length_is_400(self, client, org, length):
         response = client.generic("POST", url(org), b"", content_type="application/json",
-                                  CONTENT_LENGTH="12abc")
+                                  CONTENT_LENGTH=length)
         assert_refused(response, 400, "Content-Length")
 
     def test_a_cap_above_djangos_own_limit_still_answers_413(self, client, org, settings):
