@@ -14,7 +14,7 @@ over every round after a warm-up one, the p99's ratio to the 250 ms target (Grap
 15 s), and the CPU each process spent per call.
 
 Needs PostgreSQL and Redis (as `make test` starts them). Uses its own database
-(portal_bench_graph) and Redis database 7.
+(portal_bench_graph) and Redis database 7, or BENCH_DATABASE_URL and BENCH_REDIS_URL.
 """
 
 import argparse
@@ -31,8 +31,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DB = "portal_bench_graph"
-DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB}")
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL",
+                              "postgres://postgres@127.0.0.1:5432/portal_bench_graph")
+# The database the bench drops and creates: the one BENCH_DATABASE_URL names, so that two
+# people benchmarking on one machine can each use their own.
+DB = DATABASE_URL.rsplit("/", 1)[1].split("?", 1)[0]
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
 TARGET_MS = 250.0
 

@@ -1,18 +1,18 @@
 """Call-time pages: the Microsoft Graph bot's webhook, a person's recent calls, and the
 Lync Server manifest download.
 
-Thin: the webhook reads the body, `providers.graph` parses it and `forwarding.calls`
-does the rest; nothing here talks to a provider, so the webhook answers in a few
-milliseconds whatever Graph or the workers are doing.
+Thin: `forwarding.webhook_guard` checks the org's request rate and reads and measures the
+body, `providers.graph` parses it and `forwarding.calls` does the rest; nothing here talks
+to a provider, so the webhook answers in a few milliseconds whatever Graph or the workers
+are doing.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -24,7 +24,7 @@ from portal import access, audit
 from portal.models import Organization
 from providers import graph
 
-from . import calls, manifests, selectors
+from . import calls, manifests, selectors, webhook_guard
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +49,18 @@ def graph_webhook(request, key):
         response["Allow"] = "POST"
         return response
     try:
-        body = json.loads(request.body)
-    except RequestDataTooBig:
-        return _bad_request("The body is too large.")
-    except (ValueError, UnicodeDecodeError):
-        return _bad_request("The body is not valid JSON.")
-    try:
+        # In this order: a flood is refused before its body is read, and a body is
+        # measured before it is parsed.
+        webhook_guard.admit(org.pk)
+        body = webhook_guard.load_json(
+            webhook_guard.read_body(request, settings.GRAPH_WEBHOOK_MAX_BYTES),
+            settings.GRAPH_WEBHOOK_MAX_DEPTH)
         notifications = graph.parse_notifications(body)
+    except webhook_guard.Refused as exc:
+        response = JsonResponse({"error": exc.message}, status=exc.status)
+        if exc.retry_after is not None:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     except graph.NotificationError as exc:
         return _bad_request(exc.message)
     outcomes = calls.notifications_received(org=org, notifications=notifications)

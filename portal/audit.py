@@ -4,6 +4,7 @@ and its audit row are committed together or not at all."""
 import uuid
 from dataclasses import dataclass, field
 
+from portal.clientip import client_ip
 from portal.models import AuditEvent
 
 
@@ -54,15 +55,6 @@ def record(*, event, actor, org=None, person=None, old=None, new=None, data=None
         data=data or {},
         correlation_id=actor.correlation_id,
     )
-
-
-def client_ip(request):
-    # Behind the documented reverse proxy the first X-Forwarded-For hop is the client;
-    # REMOTE_ADDR otherwise.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded:
-        return forwarded.split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def actor_from_request(request, *, via_partner=None):

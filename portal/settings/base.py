@@ -220,6 +220,13 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Call forwarding portal"
+# Reverse proxies in front of the web processes that append to X-Forwarded-For: the
+# client is the entry this many hops from the right; 0 ignores the header (REMOTE_ADDR).
+# One number for the audit rows (portal.clientip), allauth's login rate limits and DRF.
+TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 
 # --- REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -235,6 +242,7 @@ REST_FRAMEWORK = {
 # Whether /api/schema/ and /api/docs/ are served to anonymous visitors (see
 # forwarding/api/docs.py); production turns it off.
 API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=True)
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT  # DRF's throttles, if ever turned on
 SPECTACULAR_SETTINGS = {
     "TITLE": "Call forwarding portal API",
     "VERSION": "1",
@@ -365,6 +373,19 @@ PROVIDER_ALLOW_LOOPBACK = env.bool("PROVIDER_ALLOW_LOOPBACK", default=DEBUG)
 # Threads per web process that redirect Graph calls without going through the broker
 # (forwarding.fastpath); 0 sends every redirect through the `calls` queue.
 GRAPH_REDIRECT_THREADS = _env_int("GRAPH_REDIRECT_THREADS", 8)
+# The Graph webhook's guards (forwarding.webhook_guard): the largest body read (Graph's
+# notifications are 1-3 KB; the parser takes at most 100 in one body), how deeply its JSON
+# may nest (Graph's: about 8), and requests per second per org, counted over fixed windows
+# of GRAPH_WEBHOOK_RATE_WINDOW seconds in Redis (0 turns the limit off).
+GRAPH_WEBHOOK_MAX_BYTES = _env_int("GRAPH_WEBHOOK_MAX_BYTES", 256 * 1024)
+GRAPH_WEBHOOK_MAX_DEPTH = _env_int("GRAPH_WEBHOOK_MAX_DEPTH", 32)
+GRAPH_WEBHOOK_RATE_PER_ORG = _env_int("GRAPH_WEBHOOK_RATE_PER_ORG", 100)
+GRAPH_WEBHOOK_RATE_WINDOW = _env_int("GRAPH_WEBHOOK_RATE_WINDOW", 10)
+for _name in ("GRAPH_WEBHOOK_MAX_BYTES", "GRAPH_WEBHOOK_MAX_DEPTH", "GRAPH_WEBHOOK_RATE_WINDOW"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be 1 or more")
+if GRAPH_WEBHOOK_RATE_PER_ORG < 0:
+    raise ImproperlyConfigured("GRAPH_WEBHOOK_RATE_PER_ORG must be 0 or more")
 # Base URL of the local provider sandbox that the demo organisations point at.
 SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8025").rstrip("/")
 
@@ -376,3 +397,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+# The Graph webhook's key is in its path: out of every line that prints a path. On the
+# loggers that print paths (so that Django's own handlers of the "django" logger see the
+# redacted record too), and on the console handler for anything else.
+LOGGING["filters"] = {"redact_webhook_keys": {"()": "portal.logredact.RedactWebhookKeys"}}
+LOGGING["handlers"]["console"]["filters"] = ["redact_webhook_keys"]
+LOGGING["formatters"]["django.server"] = {  # Django's default, for runserver's access log
+    "()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}",
+    "style": "{"}
+LOGGING["handlers"]["django.server"] = {"class": "logging.StreamHandler",
+                                        "formatter": "django.server"}
+LOGGING["loggers"]["django.request"] = {"filters": ["redact_webhook_keys"]}
+LOGGING["loggers"]["django.server"] = {"handlers": ["django.server"], "level": "INFO",
+                                       "propagate": False, "filters": ["redact_webhook_keys"]}
