@@ -8,9 +8,9 @@ provider's state or pushes ours again.
 from __future__ import annotations
 
 import logging
-import os
 from datetime import timedelta
 
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -23,7 +23,7 @@ from .models import ForwardingSettings, SyncStatus
 
 log = logging.getLogger(__name__)
 
-CHECK_EVERY = timedelta(minutes=float(os.environ.get("DRIFT_CHECK_MINUTES", 60)))
+CHECK_EVERY = timedelta(minutes=django_settings.DRIFT_CHECK_MINUTES)
 
 
 def due_for_check(limit=500):

@@ -7,9 +7,9 @@ row (version > synced_version) and pushes it later, so nothing is lost.
 """
 
 import logging
-import os
 from datetime import timedelta
 
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,10 +21,10 @@ from .models import ForwardingSettings, SyncStatus
 log = logging.getLogger(__name__)
 
 # Edits within this window coalesce into one provider write (ten quick edits: one or two).
-DEBOUNCE = timedelta(seconds=float(os.environ.get("PUSH_DEBOUNCE_SECONDS", 0.5)))
+DEBOUNCE = timedelta(seconds=django_settings.PUSH_DEBOUNCE_SECONDS)
 # Waits up to this long ride on a Celery countdown; longer ones wait in the database
 # (next_attempt_at), where the sweeper finds them.
-MAX_COUNTDOWN = float(os.environ.get("PUSH_MAX_COUNTDOWN", 300))
+MAX_COUNTDOWN = django_settings.PUSH_MAX_COUNTDOWN
 
 
 def is_pushed(settings: ForwardingSettings) -> bool:

@@ -45,15 +45,15 @@ from .models import ForwardingSettings, PushAttempt, SyncStatus
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = int(os.environ.get("PUSH_MAX_ATTEMPTS", 8))
-BACKOFF_BASE = float(os.environ.get("PUSH_BACKOFF_BASE", 1.0))
-BACKOFF_CAP = float(os.environ.get("PUSH_BACKOFF_CAP", 300.0))
+MAX_ATTEMPTS = django_settings.PUSH_MAX_ATTEMPTS
+BACKOFF_BASE = django_settings.PUSH_BACKOFF_BASE
+BACKOFF_CAP = django_settings.PUSH_BACKOFF_CAP
 # Longer than the task hard time limit, so an expired claim means its worker is gone
 # (derived from it and checked at start-up: settings/base.py).
 CLAIM_SECONDS = django_settings.PUSH_CLAIM_SECONDS
 MAX_COUNTDOWN = pipeline.MAX_COUNTDOWN
 # The sweeper re-enqueues rows overdue by this much (their message was lost).
-SWEEP_GRACE = float(os.environ.get("PUSH_SWEEP_GRACE", 15))
+SWEEP_GRACE = django_settings.PUSH_SWEEP_GRACE
 # A task may run a little before its due time (clock skew between machines).
 EARLY_TOLERANCE = timedelta(milliseconds=200)
 

@@ -277,6 +277,31 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = _env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60)
 CELERY_TASK_TIME_LIMIT = _env_int("CELERY_TASK_TIME_LIMIT", 90)
 
+# --- Push pipeline tunables (forwarding.sync, forwarding.pipeline, forwarding.drift) ----
+# Read here once, checked, and used by the pipeline through django.conf.settings.
+
+
+def _positive(name, value, *, allow_zero=False):
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ImproperlyConfigured(
+            f"{name} must be {'zero or more' if allow_zero else 'more than zero'} (got {value})")
+    return value
+
+
+PUSH_MAX_ATTEMPTS = _positive("PUSH_MAX_ATTEMPTS", _env_int("PUSH_MAX_ATTEMPTS", 8))
+PUSH_BACKOFF_BASE = _positive("PUSH_BACKOFF_BASE", _env_float("PUSH_BACKOFF_BASE", 1.0))
+PUSH_BACKOFF_CAP = _positive("PUSH_BACKOFF_CAP", _env_float("PUSH_BACKOFF_CAP", 300.0))
+if PUSH_BACKOFF_CAP < PUSH_BACKOFF_BASE:
+    raise ImproperlyConfigured(
+        f"PUSH_BACKOFF_CAP ({PUSH_BACKOFF_CAP:g}) must not be below PUSH_BACKOFF_BASE "
+        f"({PUSH_BACKOFF_BASE:g})")
+PUSH_SWEEP_GRACE = _positive("PUSH_SWEEP_GRACE", _env_float("PUSH_SWEEP_GRACE", 15.0),
+                             allow_zero=True)
+PUSH_DEBOUNCE_SECONDS = _positive(
+    "PUSH_DEBOUNCE_SECONDS", _env_float("PUSH_DEBOUNCE_SECONDS", 0.5), allow_zero=True)
+PUSH_MAX_COUNTDOWN = _positive("PUSH_MAX_COUNTDOWN", _env_float("PUSH_MAX_COUNTDOWN", 300.0))
+DRIFT_CHECK_MINUTES = _positive("DRIFT_CHECK_MINUTES", _env_float("DRIFT_CHECK_MINUTES", 60.0))
+
 # --- Push claims and the task hard time limit ------------------------------------------
 # A push claims its person's row until PUSH_CLAIM_SECONDS from now (forwarding.sync). An
 # expired claim must mean "its worker is gone": were it shorter than the hard time limit,

@@ -208,3 +208,25 @@ def test_production_serves_the_api_schema_and_docs_to_signed_in_callers_only():
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False"]
+
+
+def test_push_tunables_are_checked_at_start_up_naming_the_variable():
+    for name, value in [("PUSH_MAX_ATTEMPTS", "0"), ("PUSH_MAX_ATTEMPTS", "many"),
+                        ("PUSH_BACKOFF_BASE", "-1"), ("PUSH_SWEEP_GRACE", "-5"),
+                        ("PUSH_MAX_COUNTDOWN", "0"), ("DRIFT_CHECK_MINUTES", "0")]:
+        assert_refused(run_manage("check", env_overrides={name: value}), name)
+    result = run_manage("check", env_overrides={"PUSH_BACKOFF_BASE": "10",
+                                                "PUSH_BACKOFF_CAP": "5"})
+    assert_refused(result, "PUSH_BACKOFF_CAP", "PUSH_BACKOFF_BASE")
+
+
+def test_push_tunables_reach_the_pipeline_through_settings():
+    code = ("import django; django.setup(); from forwarding import drift, pipeline, sync; "
+            "print(sync.MAX_ATTEMPTS, sync.BACKOFF_CAP, sync.SWEEP_GRACE, "
+            "pipeline.DEBOUNCE.total_seconds(), drift.CHECK_EVERY.total_seconds())")
+    env = dict(os.environ, PUSH_MAX_ATTEMPTS="3", PUSH_BACKOFF_CAP="40", PUSH_SWEEP_GRACE="2",
+               PUSH_DEBOUNCE_SECONDS="0.25", DRIFT_CHECK_MINUTES="5")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["3", "40.0", "2.0", "0.25", "300.0"]
