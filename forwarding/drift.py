@@ -52,10 +52,10 @@ def check(settings_id):
     except ProviderError as exc:
         log.warning("drift check of settings %s failed: %s", settings_id, exc.raw[:300])
         return None
-    kind = row.person.org.provider_kind
+    caps = row.person.org.capabilities
     ours = desired_state(row)
     now = timezone.now()
-    if sync.comparable(theirs, kind) == sync.comparable(ours, kind):
+    if sync.comparable(theirs, caps) == sync.comparable(ours, caps):
         ForwardingSettings.objects.filter(pk=row.pk).update(
             drift_checked_at=now, drift_detected_at=None, drift_state=None)
         return None
@@ -72,8 +72,8 @@ def check(settings_id):
         if not already:
             audit.record(
                 event="drift.detected", actor=audit.Actor.system("drift check"),
-                person=row.person, old=sync.comparable(ours, kind),
-                new=sync.comparable(theirs, kind), data={"version": row.version},
+                person=row.person, old=sync.comparable(ours, caps),
+                new=sync.comparable(theirs, caps), data={"version": row.version},
             )
     return theirs_dict
 
@@ -123,8 +123,8 @@ def adopt(*, settings: ForwardingSettings, actor: audit.Actor):
 
 def _changes_from(theirs: ForwardingState, row) -> dict:
     data = theirs.to_dict()
-    kind = row.person.org.provider_kind
-    keep = sync.comparable(theirs, kind)
+    caps = row.person.org.capabilities
+    keep = sync.comparable(theirs, caps)
     changes = {}
     for name, value in data.items():
         if name in keep or name.endswith("_enabled"):

@@ -17,7 +17,6 @@ from portal import audit
 from portal.models import AuditEvent, Person
 from providers import lync
 from providers.addresses import destination_key
-from providers.capabilities import capabilities_for
 
 from . import routing
 from .models import ForwardingSettings
@@ -53,7 +52,7 @@ def lync_rules(org) -> list[lync.PersonRules]:
     """Every person's always-forward and caller rules, as the compiler takes them, in
     the precedence of forwarding.routing (caller rules, then always-forward); features
     Lync does not support are left out, as routing.decide would skip them."""
-    caps = capabilities_for(org.provider_kind)
+    caps = org.capabilities
     index = _org_index(org)
     rows = (ForwardingSettings.objects.filter(person__org=org)
             .select_related("person__org").prefetch_related("caller_rules")

@@ -13,8 +13,6 @@ from django.conf import settings as django_settings
 from django.db import transaction
 from django.utils import timezone
 
-from providers.capabilities import capabilities_for
-
 from . import ratelimit
 from .models import ForwardingSettings, SyncStatus
 
@@ -28,7 +26,7 @@ MAX_COUNTDOWN = django_settings.PUSH_MAX_COUNTDOWN
 
 
 def is_pushed(settings: ForwardingSettings) -> bool:
-    return capabilities_for(settings.person.org.provider_kind).delivery == "push"
+    return settings.person.org.capabilities.delivery == "push"
 
 
 def request_push(settings: ForwardingSettings, *, queue="interactive", debounce=True):

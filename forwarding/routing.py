@@ -37,7 +37,7 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 
 from providers.addresses import ANONYMOUS, caller_keys, destination_key, display_destination
-from providers.capabilities import Capabilities, capabilities_for
+from providers.capabilities import Capabilities
 
 from .validation import normalize_caller
 
@@ -213,7 +213,7 @@ def decide(plan: Plan, *, caller, at: datetime, line_state: str) -> Decision:
 def plan_from(settings, *, person, caps: Capabilities | None = None) -> Plan:
     """A Plan from a ForwardingSettings row (or None: nothing set) and its person."""
     org = person.org
-    caps = caps or capabilities_for(org.provider_kind, org.graph_api_version)
+    caps = caps or org.capabilities
     base = {
         "caps": caps,
         "own_line": person.phone_number or person.extension or person.sip_uri,

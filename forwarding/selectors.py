@@ -14,7 +14,7 @@ from django.utils import timezone
 from portal.models import AuditEvent, Person
 from providers.addresses import display_destination
 from providers.base import ForwardingState
-from providers.capabilities import FEATURE_LABELS, capabilities_for
+from providers.capabilities import FEATURE_LABELS
 
 from .models import ForwardingSettings, SyncStatus
 from .validation import DEFAULTS, FIELD_FEATURES
@@ -23,7 +23,7 @@ _STATE_FIELDS = [f.name for f in dataclass_fields(ForwardingState)]
 
 
 def caps_for_org(org):
-    return capabilities_for(org.provider_kind, org.graph_api_version)
+    return org.capabilities
 
 
 def caps_for(person):

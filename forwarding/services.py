@@ -19,7 +19,6 @@ from django.utils import timezone
 
 from portal import audit
 from portal.models import AuditEvent
-from providers.capabilities import capabilities_for
 
 from . import emails, validation
 from .models import CallerRule, ForwardingSettings, SyncStatus
@@ -56,8 +55,7 @@ class StaleVersion(Exception):
 
 
 def caps_for(person):
-    org = person.org
-    return capabilities_for(org.provider_kind, org.graph_api_version)
+    return person.org.capabilities
 
 
 # --- reading a row as values and as a snapshot ---------------------------------------------

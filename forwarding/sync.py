@@ -37,7 +37,6 @@ from django.utils import timezone
 from portal import access, audit
 from portal.provider_urls import connection_base_url
 from providers.base import Connection, ProviderError
-from providers.capabilities import capabilities_for
 from providers.registry import get_provider
 
 from . import pipeline, ratelimit
@@ -301,10 +300,10 @@ def provider_state(row: ForwardingSettings):
     return provider.fetch(connection_for(row), row.person.provider_person_id)
 
 
-def comparable(state, kind) -> dict:
-    """The parts of a state the provider keeps, with disabled features blanked, so a
-    comparison does not flag differences the provider cannot hold."""
-    caps = capabilities_for(kind)
+def comparable(state, caps) -> dict:
+    """The parts of a state the provider keeps (`caps`: the org's capabilities), with
+    disabled features blanked, so a comparison does not flag differences the provider
+    cannot hold."""
     data = state.to_dict()
     out = {}
     groups = {

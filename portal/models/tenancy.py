@@ -12,6 +12,7 @@ from django.db.models.functions import Lower
 from portal.fields import EncryptedJSONField
 from portal.provider_urls import validate_base_url
 from providers.addresses import stored_line
+from providers.capabilities import capabilities_for
 from providers.registry import KIND_CHOICES
 
 PARTNER_CODE_GROUPS = 4  # of 4 base-32 characters: 80 random bits
@@ -90,6 +91,12 @@ class Organization(models.Model):
         super().clean()
         # The org's token is sent to this URL: only allowed hosts (portal.provider_urls).
         validate_base_url(self.provider_kind, self.base_url)
+
+    @property
+    def capabilities(self):
+        """What this org's provider (at the org's Graph API version) can hold: the one way
+        pages, API, bulk work, validation, sync and call time ask it."""
+        return capabilities_for(self.provider_kind, self.graph_api_version)
 
 
 class Membership(models.Model):
