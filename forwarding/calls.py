@@ -53,12 +53,8 @@ from .validation import line_keys
 
 log = logging.getLogger(__name__)
 
-EVENT_REDIRECTED = "call.redirected"
-EVENT_REDIRECT_FAILED = "call.redirect_failed"
-EVENTS = {
-    EVENT_REDIRECTED: "Call redirected",
-    EVENT_REDIRECT_FAILED: "Call could not be redirected",
-}
+EVENT_REDIRECTED = audit.Event.CALL_REDIRECTED
+EVENT_REDIRECT_FAILED = audit.Event.CALL_REDIRECT_FAILED
 
 BOT_LABEL = "Teams call bot"
 # Graph drops an incoming call that is not redirected within 15 seconds (seed 002).

@@ -71,7 +71,7 @@ def check(settings_id):
         )
         if not already:
             audit.record(
-                event="drift.detected", actor=audit.Actor.system("drift check"),
+                event=audit.Event.DRIFT_DETECTED, actor=audit.Actor.system("drift check"),
                 person=row.person, old=sync.comparable(ours, caps),
                 new=sync.comparable(theirs, caps), data={"version": row.version},
             )
@@ -91,7 +91,7 @@ def override(*, settings: ForwardingSettings, actor: audit.Actor):
     row.drift_detected_at = None
     row.save(update_fields=["version", "updated_by_label", "drift_state",
                             "drift_detected_at", "updated_at"])
-    audit.record(event="drift.overridden", actor=actor, person=row.person,
+    audit.record(event=audit.Event.DRIFT_OVERRIDDEN, actor=actor, person=row.person,
                  data={"version": row.version})
     pipeline.request_push(row, debounce=False)
     return row
@@ -116,7 +116,7 @@ def adopt(*, settings: ForwardingSettings, actor: audit.Actor):
             synced_version=updated.version, sync_status=SyncStatus.SYNCED,
             drift_state=None, drift_detected_at=None, next_attempt_at=None,
         )
-        audit.record(event="drift.adopted", actor=actor, person=row.person,
+        audit.record(event=audit.Event.DRIFT_ADOPTED, actor=actor, person=row.person,
                      new=theirs.to_dict(), data={"version": updated.version})
     return updated
 

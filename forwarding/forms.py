@@ -11,6 +11,8 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
+from portal import audit
+
 from .routing import LINE_STATE_LABELS, LINE_STATES
 from .validation import FIELD_FEATURES, FIELD_OPTIONS
 
@@ -283,12 +285,10 @@ class EventFilterForm(forms.Form):
     def __init__(self, *args, codes=(), **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-        from .services import EVENTS
-
-        known = dict(EVENTS)
+        known = dict(audit.Event.choices)
         choices = [("", "All events")]
         for code in sorted(set(codes) | set(known)):
-            choices.append((code, f"{known[code]} ({code})" if code in known else code))
+            choices.append((code, known.get(code, code)))
         self.fields["event"].choices = choices
 
     def clean(self):

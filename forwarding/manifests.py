@@ -22,7 +22,7 @@ from . import routing
 from .models import ForwardingSettings
 from .validation import line_keys
 
-EVENT_MANIFEST_DOWNLOADED = "manifest.downloaded"
+EVENT_MANIFEST_DOWNLOADED = audit.Event.MANIFEST_DOWNLOADED
 
 def app_uri(org) -> str:
     return f"{django_settings.PUBLIC_URL}/lync/{org.pk}/forwarding"

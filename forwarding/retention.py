@@ -27,7 +27,7 @@ from portal import audit
 
 from .models import BulkJob, CallRecord, PushAttempt, SyncStatus
 
-EVENT_PRUNED = "retention.pruned"
+EVENT_PRUNED = audit.Event.RETENTION_PRUNED
 SYSTEM = "retention"
 BATCH_SIZE = 1000
 

@@ -26,18 +26,12 @@ from .pipeline import request_push
 
 log = logging.getLogger(__name__)
 
-EVENT_UPDATED = "forwarding.updated"
-EVENT_RESTORED = "forwarding.restored"
-EVENT_WINDOW_STARTED = "forwarding.window_started"
-EVENT_WINDOW_ENDED = "forwarding.window_ended"
-EVENTS = {
-    EVENT_UPDATED: "Settings changed",
-    EVENT_RESTORED: "Earlier version restored",
-    EVENT_WINDOW_STARTED: "Time window started",
-    EVENT_WINDOW_ENDED: "Time window ended",
-}
+EVENT_UPDATED = audit.Event.FORWARDING_UPDATED
+EVENT_RESTORED = audit.Event.FORWARDING_RESTORED
+EVENT_WINDOW_STARTED = audit.Event.WINDOW_STARTED
+EVENT_WINDOW_ENDED = audit.Event.WINDOW_ENDED
 # Events whose `new` value is a full snapshot that can be restored.
-RESTORABLE_EVENTS = tuple(EVENTS)
+RESTORABLE_EVENTS = (EVENT_UPDATED, EVENT_RESTORED, EVENT_WINDOW_STARTED, EVENT_WINDOW_ENDED)
 
 WINDOW_ACTOR_LABEL = "time window"
 

@@ -197,7 +197,7 @@ def _record_success(row, token, attempt, result, duration_ms, queue):
             requests=result.requests,
         )
         audit.record(
-            event="push.succeeded", actor=audit.Actor.system(SYSTEM), person=row.person,
+            event=audit.Event.PUSH_SUCCEEDED, actor=audit.Actor.system(SYSTEM), person=row.person,
             data={"version": attempt.version, "status": result.status_code,
                   "duration_ms": duration_ms, "tracking_id": result.tracking_id,
                   "sent": result.summary, "requests": result.requests,
@@ -224,7 +224,7 @@ def _record_failure(row, token, attempt, exc: ProviderError, duration_ms, queue)
         wait = next_push = None
         newer = current.version > attempt.version
         if exc.permanent or attempts >= MAX_ATTEMPTS:
-            event, outcome = "push.failed", PushAttempt.PERMANENT
+            event, outcome = audit.Event.PUSH_FAILED, PushAttempt.PERMANENT
             if newer:
                 # The failure ends the version it was about, not the person's newer edit:
                 # that one starts afresh with its own attempts (the error stays visible
@@ -238,7 +238,7 @@ def _record_failure(row, token, attempt, exc: ProviderError, duration_ms, queue)
             wait = max(backoff(attempts), exc.retry_after or 0.0)
             fields.update(sync_status=SyncStatus.RETRYING,
                           next_attempt_at=now + timedelta(seconds=wait))
-            event, outcome = "push.retrying", PushAttempt.TRANSIENT
+            event, outcome = audit.Event.PUSH_RETRYING, PushAttempt.TRANSIENT
         ForwardingSettings.objects.filter(pk=row.pk).update(**fields)
         PushAttempt.objects.filter(pk=attempt.pk).update(
             finished_at=now, outcome=outcome, status_code=exc.status_code,
@@ -288,7 +288,7 @@ def retry_now(*, settings: ForwardingSettings, actor: audit.Actor):
         return row
     if row.version <= row.synced_version:
         return row
-    audit.record(event="push.retry_requested", actor=actor, person=row.person,
+    audit.record(event=audit.Event.PUSH_RETRY_REQUESTED, actor=actor, person=row.person,
                  data={"version": row.version, "previous_status": row.sync_status,
                        "previous_error": row.last_error})
     pipeline.request_push(row, debounce=False)

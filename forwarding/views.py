@@ -252,9 +252,9 @@ def _event_rows(events, *, person=None, caps=None, name=None, use_person_label=F
     `use_person_label` asks for each event's person."""
     rows = []
     for event in events:
-        row = {"event": event, "label": services.EVENTS.get(event.event, event.event),
+        row = {"event": event, "label": audit.event_label(event.event),
                "changes": [], "restorable": False}
-        if event.event in services.EVENTS and isinstance(event.old, dict) and \
+        if event.event in services.RESTORABLE_EVENTS and isinstance(event.old, dict) and \
                 isinstance(event.new, dict) and caps is not None:
             row["changes"] = selectors.describe_changes(
                 event.old, event.new, caps=caps,

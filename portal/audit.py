@@ -4,8 +4,52 @@ and its audit row are committed together or not at all."""
 import uuid
 from dataclasses import dataclass, field
 
+from django.db import models
+
 from portal.clientip import client_ip
 from portal.models import AuditEvent
+
+
+class Event(models.TextChoices):
+    """Every audit event code, with the words pages, the API and exports show for it.
+    `record` refuses a code that is not here, so a new event cannot ship unlabelled."""
+
+    FORWARDING_UPDATED = "forwarding.updated", "Settings changed"
+    FORWARDING_RESTORED = "forwarding.restored", "Earlier version restored"
+    WINDOW_STARTED = "forwarding.window_started", "Time window started"
+    WINDOW_ENDED = "forwarding.window_ended", "Time window ended"
+    PUSH_SUCCEEDED = "push.succeeded", "Delivered to the provider"
+    PUSH_RETRYING = "push.retrying", "Delivery will be retried"
+    PUSH_FAILED = "push.failed", "Delivery failed"
+    PUSH_RETRY_REQUESTED = "push.retry_requested", "Delivery retried by hand"
+    DRIFT_DETECTED = "drift.detected", "Changed in the provider's console"
+    DRIFT_ADOPTED = "drift.adopted", "Provider's settings adopted"
+    DRIFT_OVERRIDDEN = "drift.overridden", "Portal's settings pushed over the provider's"
+    CALL_REDIRECTED = "call.redirected", "Call redirected"
+    CALL_REDIRECT_FAILED = "call.redirect_failed", "Call could not be redirected"
+    MANIFEST_DOWNLOADED = "manifest.downloaded", "Lync manifest downloaded"
+    BULK_JOB_CREATED = "bulk.job_created", "Bulk job started"
+    BULK_JOB_FINISHED = "bulk.job_finished", "Bulk job finished"
+    BULK_JOB_STOPPED = "bulk.job_stopped", "Bulk job stopped"
+    INVITATION_CREATED = "invitation.created", "Invitation sent"
+    INVITATION_ACCEPTED = "invitation.accepted", "Invitation accepted"
+    DELEGATION_GRANTED = "delegation.granted", "Partner access granted"
+    DELEGATION_REVOKED = "delegation.revoked", "Partner access revoked"
+    MEMBERSHIP_REMOVED = "membership.removed", "Removed from the organization"
+    PERSON_UNLINKED = "person.unlinked", "Account unlinked from a line"
+    ORGANIZATION_CREATED = "organization.created", "Organization created"
+    ORGANIZATION_UPDATED = "organization.updated", "Organization changed"
+    WEBHOOK_KEY_ROTATED = "org.webhook_key_rotated", "Teams webhook address changed"
+    ENCRYPTION_ROTATED = "encryption.rotated", "Stored secrets re-encrypted"
+    RETENTION_PRUNED = "retention.pruned", "Old records pruned"
+
+
+def event_label(code: str) -> str:
+    """The words for an event code; an unknown (historic) code shows as itself."""
+    try:
+        return Event(code).label
+    except ValueError:
+        return code
 
 
 @dataclass(frozen=True)
@@ -41,8 +85,9 @@ class Actor:
 
 
 def record(*, event, actor, org=None, person=None, old=None, new=None, data=None):
+    event = Event(event)  # ValueError for a code missing from the registry
     return AuditEvent.objects.create(
-        event=event,
+        event=event.value,
         org=org if org is not None else getattr(person, "org", None),
         actor=actor.user,
         actor_label=actor.label[:200],

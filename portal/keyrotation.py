@@ -83,7 +83,7 @@ def _rotate_batch(model, model_field, label, counts, *, last_pk, batch_size, act
                 rotated.append(pk)
         if rotated:
             counts.rotated += len(rotated)
-            audit.record(event="encryption.rotated", actor=actor,
+            audit.record(event=audit.Event.ENCRYPTION_ROTATED, actor=actor,
                          data={"field": label, "rows": len(rotated),
                                "first_pk": rotated[0], "last_pk": rotated[-1]})
         return batch[-1][0]

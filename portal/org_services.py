@@ -21,7 +21,7 @@ def organization_create(*, org: Organization, actor: audit.Actor) -> Organizatio
     """Save the new, unsaved `org`."""
     org.full_clean()
     org.save()
-    audit.record(event="organization.created", actor=actor, org=org,
+    audit.record(event=audit.Event.ORGANIZATION_CREATED, actor=actor, org=org,
                  new=_values(org, AUDITED_FIELDS))
     return org
 
@@ -37,6 +37,6 @@ def organization_update(*, org: Organization, changes: dict, actor: audit.Actor)
     if not changes:
         return current
     current.save(update_fields=list(changes))
-    audit.record(event="organization.updated", actor=actor, org=current,
+    audit.record(event=audit.Event.ORGANIZATION_UPDATED, actor=actor, org=current,
                  old=old, new=_values(current, changes))
     return current

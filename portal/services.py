@@ -37,7 +37,7 @@ def delegation_grant(*, customer: Organization, partner: Organization, actor: au
         customer=customer, partner=partner, granted_by=actor.user
     )
     audit.record(
-        event="delegation.granted", actor=actor, org=customer,
+        event=audit.Event.DELEGATION_GRANTED, actor=actor, org=customer,
         new={"partner": partner.name, "partner_id": partner.id},
     )
     return delegation
@@ -55,7 +55,7 @@ def delegation_revoke(*, delegation: Delegation, actor: audit.Actor):
     effects = _withdraw(org=customer, partner=partner, actor=actor,
                         reason=f"The delegation to {partner.name} was revoked by {actor.label}.")
     audit.record(
-        event="delegation.revoked", actor=actor, org=customer,
+        event=audit.Event.DELEGATION_REVOKED, actor=actor, org=customer,
         old={"partner": partner.name, "partner_id": partner.pk}, data=effects,
     )
     return delegation
@@ -95,7 +95,7 @@ def membership_remove(*, membership: Membership, actor: audit.Actor) -> dict:
     effects = _withdraw(org=org, user=user, actor=actor,
                         reason=f"{user} was removed from {org.name} by {actor.label}.")
     audit.record(
-        event="membership.removed", actor=actor, org=org,
+        event=audit.Event.MEMBERSHIP_REMOVED, actor=actor, org=org,
         old={"user": str(user), "user_id": user.pk, "role": membership.role},
         data={"lines_unlinked": [p.pk for p in lines], **effects},
     )
@@ -122,7 +122,7 @@ def person_unlink(*, person: Person, actor: audit.Actor) -> bool:
 def _unlink(*, person, user, actor):
     person.user = None
     person.save(update_fields=["user"])
-    audit.record(event="person.unlinked", actor=actor, person=person,
+    audit.record(event=audit.Event.PERSON_UNLINKED, actor=actor, person=person,
                  old={"user": str(user), "user_id": user.pk})
 
 
@@ -139,7 +139,7 @@ def webhook_key_rotate(*, org: Organization, actor: audit.Actor) -> Organization
     org.save(update_fields=["webhook_key"])
     # Neither key goes into the log: the audit log is readable by the org's admins and
     # its partners, who must not learn the new one from there.
-    audit.record(event="org.webhook_key_rotated", actor=actor, org=org)
+    audit.record(event=audit.Event.WEBHOOK_KEY_ROTATED, actor=actor, org=org)
     return org
 
 
@@ -160,7 +160,7 @@ def invitation_create(*, org, email, role, person=None, actor: audit.Actor):
         invited_by=actor.user, expires_at=timezone.now() + INVITATION_LIFETIME,
     )
     audit.record(
-        event="invitation.created", actor=actor, org=org, person=person,
+        event=audit.Event.INVITATION_CREATED, actor=actor, org=org, person=person,
         new={"email": email, "role": role},
     )
     link = settings.PUBLIC_URL + reverse("invitation_accept", args=[token])
@@ -252,7 +252,7 @@ def _join(invitation, user, *, ip):
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
     audit.record(
-        event="invitation.accepted", actor=audit.Actor.for_user(user, ip=ip),
+        event=audit.Event.INVITATION_ACCEPTED, actor=audit.Actor.for_user(user, ip=ip),
         org=invitation.org, person=invitation.person,
         new={"email": invitation.email, "role": invitation.role},
     )

@@ -378,7 +378,7 @@ class EventFilters(drf_serializers.Serializer):
 def event_data(event) -> dict:
     return {
         "id": event.id, "created_at": event.created_at, "event": event.event,
-        "label": services.EVENTS.get(event.event, event.event), "org": org_ref(event.org),
+        "label": audit.event_label(event.event), "org": org_ref(event.org),
         "actor": event.actor_id, "actor_label": event.actor_label,
         "via_partner": org_ref(event.via_partner), "ip": event.ip,
         "person": event.person_id, "person_label": event.person_label,
