@@ -14,6 +14,7 @@ from providers.capabilities import FEATURES
 from providers.registry import KIND_CHOICES
 
 from ..models import BulkJob, BulkJobRow, SyncStatus
+from .params import IdField, VersionField
 
 
 def named_choice(component, choices, **kwargs):
@@ -87,10 +88,21 @@ class PersonSerializer(ActingMixin):
 # --- forwarding settings ----------------------------------------------------------------------
 
 
+class TextField(serializers.CharField):
+    """A string sent as a JSON string. DRF's CharField also takes 0 or 1.5 and makes "0" of
+    it, which the schema (`type: string`) calls invalid: a number where a destination or
+    a disposition belongs is a mistake to refuse, not to guess at."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def _destination(**kwargs):
     # No length or format checks here: validation.normalize_destination says what is wrong.
-    return serializers.CharField(required=False, allow_blank=True, allow_null=True,
-                                 trim_whitespace=False, **kwargs)
+    return TextField(required=False, allow_blank=True, allow_null=True,
+                     trim_whitespace=False, **kwargs)
 
 
 def _flag():
@@ -98,11 +110,11 @@ def _flag():
 
 
 class CallerRuleSerializer(serializers.Serializer):
-    callers = serializers.ListField(child=serializers.CharField(allow_blank=True),
+    callers = serializers.ListField(child=TextField(allow_blank=True),
                                     required=False, help_text="Numbers or SIP URIs.")
     match_anonymous = serializers.BooleanField(required=False)
     destination = _destination()
-    disposition = serializers.CharField(required=False, help_text="forward or redirect.")
+    disposition = TextField(required=False, help_text="forward or redirect.")
     mask_caller = serializers.BooleanField(required=False)
     mask_callee = serializers.BooleanField(required=False)
 
@@ -118,7 +130,7 @@ class ForwardingSerializer(ActingMixin):
     just the settings to change with PATCH; read-only fields sent back are ignored;
     any other unknown field is refused."""
 
-    version = serializers.IntegerField(
+    version = VersionField(
         required=False, help_text="The version you read. Required on PUT/PATCH unless an "
         "If-Match header carries it.")
 
@@ -140,7 +152,7 @@ class ForwardingSerializer(ActingMixin):
     continuity_voicemail = _flag()
     simring_enabled = _flag()
     simring_targets = serializers.ListField(
-        child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False)
+        child=TextField(allow_blank=True, trim_whitespace=False), required=False)
     simring_timeout = serializers.IntegerField(required=False, allow_null=True)
     window_enabled = _flag()
     window_start = serializers.DateTimeField(required=False, allow_null=True)
@@ -214,8 +226,8 @@ class DelegationSerializer(serializers.Serializer):
 
 
 class DelegationGrantSerializer(serializers.Serializer):
-    customer = serializers.IntegerField(help_text="Your org, which delegates.")
-    partner = serializers.IntegerField(help_text="The partner org that may then act.")
+    customer = IdField(help_text="Your org, which delegates.")
+    partner = IdField(help_text="The partner org that may then act.")
 
 
 def delegation_data(delegation: Delegation) -> dict:
@@ -312,10 +324,9 @@ class ImportSerializer(serializers.Serializer):
 
 
 class BulkEditSerializer(serializers.Serializer):
-    people = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    people = serializers.ListField(child=IdField(), allow_empty=False)
     feature = serializers.ChoiceField(choices=["always", "busy", "no_answer", "continuity"])
     action = serializers.ChoiceField(choices=["set", "off"])
-    destination = serializers.CharField(required=False, allow_blank=True,
-                                        trim_whitespace=False,
-                                        help_text="Where calls go; needed with set.")
+    destination = TextField(required=False, allow_blank=True, trim_whitespace=False,
+                            help_text="Where calls go; needed with set.")
     dry_run = serializers.BooleanField(default=False)
