@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.utils import html
 
 from ..bulk_selectors import BEHIND
 from ..models import BulkJobRow, SyncStatus
@@ -30,9 +31,22 @@ INT_MAX = 2**31 - 1
 INVALID_QUERY = "Some query parameters are not valid."
 
 
+def sent_as_json(field) -> bool:
+    """Whether `field`'s value came in a JSON body, where values have types, rather than in
+    a query string or a form, where every value is text. DRF reads "5", 0 and "on" alike
+    in both; in JSON only what the schema says is accepted (an integer for an integer)."""
+    root = field.root
+    return not root.context.get("query") and not html.is_html_input(root.initial_data)
+
+
 class WholeNumberField(serializers.IntegerField):
     """A whole number between `min_value` and `max_value` (both required), with one message
     for every way of missing it, which says the range."""
+
+    def to_internal_value(self, data):
+        if sent_as_json(self) and (isinstance(data, bool) or not isinstance(data, int)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
     def __init__(self, *, min_value, max_value, noun="a whole number", **kwargs):
         message = f"Enter {noun} from {min_value} to {max_value}."
@@ -56,7 +70,7 @@ def VersionField(**kwargs):  # noqa: N802 - used like a field class
 def parse_query(request, serializer_class) -> dict:
     """The query parameters checked by `serializer_class`; 400 naming the bad ones.
     A parameter sent twice counts with its last value (what QueryDict.get answers)."""
-    params = serializer_class(data=request.query_params.dict())
+    params = serializer_class(data=request.query_params.dict(), context={"query": True})
     if not params.is_valid():
         raise errors.invalid(params.errors, INVALID_QUERY)
     return params.validated_data

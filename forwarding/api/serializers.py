@@ -14,7 +14,7 @@ from providers.capabilities import FEATURES
 from providers.registry import KIND_CHOICES
 
 from ..models import BulkJob, BulkJobRow, SyncStatus
-from .params import IdField, VersionField
+from .params import INT_MAX, IdField, VersionField, WholeNumberField, sent_as_json
 
 
 def named_choice(component, choices, **kwargs):
@@ -105,18 +105,36 @@ def _destination(**kwargs):
                      trim_whitespace=False, **kwargs)
 
 
+class FlagField(serializers.BooleanField):
+    """true or false. In a JSON body DRF's BooleanField would also take 0, 1, "yes" or
+    "on", which the schema (`type: boolean`) calls invalid; a form body has only text, so
+    there the words still count."""
+
+    def to_internal_value(self, data):
+        if sent_as_json(self) and not isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def _flag():
-    return serializers.BooleanField(required=False)
+    return FlagField(required=False)
+
+
+def _count(**kwargs):
+    # The range of an integer column; the provider's own limits, with their messages, are
+    # forwarding.validation's.
+    return WholeNumberField(min_value=0, max_value=INT_MAX, required=False, allow_null=True,
+                            **kwargs)
 
 
 class CallerRuleSerializer(serializers.Serializer):
     callers = serializers.ListField(child=TextField(allow_blank=True),
                                     required=False, help_text="Numbers or SIP URIs.")
-    match_anonymous = serializers.BooleanField(required=False)
+    match_anonymous = _flag()
     destination = _destination()
     disposition = TextField(required=False, help_text="forward or redirect.")
-    mask_caller = serializers.BooleanField(required=False)
-    mask_callee = serializers.BooleanField(required=False)
+    mask_caller = _flag()
+    mask_callee = _flag()
 
 
 class PersonRefSerializer(serializers.Serializer):
@@ -143,8 +161,8 @@ class ForwardingSerializer(ActingMixin):
     busy_voicemail = _flag()
     no_answer_enabled = _flag()
     no_answer_destination = _destination()
-    no_answer_ring_after = serializers.IntegerField(
-        required=False, allow_null=True, help_text="In the provider's unit (rings for "
+    no_answer_ring_after = _count(
+        help_text="In the provider's unit (rings for "
         "Webex, seconds for Skype for Business).")
     no_answer_voicemail = _flag()
     continuity_enabled = _flag()
@@ -153,7 +171,7 @@ class ForwardingSerializer(ActingMixin):
     simring_enabled = _flag()
     simring_targets = serializers.ListField(
         child=TextField(allow_blank=True, trim_whitespace=False), required=False)
-    simring_timeout = serializers.IntegerField(required=False, allow_null=True)
+    simring_timeout = _count(help_text="Seconds.")
     window_enabled = _flag()
     window_start = serializers.DateTimeField(required=False, allow_null=True)
     window_end = serializers.DateTimeField(required=False, allow_null=True)
@@ -319,7 +337,7 @@ class DryRunSerializer(ActingMixin):
 
 class ImportSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The CSV file (UTF-8), see docs/bulk-and-api.md.")
-    dry_run = serializers.BooleanField(default=True, help_text="true: only check and show "
+    dry_run = FlagField(default=True, help_text="true: only check and show "
                                        "what would change; false: create the bulk job.")
 
 
@@ -329,4 +347,4 @@ class BulkEditSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=["set", "off"])
     destination = TextField(required=False, allow_blank=True, trim_whitespace=False,
                             help_text="Where calls go; needed with set.")
-    dry_run = serializers.BooleanField(default=False)
+    dry_run = FlagField(default=False)

@@ -147,3 +147,52 @@ class TestEmptyAndBadFilters:
         params = {p["name"]: p["schema"] for p in operation["parameters"]}
         assert params["page"]["minimum"] == params["page_size"]["minimum"] == 1
         assert params["page"]["maximum"] == params["page_size"]["maximum"] == BIGINT_MAX
+
+
+@pytest.mark.django_db
+class TestJsonTypes:
+    """In a JSON body a value has the type the schema says, or the request is refused
+    before anything else is looked at (the fuzzer's `"window_enabled": 0` got past DRF's
+    BooleanField, and `"window_destination": 0` past its CharField)."""
+
+    @pytest.mark.parametrize(("name", "value"), [
+        ("window_enabled", 0), ("busy_voicemail", "yes"), ("window_destination", 0),
+        ("busy_destination", 1.5), ("no_answer_ring_after", "5"), ("simring_timeout", True),
+        ("no_answer_ring_after", INT_MAX + 1)])
+    def test_a_wrong_type_is_refused_with_a_stale_version_too(self, api, roles, name, value):
+        before = state()
+        client = api(roles.admin)
+        url = f"/api/v1/people/{roles.bob.id}/forwarding/"
+        for headers in ({}, {"HTTP_IF_MATCH": '"0"'}):
+            response = client.patch(url, {"version": 0, name: value}, format="json",
+                                    **headers)
+            assert response.status_code == 400, headers
+            assert list(response.json()["errors"]) == [name]
+        assert state() == before
+
+    def test_a_caller_rule_with_a_wrong_type_is_refused(self, api, roles):
+        response = api(roles.admin).patch(
+            f"/api/v1/people/{roles.bob.id}/forwarding/",
+            {"version": 1, "caller_rules": [{"callers": [5], "disposition": 0,
+                                             "mask_caller": "on"}]}, format="json")
+        assert response.status_code == 400
+        assert set(response.json()["errors"]) == {
+            "caller_rules-0-callers-0", "caller_rules-0-disposition", "caller_rules-0-mask_caller"}
+
+    def test_bulk_edit_wants_a_json_boolean_for_dry_run(self, api, roles):
+        before = state()
+        response = api(roles.admin).post(
+            f"/api/v1/organizations/{roles.org.id}/bulk-edit/",
+            {"people": [roles.bob.id], "feature": "busy", "action": "off", "dry_run": "false"},
+            format="json")
+        assert response.status_code == 400
+        assert list(response.json()["errors"]) == ["dry_run"]
+        assert state() == before
+
+    def test_a_form_body_still_says_true_in_words(self, api, roles):
+        response = api(roles.admin).post(
+            f"/api/v1/organizations/{roles.org.id}/bulk-edit/",
+            {"people": [roles.bob.id], "feature": "busy", "action": "off", "dry_run": "true"},
+            format="multipart")
+        assert response.status_code == 200
+        assert response.json()["total"] == 1
