@@ -5,11 +5,12 @@ schema by the `api` client."""
 
 import pytest
 
-from forwarding.api.params import BIGINT_MAX, INT_MAX
 from forwarding.models import BulkJob, ForwardingSettings
 from portal.models import AuditEvent, Delegation
 
 BIG = 23082715876841701353979904  # the fuzzer's value: 85 bits
+BIGINT_MAX = 2**63 - 1  # PostgreSQL bigint: ids
+INT_MAX = 2**31 - 1  # PostgreSQL integer: versions, counts
 ID_MESSAGE = f"Enter an id from 1 to {BIGINT_MAX}."
 
 
