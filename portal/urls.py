@@ -1,6 +1,6 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from forwarding.api.docs import ApiDocsView, ApiSchemaView
 from portal import views
@@ -28,6 +28,8 @@ urlpatterns = [
     path("api/v1/", include("forwarding.api.urls")),
     path("api/schema/", ApiSchemaView.as_view(), name="api_schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api_schema"), name="api_docs"),
+    # Last under /api/: anything else there answers the API's JSON 404.
+    re_path(r"^api/", views.api_not_found, name="api_not_found"),
     path("", include("forwarding.urls")),
     path("", include("forwarding.urls_sync")),
     path("", include("forwarding.urls_calls")),

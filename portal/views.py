@@ -11,7 +11,8 @@ from django.db import connection
 from django.db.models import Prefetch
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal import access, audit, services
@@ -36,12 +37,38 @@ def require_mfa(request, next_url):
     return redirect(reverse("mfa_activate_totp") + f"?next={next_url}")
 
 
+API_NOT_FOUND = "No such object, or not one you may see."
+
+
 def not_found(request, exception=None):
     """404 for every unmatched URL: JSON under /api/ (what the API documents), the
     site's page elsewhere."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "No such object, or not one you may see."}, status=404)
+        return JsonResponse({"detail": API_NOT_FOUND}, status=404)
     return render(request, "404.html", status=404)
+
+
+@csrf_exempt  # it changes nothing; a POST must get the same JSON 404, not a CSRF page
+def api_not_found(request):
+    """Every path under /api/ that no API URL matches (the last pattern under /api/).
+
+    A route rather than handler404 alone: with DEBUG on, Django answers an unmatched URL
+    with its HTML technical 404 page without asking handler404, and CommonMiddleware would
+    redirect a missing trailing slash (or, for a POST, raise an error page); API clients
+    get the documented JSON in every configuration instead."""
+    detail = API_NOT_FOUND
+    if not request.path.endswith("/"):
+        match = _resolve(request.path + "/")
+        if match is not None and match.url_name != "api_not_found":
+            detail = f"No such URL; the API's URLs end with a slash: {request.path}/"
+    return JsonResponse({"detail": detail}, status=404)
+
+
+def _resolve(path):
+    try:
+        return resolve(path)
+    except Resolver404:
+        return None
 
 
 def server_error(request):

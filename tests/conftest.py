@@ -45,6 +45,23 @@ def _call_bot_state():
     calls.forget_webhook_org()
 
 
+@pytest.fixture
+def no_huge_ints_reach_the_database():
+    """Fail the way SQLite (the database of `make run`) fails when an int beyond 64 bits
+    reaches a query: OverflowError, a 500. PostgreSQL quietly compares such a number, so
+    without this the suite would not see what the demo site's users saw."""
+    from django.db import connection
+
+    def guard(execute, sql, params, many, context):
+        for value in ([p for row in params for p in row] if many else params or ()):
+            if isinstance(value, int) and not -(2**63) <= value < 2**63:
+                raise OverflowError("Python int too large to convert to SQLite INTEGER")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(guard):
+        yield
+
+
 def make_org(kind="webex", name=None, **kwargs):
     n = next(_seq)
     defaults = {

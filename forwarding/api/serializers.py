@@ -14,6 +14,7 @@ from providers.capabilities import FEATURES
 from providers.registry import KIND_CHOICES
 
 from ..models import BulkJob, BulkJobRow, SyncStatus
+from .params import INT_MAX, IdField, VersionField, WholeNumberField, sent_as_json
 
 
 def named_choice(component, choices, **kwargs):
@@ -87,24 +88,53 @@ class PersonSerializer(ActingMixin):
 # --- forwarding settings ----------------------------------------------------------------------
 
 
+class TextField(serializers.CharField):
+    """A string sent as a JSON string. DRF's CharField also takes 0 or 1.5 and makes "0" of
+    it, which the schema (`type: string`) calls invalid: a number where a destination or
+    a disposition belongs is a mistake to refuse, not to guess at."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def _destination(**kwargs):
     # No length or format checks here: validation.normalize_destination says what is wrong.
-    return serializers.CharField(required=False, allow_blank=True, allow_null=True,
-                                 trim_whitespace=False, **kwargs)
+    return TextField(required=False, allow_blank=True, allow_null=True,
+                     trim_whitespace=False, **kwargs)
+
+
+class FlagField(serializers.BooleanField):
+    """true or false. In a JSON body DRF's BooleanField would also take 0, 1, "yes" or
+    "on", which the schema (`type: boolean`) calls invalid; a form body has only text, so
+    there the words still count."""
+
+    def to_internal_value(self, data):
+        if sent_as_json(self) and not isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 def _flag():
-    return serializers.BooleanField(required=False)
+    return FlagField(required=False)
+
+
+def _count(**kwargs):
+    # The range of an integer column; the provider's own limits, with their messages, are
+    # forwarding.validation's.
+    return WholeNumberField(min_value=0, max_value=INT_MAX, required=False, allow_null=True,
+                            **kwargs)
 
 
 class CallerRuleSerializer(serializers.Serializer):
-    callers = serializers.ListField(child=serializers.CharField(allow_blank=True),
+    callers = serializers.ListField(child=TextField(allow_blank=True),
                                     required=False, help_text="Numbers or SIP URIs.")
-    match_anonymous = serializers.BooleanField(required=False)
+    match_anonymous = _flag()
     destination = _destination()
-    disposition = serializers.CharField(required=False, help_text="forward or redirect.")
-    mask_caller = serializers.BooleanField(required=False)
-    mask_callee = serializers.BooleanField(required=False)
+    disposition = TextField(required=False, help_text="forward or redirect.")
+    mask_caller = _flag()
+    mask_callee = _flag()
 
 
 class PersonRefSerializer(serializers.Serializer):
@@ -118,7 +148,7 @@ class ForwardingSerializer(ActingMixin):
     just the settings to change with PATCH; read-only fields sent back are ignored;
     any other unknown field is refused."""
 
-    version = serializers.IntegerField(
+    version = VersionField(
         required=False, help_text="The version you read. Required on PUT/PATCH unless an "
         "If-Match header carries it.")
 
@@ -131,8 +161,8 @@ class ForwardingSerializer(ActingMixin):
     busy_voicemail = _flag()
     no_answer_enabled = _flag()
     no_answer_destination = _destination()
-    no_answer_ring_after = serializers.IntegerField(
-        required=False, allow_null=True, help_text="In the provider's unit (rings for "
+    no_answer_ring_after = _count(
+        help_text="In the provider's unit (rings for "
         "Webex, seconds for Skype for Business).")
     no_answer_voicemail = _flag()
     continuity_enabled = _flag()
@@ -140,8 +170,8 @@ class ForwardingSerializer(ActingMixin):
     continuity_voicemail = _flag()
     simring_enabled = _flag()
     simring_targets = serializers.ListField(
-        child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False)
-    simring_timeout = serializers.IntegerField(required=False, allow_null=True)
+        child=TextField(allow_blank=True, trim_whitespace=False), required=False)
+    simring_timeout = _count(help_text="Seconds.")
     window_enabled = _flag()
     window_start = serializers.DateTimeField(required=False, allow_null=True)
     window_end = serializers.DateTimeField(required=False, allow_null=True)
@@ -214,7 +244,7 @@ class DelegationSerializer(serializers.Serializer):
 
 
 class DelegationGrantSerializer(serializers.Serializer):
-    customer = serializers.IntegerField(help_text="Your org, which delegates.")
+    customer = IdField(help_text="Your org, which delegates.")
     partner_code = serializers.CharField(
         max_length=64, help_text="The partner code of the org that may then act (shown to "
         "that org's admins on its settings page).")
@@ -311,15 +341,14 @@ class DryRunSerializer(ActingMixin):
 
 class ImportSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The CSV file (UTF-8), see docs/bulk-and-api.md.")
-    dry_run = serializers.BooleanField(default=True, help_text="true: only check and show "
+    dry_run = FlagField(default=True, help_text="true: only check and show "
                                        "what would change; false: create the bulk job.")
 
 
 class BulkEditSerializer(serializers.Serializer):
-    people = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    people = serializers.ListField(child=IdField(), allow_empty=False)
     feature = serializers.ChoiceField(choices=["always", "busy", "no_answer", "continuity"])
     action = serializers.ChoiceField(choices=["set", "off"])
-    destination = serializers.CharField(required=False, allow_blank=True,
-                                        trim_whitespace=False,
-                                        help_text="Where calls go; needed with set.")
-    dry_run = serializers.BooleanField(default=False)
+    destination = TextField(required=False, allow_blank=True, trim_whitespace=False,
+                            help_text="Where calls go; needed with set.")
+    dry_run = FlagField(default=False)

@@ -20,11 +20,9 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
-from rest_framework import serializers as drf_serializers
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.generics import GenericAPIView
 from rest_framework.metadata import SimpleMetadata
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -36,19 +34,24 @@ from portal.models.tenancy import partner_by_code
 from providers.capabilities import FEATURES
 
 from .. import bulk, bulk_selectors, selectors, services, sync
-from ..models import BulkJob, BulkJobRow, SyncStatus
+from ..models import BulkJob
 from ..validation import DEFAULTS, EDITABLE_FIELDS
 from ..views_bulk import MAX_UPLOAD_BYTES, csv_response
 from . import errors
 from . import serializers as s
 from .errors import error_responses
+from .params import (
+    INT_MAX,
+    DelegationFilters,
+    EventFilters,
+    JobFilters,
+    Pagination,
+    PeopleFilters,
+    RowFilters,
+    parse_query,
+)
 
 # --- building blocks --------------------------------------------------------------------------
-
-
-class Pagination(PageNumberPagination):
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 class PortalSchema(AutoSchema):
@@ -83,10 +86,7 @@ class PortalAPIView(GenericAPIView):
 
     def query(self, serializer_class):
         """The query parameters, checked by `serializer_class` (400 when bad)."""
-        params = serializer_class(data=self.request.query_params)
-        if not params.is_valid():
-            raise errors.invalid(params.errors, "Some query parameters are not valid.")
-        return params.validated_data
+        return parse_query(self.request, serializer_class)
 
     def actor(self, via_partner=None):
         return audit.actor_from_request(self.request, via_partner=via_partner)
@@ -167,15 +167,6 @@ def require_mfa(user):
 # --- people -----------------------------------------------------------------------------------
 
 
-class PeopleFilters(drf_serializers.Serializer):
-    q = drf_serializers.CharField(required=False, allow_blank=True, max_length=100,
-                                  help_text="Name, email or number contains.")
-    org = drf_serializers.IntegerField(required=False, help_text="Organization id.")
-    sync_status = drf_serializers.ChoiceField(
-        required=False, choices=[*SyncStatus.values, bulk_selectors.BEHIND],
-        help_text="Push state; `behind` = a change still on its way (not failed).")
-
-
 class PeopleList(PortalAPIView):
     serializer_class = s.PersonSerializer
 
@@ -210,9 +201,13 @@ class PersonDetail(PortalAPIView):
 
 # --- forwarding -------------------------------------------------------------------------------
 
-_IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+# The schema documents the same pattern, so a value it allows is never refused for its
+# form (one with more digits than a version can have is refused for its range).
+_IF_MATCH_PATTERN = r'^\s*(W/)?"?[0-9]{1,10}"?\s*$'
+_IF_MATCH = re.compile(r'^\s*(?:W/)?"?([0-9]{1,10})"?\s*$')
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    pattern=_IF_MATCH_PATTERN,
     description='The version you read, as the ETag of GET: "7". A stale one answers 412.')
 
 
@@ -282,7 +277,7 @@ class PersonForwarding(PortalAPIView):
         body = request.data.get("version")
         if header is not None:
             match = _IF_MATCH.match(header)
-            if match is None:
+            if match is None or int(match.group(1)) > INT_MAX:
                 raise errors.invalid({"If-Match": ['Send the version you read: "7".']})
             version = int(match.group(1))
             if body is not None and body != version:
@@ -359,22 +354,6 @@ class PersonSyncRetry(PortalAPIView):
 # --- audit events -----------------------------------------------------------------------------
 
 
-class EventFilters(drf_serializers.Serializer):
-    person = drf_serializers.IntegerField(required=False)
-    actor = drf_serializers.IntegerField(required=False, help_text="User id of the actor.")
-    org = drf_serializers.IntegerField(required=False)
-    event = drf_serializers.CharField(required=False, max_length=64,
-                                      help_text="Event code, e.g. forwarding.updated.")
-    correlation_id = drf_serializers.CharField(required=False, max_length=64)
-    since = drf_serializers.DateTimeField(required=False, help_text="From (inclusive).")
-    until = drf_serializers.DateTimeField(required=False, help_text="Until (exclusive).")
-
-    def validate(self, attrs):
-        if attrs.get("since") and attrs.get("until") and attrs["until"] <= attrs["since"]:
-            raise drf_serializers.ValidationError({"until": "Choose a time after `since`."})
-        return attrs
-
-
 def event_data(event) -> dict:
     return {
         "id": event.id, "created_at": event.created_at, "event": event.event,
@@ -446,14 +425,6 @@ class OrganizationDetail(PortalAPIView):
 
 
 # --- delegations ------------------------------------------------------------------------------
-
-
-class DelegationFilters(drf_serializers.Serializer):
-    active = drf_serializers.BooleanField(required=False, allow_null=True, default=None)
-    role = drf_serializers.ChoiceField(
-        required=False, choices=["customer", "partner"],
-        help_text="customer: delegations your orgs granted; partner: delegations your "
-        "orgs received.")
 
 
 def visible_delegations(user):
@@ -648,10 +619,6 @@ class OrganizationBulkEdit(PortalAPIView):
         return _job_created(request, job)
 
 
-class JobFilters(drf_serializers.Serializer):
-    org = drf_serializers.IntegerField(required=False)
-
-
 class BulkJobList(PortalAPIView):
     serializer_class = s.BulkJobSerializer
 
@@ -675,11 +642,6 @@ class BulkJobDetail(PortalAPIView):
     def get(self, request, pk):
         job = bulk_selectors.job_for(request.user, pk)
         return Response(s.BulkJobSerializer(job_data(job)).data)
-
-
-class RowFilters(drf_serializers.Serializer):
-    status = drf_serializers.ChoiceField(required=False,
-                                         choices=[c for c, _ in BulkJobRow.STATUSES])
 
 
 def row_data(row) -> dict:

@@ -186,6 +186,9 @@ TABLE: dict[str, Entry] = {
     # tests/api/test_schema.py and tests/portal/test_configuration.py).
     "api_schema": url(GET=EVERYONE, POST="405 405 405 405 405 405 405 405"),
     "api_docs": url(GET=EVERYONE, POST="405 405 405 405 405 405 405 405"),
+    # Any other path under /api/ answers the API's JSON 404, whoever asks.
+    "api_not_found": url(GET="404 404 404 404 404 404 404 404",
+                         POST="404 404 404 404 404 404 404 404"),
     # --- forwarding pages ----------------------------------------------------------------
     #                     anon  member m_b   admin a_b   partner lonely staff
     "my_forwarding": url(writes=True, GET="login 200  200   404   404   404    404    404",
