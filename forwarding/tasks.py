@@ -2,6 +2,7 @@
 none sleeps or retries by itself (the services re-schedule)."""
 
 from celery import shared_task
+from django.conf import settings
 
 
 @shared_task(name="forwarding.push_settings", ignore_result=True)
@@ -65,3 +66,14 @@ def bulk_apply(job_id, row_ids):
     from forwarding import bulk
 
     bulk.apply_rows(job_id=job_id, row_ids=row_ids)
+
+
+@shared_task(name="forwarding.bulk_dry_run", ignore_result=True,
+             soft_time_limit=settings.BULK_DRY_RUN_TIME_LIMIT,
+             time_limit=settings.BULK_DRY_RUN_TIME_LIMIT + 30)
+def bulk_dry_run(draft_id):
+    # Bulk queue only. A file at BULK_MAX_ROWS takes about a minute, longer than the
+    # default limits sized for pushes; a redelivered message starts the dry run over.
+    from forwarding import bulk_drafts
+
+    bulk_drafts.draft_run(draft_id)
