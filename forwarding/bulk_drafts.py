@@ -52,6 +52,9 @@ def draft_create(*, org, user, via_partner, filename: str, data: bytes):
         return None, problems
     now = timezone.now()
     with transaction.atomic():
+        # One upload of a user at a time past this point, so two at once cannot both
+        # keep the user's oldest dry runs and go over the cap.
+        type(user).objects.select_for_update().filter(pk=user.pk).first()
         BulkDraft.objects.filter(expires_at__lte=now).delete()
         keep = max(settings.BULK_DRAFTS_PER_USER, 1) - 1  # the new one counts too
         older = list(BulkDraft.objects.filter(created_by=user)
