@@ -22,6 +22,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -54,7 +55,7 @@ def draft_create(*, org, user, via_partner, filename: str, data: bytes):
     with transaction.atomic():
         # One upload of a user at a time past this point, so two at once cannot both
         # keep the user's oldest dry runs and go over the cap.
-        type(user).objects.select_for_update().filter(pk=user.pk).first()
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
         BulkDraft.objects.filter(expires_at__lte=now).delete()
         keep = max(settings.BULK_DRAFTS_PER_USER, 1) - 1  # the new one counts too
         older = list(BulkDraft.objects.filter(created_by=user)
