@@ -22,6 +22,7 @@ import logging
 import time
 import uuid
 from datetime import datetime, timedelta
+from itertools import islice
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -40,6 +41,7 @@ EVENT_JOB_FINISHED = "bulk.job_finished"
 EVENT_JOB_STOPPED = "bulk.job_stopped"
 QUEUE = "bulk"
 CHUNK_SIZE = 100
+INSERT_BATCH = 2000  # job rows stored per INSERT
 # A task hands what is left to a new task after this long, well inside the task time
 # limit (a slow provider check or a big org must not get a chunk killed mid-way).
 TASK_BUDGET_SECONDS = 30.0
@@ -55,8 +57,8 @@ def job_actor(job: BulkJob) -> audit.Actor:
     )
 
 
-def _counts(rows):
-    counts = {"rows": len(rows), "pending": 0, "invalid": 0, "unchanged": 0}
+def _count(counts, rows):
+    counts["rows"] += len(rows)
     for row in rows:
         if row.status == BulkJobRow.PENDING:
             counts["pending"] += 1
@@ -64,7 +66,6 @@ def _counts(rows):
             counts["invalid"] += 1
         elif row.status == BulkJobRow.UNCHANGED:
             counts["unchanged"] += 1
-    return counts
 
 
 def _job(*, org, kind, actor, description, filename="", undo_of=None) -> BulkJob:
@@ -77,9 +78,14 @@ def _job(*, org, kind, actor, description, filename="", undo_of=None) -> BulkJob
 
 
 def _start(job, rows):
-    """Store the rows, write the audit row, and enqueue the pending rows after commit."""
-    BulkJobRow.objects.bulk_create(rows, batch_size=2000)
-    counts = _counts(rows)
+    """Store the rows, write the audit row, and enqueue the pending rows after commit.
+    `rows` may be a generator: they are stored a batch at a time (a job of a big file
+    never has all its rows in memory)."""
+    counts = {"rows": 0, "pending": 0, "invalid": 0, "unchanged": 0}
+    rows = iter(rows)
+    while batch := list(islice(rows, INSERT_BATCH)):
+        BulkJobRow.objects.bulk_create(batch)
+        _count(counts, batch)
     if counts["pending"] == 0:
         job.status, job.finished_at = BulkJob.DONE, timezone.now()
         job.save(update_fields=["status", "finished_at"])
@@ -100,21 +106,22 @@ def job_create(*, org, plan, actor: audit.Actor, kind: str, description: str,
     with transaction.atomic():
         job = _job(org=org, kind=kind, actor=actor, description=description,
                    filename=filename)
-        rows = []
-        for item in plan.rows:
-            row = BulkJobRow(job=job, line=item.line, key=item.key[:254], person=item.person,
-                             person_label=item.person_label[:200],
-                             expected_version=item.expected_version)
-            if not item.valid:
-                row.status, row.errors = BulkJobRow.INVALID, item.errors
-                row.finished_at = timezone.now()
-            elif not item.changed:
-                row.status, row.new_version = BulkJobRow.UNCHANGED, item.current_version
-                row.finished_at = timezone.now()
-            else:
-                row.changes = item.json_changes()
-            rows.append(row)
-        return _start(job, rows)
+        return _start(job, (_plan_row(job, item) for item in plan.rows))
+
+
+def _plan_row(job, item) -> BulkJobRow:
+    row = BulkJobRow(job=job, line=item.line, key=item.key[:254], person=item.person,
+                     person_label=item.person_label[:200],
+                     expected_version=item.expected_version)
+    if not item.valid:
+        row.status, row.errors = BulkJobRow.INVALID, item.errors
+        row.finished_at = timezone.now()
+    elif not item.changed:
+        row.status, row.new_version = BulkJobRow.UNCHANGED, item.current_version
+        row.finished_at = timezone.now()
+    else:
+        row.changes = item.json_changes()
+    return row
 
 
 def job_undo(*, job: BulkJob, actor: audit.Actor) -> BulkJob:

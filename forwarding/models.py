@@ -269,6 +269,85 @@ class BulkJobRow(models.Model):
         return f"row {self.line} of job {self.job_id} ({self.status})"
 
 
+class BulkDraft(models.Model):
+    """A CSV import's dry run, kept in the database between the dry run and "Apply".
+
+    It holds the uploaded file (within BULK_MAX_UPLOAD_BYTES) and, once planned, one
+    BulkDraftRow per CSV row, so the results can be shown page by page and applied
+    without parsing the file again. Only its creator sees or applies it; it expires
+    after BULK_DRAFT_SECONDS and a user keeps at most BULK_DRAFTS_PER_USER of them
+    (forwarding.bulk_drafts). A dry run still changes nobody's settings."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    READY = "ready"
+    FAILED = "failed"
+    STATUSES = [(QUEUED, "Waiting for a worker"), (RUNNING, "Checking"), (READY, "Ready"),
+                (FAILED, "Failed")]
+
+    org = models.ForeignKey("portal.Organization", on_delete=models.CASCADE,
+                            related_name="bulk_drafts")
+    created_by = models.ForeignKey("portal.User", on_delete=models.CASCADE,
+                                   related_name="bulk_drafts")
+    # The partner org on whose behalf the dry run was made (None: the org's own admin).
+    via_partner = models.ForeignKey("portal.Organization", null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    filename = models.CharField(max_length=200, blank=True)
+    data = models.BinaryField()
+    status = models.CharField(max_length=8, choices=STATUSES, default=QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)  # data rows, counted on upload
+    rows_done = models.PositiveIntegerField(default=0)  # checked so far
+    valid = models.PositiveIntegerField(default=0)
+    invalid = models.PositiveIntegerField(default=0)
+    changing = models.PositiveIntegerField(default=0)
+    file_errors = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_by", "created_at"])]
+
+    def __str__(self):
+        return f"dry run #{self.pk} of {self.filename}"
+
+    @property
+    def unchanged(self):
+        return self.valid - self.changing
+
+
+class BulkDraftRow(models.Model):
+    """One CSV row of a dry run: invalid with its reasons, a change, or already so."""
+
+    INVALID = "invalid"
+    CHANGE = "change"
+    UNCHANGED = "unchanged"
+    KINDS = [(INVALID, "Invalid"), (CHANGE, "Changes"), (UNCHANGED, "Already so")]
+
+    draft = models.ForeignKey(BulkDraft, on_delete=models.CASCADE, related_name="rows")
+    line = models.PositiveIntegerField()
+    kind = models.CharField(max_length=9, choices=KINDS)
+    key = models.CharField(max_length=254, blank=True)
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    person_label = models.CharField(max_length=200, blank=True)
+    errors = models.JSONField(default=dict, blank=True)
+    # The normalised values that would change (JSON), and [{"field", "old", "new"}].
+    changes = models.JSONField(default=dict, blank=True)
+    diff = models.JSONField(default=list, blank=True)
+    # The person's settings version when the dry run read them: applying the draft
+    # expects it, so a change made since the dry run is refused row by row, not overwritten.
+    current_version = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["line", "id"]
+        indexes = [models.Index(fields=["draft", "kind", "line"])]
+
+    def __str__(self):
+        return f"row {self.line} of dry run {self.draft_id} ({self.kind})"
+
+
 class CallRecord(models.Model):
     """One call that a call-time provider (the Graph bot) asked the portal about: the
     decision, the redirect that was sent and what came back, and how the call ended.

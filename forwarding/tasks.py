@@ -2,6 +2,7 @@
 none sleeps or retries by itself (the services re-schedule)."""
 
 from celery import shared_task
+from django.conf import settings
 
 
 @shared_task(name="forwarding.push_settings", ignore_result=True)
@@ -76,3 +77,14 @@ def prune_old_rows():
     from forwarding import retention
 
     retention.prune(budget_seconds=settings.CELERY_TASK_SOFT_TIME_LIMIT / 2)
+
+
+@shared_task(name="forwarding.bulk_dry_run", ignore_result=True,
+             soft_time_limit=settings.BULK_DRY_RUN_TIME_LIMIT,
+             time_limit=settings.BULK_DRY_RUN_TIME_LIMIT + 30)
+def bulk_dry_run(draft_id):
+    # Bulk queue only. A file at BULK_MAX_ROWS takes about a minute, longer than the
+    # default limits sized for pushes; a redelivered message starts the dry run over.
+    from forwarding import bulk_drafts
+
+    bulk_drafts.draft_run(draft_id)

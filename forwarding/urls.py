@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from forwarding import views, views_bulk
+from forwarding import views, views_bulk, views_drafts
 
 urlpatterns = [
     path("me/", views.my_forwarding, name="my_forwarding"),
@@ -14,8 +14,12 @@ urlpatterns = [
     path("people/<int:person_id>/test/", views.person_test, name="person_test"),
     path("orgs/", views_bulk.org_switcher, name="org_switcher"),
     path("orgs/<int:org_id>/bulk/", views_bulk.bulk_import, name="bulk_import"),
-    path("orgs/<int:org_id>/bulk/apply/", views_bulk.bulk_import_apply,
+    path("orgs/<int:org_id>/bulk/apply/", views_drafts.bulk_import_apply,
          name="bulk_import_apply"),
+    path("orgs/<int:org_id>/bulk/drafts/<int:draft_id>/", views_drafts.bulk_draft,
+         name="bulk_draft"),
+    path("orgs/<int:org_id>/bulk/drafts/<int:draft_id>/requeue/",
+         views_drafts.bulk_draft_requeue, name="bulk_draft_requeue"),
     path("orgs/<int:org_id>/bulk/export.csv", views_bulk.bulk_export, name="bulk_export"),
     path("orgs/<int:org_id>/bulk/edit/", views_bulk.bulk_edit, name="bulk_edit"),
     path("bulk-jobs/<int:job_id>/", views_bulk.bulk_job, name="bulk_job"),

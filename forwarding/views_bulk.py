@@ -3,22 +3,22 @@ people list, a job's page with its live progress, undo, and the org switcher of 
 and partner admins.
 
 Thin like the other pages: who may act comes from `portal.access`, reads from
-`bulk_selectors`, writes from `bulk`. Between the dry run and "Apply" the uploaded file
-waits in the cache (not the database: a dry run writes nothing); Apply checks it again.
+`bulk_selectors`, writes from `bulk`. Between the dry run and "Apply" the dry run waits in
+the database (forwarding.bulk_drafts), bounded per user and in time.
 """
 
 from __future__ import annotations
 
 import csv
-import secrets
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -27,12 +27,28 @@ from portal import access, audit
 from portal.models import Organization
 from portal.views import require_mfa
 
-from . import bulk, bulk_selectors
+from . import bulk, bulk_selectors, views_drafts
 from .models import BulkJob, BulkJobRow
 
 ROWS_PER_PAGE = 100
-DRAFT_SECONDS = 3600
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # about 100,000 rows; a guard, not a row cap
+
+
+def upload_too_large(size: int) -> str | None:
+    """The message for an upload over BULK_MAX_UPLOAD_BYTES (pages and API), else None."""
+    limit = settings.BULK_MAX_UPLOAD_BYTES
+    if size <= limit:
+        return None
+    return (f"This file is larger than {filesizeformat(limit)}, the most one import "
+            "takes; split it into smaller files.")
+
+
+def too_many_people(count: int) -> str | None:
+    """The message for a bulk edit of more than BULK_EDIT_MAX_PEOPLE people, else None."""
+    limit = settings.BULK_EDIT_MAX_PEOPLE
+    if count <= limit:
+        return None
+    return (f"{count:,} people were chosen; a bulk edit takes at most {limit:,}. "
+            "Split it into smaller ones.")
 
 
 class _Echo:
@@ -61,8 +77,8 @@ class ImportForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError("This file is larger than 20 MB; split it in two.")
+        if (message := upload_too_large(upload.size)) is not None:
+            raise forms.ValidationError(message)
         return upload
 
 
@@ -72,8 +88,11 @@ class IdsField(forms.Field):
                               "invalid": "Tick people in the list."}
 
     def to_python(self, value):
+        value = value or []
+        if (message := too_many_people(len(value))) is not None:
+            raise forms.ValidationError(message)
         try:
-            return [int(v) for v in value or []]
+            return [int(v) for v in value]
         except (TypeError, ValueError):
             raise forms.ValidationError(self.error_messages["invalid"]) from None
 
@@ -114,26 +133,7 @@ def bulk_import(request, org_id):
     org, via = _admin_org(request, org_id)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        data = upload.read()
-        plan = bulk_selectors.plan_csv(org, data)
-        token = None
-        if not plan.file_errors and plan.changing:
-            token = secrets.token_urlsafe(18)
-            cache.set(_draft_key(token), {"org": org.pk, "user": request.user.pk,
-                                         "name": upload.name, "data": data}, DRAFT_SECONDS)
-        status = 400 if plan.file_errors else 200
-        return render(request, "forwarding/bulk_dry_run.html", {
-            "org": org, "via_partner": via, "plan": plan, "token": token,
-            "filename": upload.name, "needs_mfa": _needs_mfa(request.user),
-            "invalid_rows": [r for r in plan.rows if not r.valid],
-            "changing_rows": [
-                {"row": r, "diff": [(c["field"], bulk_selectors.change_text(c["field"], c["old"]),
-                                     bulk_selectors.change_text(c["field"], c["new"]))
-                                    for c in r.diff]}
-                for r in plan.rows if r.valid and r.changed],
-            "unchanged": sum(1 for r in plan.rows if r.valid and not r.changed),
-        }, status=status)
+        return views_drafts.upload_answer(request, org, via, form.cleaned_data["file"])
     jobs = Paginator(bulk_selectors.jobs_for(request.user, org_id=org.pk), 20).get_page(
         request.GET.get("page"))
     progress = bulk_selectors.jobs_progress(jobs.object_list)
@@ -142,41 +142,6 @@ def bulk_import(request, org_id):
         "jobs": [(job, progress[job.pk]) for job in jobs.object_list],
         "columns": bulk_selectors.COLUMNS,
     }, status=400 if form.errors else 200)
-
-
-def _draft_key(token):
-    return f"bulk-import:{token}"
-
-
-def _needs_mfa(user):
-    from allauth.mfa.utils import is_mfa_enabled
-
-    return not is_mfa_enabled(user)
-
-
-@login_required
-@require_POST
-def bulk_import_apply(request, org_id):
-    org, via = _admin_org(request, org_id)
-    if (refused := require_mfa(request, reverse("bulk_import", args=[org.pk]))) is not None:
-        return refused
-    token = request.POST.get("token", "")
-    draft = cache.get(_draft_key(token)) if token else None
-    if not draft or draft["org"] != org.pk or draft["user"] != request.user.pk:
-        messages.error(request, "This dry run has expired. Upload the file again.")
-        return redirect("bulk_import", org_id=org.pk)
-    # Checked again: somebody may have changed settings since the dry run.
-    plan = bulk_selectors.plan_csv(org, draft["data"])
-    if plan.file_errors:
-        messages.error(request, " ".join(plan.file_errors))
-        return redirect("bulk_import", org_id=org.pk)
-    job = bulk.job_create(org=org, plan=plan, actor=audit.actor_from_request(
-        request, via_partner=via), kind=BulkJob.IMPORT, description=f"Import of "
-        f"{draft['name']}", filename=draft["name"])
-    cache.delete(_draft_key(token))
-    messages.success(request, f"Bulk job #{job.pk} started: {plan.changing} "
-                     f"change{'s' if plan.changing != 1 else ''} to apply.")
-    return redirect("bulk_job", job_id=job.pk)
 
 
 @login_required
@@ -261,7 +226,7 @@ def bulk_job(request, job_id):
         # A stopped job can be undone too: its applied rows stay applied.
         "can_undo": job.status in (BulkJob.DONE, BulkJob.STOPPED) and not undone_by
         and progress["applied"] > 0,
-        "needs_mfa": _needs_mfa(request.user),
+        "needs_mfa": views_drafts._needs_mfa(request.user),
     })
 
 

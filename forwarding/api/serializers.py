@@ -13,7 +13,7 @@ from portal.models import Delegation
 from providers.capabilities import FEATURES
 from providers.registry import KIND_CHOICES
 
-from ..models import BulkJob, BulkJobRow, SyncStatus
+from ..models import BulkDraft, BulkJob, BulkJobRow, SyncStatus
 from .params import INT_MAX, IdField, VersionField, WholeNumberField, sent_as_json
 
 
@@ -326,6 +326,7 @@ class DryRunRowSerializer(serializers.Serializer):
     valid = serializers.BooleanField()
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
     changes = ChangeSerializer(many=True)
+    kind = serializers.ChoiceField(choices=["invalid", "change", "unchanged"], required=False)
 
 
 class DryRunSerializer(ActingMixin):
@@ -336,7 +337,29 @@ class DryRunSerializer(ActingMixin):
     changing = serializers.IntegerField(help_text="Valid rows that would change something.")
     errors = serializers.ListField(child=serializers.CharField(),
                                    help_text="Problems with the file as a whole.")
-    rows = DryRunRowSerializer(many=True)
+    rows = DryRunRowSerializer(many=True, help_text="A CSV import's dry run: its first "
+                               "page of rows (`rows_next` links the next); a bulk edit's: all.")
+    draft = serializers.IntegerField(allow_null=True, help_text="The stored dry run of a "
+                                     "CSV import (POST /api/v1/bulk-drafts/{id}/apply/).")
+    expires_at = serializers.DateTimeField(allow_null=True)
+    rows_next = serializers.CharField(allow_null=True)
+
+
+class BulkDraftSerializer(ActingMixin):
+    id = serializers.IntegerField()
+    org = OrgRefSerializer()
+    status = named_choice("BulkDraftStatus", BulkDraft.STATUSES)
+    filename = serializers.CharField(allow_blank=True)
+    rows_total = serializers.IntegerField(help_text="Data rows of the file.")
+    rows_done = serializers.IntegerField(help_text="Rows checked so far.")
+    valid = serializers.IntegerField()
+    invalid = serializers.IntegerField()
+    changing = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.CharField(),
+                                   help_text="Why the dry run failed, when it did.")
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    rows_url = serializers.CharField()
 
 
 class ImportSerializer(serializers.Serializer):
@@ -346,7 +369,11 @@ class ImportSerializer(serializers.Serializer):
 
 
 class BulkEditSerializer(serializers.Serializer):
-    people = serializers.ListField(child=IdField(), allow_empty=False)
+    # At most BULK_EDIT_MAX_PEOPLE ids: checked by the view, which reads the setting per
+    # request, before any id is looked up.
+    people = serializers.ListField(child=IdField(), allow_empty=False,
+                                   help_text="Ids of people; at most BULK_EDIT_MAX_PEOPLE "
+                                   "(1,000 by default).")
     feature = serializers.ChoiceField(choices=["always", "busy", "no_answer", "continuity"])
     action = serializers.ChoiceField(choices=["set", "off"])
     destination = TextField(required=False, allow_blank=True, trim_whitespace=False,

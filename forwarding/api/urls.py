@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import drafts, views
 
 urlpatterns = [
     path("people/", views.PeopleList.as_view(), name="api_people"),
@@ -33,4 +33,9 @@ urlpatterns += [
     path("bulk-jobs/<int:pk>/", views.BulkJobDetail.as_view(), name="api_bulk_job"),
     path("bulk-jobs/<int:pk>/rows/", views.BulkJobRows.as_view(), name="api_bulk_job_rows"),
     path("bulk-jobs/<int:pk>/undo/", views.BulkJobUndo.as_view(), name="api_bulk_job_undo"),
+    path("bulk-drafts/<int:pk>/", drafts.BulkDraftDetail.as_view(), name="api_bulk_draft"),
+    path("bulk-drafts/<int:pk>/rows/", drafts.BulkDraftRows.as_view(),
+         name="api_bulk_draft_rows"),
+    path("bulk-drafts/<int:pk>/apply/", drafts.BulkDraftApply.as_view(),
+         name="api_bulk_draft_apply"),
 ]

@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.generics import GenericAPIView
@@ -33,10 +33,10 @@ from portal.models import Delegation, Organization
 from portal.models.tenancy import partner_by_code
 from providers.capabilities import FEATURES
 
-from .. import bulk, bulk_selectors, selectors, services, sync
+from .. import bulk, bulk_drafts, bulk_selectors, selectors, services, sync
 from ..models import BulkJob
 from ..validation import DEFAULTS, EDITABLE_FIELDS
-from ..views_bulk import MAX_UPLOAD_BYTES, csv_response
+from ..views_bulk import csv_response, too_many_people, upload_too_large
 from . import errors
 from . import serializers as s
 from .errors import error_responses
@@ -548,6 +548,7 @@ def dry_run_data(plan, via_partner) -> dict:
         "rows": [{"line": r.line, "key": r.key, "person": r.person.id if r.person else None,
                   "person_label": r.person_label, "valid": r.valid, "errors": r.errors,
                   "changes": r.diff} for r in plan.rows],
+        "draft": None, "expires_at": None, "rows_next": None,
         **acting(via_partner, plan.org),
     }
 
@@ -571,24 +572,32 @@ class OrganizationImport(PortalAPIView):
 
     @extend_schema(
         operation_id="organizations_import", request={"multipart/form-data": s.ImportSerializer},
-        responses={200: s.DryRunSerializer, 202: s.BulkJobSerializer,
+        responses={200: s.DryRunSerializer,
+                   202: PolymorphicProxySerializer(
+                       component_name="ImportAccepted", resource_type_field_name=None,
+                       serializers=[s.BulkJobSerializer, s.BulkDraftSerializer]),
                    **error_responses(400, 403, 404)},
-        summary="Import a CSV: a dry run (default) or a bulk job")
+        summary="Import a CSV: a dry run (default) or a bulk job",
+        description="A dry run of a small file answers 200 with its first page of rows; "
+        "a big one (more than BULK_INLINE_DRY_RUN_ROWS rows) is checked by a worker and "
+        "answers 202 with the dry run to follow (Location). dry_run=false answers 202 "
+        "with the bulk job.")
     def post(self, request, pk):
         org, via = admin_org(request.user, pk)
         body = s.ImportSerializer(data=request.data)
         if not body.is_valid():
             raise errors.invalid(body.errors)
         upload = body.validated_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise errors.invalid({"file": ["This file is larger than 20 MB; split it in two."]})
-        if not body.validated_data["dry_run"]:
-            require_mfa(request.user)
-        plan = bulk_selectors.plan_csv(org, upload.read())
+        if (message := upload_too_large(upload.size)) is not None:
+            raise errors.invalid({"file": [message]}, "The file cannot be imported.")
+        if body.validated_data["dry_run"]:
+            from .drafts import import_dry_run
+
+            return import_dry_run(self, org, via, upload)
+        require_mfa(request.user)
+        plan = bulk_drafts.plan_without_draft(org, upload.read())
         if plan.file_errors:
             raise errors.invalid({"file": plan.file_errors}, "The file cannot be imported.")
-        if body.validated_data["dry_run"]:
-            return Response(s.DryRunSerializer(dry_run_data(plan, via)).data)
         job = bulk.job_create(org=org, plan=plan, actor=self.actor(via), kind=BulkJob.IMPORT,
                               description=f"Import of {upload.name}", filename=upload.name)
         return _job_created(request, job)
@@ -601,6 +610,10 @@ class OrganizationBulkEdit(PortalAPIView):
                    summary="Set or turn off one forwarding type for many people")
     def post(self, request, pk):
         org, via = admin_org(request.user, pk)
+        # The id list is capped before its ids are even checked one by one.
+        people = request.data.get("people") if hasattr(request.data, "get") else None
+        if isinstance(people, list) and (message := too_many_people(len(people))) is not None:
+            raise errors.invalid({"people": [message]})
         body = s.BulkEditSerializer(data=request.data)
         if not body.is_valid():
             raise errors.invalid(body.errors)

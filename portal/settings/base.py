@@ -414,6 +414,19 @@ if GRAPH_WEBHOOK_RATE_PER_ORG < 0:
 # Base URL of the local provider sandbox that the demo organisations point at.
 SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8025").rstrip("/")
 
+# Bulk changes (forwarding.bulk_drafts): what one CSV import or bulk edit may ask for.
+BULK_MAX_ROWS = _env_int("BULK_MAX_ROWS", 100_000)  # data rows of one CSV file
+BULK_MAX_UPLOAD_BYTES = _env_int("BULK_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
+BULK_EDIT_MAX_PEOPLE = _env_int("BULK_EDIT_MAX_PEOPLE", 1_000)  # ids of one bulk edit
+BULK_DRAFT_SECONDS = _env_int("BULK_DRAFT_SECONDS", 3600)  # a dry run waits this long
+BULK_DRAFTS_PER_USER = _env_int("BULK_DRAFTS_PER_USER", 5)  # the oldest one goes first
+# Files with more rows than this are checked by a worker on the bulk queue, with a
+# progress page; smaller ones within the request.
+BULK_INLINE_DRY_RUN_ROWS = _env_int("BULK_INLINE_DRY_RUN_ROWS", 2_000)
+# The worker's dry run of a file at BULK_MAX_ROWS takes about a minute: longer than the
+# default task limits, which are sized for pushes.
+BULK_DRY_RUN_TIME_LIMIT = _env_int("BULK_DRY_RUN_TIME_LIMIT", 600)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

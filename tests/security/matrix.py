@@ -74,6 +74,9 @@ ADMINS_200 = "login 404 404 200 404 200 404 404"
 ADMINS_302 = "login 404 404 302 404 302 404 404"
 API_ADMINS = "401 404 404 200 404 200 404 404"
 API_ADMINS_202 = "401 404 404 202 404 202 404 404"
+# Org A's admin only: what they made themselves (a dry run).
+OWNER_200 = "login 404 404 200 404 404 404 404"
+API_OWNER = "401 404 404 200 404 404 404 404"
 
 
 def api(**cells):
@@ -181,6 +184,10 @@ TABLE: dict[str, Entry] = {
     "api_bulk_job": api(GET=API_ADMINS),
     "api_bulk_job_rows": api(GET=API_ADMINS),
     "api_bulk_job_undo": api(writes=True, POST=API_ADMINS_202),
+    # A dry run is its maker's alone (org A's admin made it): anybody else gets 404.
+    "api_bulk_draft": api(GET=API_OWNER),
+    "api_bulk_draft_rows": api(GET=API_OWNER),
+    "api_bulk_draft_apply": api(writes=True, POST="401 404 404 202 404 404 404 404"),
     # The schema and its docs describe the API, not anybody's data: public under these
     # (test) settings; production requires sign-in (API_DOCS_PUBLIC=False, tested in
     # tests/api/test_schema.py and tests/portal/test_configuration.py).
@@ -207,6 +214,10 @@ TABLE: dict[str, Entry] = {
     "bulk_import_apply": url(GET=PAGE_405, POST=ADMINS_302,
                              data=lambda w, role, t: {"token": "a-dry-run-token"}),
     "bulk_export": url(GET=ADMINS_200, POST=PAGE_405),
+    # A dry run is its maker's alone (org A's admin made it): anybody else gets 404.
+    "bulk_draft": url(GET=OWNER_200, POST=PAGE_405),
+    # The world's dry run is ready: nothing to queue, back to its page.
+    "bulk_draft_requeue": url(GET=PAGE_405, POST="login 404 404 302 404 404 404 404"),
     "bulk_edit": url(writes=True, GET=PAGE_405, POST=ADMINS_302,
                      data=lambda w, role, t: {"people": [t["person"].pk], "feature": "busy",
                                               "action": "set", "destination": "2014"}),

@@ -11,7 +11,7 @@ from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from forwarding import bulk, bulk_selectors
+from forwarding import bulk, bulk_drafts, bulk_selectors
 from forwarding.models import BulkJob, BulkJobRow, CallRecord, ForwardingSettings
 from portal import services as portal_services
 from portal.audit import Actor
@@ -71,6 +71,15 @@ def _job(org, person, actor):
     return BulkJob.objects.get(pk=job.pk)
 
 
+def _draft(org, person, user):
+    """A ready dry run of a one-row CSV file, made by `user`."""
+    text = f"email,busy_enabled,busy_destination\n{person.email},yes,2015\n"
+    draft, problems = bulk_drafts.draft_create(org=org, user=user, via_partner=None,
+                                               filename="people.csv", data=text.encode())
+    assert not problems and draft.status == "ready", problems
+    return draft
+
+
 def _call(org, person):
     return CallRecord.objects.create(org=org, person=person, provider_call_id=f"call-{org.pk}",
                                      api_version="v1.0", caller_kind="phone",
@@ -122,6 +131,8 @@ def build() -> World:
 
     o["job_a"] = _job(o["org_a"], o["bob"], Actor.for_user(u["admin"]))
     o["job_b"] = _job(o["org_b"], o["yan"], Actor.for_user(u["admin_b"]))
+    o["draft_a"] = _draft(o["org_a"], o["bob"], u["admin"])
+    o["draft_b"] = _draft(o["org_b"], o["yan"], u["admin_b"])
     o["call_a"] = _call(o["org_a"], o["bob"])
     o["call_b"] = _call(o["org_b"], o["yan"])
     _invitation, o["invitation_token"] = portal_services.invitation_create(
@@ -134,9 +145,9 @@ def build() -> World:
 
 # What an API `pk` stands for, by the path segment before it.
 _PK_KIND = {"people": "person", "organizations": "org", "delegations": "delegation",
-            "bulk-jobs": "job"}
+            "bulk-jobs": "job", "bulk-drafts": "draft"}
 _PARAM_KIND = {"person_id": "person", "org_id": "org", "delegation_id": "delegation",
-               "job_id": "job", "membership_id": "membership"}
+               "job_id": "job", "membership_id": "membership", "draft_id": "draft"}
 
 
 def targets(w: World, side: str, org_override: str | None):
@@ -144,9 +155,9 @@ def targets(w: World, side: str, org_override: str | None):
     if side == "a":
         org = w.objects[org_override] if org_override else w.org_a
         return {"person": w.bob, "org": org, "delegation": w.delegation_a, "job": w.job_a,
-                "membership": w.membership_a}
+                "membership": w.membership_a, "draft": w.draft_a}
     return {"person": w.yan, "org": w.org_b, "delegation": w.delegation_b, "job": w.job_b,
-            "membership": w.membership_b}
+            "membership": w.membership_b, "draft": w.draft_b}
 
 
 def _admin_object_id(url: Url):

@@ -1,0 +1,128 @@
+"""The API of CSV dry runs (forwarding.bulk_drafts): the answer to an import's dry run,
+a dry run's state, its rows a page at a time, and applying it. A dry run is only ever
+visible to the user who made it; for anybody else it does not exist (404)."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers as drf_serializers
+from rest_framework import status
+from rest_framework.response import Response
+
+from .. import bulk_drafts
+from ..models import BulkDraft
+from . import errors
+from . import serializers as s
+from .errors import error_responses
+from .views import PortalAPIView, _job_created, acting, admin_org, org_ref, require_mfa
+
+FILE_REFUSED = "The file cannot be imported."
+
+
+def draft_data(draft: BulkDraft) -> dict:
+    return {
+        "id": draft.pk, "org": org_ref(draft.org), "status": draft.status,
+        "filename": draft.filename, "rows_total": draft.rows_total,
+        "rows_done": draft.rows_done, "valid": draft.valid, "invalid": draft.invalid,
+        "changing": draft.changing, "errors": draft.file_errors,
+        "created_at": draft.created_at, "expires_at": draft.expires_at,
+        "rows_url": reverse("api_bulk_draft_rows", args=[draft.pk]),
+        **acting(draft.via_partner, draft.org),
+    }
+
+
+def draft_row_data(row) -> dict:
+    return {"line": row.line, "key": row.key, "person": row.person_id,
+            "person_label": row.person_label, "kind": row.kind,
+            "valid": row.kind != row.INVALID, "errors": row.errors, "changes": row.diff}
+
+
+def _draft(request, pk) -> BulkDraft:
+    try:
+        return bulk_drafts.draft_for(request.user, pk)
+    except bulk_drafts.DraftGone:
+        raise Http404("No such dry run") from None
+
+
+def dry_run_answer(view, draft: BulkDraft):
+    """A ready dry run: its counters and its first page of rows (`rows_next` links the
+    next page). One a worker still checks: 202 and where to follow it."""
+    if draft.status == BulkDraft.FAILED:
+        raise errors.invalid({"file": draft.file_errors}, FILE_REFUSED)
+    if draft.status != BulkDraft.READY:
+        return Response(s.BulkDraftSerializer(draft_data(draft)).data,
+                        status=status.HTTP_202_ACCEPTED,
+                        headers={"Location": reverse("api_bulk_draft", args=[draft.pk])})
+    size = view.paginator.get_page_size(view.request)
+    rows = list(bulk_drafts.draft_rows(draft, show="all")[:size + 1])
+    rows_url = reverse("api_bulk_draft_rows", args=[draft.pk])
+    return Response(s.DryRunSerializer({
+        "org": org_ref(draft.org), "total": draft.rows_total, "valid": draft.valid,
+        "invalid": draft.invalid, "changing": draft.changing, "errors": [],
+        "rows": [draft_row_data(row) for row in rows[:size]],
+        "draft": draft.pk, "expires_at": draft.expires_at,
+        "rows_next": view.request.build_absolute_uri(f"{rows_url}?show=all&page=2")
+        if len(rows) > size else None,
+        **acting(draft.via_partner, draft.org),
+    }).data)
+
+
+def import_dry_run(view, org, via, upload):
+    draft, problems = bulk_drafts.draft_create(
+        org=org, user=view.request.user, via_partner=via, filename=upload.name,
+        data=upload.read())
+    if problems:
+        raise errors.invalid({"file": problems}, FILE_REFUSED)
+    return dry_run_answer(view, draft)
+
+
+class BulkDraftDetail(PortalAPIView):
+    serializer_class = s.BulkDraftSerializer
+
+    @extend_schema(operation_id="bulk_drafts_retrieve",
+                   responses={200: s.BulkDraftSerializer, **error_responses(404)},
+                   summary="A dry run of an import: being checked, ready or failed")
+    def get(self, request, pk):
+        return Response(s.BulkDraftSerializer(draft_data(_draft(request, pk))).data)
+
+
+class DraftRowFilters(drf_serializers.Serializer):
+    show = drf_serializers.ChoiceField(
+        required=False, choices=[c for c in bulk_drafts.ROW_FILTERS if c],
+        help_text="invalid, change or all; by default invalid rows and changes.")
+
+
+class BulkDraftRows(PortalAPIView):
+    serializer_class = s.DryRunRowSerializer
+
+    @extend_schema(operation_id="bulk_drafts_rows", parameters=[DraftRowFilters],
+                   responses={200: s.DryRunRowSerializer(many=True),
+                              **error_responses(400, 404)},
+                   summary="The rows of a ready dry run, a page at a time")
+    def get(self, request, pk):
+        draft = _draft(request, pk)
+        params = self.query(DraftRowFilters)
+        page = self.paginate_queryset(bulk_drafts.draft_rows(draft, show=params.get("show",
+                                                                                     "")))
+        return self.get_paginated_response(
+            s.DryRunRowSerializer([draft_row_data(r) for r in page], many=True).data)
+
+
+class BulkDraftApply(PortalAPIView):
+    serializer_class = s.BulkJobSerializer
+
+    @extend_schema(operation_id="bulk_drafts_apply", request=None,
+                   responses={202: s.BulkJobSerializer, **error_responses(403, 404)},
+                   summary="Apply a ready dry run: a bulk job; the dry run is used up")
+    def post(self, request, pk):
+        draft = _draft(request, pk)
+        org, via = admin_org(request.user, draft.org_id)
+        require_mfa(request.user)
+        try:
+            job = bulk_drafts.draft_apply(draft_id=draft.pk, user=request.user, org=org,
+                                          actor=self.actor(via))
+        except bulk_drafts.DraftGone:
+            raise Http404("No such dry run") from None
+        return _job_created(request, job)
