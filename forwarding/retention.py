@@ -97,6 +97,10 @@ RETENTION = [
               keep=_unfinished_jobs_rows, lock="job"),
     Retention("forwarding.BulkJob", "finished_at", "RETENTION_BULK_JOBS_DAYS",
               keep=_jobs_not_empty_or_unfinished),
+    # Dry runs: their rows first (one statement per batch, not one cascade per draft).
+    Retention("forwarding.BulkDraftRow", "draft__expires_at", "RETENTION_BULK_DRAFTS_DAYS"),
+    Retention("forwarding.BulkDraft", "expires_at", "RETENTION_BULK_DRAFTS_DAYS",
+              keep=lambda: Q(rows__isnull=False)),
 ]
 
 

@@ -376,6 +376,9 @@ RETENTION_PUSH_ATTEMPTS_DAYS = _retention_days("RETENTION_PUSH_ATTEMPTS_DAYS", 9
 RETENTION_CALL_RECORDS_DAYS = _retention_days("RETENTION_CALL_RECORDS_DAYS", 90)
 # Rows of finished bulk jobs (what undo needs), then the jobs; undo is refused after it.
 RETENTION_BULK_JOBS_DAYS = _retention_days("RETENTION_BULK_JOBS_DAYS", 180)
+# Stored dry runs past their expiry (BULK_DRAFT_SECONDS) nobody will apply; new uploads
+# also delete expired ones, this catches the org whose admins upload nothing more.
+RETENTION_BULK_DRAFTS_DAYS = _retention_days("RETENTION_BULK_DRAFTS_DAYS", 1)
 # Hourly, in batches of 1,000 rows, each run stopping within half the soft time limit.
 CELERY_BEAT_SCHEDULE["prune-old-rows"] = {
     "task": "forwarding.prune_old_rows", "schedule": 3600.0, "options": {"queue": "bulk"},

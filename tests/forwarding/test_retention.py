@@ -113,11 +113,33 @@ class TestPrune:
 
         deleted = retention.prune(now=NOW, batch_size=2)
 
-        assert deleted == {"PushAttempt": 0, "CallRecord": 0, "BulkJobRow": 7, "BulkJob": 2}
+        assert deleted == {"PushAttempt": 0, "CallRecord": 0, "BulkJobRow": 7, "BulkJob": 2,
+                           "BulkDraftRow": 0, "BulkDraft": 0}
         assert remaining(BulkJob, [old, recent, running, undone, undo, stopped]) == pks(
             recent, running, undone, undo)
         assert not BulkJobRow.objects.filter(job_id=old.pk).exists()
         assert BulkJobRow.objects.filter(job=undone).count() == 3
+
+    def test_dry_runs_go_a_day_after_they_expired_with_their_rows(self, org):
+        from forwarding.models import BulkDraft, BulkDraftRow
+        from tests.conftest import make_user
+
+        user = make_user()
+
+        def draft(expired_days_ago, rows):
+            made = BulkDraft.objects.create(org=org, created_by=user, data=b"",
+                                            expires_at=days_ago(expired_days_ago))
+            BulkDraftRow.objects.bulk_create(
+                BulkDraftRow(draft=made, line=i, kind="change") for i in range(rows))
+            return made
+
+        old, fresh, live = draft(2, rows=3), draft(0.5, rows=2), draft(-0.01, rows=1)
+
+        deleted = retention.prune(now=NOW, batch_size=2)
+
+        assert (deleted["BulkDraftRow"], deleted["BulkDraft"]) == (3, 1)
+        assert remaining(BulkDraft, [old, fresh, live]) == pks(fresh, live)
+        assert BulkDraftRow.objects.count() == 3
 
     def test_an_undo_of_a_pruned_job_loses_its_link_not_its_rows(self, org):
         old = job(org, finished_days_ago=200)
