@@ -1,6 +1,6 @@
 """Peak memory and time of a CSV dry run of the largest file the portal takes
 (BULK_MAX_ROWS rows, 100,000 by default), through the real code path: the upload's
-checks and stored draft (`bulk_drafts.draft_create`), then the bulk worker's task
+checks and stored draft (`drafts.draft_create`), then the bulk worker's task
 (`tasks.bulk_dry_run`, which streams the file, plans it in batches and stores the rows).
 
     python bench/bulk_dry_run_memory.py [--rows 100000] [--reuse]
@@ -121,7 +121,7 @@ def measure(path, org_id, user_id, trace):
 
     from django.db import connection
 
-    from forwarding import bulk_drafts, tasks
+    from forwarding.bulk import drafts, tasks
     from forwarding.models import BulkDraft
     from portal.models import Organization, User
 
@@ -132,7 +132,7 @@ def measure(path, org_id, user_id, trace):
     if trace:
         tracemalloc.start()
     started = time.perf_counter()
-    draft, problems = bulk_drafts.draft_create(org=org, user=user, via_partner=None,
+    draft, problems = drafts.draft_create(org=org, user=user, via_partner=None,
                                                filename="bench.csv", data=data)
     assert not problems and draft.status == BulkDraft.QUEUED, (problems, draft.status)
     queued = time.perf_counter()

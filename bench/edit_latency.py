@@ -1,4 +1,4 @@
-"""Time one forwarding edit (`forwarding.services.forwarding_update`) in a small and a large
+"""Time one forwarding edit (`forwarding.rules.services.forwarding_update`) in a small and a large
 org, side by side, to show whether its cost grows with the org.
 
     python bench/edit_latency.py [--people 10000] [--small 100] [--edits 300] [--seed 1]
@@ -75,7 +75,7 @@ def run_edits(people, edits, rng):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from forwarding import services
+    from forwarding.rules import services
     from portal.audit import Actor
 
     actor = Actor.system("bench")

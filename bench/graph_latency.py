@@ -7,7 +7,7 @@ The whole road, with real processes: the sandbox simulates `--calls` incoming ca
 the same instant (its batch control call), each on its own Teams line, and posts
 Graph's notifications to the portal's webhook, served by gunicorn; the web processes'
 redirect threads (or, with --redirect-threads 0, a real `celery worker` on the `calls`
-queue) decide with forwarding.routing and post the redirect back to the sandbox. The
+queue) decide with forwarding.rules.routing and post the redirect back to the sandbox. The
 sandbox measures, per call, the time from just before it sent the incoming notification
 to the arrival of the redirect (`notificationToRedirectMs`); this prints its p50 and p99
 over every round after a warm-up one, the p99's ratio to the 250 ms target (Graph allows
@@ -181,8 +181,9 @@ def main():
 
     from django.utils import timezone
 
-    from forwarding import calls, services
+    from forwarding.calltime import bot
     from forwarding.models import CallRecord
+    from forwarding.rules import services
     from portal import audit
     from portal.models import Organization, Person
 
@@ -226,7 +227,7 @@ def main():
                                            expected_version=1, actor=actor)
             sandbox.control("POST", "graph/lines", expect=201, json={
                 "lineId": person.provider_person_id, "orgId": "bench-graph",
-                "callbackUrl": public_url + calls.webhook_path(org),
+                "callbackUrl": public_url + bot.webhook_path(org),
                 "apiVersion": args.version, "identityType": "user",
                 "displayName": person.display_name})
 

@@ -54,8 +54,8 @@ def main():
 
     from django.db import transaction
 
-    from forwarding import services
     from forwarding.models import ForwardingSettings, SyncStatus
+    from forwarding.rules import services
     from portal import audit
     from portal.models import Organization, Person
     from tests.integration.harness import SandboxClient, Worker

@@ -1,10 +1,10 @@
 """Django admin for forwarding: read-only. Every change must go through
-forwarding.services (validation, version, audit row, push), which the admin's own save
+forwarding.rules.services (validation, version, audit row, push), which the admin's own save
 would bypass; the admin is for looking, the portal pages are for changing."""
 
 from django.contrib import admin
 
-from .models import CallerRule, ForwardingSettings
+from forwarding.models import CallerRule, ForwardingSettings
 
 
 class ReadOnlyMixin:

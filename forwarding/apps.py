@@ -7,17 +7,22 @@ class ForwardingConfig(AppConfig):
     verbose_name = "Call forwarding"
 
     def ready(self):
+        from forwarding.bulk import revocation
+        from forwarding.calltime import bot
+        from forwarding.rules.signals import settings_changed
+        from forwarding.sync import outbox
         from portal.models import Organization
         from portal.signals import access_withdrawn
 
-        from . import calls, revocation
-
         # A changed or deleted org (API version, webhook key) is not served from the
         # webhook's cache by this process.
-        post_save.connect(calls.forget_webhook_org, sender=Organization,
+        post_save.connect(bot.forget_webhook_org, sender=Organization,
                           dispatch_uid="forget_webhook_org_save")
-        post_delete.connect(calls.forget_webhook_org, sender=Organization,
+        post_delete.connect(bot.forget_webhook_org, sender=Organization,
                             dispatch_uid="forget_webhook_org_delete")
         # Revoked access stops the actor's jobs and partner pushes (same transaction).
         access_withdrawn.connect(revocation.on_access_withdrawn,
                                  dispatch_uid="forwarding_access_withdrawn")
+        # A saved version of someone's settings is delivered by the push pipeline.
+        settings_changed.connect(outbox.on_settings_changed,
+                                 dispatch_uid="forwarding_outbox")

@@ -166,7 +166,7 @@ class PushAttempt(models.Model):
         ordering = ["-started_at", "-id"]
         indexes = [
             models.Index(fields=["settings", "-started_at"]),
-            # Retention finds the oldest attempts by it (forwarding.retention).
+            # Retention finds the oldest attempts by it (forwarding.upkeep.retention).
             models.Index(fields=["started_at"], name="pushattempt_started_idx"),
         ]
 
@@ -179,7 +179,7 @@ class BulkJob(models.Model):
 
     Rows are applied by Celery tasks on the bulk queue, each through forwarding_update (so
     with the same validation, version bump and audit row as a page); the job's counters
-    are read from its rows (forwarding.bulk_selectors.job_progress), never stored twice.
+    are read from its rows (forwarding.bulk.selectors.job_progress), never stored twice.
     """
 
     IMPORT = "import"
@@ -276,7 +276,7 @@ class BulkDraft(models.Model):
     BulkDraftRow per CSV row, so the results can be shown page by page and applied
     without parsing the file again. Only its creator sees or applies it; it expires
     after BULK_DRAFT_SECONDS and a user keeps at most BULK_DRAFTS_PER_USER of them
-    (forwarding.bulk_drafts). A dry run still changes nobody's settings."""
+    (forwarding.bulk.drafts). A dry run still changes nobody's settings."""
 
     QUEUED = "queued"
     RUNNING = "running"
@@ -381,7 +381,7 @@ class CallRecord(models.Model):
     # Last lifecycle state seen: incoming, redirecting, terminated, deleted.
     state = models.CharField(max_length=16, default="incoming")
 
-    # The decision of forwarding.routing.
+    # The decision of forwarding.rules.routing.
     rule = models.CharField(max_length=32, blank=True)
     explanation = models.CharField(max_length=500, blank=True)
     targets = models.JSONField(default=list, blank=True)  # destinations, as routing gave them
@@ -407,7 +407,7 @@ class CallRecord(models.Model):
     redirected_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     # Keys (state|changeType|etag) of the notifications applied, in order. Repeats and
-    # late ones are refused by the state order itself (see forwarding.calls).
+    # late ones are refused by the state order itself (see forwarding.calltime.bot).
     notifications = models.JSONField(default=list, blank=True)
 
     class Meta:
@@ -419,7 +419,7 @@ class CallRecord(models.Model):
         indexes = [
             models.Index(fields=["person", "-started_at"], name="call_person_recent_idx"),
             models.Index(fields=["org", "-started_at"], name="call_org_recent_idx"),
-            # Retention finds the oldest calls by it (forwarding.retention).
+            # Retention finds the oldest calls by it (forwarding.upkeep.retention).
             models.Index(fields=["started_at"], name="call_started_idx"),
             # The recovery sweep's question, kept small: only calls still unsettled.
             models.Index(fields=["started_at"], name="call_unsettled_idx",

@@ -6,7 +6,8 @@ org's provider kind in PROVIDER_BASE_URL_ALLOWED_HOSTS, or (development and test
 PROVIDER_ALLOW_LOOPBACK) the local sandbox on a loopback address over http or https.
 
 It is checked twice: when an org is saved (Organization.clean, so a form shows it next to
-the field) and whenever a provider Connection is built (forwarding.sync, forwarding.calls),
+the field) and whenever a provider Connection is built (forwarding.sync.delivery,
+forwarding.calltime.bot),
 so that a row written around the model (raw SQL, an old row, a changed setting) still
 never sends a token to a host that is not allowed.
 """

@@ -4,7 +4,7 @@ row.
 
 Withdrawing access (revoking a delegation, removing a member, unlinking a line) sends
 `signals.access_withdrawn` in the same transaction: the forwarding side stops the work it
-keeps on behalf of whoever lost access (forwarding.revocation), and what it did is part
+keeps on behalf of whoever lost access (forwarding.bulk.revocation), and what it did is part
 of the audit row.
 """
 
@@ -130,7 +130,7 @@ def _unlink(*, person, user, actor):
 def webhook_key_rotate(*, org: Organization, actor: audit.Actor) -> Organization:
     """A new secret for the org's Graph webhook URL; the old URL answers 404 from now on
     (this process forgets it at once, other web processes within
-    forwarding.calls.WEBHOOK_ORG_TTL). The bot must be registered with the new URL."""
+    forwarding.calltime.bot.WEBHOOK_ORG_TTL). The bot must be registered with the new URL."""
     org = Organization.objects.select_for_update().get(pk=org.pk)
     if org.provider_kind != "graph":
         raise ValidationError(f"{org.name} has no Teams webhook.")

@@ -30,9 +30,9 @@ urlpatterns = [
     path("api/docs/", ApiDocsView.as_view(url_name="api_schema"), name="api_docs"),
     # Last under /api/: anything else there answers the API's JSON 404.
     re_path(r"^api/", views.api_not_found, name="api_not_found"),
-    path("", include("forwarding.urls")),
-    path("", include("forwarding.urls_sync")),
-    path("", include("forwarding.urls_calls")),
+    path("", include("forwarding.pages.urls")),
+    path("", include("forwarding.pages.urls_sync")),
+    path("", include("forwarding.pages.urls_calls")),
 ]
 
 handler404 = "portal.views.not_found"

@@ -12,7 +12,7 @@ tenancy models, the forwarding rules and the provider adapters share one set of 
   the Graph bot's "who is behind this number").
 
 A value that cannot be used raises AddressError with a sentence a person can act on and
-a stable code; forwarding.validation turns it into a form error on the right field.
+a stable code; forwarding.rules.validation turns it into a form error on the right field.
 """
 
 from __future__ import annotations

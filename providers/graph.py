@@ -92,7 +92,7 @@ class RedirectRequest:
     call_id: str
     api_version: str
     targets: tuple[RedirectTarget, ...]
-    # "forward" | "redirect" | "ring" (forwarding.routing's dispositions)
+    # "forward" | "redirect" | "ring" (forwarding.rules.routing's dispositions)
     disposition: str = "ring"
     timeout: int | None = None
     mask_caller: bool = False

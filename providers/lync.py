@@ -11,7 +11,7 @@ in a CDATA section. The script:
    carries a tag belongs to a dialog that is already set up (RFC 3261 §12), and the
    seed says forwarding must not apply to session-bound messages;
 3. for each person with rules (ordered by address), in the precedence of
-   forwarding.routing: caller rules in their order, then always-forward. A *forward*
+   forwarding.rules.routing: caller rules in their order, then always-forward. A *forward*
    becomes `RetargetRequest(uri)` (the caller is not told), a *redirect* becomes
    `Respond("302", "Moved Temporarily", "Contact=<uri>")` (the caller is told and calls
    the new address); anything else for that person is `ProxyRequest("")`;
@@ -49,7 +49,7 @@ _SAFE = frozenset(
 
 @dataclass(frozen=True)
 class CallerRule:
-    """"Calls from these callers go to `destination`", as forwarding.routing reads it."""
+    """"Calls from these callers go to `destination`", as forwarding.rules.routing reads it."""
 
     callers: tuple[str, ...]  # E.164 numbers, extensions, sip: URIs (normalised)
     destination: str  # sip:/tel: URI, E.164 number or extension
@@ -117,7 +117,7 @@ def _domain_of(address: str) -> str:
 
 def _user_at_host(sip_uri: str) -> str:
     """user@host of a sip: URI, lower-case, without parameters or port (what MSPL's
-    GetUserAtHost gives, compared ignoring case like forwarding.routing does)."""
+    GetUserAtHost gives, compared ignoring case like forwarding.rules.routing does)."""
     rest = sip_uri.split(":", 1)[1]
     user, _, host = rest.partition("@")
     host = re.split(r"[;:?>]", host, maxsplit=1)[0]

@@ -37,12 +37,12 @@ def _flush_may_empty_the_audit_log():
 def _call_bot_state():
     """Each test starts with no cached webhook orgs, and ends with the redirect threads it
     started finished and their database connections closed."""
-    from forwarding import calls, fastpath
+    from forwarding.calltime import bot, threads
 
-    calls.forget_webhook_org()
+    bot.forget_webhook_org()
     yield
-    fastpath.shutdown_all()
-    calls.forget_webhook_org()
+    threads.shutdown_all()
+    bot.forget_webhook_org()
 
 
 @pytest.fixture

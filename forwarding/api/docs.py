@@ -20,7 +20,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.permissions import BasePermission
 
-from .errors import exception_handler
+from forwarding.api.errors import exception_handler
 
 
 class DocsReader(BasePermission):

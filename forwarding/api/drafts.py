@@ -1,4 +1,4 @@
-"""The API of CSV dry runs (forwarding.bulk_drafts): the answer to an import's dry run,
+"""The API of CSV dry runs (forwarding.bulk.drafts): the answer to an import's dry run,
 a dry run's state, its rows a page at a time, and applying it. A dry run is only ever
 visible to the user who made it; for anybody else it does not exist (404)."""
 
@@ -11,12 +11,19 @@ from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.response import Response
 
-from .. import bulk_drafts
-from ..models import BulkDraft
-from . import errors
-from . import serializers as s
-from .errors import error_responses
-from .views import PortalAPIView, _job_created, acting, admin_org, org_ref, require_mfa
+from forwarding.api import errors
+from forwarding.api import serializers as s
+from forwarding.api.errors import error_responses
+from forwarding.api.views import (
+    PortalAPIView,
+    _job_created,
+    acting,
+    admin_org,
+    org_ref,
+    require_mfa,
+)
+from forwarding.bulk import drafts
+from forwarding.models import BulkDraft
 
 FILE_REFUSED = "The file cannot be imported."
 
@@ -41,8 +48,8 @@ def draft_row_data(row) -> dict:
 
 def _draft(request, pk) -> BulkDraft:
     try:
-        return bulk_drafts.draft_for(request.user, pk)
-    except bulk_drafts.DraftGone:
+        return drafts.draft_for(request.user, pk)
+    except drafts.DraftGone:
         raise Http404("No such dry run") from None
 
 
@@ -56,7 +63,7 @@ def dry_run_answer(view, draft: BulkDraft):
                         status=status.HTTP_202_ACCEPTED,
                         headers={"Location": reverse("api_bulk_draft", args=[draft.pk])})
     size = view.paginator.get_page_size(view.request)
-    rows = list(bulk_drafts.draft_rows(draft, show="all")[:size + 1])
+    rows = list(drafts.draft_rows(draft, show="all")[:size + 1])
     rows_url = reverse("api_bulk_draft_rows", args=[draft.pk])
     return Response(s.DryRunSerializer({
         "org": org_ref(draft.org), "total": draft.rows_total, "valid": draft.valid,
@@ -70,7 +77,7 @@ def dry_run_answer(view, draft: BulkDraft):
 
 
 def import_dry_run(view, org, via, upload):
-    draft, problems = bulk_drafts.draft_create(
+    draft, problems = drafts.draft_create(
         org=org, user=view.request.user, via_partner=via, filename=upload.name,
         data=upload.read())
     if problems:
@@ -90,7 +97,7 @@ class BulkDraftDetail(PortalAPIView):
 
 class DraftRowFilters(drf_serializers.Serializer):
     show = drf_serializers.ChoiceField(
-        required=False, choices=[c for c in bulk_drafts.ROW_FILTERS if c],
+        required=False, choices=[c for c in drafts.ROW_FILTERS if c],
         help_text="invalid, change or all; by default invalid rows and changes.")
 
 
@@ -104,7 +111,7 @@ class BulkDraftRows(PortalAPIView):
     def get(self, request, pk):
         draft = _draft(request, pk)
         params = self.query(DraftRowFilters)
-        page = self.paginate_queryset(bulk_drafts.draft_rows(draft, show=params.get("show",
+        page = self.paginate_queryset(drafts.draft_rows(draft, show=params.get("show",
                                                                                      "")))
         return self.get_paginated_response(
             s.DryRunRowSerializer([draft_row_data(r) for r in page], many=True).data)
@@ -121,8 +128,8 @@ class BulkDraftApply(PortalAPIView):
         org, via = admin_org(request.user, draft.org_id)
         require_mfa(request.user)
         try:
-            job = bulk_drafts.draft_apply(draft_id=draft.pk, user=request.user, org=org,
+            job = drafts.draft_apply(draft_id=draft.pk, user=request.user, org=org,
                                           actor=self.actor(via))
-        except bulk_drafts.DraftGone:
+        except drafts.DraftGone:
             raise Http404("No such dry run") from None
         return _job_created(request, job)

@@ -19,9 +19,9 @@ from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.utils import html
 
-from ..bulk_selectors import BEHIND
-from ..models import BulkJobRow, SyncStatus
-from . import errors
+from forwarding.api import errors
+from forwarding.bulk.selectors import BEHIND
+from forwarding.models import BulkJobRow, SyncStatus
 
 # PostgreSQL's bigint (the ids: DEFAULT_AUTO_FIELD is BigAutoField) and integer (versions
 # and other PositiveIntegerField columns).

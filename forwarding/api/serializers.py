@@ -1,5 +1,5 @@
 """Shapes of the API's requests and answers. Thin: they parse JSON types and describe the
-answers for OpenAPI; every rule about forwarding values lives in `forwarding.validation`
+answers for OpenAPI; every rule about forwarding values lives in `forwarding.rules.validation`
 and runs in the service (so the API refuses exactly what the forms refuse, in the same
 words). Views hand these serializers plain dicts built by `forwarding.api.views`.
 """
@@ -9,12 +9,11 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from forwarding.api.params import INT_MAX, IdField, VersionField, WholeNumberField, sent_as_json
+from forwarding.models import BulkDraft, BulkJob, BulkJobRow, SyncStatus
 from portal.models import Delegation
 from providers.capabilities import FEATURES
 from providers.registry import KIND_CHOICES
-
-from ..models import BulkDraft, BulkJob, BulkJobRow, SyncStatus
-from .params import INT_MAX, IdField, VersionField, WholeNumberField, sent_as_json
 
 
 def named_choice(component, choices, **kwargs):
@@ -122,7 +121,7 @@ def _flag():
 
 def _count(**kwargs):
     # The range of an integer column; the provider's own limits, with their messages, are
-    # forwarding.validation's.
+    # forwarding.rules.validation's.
     return WholeNumberField(min_value=0, max_value=INT_MAX, required=False, allow_null=True,
                             **kwargs)
 

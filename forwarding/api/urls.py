@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import drafts, views
+from forwarding.api import drafts, views
 
 urlpatterns = [
     path("people/", views.PeopleList.as_view(), name="api_people"),

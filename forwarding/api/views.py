@@ -1,7 +1,7 @@
 """The REST API (/api/v1/). Thin, like the pages: who may see what comes from
 `portal.access` (through `bulk_selectors.Reach` for lists), writes go through the services
 with an audit Actor built from the request, reads through selectors, and every rule
-about forwarding values lives in `forwarding.validation`.
+about forwarding values lives in `forwarding.rules.validation`.
 
 Anonymous callers get 401 (`WWW-Authenticate: Token`); objects the caller may not see
 answer 404, as on the pages; changing somebody else's settings without TOTP answers 403.
@@ -26,21 +26,10 @@ from rest_framework.metadata import SimpleMetadata
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from portal import access, audit
-from portal import services as portal_services
-from portal.forms import UNKNOWN_PARTNER_CODE
-from portal.models import Delegation, Organization
-from portal.models.tenancy import partner_by_code
-from providers.capabilities import FEATURES
-
-from .. import bulk, bulk_drafts, bulk_selectors, selectors, services, sync
-from ..models import BulkJob
-from ..validation import DEFAULTS, EDITABLE_FIELDS
-from ..views_bulk import csv_response, too_many_people, upload_too_large
-from . import errors
-from . import serializers as s
-from .errors import error_responses
-from .params import (
+from forwarding.api import errors
+from forwarding.api import serializers as s
+from forwarding.api.errors import error_responses
+from forwarding.api.params import (
     INT_MAX,
     DelegationFilters,
     EventFilters,
@@ -50,6 +39,19 @@ from .params import (
     RowFilters,
     parse_query,
 )
+from forwarding.bulk import drafts, jobs
+from forwarding.bulk import selectors as bulk_selectors
+from forwarding.models import BulkJob
+from forwarding.pages.bulk_views import csv_response, too_many_people, upload_too_large
+from forwarding.rules import selectors, services
+from forwarding.rules.validation import DEFAULTS, EDITABLE_FIELDS
+from forwarding.sync import delivery
+from portal import access, audit
+from portal import services as portal_services
+from portal.forms import UNKNOWN_PARTNER_CODE
+from portal.models import Delegation, Organization
+from portal.models.tenancy import partner_by_code
+from providers.capabilities import FEATURES
 
 # --- building blocks --------------------------------------------------------------------------
 
@@ -337,7 +339,7 @@ class PersonSyncRetry(PortalAPIView):
                    responses={200: s.PersonSyncSerializer, **error_responses(403, 404)},
                    summary="Retry now: push again from a failed or waiting state")
     def post(self, request, pk):
-        # The rules of the page's button (forwarding.views_sync.retry_now): anyone who
+        # The rules of the page's button (forwarding.pages.sync_views.retry_now): anyone who
         # sees the person, TOTP when it is somebody else, 404 while nothing is stored.
         person = access.person_for(request.user, pk)
         settings = selectors.stored_settings(person)
@@ -345,7 +347,7 @@ class PersonSyncRetry(PortalAPIView):
             raise Http404("Nothing to synchronise yet")
         require_mfa_for(request.user, person)
         if settings.version > settings.synced_version:
-            sync.retry_now(settings=settings,
+            delivery.retry_now(settings=settings,
                            actor=self.actor(access.acting_partner(request.user, person)))
             settings = selectors.stored_settings(person)
         return Response(person_sync(request.user, person, settings))
@@ -591,14 +593,14 @@ class OrganizationImport(PortalAPIView):
         if (message := upload_too_large(upload.size)) is not None:
             raise errors.invalid({"file": [message]}, "The file cannot be imported.")
         if body.validated_data["dry_run"]:
-            from .drafts import import_dry_run
+            from forwarding.api.drafts import import_dry_run
 
             return import_dry_run(self, org, via, upload)
         require_mfa(request.user)
-        plan = bulk_drafts.plan_without_draft(org, upload.read())
+        plan = drafts.plan_without_draft(org, upload.read())
         if plan.file_errors:
             raise errors.invalid({"file": plan.file_errors}, "The file cannot be imported.")
-        job = bulk.job_create(org=org, plan=plan, actor=self.actor(via), kind=BulkJob.IMPORT,
+        job = jobs.job_create(org=org, plan=plan, actor=self.actor(via), kind=BulkJob.IMPORT,
                               description=f"Import of {upload.name}", filename=upload.name)
         return _job_created(request, job)
 
@@ -627,7 +629,7 @@ class OrganizationBulkEdit(PortalAPIView):
                                         destination=data.get("destination", ""))
         if data["dry_run"]:
             return Response(s.DryRunSerializer(dry_run_data(plan, via)).data)
-        job = bulk.job_create(org=org, plan=plan, actor=self.actor(via), kind=BulkJob.EDIT,
+        job = jobs.job_create(org=org, plan=plan, actor=self.actor(via), kind=BulkJob.EDIT,
                               description=bulk_selectors.edit_description(data))
         return _job_created(request, job)
 
@@ -689,6 +691,6 @@ class BulkJobUndo(PortalAPIView):
     def post(self, request, pk):
         job = bulk_selectors.job_for(request.user, pk)
         require_mfa(request.user)
-        undo = bulk.job_undo(job=job, actor=self.actor(access.partner_for(request.user,
+        undo = jobs.job_undo(job=job, actor=self.actor(access.partner_for(request.user,
                                                                            job.org)))
         return _job_created(request, undo)

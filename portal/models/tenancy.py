@@ -62,7 +62,7 @@ class Organization(models.Model):
     )
     # Pushes per second this org's provider accepts; shared by all workers.
     rate_limit_per_second = models.PositiveIntegerField(default=10)
-    # Push pacing without Redis (see forwarding.ratelimit): epoch milliseconds.
+    # Push pacing without Redis (see forwarding.sync.ratelimit): epoch milliseconds.
     push_tat_ms = models.FloatField(default=0, editable=False)
     push_paused_until_ms = models.FloatField(default=0, editable=False)
     # Secret part of this org's Graph webhook URL (call-time providers).

@@ -277,7 +277,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = _env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60)
 CELERY_TASK_TIME_LIMIT = _env_int("CELERY_TASK_TIME_LIMIT", 90)
 
-# --- Push pipeline tunables (forwarding.sync, forwarding.pipeline, forwarding.drift) ----
+# --- Push pipeline tunables (forwarding.sync: delivery, outbox, drift) -----------------
 # Read here once, checked, and used by the pipeline through django.conf.settings.
 
 
@@ -303,7 +303,7 @@ PUSH_MAX_COUNTDOWN = _positive("PUSH_MAX_COUNTDOWN", _env_float("PUSH_MAX_COUNTD
 DRIFT_CHECK_MINUTES = _positive("DRIFT_CHECK_MINUTES", _env_float("DRIFT_CHECK_MINUTES", 60.0))
 
 # --- Push claims and the task hard time limit ------------------------------------------
-# A push claims its person's row until PUSH_CLAIM_SECONDS from now (forwarding.sync). An
+# A push claims its person's row until PUSH_CLAIM_SECONDS from now (forwarding.sync.delivery). An
 # expired claim must mean "its worker is gone": were it shorter than the hard time limit,
 # a slow but living task would lose its claim and a second worker would push the same
 # person at the same time. So the claim is derived from the limit, and an explicit value
@@ -399,9 +399,9 @@ PROVIDER_BASE_URL_ALLOWED_HOSTS = _provider_hosts("PROVIDER_BASE_URL_ALLOWED_HOS
 })
 PROVIDER_ALLOW_LOOPBACK = env.bool("PROVIDER_ALLOW_LOOPBACK", default=DEBUG)
 # Threads per web process that redirect Graph calls without going through the broker
-# (forwarding.fastpath); 0 sends every redirect through the `calls` queue.
+# (forwarding.calltime.threads); 0 sends every redirect through the `calls` queue.
 GRAPH_REDIRECT_THREADS = _env_int("GRAPH_REDIRECT_THREADS", 8)
-# The Graph webhook's guards (forwarding.webhook_guard): the largest body read (Graph's
+# The Graph webhook's guards (forwarding.calltime.guard): the largest body read (Graph's
 # notifications are 1-3 KB; the parser takes at most 100 in one body), how deeply its JSON
 # may nest (Graph's: about 8), and requests per second per org, counted over fixed windows
 # of GRAPH_WEBHOOK_RATE_WINDOW seconds in Redis (0 turns the limit off).
@@ -417,7 +417,7 @@ if GRAPH_WEBHOOK_RATE_PER_ORG < 0:
 # Base URL of the local provider sandbox that the demo organisations point at.
 SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8025").rstrip("/")
 
-# Bulk changes (forwarding.bulk_drafts): what one CSV import or bulk edit may ask for.
+# Bulk changes (forwarding.bulk.drafts): what one CSV import or bulk edit may ask for.
 BULK_MAX_ROWS = _env_int("BULK_MAX_ROWS", 100_000)  # data rows of one CSV file
 BULK_MAX_UPLOAD_BYTES = _env_int("BULK_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 BULK_EDIT_MAX_PEOPLE = _env_int("BULK_EDIT_MAX_PEOPLE", 1_000)  # ids of one bulk edit

@@ -7,7 +7,7 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from forwarding import bulk
+from forwarding.bulk import jobs
 from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings
 from portal.models import AuditEvent
 
@@ -37,7 +37,7 @@ def state():
 def run(job_id):
     ids = list(BulkJobRow.objects.filter(job_id=job_id, status=BulkJobRow.PENDING)
                .values_list("id", flat=True))
-    bulk.apply_rows(job_id=job_id, row_ids=ids)
+    jobs.apply_rows(job_id=job_id, row_ids=ids)
 
 
 @pytest.mark.django_db

@@ -4,9 +4,10 @@ database and only their maker's, big files checked by a worker (202), and the ro
 dry run a page at a time. Every answer is checked against the schema."""
 
 import pytest
+from celery import Celery
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from forwarding import bulk_drafts
+from forwarding.bulk import drafts
 from forwarding.models import BulkDraft, BulkJob, BulkJobRow
 from portal.models import Person
 
@@ -112,7 +113,7 @@ class TestDraftsInTheApi:
         assert client.post(f"/api/v1/bulk-drafts/{draft.pk}/apply/").status_code == 404
 
     def test_a_dry_run_is_its_makers_alone(self, api, roles, crowd):
-        draft, _ = bulk_drafts.draft_create(org=roles.org, user=roles.admin, via_partner=None,
+        draft, _ = drafts.draft_create(org=roles.org, user=roles.admin, via_partner=None,
                                             filename="a.csv",
                                             data=csv_of(crowd[:2]).encode())
         for intruder in (roles.partner, roles.stranger, roles.member):
@@ -127,11 +128,9 @@ class TestDraftsInTheApi:
                                                            monkeypatch,
                                                            django_capture_on_commit_callbacks):
         settings.BULK_INLINE_DRY_RUN_ROWS = 50
-        from forwarding import tasks
-
         sent = []
-        monkeypatch.setattr(tasks.bulk_dry_run, "apply_async",
-                            lambda args=None, queue=None, **kw: sent.append((args, queue)))
+        monkeypatch.setattr(Celery, "send_task", lambda app, name, args=None, queue=None, **kw:
+                            sent.append((args, queue)))
         client = api(roles.admin)
         with django_capture_on_commit_callbacks(execute=True):
             response = client.post(import_url(roles), {"file": upload(csv_of(crowd))},
@@ -141,5 +140,5 @@ class TestDraftsInTheApi:
         assert response["Location"] == f"/api/v1/bulk-drafts/{draft.pk}/"
         assert response.json()["status"] == "queued" and sent == [([draft.pk], "bulk")]
         assert client.post(f"/api/v1/bulk-drafts/{draft.pk}/apply/").status_code == 404
-        bulk_drafts.draft_run(draft.pk)
+        drafts.draft_run(draft.pk)
         assert client.get(response["Location"]).json()["status"] == "ready"

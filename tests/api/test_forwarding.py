@@ -4,8 +4,8 @@ and 412), the forms' validation and messages, MFA, partners, audit rows."""
 import pytest
 from django.core.exceptions import ValidationError
 
-from forwarding import services
 from forwarding.models import ForwardingSettings
+from forwarding.rules import services
 from portal.audit import Actor
 from portal.models import AuditEvent, Delegation
 from tests.conftest import make_org, make_person

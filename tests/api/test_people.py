@@ -5,8 +5,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from forwarding import selectors
 from forwarding.models import ForwardingSettings, SyncStatus
+from forwarding.rules import selectors
 from portal.models import Person
 from tests.conftest import make_person
 from tests.forwarding.conftest import update

@@ -15,8 +15,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from forwarding import manifests, services
+from forwarding.calltime import manifests
 from forwarding.models import ForwardingSettings
+from forwarding.rules import services
 from portal.audit import Actor
 from portal.models import AuditEvent, Delegation, Membership
 from tests.conftest import make_org, make_person, make_user

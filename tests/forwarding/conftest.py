@@ -3,7 +3,7 @@ and a short way to call the update service."""
 
 import pytest
 
-from forwarding import services
+from forwarding.rules import services
 from portal.audit import Actor
 from portal.models import AuditEvent, Membership
 from tests.conftest import make_org, make_person, make_user

@@ -5,7 +5,7 @@ code path tries."""
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from forwarding import selectors
+from forwarding.rules import selectors
 from portal.audit import Actor, record
 from portal.models import AuditEvent
 from portal.models.audit import AuditLogIsAppendOnly

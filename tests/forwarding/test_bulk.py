@@ -8,11 +8,13 @@ import time
 from datetime import timedelta
 
 import pytest
+from celery import Celery
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from forwarding import bulk, bulk_selectors
+from forwarding.bulk import jobs
+from forwarding.bulk import selectors as bulk_selectors
 from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings, SyncStatus
 from portal.audit import Actor
 from portal.models import AuditEvent, Membership, Person
@@ -63,21 +65,16 @@ def enqueued(monkeypatch):
     """Celery messages the code would send: (task name, args, queue)."""
     sent = []
 
-    def fake(task_name):
-        def apply_async(args=None, kwargs=None, queue=None, **options):
-            sent.append((task_name, args, queue))
-        return apply_async
+    def send_task(app, name, args=None, kwargs=None, queue=None, **options):
+        sent.append((name.removeprefix("forwarding."), args, queue))
 
-    from forwarding import tasks
-
-    monkeypatch.setattr(tasks.bulk_apply, "apply_async", fake("bulk_apply"))
-    monkeypatch.setattr(tasks.push_settings, "apply_async", fake("push_settings"))
+    monkeypatch.setattr(Celery, "send_task", send_task)
     return sent
 
 
 def run_job(job):
     ids = list(job.rows.filter(status=BulkJobRow.PENDING).values_list("id", flat=True))
-    bulk.apply_rows(job_id=job.pk, row_ids=ids)
+    jobs.apply_rows(job_id=job.pk, row_ids=ids)
     job.refresh_from_db()
     return job
 
@@ -242,7 +239,7 @@ class TestJobs:
         ], ("email", "busy_enabled", "busy_destination"))
         result = bulk_selectors.plan_csv(org, text)
         with django_capture_on_commit_callbacks(execute=True):
-            job = bulk.job_create(org=org, plan=result, actor=admin_actor,
+            job = jobs.job_create(org=org, plan=result, actor=admin_actor,
                                   kind=BulkJob.IMPORT, description="busy to the desk",
                                   filename="people.csv")
         assert [(name, queue) for name, _args, queue in enqueued] == [("bulk_apply", "bulk")]
@@ -276,7 +273,7 @@ class TestJobs:
             {"email": "p3@acme.example", "busy_enabled": "yes", "busy_destination": "2001"},
         ], ("email", "always_enabled", "always_destination", "busy_enabled",
             "busy_destination"))
-        job = bulk.job_create(org=org, plan=bulk_selectors.plan_csv(org, text),
+        job = jobs.job_create(org=org, plan=bulk_selectors.plan_csv(org, text),
                               actor=admin_actor, kind=BulkJob.IMPORT, description="x")
         update(people[1], always_enabled=True, always_destination="+12025550001")
         run_job(job)
@@ -292,7 +289,7 @@ class TestJobs:
         rows = list(csv.DictReader(io.StringIO(export_text(org))))
         for row in rows:
             row["busy_enabled"], row["busy_destination"] = "yes", "2001"
-        job = bulk.job_create(
+        job = jobs.job_create(
             org=org, plan=bulk_selectors.plan_csv(org, csv_text(rows, bulk_selectors.COLUMNS)),
             actor=admin_actor, kind=BulkJob.IMPORT, description="x")
         update(people[0], continuity_enabled=True, continuity_destination="2002")
@@ -305,7 +302,7 @@ class TestJobs:
                                                          enqueued):
         text = csv_text([{"email": "nobody@acme.example", "busy_enabled": "yes"}],
                         ("email", "busy_enabled"))
-        job = bulk.job_create(org=org, plan=bulk_selectors.plan_csv(org, text),
+        job = jobs.job_create(org=org, plan=bulk_selectors.plan_csv(org, text),
                               actor=admin_actor, kind=BulkJob.IMPORT, description="x")
         assert job.status == BulkJob.DONE and enqueued == []
         (row,) = job.rows.all()
@@ -314,7 +311,7 @@ class TestJobs:
     def test_progress_counts_pushed_rows(self, org, people, admin_actor, enqueued):
         plan = bulk_selectors.plan_edit(org, [p.id for p in people[:3]], feature="busy",
                                         action="set", destination="2001")
-        job = run_job(bulk.job_create(org=org, plan=plan, actor=admin_actor,
+        job = run_job(jobs.job_create(org=org, plan=plan, actor=admin_actor,
                                       kind=BulkJob.EDIT, description="busy"))
         progress = bulk_selectors.job_progress(job)
         assert progress == {"total": 3, "applied": 3, "failed": 0, "pending": 0,
@@ -334,20 +331,20 @@ class TestJobs:
                                                        enqueued):
         plan = bulk_selectors.plan_edit(org, [people[0].id], feature="busy", action="set",
                                         destination="2001")
-        job = run_job(bulk.job_create(org=org, plan=plan, actor=admin_actor,
+        job = run_job(jobs.job_create(org=org, plan=plan, actor=admin_actor,
                                       kind=BulkJob.EDIT, description="busy"))
         ids = list(job.rows.values_list("id", flat=True))
-        assert bulk.apply_rows(job_id=job.pk, row_ids=ids) == 0
+        assert jobs.apply_rows(job_id=job.pk, row_ids=ids) == 0
         assert ForwardingSettings.objects.get(person=people[0]).version == 2
 
     def test_a_long_chunk_hands_its_rest_to_a_new_task(self, org, people, admin_actor,
                                                       enqueued):
         plan = bulk_selectors.plan_edit(org, [p.id for p in people], feature="busy",
                                         action="set", destination="2001")
-        job = bulk.job_create(org=org, plan=plan, actor=admin_actor, kind=BulkJob.EDIT,
+        job = jobs.job_create(org=org, plan=plan, actor=admin_actor, kind=BulkJob.EDIT,
                               description="busy")
         ids = list(job.rows.order_by("line").values_list("id", flat=True))
-        assert bulk.apply_rows(job_id=job.pk, row_ids=ids, budget=-1) == 0
+        assert jobs.apply_rows(job_id=job.pk, row_ids=ids, budget=-1) == 0
         assert enqueued == [("bulk_apply", [job.pk, ids], "bulk")]
 
     def test_bulk_edit_turns_a_feature_off(self, org, people, admin_actor, enqueued):
@@ -356,7 +353,7 @@ class TestJobs:
         plan = bulk_selectors.plan_edit(org, [p.id for p in people[:3]] + [999999],
                                         feature="busy", action="off")
         assert [r.valid for r in plan.rows] == [True, True, True, False]
-        job = run_job(bulk.job_create(org=org, plan=plan, actor=admin_actor,
+        job = run_job(jobs.job_create(org=org, plan=plan, actor=admin_actor,
                                       kind=BulkJob.EDIT, description="busy off"))
         assert list(job.rows.order_by("line").values_list("status", flat=True)) == [
             "applied", "applied", "unchanged", "invalid"]
@@ -367,7 +364,7 @@ class TestJobs:
         actor = Actor.for_user(partner_admin, via_partner=partner_org)
         plan = bulk_selectors.plan_edit(org, [people[0].id], feature="busy", action="set",
                                         destination="2001")
-        job = run_job(bulk.job_create(org=org, plan=plan, actor=actor, kind=BulkJob.EDIT,
+        job = run_job(jobs.job_create(org=org, plan=plan, actor=actor, kind=BulkJob.EDIT,
                                       description="busy"))
         assert job.via_partner == partner_org
         event = AuditEvent.objects.get(event="forwarding.updated", person=people[0])
@@ -386,13 +383,13 @@ class TestUndo:
                always_destination="2009")
         plan = bulk_selectors.plan_edit(org, [p.id for p in people[:3]], feature="busy",
                                         action="set", destination="+1 202 555 0199")
-        job = run_job(bulk.job_create(org=org, plan=plan, actor=admin_actor,
+        job = run_job(jobs.job_create(org=org, plan=plan, actor=admin_actor,
                                       kind=BulkJob.EDIT, description="busy"))
         # Somebody changes person 2's busy destination after the job, and person 1's
         # always-forward (a field the job did not touch).
         update(people[1], busy_destination="2005")
         update(people[0], always_destination="2010")
-        undo = run_job(bulk.job_undo(job=job, actor=admin_actor))
+        undo = run_job(jobs.job_undo(job=job, actor=admin_actor))
         assert undo.kind == BulkJob.UNDO and undo.undo_of == job
         rows = {r.line: r for r in undo.rows.all()}
         assert rows[1].status == "applied" and rows[3].status == "applied"
@@ -412,14 +409,14 @@ class TestUndo:
     def test_undo_once_and_only_when_finished(self, org, people, admin_actor, enqueued):
         plan = bulk_selectors.plan_edit(org, [people[0].id], feature="busy", action="set",
                                         destination="2001")
-        job = bulk.job_create(org=org, plan=plan, actor=admin_actor, kind=BulkJob.EDIT,
+        job = jobs.job_create(org=org, plan=plan, actor=admin_actor, kind=BulkJob.EDIT,
                               description="busy")
         with pytest.raises(Exception, match="still running"):
-            bulk.job_undo(job=job, actor=admin_actor)
+            jobs.job_undo(job=job, actor=admin_actor)
         run_job(job)
-        undo = bulk.job_undo(job=job, actor=admin_actor)
+        undo = jobs.job_undo(job=job, actor=admin_actor)
         with pytest.raises(Exception, match=f"undone already \\(job #{undo.pk}\\)"):
-            bulk.job_undo(job=job, actor=admin_actor)
+            jobs.job_undo(job=job, actor=admin_actor)
 
 
 # --- scale --------------------------------------------------------------------------------------

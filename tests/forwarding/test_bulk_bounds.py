@@ -6,12 +6,13 @@ import re
 from datetime import timedelta
 
 import pytest
+from celery import Celery
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from forwarding import bulk_drafts
+from forwarding.bulk import drafts
 from forwarding.models import BulkDraft, BulkDraftRow, BulkJob, BulkJobRow, ForwardingSettings
 from portal.models import AuditEvent, Membership, Person
 from tests.conftest import make_user
@@ -129,7 +130,7 @@ class TestDrafts:
                                                           crowd, settings):
         settings.BULK_DRAFTS_PER_USER = 2
         other = make_user(org=org, role=Membership.ADMIN, mfa=True)
-        theirs = bulk_drafts.draft_create(org=org, user=other, via_partner=None,
+        theirs = drafts.draft_create(org=org, user=other, via_partner=None,
                                           filename="x.csv", data=csv_of(crowd[:1]).encode())[0]
         client.force_login(admin_user)
         first, second, third = (token_of(dry_run(client, org, csv_of(crowd[:n]), f"{n}.csv"))
@@ -164,7 +165,7 @@ class TestDrafts:
         assert client.get(reverse("bulk_draft", args=[org.id, token])).status_code == 404
         # The next dry run, of anybody, deletes expired ones with their rows.
         other = make_user(org=org, role=Membership.ADMIN, mfa=True)
-        bulk_drafts.draft_create(org=org, user=other, via_partner=None, filename="y.csv",
+        drafts.draft_create(org=org, user=other, via_partner=None, filename="y.csv",
                                  data=csv_of(crowd[:1]).encode())
         assert not BulkDraft.objects.filter(pk=draft.pk).exists()
         assert not BulkDraftRow.objects.filter(draft_id=draft.pk).exists()
@@ -189,9 +190,9 @@ class TestDrafts:
         update(crowd[0], busy_enabled=True, busy_destination="2999")
         client.post(reverse("bulk_import_apply", args=[org.id]), {"token": token})
         job = BulkJob.objects.get()
-        from forwarding import bulk
+        from forwarding.bulk import jobs
 
-        bulk.apply_rows(job_id=job.pk, row_ids=list(job.rows.values_list("id", flat=True)))
+        jobs.apply_rows(job_id=job.pk, row_ids=list(job.rows.values_list("id", flat=True)))
         rows = list(job.rows.order_by("line"))
         assert [r.status for r in rows] == [BulkJobRow.FAILED, BulkJobRow.APPLIED]
         assert "version" in rows[0].errors
@@ -218,10 +219,8 @@ class TestPagesOfResults:
             django_capture_on_commit_callbacks):
         settings.BULK_INLINE_DRY_RUN_ROWS = 100
         sent = []
-        from forwarding import tasks
-
-        monkeypatch.setattr(tasks.bulk_dry_run, "apply_async",
-                            lambda args=None, queue=None, **kw: sent.append((args, queue)))
+        monkeypatch.setattr(Celery, "send_task", lambda app, name, args=None, queue=None, **kw:
+                            sent.append((args, queue)))
         client.force_login(admin_user)
         with django_capture_on_commit_callbacks(execute=True):
             response = dry_run(client, org, csv_of(crowd))
@@ -234,7 +233,7 @@ class TestPagesOfResults:
         assert '<meta http-equiv="refresh" content="2">' in page
         assert "0 of 150 rows checked" in page and 'name="token"' not in page
         # What the worker runs.
-        assert bulk_drafts.draft_run(draft.pk) is True
+        assert drafts.draft_run(draft.pk) is True
         page = client.get(response.url).content.decode()
         assert 'http-equiv="refresh"' not in page and "Apply 150 changes" in page
-        assert bulk_drafts.draft_run(draft.pk) is False  # a redelivered message: nothing
+        assert drafts.draft_run(draft.pk) is False  # a redelivered message: nothing

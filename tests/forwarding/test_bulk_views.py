@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from forwarding import bulk
+from forwarding.bulk import jobs
 from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings, SyncStatus
 from portal.models import AuditEvent, Membership
 from tests.conftest import make_org, make_person, make_user
@@ -50,7 +50,7 @@ def admin_no_mfa(org):
 def run(job_id):
     ids = list(BulkJobRow.objects.filter(job_id=job_id, status=BulkJobRow.PENDING)
                .values_list("id", flat=True))
-    bulk.apply_rows(job_id=job_id, row_ids=ids)
+    jobs.apply_rows(job_id=job_id, row_ids=ids)
 
 
 def csv_for(people, destination="2001"):

@@ -1,5 +1,5 @@
 """How a new call reaches a redirect: the web process's redirect threads
-(forwarding.fastpath), the `calls` queue when they are full or off, the recovery of calls
+(forwarding.calltime.threads), the `calls` queue when they are full or off, the recovery of calls
 whose thread died, and the closing of calls Graph gave up on. The whole road, with a
 live server, a worker and the sandbox, is in tests/integration/test_graph_calls.py."""
 
@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from forwarding import calls, fastpath
+from forwarding.calltime import bot, threads
 from forwarding.models import CallRecord
 from portal.models import AuditEvent
 from tests.conftest import make_org, make_person
@@ -35,7 +35,7 @@ def at(record, seconds):
 
 class TestThreadPool:
     def test_a_full_pool_refuses_at_once_and_frees_its_slots(self):
-        pool = fastpath.ThreadPool("test-pool", threads=1, backlog=0)
+        pool = threads.ThreadPool("test-pool", threads=1, backlog=0)
         release, started = threading.Event(), threading.Event()
 
         def blocker():
@@ -58,7 +58,7 @@ class TestThreadPool:
             pool.shutdown()
 
     def test_a_failing_job_is_logged_and_gives_its_slot_back(self, caplog):
-        pool = fastpath.ThreadPool("test-fail", threads=1, backlog=0)
+        pool = threads.ThreadPool("test-fail", threads=1, backlog=0)
 
         def boom():
             raise RuntimeError("the database went away")
@@ -72,9 +72,9 @@ class TestThreadPool:
             pool.shutdown()
 
     def test_one_pool_per_process_and_size(self):
-        first = fastpath.pool("test-shared", 2)
-        assert fastpath.pool("test-shared", 2) is first
-        resized = fastpath.pool("test-shared", 3)
+        first = threads.pool("test-shared", 2)
+        assert threads.pool("test-shared", 2) is first
+        resized = threads.pool("test-shared", 3)
         assert resized is not first and resized.threads == 3
         resized.shutdown()
 
@@ -92,7 +92,7 @@ class TestDispatch:
             return ok()
 
         with mock.patch("providers.graph.redirect", side_effect=redirect), \
-                mock.patch("forwarding.tasks.redirect_call.apply_async") as queued:
+                mock.patch("forwarding.calltime.bot.current_app.send_task") as queued:
             assert post(client, org, incoming(caller="+14255550100")).status_code == 202
             assert sent.wait(10)
             for _ in range(100):
@@ -107,17 +107,18 @@ class TestDispatch:
 
     def test_full_threads_send_the_call_to_the_queue(self, client, settings, org, ada):
         settings.GRAPH_REDIRECT_THREADS = 2
-        with mock.patch("forwarding.fastpath.ThreadPool.submit", return_value=False), \
-                mock.patch("forwarding.tasks.redirect_call.apply_async") as queued:
+        with mock.patch("forwarding.calltime.threads.ThreadPool.submit", return_value=False), \
+                mock.patch("forwarding.calltime.bot.current_app.send_task") as queued:
             assert post(client, org, incoming()).status_code == 202
         record = CallRecord.objects.get()
-        queued.assert_called_once_with(args=[record.pk], queue="calls", retry=False)
+        queued.assert_called_once_with(
+            "forwarding.redirect_call", args=[record.pk], queue="calls", retry=False)
         assert record.redirect_status == CallRecord.PENDING
 
     def test_no_threads_means_the_queue(self, client, settings, org, ada):
         settings.GRAPH_REDIRECT_THREADS = 0
-        with mock.patch("forwarding.fastpath.pool") as pool, \
-                mock.patch("forwarding.tasks.redirect_call.apply_async") as queued:
+        with mock.patch("forwarding.calltime.threads.pool") as pool, \
+                mock.patch("forwarding.calltime.bot.current_app.send_task") as queued:
             post(client, org, incoming())
         assert not pool.called and queued.call_count == 1
 
@@ -126,16 +127,17 @@ class TestDispatch:
 class TestRecovery:
     def test_a_call_still_waiting_after_two_seconds_is_queued(self, org, ada):
         record = receive(org, incoming())
-        with mock.patch("forwarding.tasks.redirect_call.apply_async") as queued:
-            assert calls.recover_calls(now=at(record, 1)) == {"queued": 0, "expired": 0}
-            assert calls.recover_calls(now=at(record, 3)) == {"queued": 1, "expired": 0}
-        queued.assert_called_once_with(args=[record.pk], queue="calls", retry=False)
+        with mock.patch("forwarding.calltime.bot.current_app.send_task") as queued:
+            assert bot.recover_calls(now=at(record, 1)) == {"queued": 0, "expired": 0}
+            assert bot.recover_calls(now=at(record, 3)) == {"queued": 1, "expired": 0}
+        queued.assert_called_once_with(
+            "forwarding.redirect_call", args=[record.pk], queue="calls", retry=False)
 
     def test_a_call_nobody_redirected_in_time_is_closed_as_failed(self, org, ada):
         record = receive(org, incoming())
-        with mock.patch("forwarding.tasks.redirect_call.apply_async") as queued:
-            assert calls.recover_calls(now=at(record, 16)) == {"queued": 0, "expired": 1}
-            assert calls.recover_calls(now=at(record, 17)) == {"queued": 0, "expired": 0}
+        with mock.patch("forwarding.calltime.bot.current_app.send_task") as queued:
+            assert bot.recover_calls(now=at(record, 16)) == {"queued": 0, "expired": 1}
+            assert bot.recover_calls(now=at(record, 17)) == {"queued": 0, "expired": 0}
         assert not queued.called
         record.refresh_from_db()
         assert record.redirect_status == CallRecord.FAILED
@@ -147,9 +149,9 @@ class TestRecovery:
         record = receive(org, incoming())
         CallRecord.objects.filter(pk=record.pk).update(redirect_status=CallRecord.SENDING,
                                                        redirect_attempts=1)
-        budget = calls.DEADLINE + calls._ATTEMPT_BUDGET
-        assert calls.recover_calls(now=at(record, 16))["expired"] == 0
-        assert calls.recover_calls(
+        budget = bot.DEADLINE + bot._ATTEMPT_BUDGET
+        assert bot.recover_calls(now=at(record, 16))["expired"] == 0
+        assert bot.recover_calls(
             now=record.started_at + budget + timedelta(seconds=1))["expired"] == 1
         record.refresh_from_db()
         assert record.redirect_status == CallRecord.FAILED
@@ -158,16 +160,16 @@ class TestRecovery:
     def test_a_retry_that_never_ran_is_closed(self, org, ada):
         record = receive(org, incoming())
         CallRecord.objects.filter(pk=record.pk).update(redirect_status=CallRecord.RETRYING)
-        assert calls.recover_calls(now=at(record, 16))["expired"] == 1
+        assert bot.recover_calls(now=at(record, 16))["expired"] == 1
         record.refresh_from_db()
         assert "retry did not run" in record.redirect_error
 
     def test_a_broker_outage_stops_the_run_and_starts_no_threads(self, org, ada):
         first, second = receive(org, incoming(call_id="c1")), receive(org, incoming(call_id="c2"))
-        with mock.patch("forwarding.tasks.redirect_call.apply_async",
+        with mock.patch("forwarding.calltime.bot.current_app.send_task",
                         side_effect=OSError("broker down")) as queued, \
-                mock.patch("forwarding.calls._spawn") as spawn:
-            assert calls.recover_calls(now=at(second, 3)) == {"queued": 0, "expired": 0}
+                mock.patch("forwarding.calltime.bot._spawn") as spawn:
+            assert bot.recover_calls(now=at(second, 3)) == {"queued": 0, "expired": 0}
         assert queued.call_count == 1 and not spawn.called  # the next run tries again
         assert first.redirect_status == CallRecord.PENDING
 
@@ -176,12 +178,12 @@ class TestRecovery:
 
         def slow_redirect(conn, request):
             # Graph answers after recovery gave up on the call.
-            calls.recover_calls(now=record.started_at + calls.DEADLINE
-                                + calls._ATTEMPT_BUDGET + timedelta(seconds=1))
+            bot.recover_calls(now=record.started_at + bot.DEADLINE
+                                + bot._ATTEMPT_BUDGET + timedelta(seconds=1))
             return ok()
 
         with mock.patch("providers.graph.redirect", side_effect=slow_redirect):
-            calls.handle_incoming(record.pk)
+            bot.handle_incoming(record.pk)
         record.refresh_from_db()
         assert record.redirect_status == CallRecord.FAILED
         assert not AuditEvent.objects.filter(event="call.redirected").exists()
@@ -190,8 +192,8 @@ class TestRecovery:
     def test_settled_calls_are_left_alone(self, org, ada):
         record = receive(org, incoming())
         with mock.patch("providers.graph.redirect", return_value=ok()):
-            calls.handle_incoming(record.pk)
-        assert calls.recover_calls(now=at(record, 60)) == {"queued": 0, "expired": 0}
+            bot.handle_incoming(record.pk)
+        assert bot.recover_calls(now=at(record, 60)) == {"queued": 0, "expired": 0}
         record.refresh_from_db()
         assert record.redirect_status == CallRecord.REDIRECTED
 
@@ -202,29 +204,29 @@ class TestWebhookOrgCache:
         post(client, org, incoming(call_id="call-1"))
         org.graph_api_version = "beta"
         org.save()
-        with mock.patch("forwarding.tasks.redirect_call.apply_async"):
+        with mock.patch("forwarding.calltime.bot.current_app.send_task"):
             post(client, org, incoming(call_id="call-2"))
         assert CallRecord.objects.get(provider_call_id="call-2").api_version == "beta"
 
     def test_a_known_org_is_not_looked_up_again(self, client, org, ada):
         post(client, org, incoming(call_id="call-1"))
         with CaptureQueriesContext(connection) as queries:
-            calls.org_for_webhook(org.webhook_key)
+            bot.org_for_webhook(org.webhook_key)
         assert len(queries) == 0
 
     def test_a_deleted_org_is_forgotten(self, client, org):
         key = org.webhook_key
-        assert calls.org_for_webhook(key) is not None
+        assert bot.org_for_webhook(key) is not None
         org.delete()
-        assert calls.org_for_webhook(key) is None
+        assert bot.org_for_webhook(key) is None
         assert post(client, org, incoming()).status_code == 404
 
     def test_a_cached_org_expires(self, org):
-        calls.org_for_webhook(org.webhook_key)
-        with mock.patch("forwarding.calls.time.monotonic",
+        bot.org_for_webhook(org.webhook_key)
+        with mock.patch("forwarding.calltime.bot.time.monotonic",
                         return_value=timezone.now().timestamp() + 10**9):
             with CaptureQueriesContext(connection) as queries:
-                assert calls.org_for_webhook(org.webhook_key) == org
+                assert bot.org_for_webhook(org.webhook_key) == org
         assert len(queries) == 1
 
 
@@ -232,10 +234,10 @@ class TestWebhookOrgCache:
 def test_a_call_for_an_org_another_process_still_knows_is_ignored(client, org, caplog):
     # Another web process deleted the org; this one still has it cached for a moment.
     key = org.webhook_key
-    cached = calls.org_for_webhook(key)
+    cached = bot.org_for_webhook(key)
     org.delete()
-    calls._webhook_orgs[key] = (float("inf"), cached)
-    with mock.patch("forwarding.tasks.redirect_call.apply_async") as queued:
+    bot._webhook_orgs[key] = (float("inf"), cached)
+    with mock.patch("forwarding.calltime.bot.current_app.send_task") as queued:
         assert post(client, cached, incoming()).status_code == 202
     assert not CallRecord.objects.exists() and not queued.called
     assert "for a deleted org" in caplog.text
@@ -243,7 +245,7 @@ def test_a_call_for_an_org_another_process_still_knows_is_ignored(client, org, c
 
 @pytest.mark.django_db(transaction=True)
 def test_a_redirect_thread_drops_a_broken_connection_after_its_job():
-    pool = fastpath.ThreadPool("test-tidy", threads=1, backlog=1)
+    pool = threads.ThreadPool("test-tidy", threads=1, backlog=1)
     seen = {}
 
     def broken_job():

@@ -13,8 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from forwarding import services, validation
 from forwarding.models import CallerRule, ForwardingSettings
+from forwarding.rules import services, validation
 from portal.audit import Actor
 from portal.models import Person
 from tests.conftest import make_org, make_person

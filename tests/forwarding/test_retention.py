@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
-from forwarding import bulk, retention, services
+from forwarding.bulk import jobs
 from forwarding.models import (
     BulkJob,
     BulkJobRow,
@@ -20,6 +20,8 @@ from forwarding.models import (
     PushAttempt,
     SyncStatus,
 )
+from forwarding.rules import services
+from forwarding.upkeep import retention
 from portal.audit import Actor
 from portal.models import AuditEvent
 from tests.conftest import make_person
@@ -201,7 +203,7 @@ class TestPrune:
         assert PushAttempt.objects.count() == 1 and CallRecord.objects.count() == 0
 
     def test_the_beat_task_prunes_and_is_scheduled(self, org, settings):
-        from forwarding import tasks
+        from forwarding.upkeep import tasks
 
         row = settings_row(org)
         attempt(row, timezone.now() - timedelta(days=91))
@@ -216,7 +218,7 @@ class TestPrune:
 def test_undo_is_refused_once_a_job_is_past_retention(org):
     old = job(org, finished_days_ago=181)
     with pytest.raises(ValidationError, match="more than 180 days ago"):
-        bulk.job_undo(job=old, actor=Actor.system("test"))
+        jobs.job_undo(job=old, actor=Actor.system("test"))
     assert not BulkJob.objects.filter(undo_of=old).exists()
 
 

@@ -7,11 +7,15 @@ recorded, so each test asserts the very token a provider call received."""
 from datetime import timedelta
 
 import pytest
+from celery import Celery
 from django.db import transaction
 from django.utils import timezone
 
-from forwarding import bulk, bulk_selectors, drift, pipeline, ratelimit, services, sync
+from forwarding.bulk import jobs
+from forwarding.bulk import selectors as bulk_selectors
 from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings, SyncStatus
+from forwarding.rules import services
+from forwarding.sync import delivery, drift, outbox, ratelimit
 from portal import services as portal_services
 from portal.audit import Actor
 from portal.models import AuditEvent, Delegation, Membership
@@ -43,10 +47,10 @@ class RecordingProvider:
 @pytest.fixture
 def provider(monkeypatch):
     recording = RecordingProvider()
-    monkeypatch.setattr(sync, "get_provider", lambda kind: recording)
+    monkeypatch.setattr(delivery, "get_provider", lambda kind: recording)
     # No broker and no Redis in these tests: what would be enqueued is collected, and
     # every push runs at once.
-    monkeypatch.setattr(pipeline, "enqueue_push", lambda settings_id, **kw: None)
+    monkeypatch.setattr(outbox, "enqueue_push", lambda settings_id, **kw: None)
     monkeypatch.setattr(ratelimit, "reserve",
                         lambda org, rate=None, not_before=0.0: (0.0, False))
     monkeypatch.setattr(ratelimit, "paused_for", lambda org: 0.0)
@@ -86,7 +90,7 @@ def test_a_partner_change_is_pushed_with_the_partner_token_while_delegated(
     person = make_person(org)
     row = update(person, actor=partner_actor, busy_enabled=True, busy_destination="2001")
     due_now(person)
-    sync.push(row.pk)
+    delivery.push(row.pk)
     ((_kind, conn),) = provider.connections
     assert conn.token == partner_org.credentials["token"]
     assert conn.acting_org_id == org.provider_org_id
@@ -101,7 +105,7 @@ def test_after_revocation_the_retry_of_a_partner_change_uses_the_customer_token(
         sync_status=SyncStatus.RETRYING, sync_attempts=1, last_error="503")
     revoke(delegation, customer_admin)
     due_now(person)
-    sync.push(row.pk)
+    delivery.push(row.pk)
     ((_kind, conn),) = provider.connections
     assert conn.token == customer_token(org)
     assert conn.acting_org_id == ""
@@ -118,12 +122,12 @@ def test_a_delegation_revoked_around_the_service_stops_the_partner_token_too(
     Delegation.objects.filter(pk=delegation.pk).update(revoked_at=timezone.now())
     assert ForwardingSettings.objects.get(pk=row.pk).push_via_partner_id == partner_org.pk
     queued = []
-    monkeypatch.setattr(pipeline, "enqueue_push",
+    monkeypatch.setattr(outbox, "enqueue_push",
                         lambda settings_id, **kw: queued.append(settings_id))
     ForwardingSettings.objects.filter(pk=row.pk).update(
         next_attempt_at=timezone.now() - timedelta(minutes=5))
-    assert sync.sweep() == 1 and queued == [row.pk]
-    sync.push(row.pk)
+    assert delivery.sweep() == 1 and queued == [row.pk]
+    delivery.push(row.pk)
     assert provider.tokens() == [customer_token(org)]
 
 
@@ -138,7 +142,7 @@ def test_after_revocation_a_window_tick_pushes_with_the_customer_token(
     revoke(delegation, customer_admin)
     assert services.windows_tick(now=start + timedelta(minutes=1)) == 1
     due_now(person)
-    sync.push(row.pk)
+    delivery.push(row.pk)
     assert provider.tokens() == [customer_token(org)]
 
 
@@ -178,16 +182,13 @@ def test_revocation_switches_the_partners_rows_and_says_so_in_its_audit_row(
 
 @pytest.fixture
 def no_broker(monkeypatch):
-    from forwarding import tasks
-
-    monkeypatch.setattr(tasks.bulk_apply, "apply_async", lambda *a, **k: None)
-    monkeypatch.setattr(tasks.push_settings, "apply_async", lambda *a, **k: None)
+    monkeypatch.setattr(Celery, "send_task", lambda *a, **k: None)
 
 
 def busy_job(org, people, actor):
     plan = bulk_selectors.plan_edit(org, [p.pk for p in people], feature="busy",
                                     action="set", destination="2009")
-    job = bulk.job_create(org=org, plan=plan, actor=actor, kind=BulkJob.EDIT,
+    job = jobs.job_create(org=org, plan=plan, actor=actor, kind=BulkJob.EDIT,
                           description="Forward when busy to 2009")
     ids = list(job.rows.order_by("line").values_list("id", flat=True))
     return job, ids
@@ -201,10 +202,10 @@ def test_a_partners_running_job_stops_when_the_delegation_is_revoked(
         org, partner_org, delegation, partner_actor, customer_admin, no_broker):
     people = [make_person(org) for _ in range(5)]
     job, ids = busy_job(org, people, partner_actor)
-    assert bulk.apply_rows(job_id=job.pk, row_ids=ids[:2]) == 2
+    assert jobs.apply_rows(job_id=job.pk, row_ids=ids[:2]) == 2
     revoke(delegation, customer_admin)
     # The rest of the chunk arrives after the revocation: nothing more is applied.
-    assert bulk.apply_rows(job_id=job.pk, row_ids=ids[2:]) == 0
+    assert jobs.apply_rows(job_id=job.pk, row_ids=ids[2:]) == 0
     job.refresh_from_db()
     assert job.status == BulkJob.STOPPED
     assert job.stopped_reason == (f"The delegation to {partner_org.name} was revoked by "
@@ -221,10 +222,10 @@ def test_a_partners_running_job_stops_when_the_delegation_is_revoked(
     assert not AuditEvent.objects.filter(event="bulk.job_finished").exists()
 
     # The customer undoes what the partner's job did apply.
-    undo = bulk.job_undo(job=job, actor=Actor.for_user(customer_admin))
+    undo = jobs.job_undo(job=job, actor=Actor.for_user(customer_admin))
     undo_ids = list(undo.rows.values_list("id", flat=True))
     assert len(undo_ids) == 2
-    bulk.apply_rows(job_id=undo.pk, row_ids=undo_ids)
+    jobs.apply_rows(job_id=undo.pk, row_ids=undo_ids)
     undo.refresh_from_db()
     assert undo.status == BulkJob.DONE
     assert not ForwardingSettings.objects.filter(busy_enabled=True).exists()
@@ -236,7 +237,7 @@ def test_the_apply_loop_stops_a_job_whose_creator_lost_access_any_other_way(
     job, ids = busy_job(org, people, partner_actor)
     # Revoked behind the services' back (Django admin): the loop's own check stops it.
     Delegation.objects.filter(pk=delegation.pk).update(revoked_at=timezone.now())
-    assert bulk.apply_rows(job_id=job.pk, row_ids=ids) == 0
+    assert jobs.apply_rows(job_id=job.pk, row_ids=ids) == 0
     job.refresh_from_db()
     assert job.status == BulkJob.STOPPED
     assert "no longer has access" in job.stopped_reason
@@ -249,11 +250,11 @@ def test_an_admin_removed_from_the_org_has_their_running_job_stopped(
         org, admin_user, customer_admin, no_broker):
     people = [make_person(org) for _ in range(3)]
     job, ids = busy_job(org, people, Actor.for_user(admin_user))
-    bulk.apply_rows(job_id=job.pk, row_ids=ids[:1])
+    jobs.apply_rows(job_id=job.pk, row_ids=ids[:1])
     portal_services.membership_remove(
         membership=Membership.objects.get(user=admin_user, org=org),
         actor=Actor.for_user(customer_admin))
-    assert bulk.apply_rows(job_id=job.pk, row_ids=ids[1:]) == 0
+    assert jobs.apply_rows(job_id=job.pk, row_ids=ids[1:]) == 0
     job.refresh_from_db()
     assert job.status == BulkJob.STOPPED and statuses(job) == ["applied", "failed", "failed"]
     event = AuditEvent.objects.get(event="membership.removed")
@@ -279,7 +280,7 @@ def test_removing_someone_else_leaves_a_job_running(org, admin_user, customer_ad
     portal_services.membership_remove(
         membership=Membership.objects.get(user=member, org=org),
         actor=Actor.for_user(customer_admin))
-    assert bulk.apply_rows(job_id=job.pk, row_ids=ids) == 2
+    assert jobs.apply_rows(job_id=job.pk, row_ids=ids) == 2
     job.refresh_from_db()
     assert job.status == BulkJob.DONE
 
@@ -288,7 +289,7 @@ def test_a_stopped_job_is_not_marked_done_by_a_late_chunk(
         org, partner_org, delegation, partner_actor, customer_admin, no_broker):
     job, ids = busy_job(org, [make_person(org) for _ in range(2)], partner_actor)
     revoke(delegation, customer_admin)
-    assert bulk.finish_if_done(job) is False
+    assert jobs.finish_if_done(job) is False
     job.refresh_from_db()
     assert job.status == BulkJob.STOPPED
 
@@ -311,7 +312,7 @@ def test_the_stopped_jobs_page_and_api_say_why_and_offer_the_undo(
     from django.urls import reverse
 
     job, ids = busy_job(org, [make_person(org) for _ in range(3)], partner_actor)
-    bulk.apply_rows(job_id=job.pk, row_ids=ids[:1])
+    jobs.apply_rows(job_id=job.pk, row_ids=ids[:1])
     revoke(delegation, customer_admin)
     job.refresh_from_db()
     client.force_login(customer_admin)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import timezone
 
-from forwarding import routing
-from forwarding.routing import Plan, RulePlan, decide
+from forwarding.rules import routing
+from forwarding.rules.routing import Plan, RulePlan, decide
 from providers.capabilities import GRAPH, LYNC, UCWA, WEBEX, capabilities_for
 from tests.conftest import make_org, make_person
 from tests.forwarding.conftest import update

@@ -11,8 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from forwarding import selectors, services
 from forwarding.models import CallerRule, ForwardingSettings, SyncStatus
+from forwarding.rules import selectors, services
+from forwarding.sync import outbox
 from portal.audit import Actor
 from portal.models import AuditEvent
 from tests.conftest import make_org, make_person
@@ -196,10 +197,10 @@ def test_call_time_providers_are_marked_not_pushed(graph_org):
 
 @pytest.mark.django_db
 def test_the_change_and_its_audit_row_roll_back_together(mia, monkeypatch):
-    def broken_push(settings):
+    def broken_push(settings, **kwargs):
         raise RuntimeError("pipeline down")
 
-    monkeypatch.setattr(services, "request_push", broken_push)
+    monkeypatch.setattr(outbox, "request_push", broken_push)
     with pytest.raises(RuntimeError):
         update(mia, always_enabled=True, always_destination="+13035550100")
     assert ForwardingSettings.objects.get(person=mia).version == 1

@@ -1,5 +1,5 @@
 """A failure ends only the version it was about (issue 12.1): unit tests of
-forwarding.sync with the provider and the queue isolated, the database real."""
+forwarding.sync.delivery with the provider and the queue isolated, the database real."""
 
 from datetime import timedelta
 
@@ -7,8 +7,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from forwarding import pipeline, ratelimit, services, sync
 from forwarding.models import PushAttempt, SyncStatus
+from forwarding.rules import services
+from forwarding.sync import delivery, outbox, ratelimit
 from portal import audit
 from portal.models import AuditEvent
 from providers.base import ForwardingState, Provider, ProviderError, PushResult
@@ -39,7 +40,7 @@ class ScriptedProvider(Provider):
 @pytest.fixture
 def queue(monkeypatch):
     queued = []
-    monkeypatch.setattr(pipeline, "enqueue_push", lambda settings_id, **kw: queued.append(kw))
+    monkeypatch.setattr(outbox, "enqueue_push", lambda settings_id, **kw: queued.append(kw))
     monkeypatch.setattr(ratelimit, "reserve",
                         lambda org, rate=None, not_before=0.0: (not_before, True))
     monkeypatch.setattr(ratelimit, "paused_for", lambda org: 0.0)
@@ -68,7 +69,7 @@ def clock():
 
 def run_due(clock, row_id):
     clock.shift(timedelta(seconds=2))  # past the debounce of the last edit
-    return sync.push(row_id, slot_reserved=True)
+    return delivery.push(row_id, slot_reserved=True)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -78,7 +79,7 @@ def test_a_failure_of_an_old_version_sends_the_newer_one(monkeypatch, queue, clo
     row = edit(person, "+12025550101")
     provider = ScriptedProvider(person, [lambda: (edit(person, "+12025550102"), refused())[1],
                                          None])
-    monkeypatch.setattr(sync, "get_provider", lambda kind: provider)
+    monkeypatch.setattr(delivery, "get_provider", lambda kind: provider)
 
     queue.clear()
     run_due(clock, row.pk)
@@ -105,7 +106,7 @@ def test_a_failure_of_the_latest_version_stays_failed(monkeypatch, queue, clock)
     person = make_person(org)
     row = edit(person, "+12025550103")
     provider = ScriptedProvider(person, [refused()])
-    monkeypatch.setattr(sync, "get_provider", lambda kind: provider)
+    monkeypatch.setattr(delivery, "get_provider", lambda kind: provider)
     queue.clear()
 
     run_due(clock, row.pk)
@@ -114,4 +115,4 @@ def test_a_failure_of_the_latest_version_stays_failed(monkeypatch, queue, clock)
     assert row.sync_status == SyncStatus.FAILED and row.next_attempt_at is None
     assert row.last_error == "Webex refused: invalid destination."
     assert not queue
-    assert sync.sweep(now=timezone.now() + timedelta(hours=1)) == 0
+    assert delivery.sweep(now=timezone.now() + timedelta(hours=1)) == 0

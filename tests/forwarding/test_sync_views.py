@@ -4,8 +4,8 @@ follow the pages: owner may retry, only admins compare and resolve, strangers ge
 import pytest
 from django.urls import reverse
 
-from forwarding import services
 from forwarding.models import ForwardingSettings, SyncStatus
+from forwarding.rules import services
 from portal import audit
 from portal.models import AuditEvent, Membership
 from tests.conftest import make_person, make_user

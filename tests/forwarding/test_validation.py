@@ -7,9 +7,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from forwarding import services
 from forwarding.models import ForwardingSettings
-from forwarding.validation import normalize_caller, normalize_destination
+from forwarding.rules import services
+from forwarding.rules.validation import normalize_caller, normalize_destination
 from tests.conftest import make_org, make_person
 from tests.forwarding.conftest import audit_count, update
 

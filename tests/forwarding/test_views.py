@@ -9,8 +9,8 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from forwarding import services
 from forwarding.models import ForwardingSettings
+from forwarding.rules import services
 from portal.models import AuditEvent, Delegation, Membership
 from tests.conftest import make_org, make_person, make_user
 from tests.forwarding.conftest import audit_count, person_with_user, update
@@ -554,7 +554,7 @@ def test_services_are_the_only_writers():
     # The views module never saves a model itself: every write goes through services.
     import inspect
 
-    from forwarding import views
+    from forwarding.pages import views
 
     source = inspect.getsource(views)
     assert ".save(" not in source and ".objects.create(" not in source

@@ -1,4 +1,4 @@
-"""The Graph webhook under hostile or careless senders (forwarding.webhook_guard): bodies
+"""The Graph webhook under hostile or careless senders (forwarding.calltime.guard): bodies
 that nest too deeply, bodies too large (with and without Content-Length), floods of one
 org's requests, a Redis outage, and the org's secret key kept out of the logs. Every
 answer is a 4xx with a short JSON message, and nothing is recorded."""
@@ -13,7 +13,7 @@ import pytest
 import redis
 from django.urls import reverse
 
-from forwarding import webhook_guard
+from forwarding.calltime import guard
 from forwarding.models import CallRecord
 from portal.logredact import REDACTED
 from tests.conftest import make_org
@@ -26,14 +26,14 @@ CAP = 4096
 def _fresh_counts(settings):
     """No count left over from an earlier test or run (org ids repeat across runs)."""
     settings.GRAPH_WEBHOOK_MAX_BYTES = CAP
-    webhook_guard.reset()
+    guard.reset()
     if settings.REDIS_URL:
         client = redis.Redis.from_url(settings.REDIS_URL)
         keys = list(client.scan_iter(match="portal:webhook-rate:*"))
         if keys:
             client.delete(*keys)
     yield
-    webhook_guard.reset()
+    guard.reset()
 
 
 @pytest.fixture
@@ -102,14 +102,14 @@ class TestNesting:
         (b'["\\"[[["]', 1), (b'[["\\\\"], [[]]]', 3), (b'"[[[', 0), (b"]]][[", 0),
     ])
     def test_nesting_depth(self, body, depth):
-        assert webhook_guard.nesting_depth(body) == depth
+        assert guard.nesting_depth(body) == depth
 
     def test_the_depth_scan_stays_linear_on_hostile_strings(self):
         # An unterminated string full of escaped quotes: a naive string pattern restarts
         # at every quote and takes quadratic time.
         body = b'["' + b'\\"' * 100_000
         started = time.perf_counter()
-        assert webhook_guard.nesting_depth(body) == 1
+        assert guard.nesting_depth(body) == 1
         assert time.perf_counter() - started < 0.5
 
 
@@ -248,19 +248,19 @@ class TestRate:
     def test_redis_down_lets_calls_through_and_is_asked_again_later(
             self, client, org, settings, caplog):
         settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
-        with mock.patch.object(webhook_guard, "_count_in_redis",
-                               wraps=webhook_guard._count_in_redis) as asked, \
-                caplog.at_level(logging.WARNING, logger="forwarding.webhook_guard"):
+        with mock.patch.object(guard, "_count_in_redis",
+                               wraps=guard._count_in_redis) as asked, \
+                caplog.at_level(logging.WARNING, logger="forwarding.calltime.guard"):
             for _ in range(3):
                 assert post(client, org, follow_up()).status_code == 202
             # Counted in this process meanwhile: a flood is still refused.
             assert post(client, org, follow_up()).status_code == 429
         assert asked.call_count == 1  # one failed attempt, then not again for a while
-        warnings = [r for r in caplog.records if r.name == "forwarding.webhook_guard"]
+        warnings = [r for r in caplog.records if r.name == "forwarding.calltime.guard"]
         assert len(warnings) == 1 and "Redis did not answer" in warnings[0].getMessage()
         # Once the pause is over, Redis is asked again.
-        webhook_guard._redis_down_until = time.monotonic()
-        with mock.patch.object(webhook_guard, "_count_in_redis",
+        guard._redis_down_until = time.monotonic()
+        with mock.patch.object(guard, "_count_in_redis",
                                return_value=(1, 3.0)) as asked_again:
             assert post(client, org, follow_up()).status_code == 202
         asked_again.assert_called_once()

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from forwarding import calls, manifests
+from forwarding.calltime import bot, manifests
 from forwarding.models import CallRecord
 from portal.models import AuditEvent, Membership
 from providers import graph
@@ -57,7 +57,7 @@ def grace(v1_org):
 @pytest.fixture
 def queued():
     """The redirect tasks put on the broker (nothing is sent)."""
-    with mock.patch("forwarding.tasks.redirect_call.apply_async") as apply_async:
+    with mock.patch("forwarding.calltime.bot.current_app.send_task") as apply_async:
         yield apply_async
 
 
@@ -152,7 +152,8 @@ class TestWebhookAnswers:
             v1_org, CALL, "v1.0", LINE)
         assert (record.caller_kind, record.caller_id) == ("user", CALLER)
         assert record.redirect_status == CallRecord.PENDING
-        queued.assert_called_once_with(args=[record.pk], queue="calls", retry=False)
+        queued.assert_called_once_with(
+            "forwarding.redirect_call", args=[record.pk], queue="calls", retry=False)
 
     def test_a_repeated_incoming_is_acknowledged_and_ignored(
             self, client, v1_org, ada, queued, django_capture_on_commit_callbacks):
@@ -233,7 +234,7 @@ class TestFollowUps:
         post(client, v1_org, terminated(answered={"phone": {"id": "+12025550199"}}))
         ended = CallRecord.objects.get().ended_at
         body = terminated(answered={"phone": {"id": "+12025550100"}})
-        assert calls.notifications_received(
+        assert bot.notifications_received(
             org=v1_org, notifications=graph.parse_notifications(body)) == ["duplicate"]
         assert post(client, v1_org, body).status_code == 202
         record.refresh_from_db()
@@ -246,7 +247,7 @@ class TestFollowUps:
             post(client, beta_org, beta("incoming"))
         post(client, beta_org, beta("terminated"))
         # "redirecting" arrives after "terminated": too late to matter.
-        assert calls.notifications_received(
+        assert bot.notifications_received(
             org=beta_org, notifications=graph.parse_notifications(beta("redirecting"))
         ) == ["stale"]
         assert post(client, beta_org, beta("redirecting")).status_code == 202
@@ -279,8 +280,8 @@ def ok(status=202):
 
 
 def receive(org, body, now=None):
-    with mock.patch("forwarding.tasks.redirect_call.apply_async"):
-        calls.notifications_received(org=org, notifications=graph.parse_notifications(body),
+    with mock.patch("forwarding.calltime.bot.current_app.send_task"):
+        bot.notifications_received(org=org, notifications=graph.parse_notifications(body),
                                      now=now)
     return CallRecord.objects.get(provider_call_id=graph.parse_notifications(body)[0].call_id)
 
@@ -290,7 +291,7 @@ class TestRedirect:
     def test_no_rule_rings_the_person_themself_and_is_audited(self, v1_org, ada):
         record = receive(v1_org, incoming(caller="+14255550100"))
         with mock.patch("providers.graph.redirect", return_value=ok()) as redirect:
-            calls.handle_incoming(record.pk)
+            bot.handle_incoming(record.pk)
         conn, sent = redirect.call_args.args
         assert conn.base_url == "http://127.0.0.1:9/graph"
         assert conn.token == v1_org.credentials["token"]
@@ -319,7 +320,7 @@ class TestRedirect:
         settings.PUBLIC_URL = "https://portal.example"
         record = receive(v1_org, incoming())
         with mock.patch("providers.graph.redirect", return_value=ok()) as redirect:
-            calls.handle_incoming(record.pk)
+            bot.handle_incoming(record.pk)
         assert redirect.call_args.args[1].callback_uri == (
             f"https://portal.example/webhooks/graph/{v1_org.webhook_key}/")
 
@@ -328,7 +329,7 @@ class TestRedirect:
         update(ada, always_enabled=True, always_destination="sip:Grace@globex.example")
         record = receive(v1_org, incoming())
         with mock.patch("providers.graph.redirect", return_value=ok()) as redirect:
-            calls.handle_incoming(record.pk)
+            bot.handle_incoming(record.pk)
         assert redirect.call_args.args[1].targets == (
             graph.RedirectTarget("user", "grace-graph-id", "Grace"),)
         assert CallRecord.objects.get().rule == "always"
@@ -338,7 +339,7 @@ class TestRedirect:
                simring_timeout=20)
         record = receive(v1_org, incoming())
         with mock.patch("providers.graph.redirect", return_value=ok()) as redirect:
-            calls.handle_incoming(record.pk)
+            bot.handle_incoming(record.pk)
         sent = redirect.call_args.args[1]
         assert [(t.kind, t.id) for t in sent.targets] == [
             ("user", LINE), ("user", "grace-graph-id"), ("phone", "+442079460000")]
@@ -353,7 +354,7 @@ class TestRedirect:
                             "destination": "+442079460000"}])
         record = receive(v1_org, incoming(caller="grace-graph-id"))
         with mock.patch("providers.graph.redirect", return_value=ok()) as redirect:
-            calls.handle_incoming(record.pk)
+            bot.handle_incoming(record.pk)
         assert redirect.call_args.args[1].targets == (
             graph.RedirectTarget("phone", "+442079460000"),)
         record.refresh_from_db()
@@ -369,7 +370,7 @@ class TestRedirect:
         body["value"][0]["resourceData"]["source"]["identity"] = {}
         record = receive(beta_org, body)
         with mock.patch("providers.graph.redirect", return_value=ok(200)) as redirect:
-            calls.handle_incoming(record.pk)
+            bot.handle_incoming(record.pk)
         sent = redirect.call_args.args[1]
         assert (sent.disposition, sent.mask_caller, sent.mask_callee) == ("redirect", True,
                                                                           False)
@@ -385,7 +386,7 @@ class TestRedirect:
         record = receive(v1_org, incoming(caller="+14255550100"))
         with mock.patch("providers.graph.redirect", return_value=ok()), \
                 CaptureQueriesContext(connection) as queries:
-            calls.handle_incoming(record.pk)
+            bot.handle_incoming(record.pk)
         assert [q.split()[0] for q in statements(queries)] == [
             "SELECT", "SELECT", "UPDATE", "UPDATE", "INSERT"]
         assert CallRecord.objects.get().redirect_status == CallRecord.REDIRECTED
@@ -401,8 +402,8 @@ class TestRedirect:
     def test_a_second_delivery_of_the_task_sends_nothing(self, v1_org, ada):
         record = receive(v1_org, incoming())
         with mock.patch("providers.graph.redirect", return_value=ok()) as redirect:
-            calls.handle_incoming(record.pk)
-            calls.handle_incoming(record.pk)
+            bot.handle_incoming(record.pk)
+            bot.handle_incoming(record.pk)
         assert redirect.call_count == 1
         assert AuditEvent.objects.filter(event="call.redirected").count() == 1
 
@@ -411,17 +412,18 @@ class TestRedirect:
         record = receive(v1_org, incoming())
         failure = ProviderError("Graph had a problem (503).", permanent=False, status_code=503)
         with mock.patch("providers.graph.redirect", side_effect=failure), \
-                mock.patch("forwarding.tasks.redirect_call.apply_async") as queued, \
+                mock.patch("forwarding.calltime.bot.current_app.send_task") as queued, \
                 django_capture_on_commit_callbacks(execute=True):
-            calls.handle_incoming(record.pk)
-        queued.assert_called_once_with(args=[record.pk], kwargs={"attempt": 2}, queue="calls",
+            bot.handle_incoming(record.pk)
+        queued.assert_called_once_with(
+            "forwarding.redirect_call", args=[record.pk], kwargs={"attempt": 2}, queue="calls",
                                        countdown=0.5, retry=False)
         record.refresh_from_db()
         assert record.redirect_status == CallRecord.RETRYING
         assert record.redirect_error == "Graph had a problem (503)."
         assert not AuditEvent.objects.filter(event__startswith="call.").exists()
         with mock.patch("providers.graph.redirect", return_value=ok()) as redirect:
-            calls.handle_incoming(record.pk, attempt=2)
+            bot.handle_incoming(record.pk, attempt=2)
         # The retry sends exactly the first attempt's body.
         assert graph.v1_body(redirect.call_args.args[1]) == record.redirect_body
         record.refresh_from_db()
@@ -433,10 +435,10 @@ class TestRedirect:
         record = receive(v1_org, incoming())
         failure = ProviderError("Graph did not answer in time.", permanent=False)
         with mock.patch("providers.graph.redirect", side_effect=failure), \
-                mock.patch("forwarding.tasks.redirect_call.apply_async"), \
+                mock.patch("forwarding.calltime.bot.current_app.send_task"), \
                 django_capture_on_commit_callbacks(execute=True):
-            calls.handle_incoming(record.pk)
-            calls.handle_incoming(record.pk, attempt=2)
+            bot.handle_incoming(record.pk)
+            bot.handle_incoming(record.pk, attempt=2)
         record.refresh_from_db()
         assert (record.redirect_status, record.redirect_attempts) == (CallRecord.FAILED, 2)
         event = AuditEvent.objects.get(event="call.redirect_failed")
@@ -446,8 +448,8 @@ class TestRedirect:
         record = receive(v1_org, incoming(), now=timezone.now() - timedelta(seconds=10))
         failure = ProviderError("Graph had a problem (503).", permanent=False, status_code=503)
         with mock.patch("providers.graph.redirect", side_effect=failure), \
-                mock.patch("forwarding.tasks.redirect_call.apply_async") as queued:
-            calls.handle_incoming(record.pk)
+                mock.patch("forwarding.calltime.bot.current_app.send_task") as queued:
+            bot.handle_incoming(record.pk)
         assert not queued.called
         assert CallRecord.objects.get().redirect_status == CallRecord.FAILED
 
@@ -456,8 +458,8 @@ class TestRedirect:
         failure = ProviderError("Graph refused the redirect: no.", permanent=True,
                                 status_code=400)
         with mock.patch("providers.graph.redirect", side_effect=failure), \
-                mock.patch("forwarding.tasks.redirect_call.apply_async") as queued:
-            calls.handle_incoming(record.pk)
+                mock.patch("forwarding.calltime.bot.current_app.send_task") as queued:
+            bot.handle_incoming(record.pk)
         assert not queued.called
         record.refresh_from_db()
         assert (record.redirect_status, record.redirect_status_code) == (CallRecord.FAILED, 400)
@@ -467,7 +469,7 @@ class TestRedirect:
     def test_an_unmapped_line_fails_with_a_reason(self, v1_org):
         record = receive(v1_org, incoming(line="nobody"))
         with mock.patch("providers.graph.redirect") as redirect:
-            calls.handle_incoming(record.pk)
+            bot.handle_incoming(record.pk)
         assert not redirect.called
         record.refresh_from_db()
         assert record.redirect_status == CallRecord.FAILED
@@ -478,7 +480,7 @@ class TestRedirect:
     def test_a_call_picked_up_after_the_deadline_is_not_sent(self, v1_org, ada):
         record = receive(v1_org, incoming(), now=timezone.now() - timedelta(seconds=16))
         with mock.patch("providers.graph.redirect") as redirect:
-            calls.handle_incoming(record.pk)
+            bot.handle_incoming(record.pk)
         assert not redirect.called
         assert "deadline" in CallRecord.objects.get().redirect_error
 
@@ -487,16 +489,16 @@ class TestRedirect:
         update(ada, simring_enabled=True, simring_targets=targets)
         record = receive(v1_org, incoming())
         with mock.patch("providers.graph.redirect", return_value=ok()) as redirect:
-            calls.handle_incoming(record.pk)
+            bot.handle_incoming(record.pk)
         sent = redirect.call_args.args[1]
         assert len(sent.targets) == 25 and sent.targets[0].id == LINE
 
     def test_the_broker_down_redirects_from_the_web_process(
             self, client, v1_org, ada, django_capture_on_commit_callbacks):
-        with mock.patch("forwarding.tasks.redirect_call.apply_async",
+        with mock.patch("forwarding.calltime.bot.current_app.send_task",
                         side_effect=ConnectionError("redis down")), \
-                mock.patch("forwarding.calls._spawn", side_effect=lambda run: run()), \
-                mock.patch("forwarding.calls.connections.close_all"), \
+                mock.patch("forwarding.calltime.bot._spawn", side_effect=lambda run: run()), \
+                mock.patch("forwarding.calltime.bot.connections.close_all"), \
                 mock.patch("providers.graph.redirect", return_value=ok()) as redirect, \
                 django_capture_on_commit_callbacks(execute=True):
             assert post(client, v1_org, incoming()).status_code == 202
@@ -734,8 +736,8 @@ class TestManifest:
 def test_the_webhook_view_writes_nothing_itself():
     import inspect
 
-    from forwarding import webhooks
+    from forwarding.pages import calls as calls_views
 
-    source = inspect.getsource(webhooks)
+    source = inspect.getsource(calls_views)
     assert ".save(" not in source and ".objects.create(" not in source
 

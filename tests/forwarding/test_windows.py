@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
-from forwarding import routing, selectors, services
 from forwarding.models import ForwardingSettings
+from forwarding.rules import routing, selectors, services
 from portal.models import AuditEvent
 from tests.conftest import make_org, make_person
 from tests.forwarding.conftest import update

@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from forwarding import services
+from forwarding.rules import services
 from portal.audit import Actor
 from portal.models import Delegation, Membership
 from tests.conftest import make_org, make_person, make_user

@@ -65,7 +65,7 @@ def broker(private_redis, transactional_db, settings):
 
     redis_lib.Redis.from_url(private_redis.url).flushdb()
     settings.REDIS_URL = private_redis.url
-    from forwarding import ratelimit
+    from forwarding.sync import ratelimit
 
     ratelimit._redis.cache_clear()
     old = celery_app.conf.broker_url

@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 from django.db import transaction
 
-from forwarding import services
 from forwarding.models import ForwardingSettings, SyncStatus
+from forwarding.rules import services
 from portal import audit
 from portal.models import AuditEvent, Person
 from tests.conftest import make_org

@@ -1,7 +1,7 @@
 """The Graph bot end to end: the sandbox simulates incoming calls and posts Graph's
 notifications to the portal's webhook over real HTTP (pytest-django's live server); the
 web process's redirect threads (the default) or a real Celery worker on the `calls`
-queue decide with forwarding.routing and post the redirect to the sandbox, and the
+queue decide with forwarding.rules.routing and post the redirect to the sandbox, and the
 follow-up notifications complete the call record. Each call must end answered by the
 right target, with its audit row written."""
 
@@ -12,7 +12,7 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from forwarding import calls
+from forwarding.calltime import bot
 from forwarding.models import CallRecord
 from portal.models import AuditEvent
 from tests.conftest import make_org, make_person
@@ -39,7 +39,7 @@ def line(sandbox, live_server, person, identity_type="user"):
     org = person.org
     sandbox.control("POST", "graph/lines", expect=201, json={
         "lineId": person.provider_person_id, "orgId": org.provider_org_id,
-        "callbackUrl": live_server.url + calls.webhook_path(org),
+        "callbackUrl": live_server.url + bot.webhook_path(org),
         "apiVersion": org.graph_api_version, "identityType": identity_type,
         "displayName": person.display_name,
     })
@@ -246,15 +246,15 @@ def test_a_call_whose_redirect_thread_died_is_recovered(sandbox, live_server, ca
     rex = line(sandbox, live_server, make_person(
         org, name="Rex", number="+442079460401", provider_person_id="rex-recover"))
     update(rex, always_enabled=True, always_destination="+442079460499")
-    with mock.patch("forwarding.fastpath.ThreadPool.submit", return_value=True) as submit:
+    with mock.patch("forwarding.calltime.threads.ThreadPool.submit", return_value=True) as submit:
         call_id = call(sandbox, rex, "+14255550100")
         record = wait_until(lambda: CallRecord.objects.filter(provider_call_id=call_id).first(),
                             10, message="the call's record")
     assert submit.called and record.redirect_status == CallRecord.PENDING
     # Not yet: a redirect thread normally claims the call within milliseconds.
-    assert calls.recover_calls() == {"queued": 0, "expired": 0}
-    wait_until(lambda: timezone.now() - record.started_at > calls.RECOVER_AFTER, 5)
-    assert calls.recover_calls() == {"queued": 1, "expired": 0}
+    assert bot.recover_calls() == {"queued": 0, "expired": 0}
+    wait_until(lambda: timezone.now() - record.started_at > bot.RECOVER_AFTER, 5)
+    assert bot.recover_calls() == {"queued": 1, "expired": 0}
     sandboxed, record = finish(sandbox, call_id)
     assert answered(sandboxed) == ("phone", "+442079460499")
     assert record.redirect_attempts == 1 and record.rule == "always"

@@ -6,8 +6,9 @@ import time
 
 import pytest
 
-from forwarding import drift, services
 from forwarding.models import ForwardingSettings, PushAttempt, SyncStatus
+from forwarding.rules import services
+from forwarding.sync import drift
 from portal import audit
 from portal.models import AuditEvent, Delegation
 from tests.conftest import make_org, make_person, make_user
@@ -160,7 +161,7 @@ def test_ten_quick_edits_coalesce(sandbox, worker):
 
 
 def test_duplicate_messages_cause_no_extra_write(sandbox, worker):
-    from forwarding.pipeline import enqueue_push
+    from forwarding.sync.outbox import enqueue_push
 
     org = webex_org(sandbox)
     person = webex_person(sandbox, org)

@@ -8,7 +8,8 @@ import time
 import pytest
 from django.utils import timezone
 
-from forwarding import bulk, bulk_selectors
+from forwarding.bulk import jobs
+from forwarding.bulk import selectors as bulk_selectors
 from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings, SyncStatus
 from portal import services as portal_services
 from portal.audit import Actor
@@ -57,7 +58,7 @@ def test_revoking_stops_a_partners_running_job_and_its_partner_pushes(sandbox, w
 
     plan = bulk_selectors.plan_edit(customer, [p.pk for p in people], feature="busy",
                                     action="set", destination="+12025550300")
-    job = bulk.job_create(org=customer, plan=plan,
+    job = jobs.job_create(org=customer, plan=plan,
                           actor=Actor.for_user(partner_admin, via_partner=partner),
                           kind=BulkJob.EDIT, description="busy to +12025550300")
     rows = BulkJobRow.objects.filter(job=job)

@@ -181,8 +181,8 @@ def test_claim_shorter_than_the_hard_time_limit_stops_start_up_naming_both():
 def test_claim_is_derived_from_the_hard_time_limit():
     code = (
         "import django; django.setup(); from django.conf import settings as s; "
-        "from forwarding import sync; "
-        "print(s.CELERY_TASK_TIME_LIMIT, s.PUSH_CLAIM_SECONDS, sync.CLAIM_SECONDS)"
+        "from forwarding.sync import delivery; "
+        "print(s.CELERY_TASK_TIME_LIMIT, s.PUSH_CLAIM_SECONDS, delivery.CLAIM_SECONDS)"
     )
 
     def claim(**variables):
@@ -221,9 +221,9 @@ def test_push_tunables_are_checked_at_start_up_naming_the_variable():
 
 
 def test_push_tunables_reach_the_pipeline_through_settings():
-    code = ("import django; django.setup(); from forwarding import drift, pipeline, sync; "
-            "print(sync.MAX_ATTEMPTS, sync.BACKOFF_CAP, sync.SWEEP_GRACE, "
-            "pipeline.DEBOUNCE.total_seconds(), drift.CHECK_EVERY.total_seconds())")
+    code = ("import django; django.setup(); from forwarding.sync import delivery, drift, outbox; "
+            "print(delivery.MAX_ATTEMPTS, delivery.BACKOFF_CAP, delivery.SWEEP_GRACE, "
+            "outbox.DEBOUNCE.total_seconds(), drift.CHECK_EVERY.total_seconds())")
     env = dict(os.environ, PUSH_MAX_ATTEMPTS="3", PUSH_BACKOFF_CAP="40", PUSH_SWEEP_GRACE="2",
                PUSH_DEBOUNCE_SECONDS="0.25", DRIFT_CHECK_MINUTES="5")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,

@@ -8,8 +8,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 
-from forwarding import calls, ratelimit, sync
+from forwarding.calltime import bot
 from forwarding.models import ForwardingSettings, PushAttempt, SyncStatus
+from forwarding.sync import delivery, ratelimit
 from portal.models import Delegation, Organization
 from portal.provider_urls import base_url_problem
 from providers.base import ProviderError
@@ -75,7 +76,7 @@ def _push_with(monkeypatch, org_url, *, partner_url=None):
     monkeypatch.setattr(ratelimit, "paused_for", lambda org: 0.0)
     org = make_org("webex")
     person = make_person(org)
-    with mock.patch("forwarding.pipeline.enqueue_push"):
+    with mock.patch("forwarding.sync.outbox.enqueue_push"):
         update(person, busy_enabled=True, busy_destination="2001")
     row = ForwardingSettings.objects.get(person=person)
     if partner_url is not None:
@@ -87,7 +88,7 @@ def _push_with(monkeypatch, org_url, *, partner_url=None):
     Organization.objects.filter(pk=org.pk).update(base_url=org_url)
     with mock.patch("providers.http.TimeoutSession.request",
                     side_effect=AssertionError("a request went out")) as request:
-        result = sync.push(row.pk)
+        result = delivery.push(row.pk)
     assert not request.called
     return result, ForwardingSettings.objects.get(pk=row.pk)
 
@@ -120,11 +121,11 @@ def test_graph_redirect_connection_checks_the_host():
     Organization.objects.filter(pk=org.pk).update(base_url=METADATA)
     org.refresh_from_db()
     with pytest.raises(ProviderError) as exc:
-        calls._connection(org)
+        bot._connection(org)
     assert exc.value.permanent
     Organization.objects.filter(pk=org.pk).update(base_url="")
     org.refresh_from_db()
-    assert calls._connection(org).base_url == "https://graph.microsoft.com"
+    assert bot._connection(org).base_url == "https://graph.microsoft.com"
 
 
 def test_a_malformed_allow_list_entry_stops_start_up_naming_the_variable():

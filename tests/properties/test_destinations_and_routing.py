@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from forwarding import routing
-from forwarding.validation import normalize_destination
+from forwarding.rules import routing
+from forwarding.rules.validation import normalize_destination
 from providers.capabilities import capabilities_for
 
 # North American numbers: area code and exchange start with 2-9 (NANP rules).

@@ -23,8 +23,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from forwarding import pipeline, ratelimit, services, sync
 from forwarding.models import ForwardingSettings, PushAttempt, SyncStatus
+from forwarding.rules import services
+from forwarding.sync import delivery, outbox, ratelimit
 from portal import audit
 from providers.base import ForwardingState, Provider, ProviderError, PushResult
 from tests.conftest import make_org, make_person
@@ -106,7 +107,7 @@ class PipelineMachine(RuleBasedStateMachine):
         # A message that arrives early comes back re-enqueued: deliver at most one.
         if self.queue:
             slot = self.queue.pop(0)
-            sync.push(self.row.pk, slot_reserved=slot)
+            delivery.push(self.row.pk, slot_reserved=slot)
             self._take_enqueued()
 
     @rule()
@@ -148,7 +149,7 @@ class PipelineMachine(RuleBasedStateMachine):
     @rule()
     def worker_dies_mid_push(self):
         # A worker claims the row and is SIGKILLed before it records anything.
-        sync._claim(self.row.pk, timezone.now())
+        delivery._claim(self.row.pk, timezone.now())
 
     @rule(seconds=st.sampled_from([0.3, 1, 5, 20, 120]))
     def time_passes(self, seconds):
@@ -156,7 +157,7 @@ class PipelineMachine(RuleBasedStateMachine):
 
     @rule()
     def sweeper_runs(self):
-        sync.sweep()
+        delivery.sweep()
         self._take_enqueued()
 
     @invariant()
@@ -184,17 +185,17 @@ class PipelineMachine(RuleBasedStateMachine):
                     break  # (a row never edited has nothing to deliver)
                 if row.sync_status == SyncStatus.FAILED:
                     # The last edit itself was refused: an admin's "retry now".
-                    sync.retry_now(settings=row, actor=self.actor)
+                    delivery.retry_now(settings=row, actor=self.actor)
                     self._take_enqueued()
-                self.traveller.shift(timedelta(seconds=max(sync.CLAIM_SECONDS,
-                                                           sync.BACKOFF_CAP) + 1))
-                sync.sweep()
+                self.traveller.shift(timedelta(seconds=max(delivery.CLAIM_SECONDS,
+                                                           delivery.BACKOFF_CAP) + 1))
+                delivery.sweep()
                 self._take_enqueued()
                 # Deliver what is queued now (a message that comes back for later waits
                 # for the next round, after time has passed).
                 for slot in self.queue[:]:
                     self.queue.pop(0)
-                    sync.push(self.row.pk, slot_reserved=slot)
+                    delivery.push(self.row.pk, slot_reserved=slot)
                     self._take_enqueued()
             row = self._row()
             assert row.synced_version == row.version
@@ -214,7 +215,7 @@ def test_pipeline_always_converges_to_the_last_edit(monkeypatch):
     def enqueue(settings_id, *, queue="interactive", countdown=None, slot_reserved=False):
         QUEUE.append(slot_reserved)
 
-    monkeypatch.setattr(pipeline, "enqueue_push", enqueue)
+    monkeypatch.setattr(outbox, "enqueue_push", enqueue)
     monkeypatch.setattr(transaction, "on_commit", lambda func, *a, **k: func())
     monkeypatch.setattr(ratelimit, "reserve",
                         lambda org, rate=None, not_before=0.0: (not_before, True))
@@ -224,7 +225,7 @@ def test_pipeline_always_converges_to_the_last_edit(monkeypatch):
 
     def factory():
         machine = PipelineMachine()
-        monkeypatch.setattr(sync, "get_provider", lambda kind: machine.provider)
+        monkeypatch.setattr(delivery, "get_provider", lambda kind: machine.provider)
         machines.append(machine)
         return machine
 

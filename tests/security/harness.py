@@ -11,6 +11,7 @@ from unittest import mock
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from celery import Celery
 from celery.app.task import Task
 from django.core import mail
 from django.db import connection, transaction
@@ -42,7 +43,11 @@ def no_broker():
     def apply_async(self, args=None, kwargs=None, **options):
         QUEUED.append((self.name, args, kwargs))
 
-    with mock.patch.object(Task, "apply_async", apply_async):
+    def send_task(app, name, args=None, kwargs=None, **options):
+        QUEUED.append((name, args, kwargs))
+
+    with mock.patch.object(Task, "apply_async", apply_async), \
+            mock.patch.object(Celery, "send_task", send_task):
         yield
 
 

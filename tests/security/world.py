@@ -11,7 +11,8 @@ from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from forwarding import bulk, bulk_drafts, bulk_selectors
+from forwarding.bulk import drafts, jobs
+from forwarding.bulk import selectors as bulk_selectors
 from forwarding.models import BulkJob, BulkJobRow, CallRecord, ForwardingSettings
 from portal import services as portal_services
 from portal.audit import Actor
@@ -63,18 +64,18 @@ def _settings_with_history(person):
 def _job(org, person, actor):
     plan = bulk_selectors.plan_edit(org, [person.pk], feature="no_answer", action="set",
                                     destination="2003")
-    job = bulk.job_create(org=org, plan=plan, actor=actor, kind=BulkJob.EDIT,
+    job = jobs.job_create(org=org, plan=plan, actor=actor, kind=BulkJob.EDIT,
                           description="Forward when not answered to 2003")
     ids = list(BulkJobRow.objects.filter(job=job, status=BulkJobRow.PENDING)
                .values_list("id", flat=True))
-    bulk.apply_rows(job_id=job.pk, row_ids=ids)
+    jobs.apply_rows(job_id=job.pk, row_ids=ids)
     return BulkJob.objects.get(pk=job.pk)
 
 
 def _draft(org, person, user):
     """A ready dry run of a one-row CSV file, made by `user`."""
     text = f"email,busy_enabled,busy_destination\n{person.email},yes,2015\n"
-    draft, problems = bulk_drafts.draft_create(org=org, user=user, via_partner=None,
+    draft, problems = drafts.draft_create(org=org, user=user, via_partner=None,
                                                filename="people.csv", data=text.encode())
     assert not problems and draft.status == "ready", problems
     return draft

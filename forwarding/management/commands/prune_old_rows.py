@@ -3,7 +3,7 @@ as the hourly beat task does, but until nothing is left (no time budget)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from forwarding import retention
+from forwarding.upkeep import retention
 
 
 class Command(BaseCommand):

@@ -1,0 +1,207 @@
+"""The dry run of a bulk change (`plan`): every requested change checked as
+forwarding_update would check it, and what it would change. Writes nothing.
+
+Plans stream: `iter_plan` takes entries one batch at a time (their settings read with
+one query per batch) and yields the checked rows as it goes, so a caller that stores or
+counts them as they come (forwarding.bulk.drafts) holds one batch, not the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
+
+from forwarding.bulk.csvfile import BATCH, CsvFile, Entry, _add, json_value
+from forwarding.models import ForwardingSettings
+from forwarding.rules import services
+from forwarding.rules.validation import LineIndex, Subject, line_keys, validate_proposal
+from portal.models import Organization, Person
+from providers.capabilities import capabilities_for
+
+# Plans of more rows than this load the org's lines whole (one query) instead of the
+# keys each row needs.
+PRELOAD_ROWS = 200
+
+
+@dataclass
+class PlanRow:
+    line: int
+    key: str
+    person: Person | None
+    errors: dict
+    changed: dict = field(default_factory=dict)  # normalised values that would change
+    expected_version: int | None = None
+    current_version: int | None = None
+    diff: list = field(default_factory=list)  # [{"field", "old", "new"}], JSON values
+
+    @property
+    def valid(self):
+        return not self.errors
+
+    @property
+    def person_label(self):
+        return self.person.display_name if self.person is not None else ""
+
+    def json_changes(self) -> dict:
+        return {name: json_value(value) for name, value in self.changed.items()}
+
+
+@dataclass
+class Plan:
+    org: Organization
+    rows: list
+    file_errors: list = field(default_factory=list)
+
+    @property
+    def valid(self):
+        return sum(1 for r in self.rows if r.valid)
+
+    @property
+    def invalid(self):
+        return len(self.rows) - self.valid
+
+    @property
+    def changing(self):
+        return sum(1 for r in self.rows if r.valid and r.changed)
+
+
+def _messages(exc: DjangoValidationError) -> dict:
+    if hasattr(exc, "error_dict"):
+        return {key: list(messages) for key, messages in exc.message_dict.items()}
+    return {"non_field_errors": list(exc.messages)}
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    items = iter(items)
+    while batch := list(islice(items, size)):
+        yield batch
+
+
+def iter_plan(org, entries: Iterable[Entry], *, now=None, preload=False) -> Iterator[PlanRow]:
+    """Check every entry as forwarding_update would, and say what it would change;
+    writes nothing.
+
+    One LineIndex is shared by every row (`preload`: the whole org's lines at once, for
+    big plans) and told about each row's would-be change, so a loop made by two rows of
+    the same file is found in the dry run too. Rows are checked in order, as the job
+    applies them."""
+    now = now or timezone.now()
+    caps = capabilities_for(org.provider_kind, org.graph_api_version)
+    region = org.default_region
+    index = LineIndex(org, region=region, preload=preload)
+    seen: dict[int, int] = {}
+    for batch in _batches(entries, BATCH):
+        ids = [e.person.id for e in batch if e.person is not None]
+        settings_of = {row.person_id: row for row in ForwardingSettings.objects
+                       .prefetch_related("caller_rules").filter(person_id__in=ids)}
+        for entry in batch:
+            yield _check(entry, settings_of, seen, index=index, caps=caps, region=region,
+                         now=now)
+
+
+def _check(entry, settings_of, seen, *, index, caps, region, now) -> PlanRow:
+    errors = {key: list(messages) for key, messages in entry.errors.items()}
+    row = PlanRow(line=entry.line, key=entry.key, person=entry.person, errors=errors,
+                  expected_version=entry.expected_version)
+    person = entry.person
+    if person is None:
+        return row
+    if person.id in seen:
+        _add(errors, "non_field_errors",
+             f"{person.display_name} is already on line {seen[person.id]}; one row per "
+             "person.")
+        return row
+    seen[person.id] = entry.line
+    settings = settings_of.get(person.id)
+    if settings is None:
+        settings = ForwardingSettings(person=person)
+    current = services.values(settings)
+    row.current_version = settings.version
+    if entry.expected_version is not None and entry.expected_version != settings.version:
+        _add(errors, "version",
+             f"Changed since this file was exported: now version {settings.version}, "
+             f"the file has version {entry.expected_version}.")
+    if errors:
+        return row
+    subject = Subject(person=person, caps=caps, region=region,
+                      own_keys=line_keys(person, region=region),
+                      owner_words="the person's own line")
+    try:
+        changed, _rules = validate_proposal(
+            subject=subject, current=current, changes=entry.changes, caller_rules=None,
+            now=now, line_index=index)
+    except DjangoValidationError as exc:
+        errors.update(_messages(exc))
+        return row
+    row.changed = changed
+    row.diff = [{"field": name, "old": json_value(current.get(name)),
+                 "new": json_value(value)} for name, value in changed.items()]
+    if changed:
+        # note_saved only updates people the index has loaded; load this one first
+        # (free once the whole org is loaded) so later rows see the new edges.
+        index.resolve(subject.own_keys)
+        index.note_saved(person.id, {**current, **changed})
+    return row
+
+
+def plan(org, entries, *, now=None) -> list[PlanRow]:
+    """`iter_plan` of a list of entries, as a list."""
+    preload = sum(1 for e in entries if e.person is not None) > PRELOAD_ROWS
+    return list(iter_plan(org, entries, now=now, preload=preload))
+
+
+def plan_csv(org, data, *, now=None) -> Plan:
+    """The whole plan of a CSV file in memory: for small files (a bulk job created
+    straight from an upload, tests). Big files go through forwarding.bulk.drafts."""
+    source = CsvFile(data, max_rows=django_settings.BULK_MAX_ROWS)
+    problems = source.check()
+    if problems:
+        return Plan(org=org, rows=[], file_errors=problems)
+    rows = list(iter_plan(org, source.entries(org), now=now,
+                          preload=source.rows > PRELOAD_ROWS))
+    return Plan(org=org, rows=rows)
+
+
+EDIT_FEATURES = {
+    "always": "Always forward",
+    "busy": "Forward when busy",
+    "no_answer": "Forward when not answered",
+    "continuity": "Forward when offline",
+}
+
+
+def edit_description(data: dict) -> str:
+    """"Forward when busy: set to 2001 for 12 people" for a bulk edit's job."""
+    label = EDIT_FEATURES[data["feature"]]
+    count = len(data["people"])
+    who = f"{count} {'person' if count == 1 else 'people'}"
+    if data["action"] == "off":
+        return f"{label}: turned off for {who}"
+    return f"{label}: set to {data.get('destination', '').strip()} for {who}"
+
+
+def edit_changes(feature: str, action: str, destination: str = "") -> dict:
+    if action == "off":
+        return {f"{feature}_enabled": False}
+    return {f"{feature}_enabled": True, f"{feature}_destination": destination}
+
+
+def plan_edit(org, person_ids, *, feature, action, destination="", now=None) -> Plan:
+    """The plan of "set (or turn off) <feature> for these people" (people of `org`;
+    an id of anyone else is refused as unknown)."""
+    people = {p.id: p for p in Person.objects.filter(org=org, id__in=person_ids)
+              .select_related("org")}
+    changes = edit_changes(feature, action, destination)
+    entries = []
+    for position, person_id in enumerate(person_ids, start=1):
+        person = people.get(person_id)
+        entry = Entry(line=position, key=str(person_id), person=person, changes=dict(changes))
+        if person is None:
+            _add(entry.errors, "non_field_errors", "No such person in this organization.")
+        entries.append(entry)
+    return Plan(org=org, rows=plan(org, entries, now=now))

@@ -1,0 +1,684 @@
+"""Call-time forwarding: the Microsoft Graph bot's services (seeds 002 and 003).
+
+The webhook hands parsed notifications to `notifications_received`:
+
+- an `incoming` notification creates the call's CallRecord (its unique (org, call id)
+  makes a repeated notification harmless) and, once committed, `dispatch_redirect`
+  hands it to the web process's own redirect threads (forwarding.calltime.threads) or, when
+  those are busy or turned off, to `forwarding.redirect_call` on the `calls` queue,
+  which no bulk work shares;
+- a follow-up (`redirecting`, `terminated` with `answeredBy`, `deleted`) completes the
+  record; a repeated one, or one older than the state already recorded, is ignored.
+
+`handle_incoming` (in a redirect thread or a worker) finds the called person (the line
+id), asks forwarding.rules.routing where the call goes, records the decision and the body it
+is about to send, POSTs the redirect, and records the outcome with its audit row
+(`call.redirected` or `call.redirect_failed`) in one transaction. A transient failure is
+retried once, 0.5 s later, on the `calls` queue, when Graph's 15-second deadline still
+leaves room.
+
+Nothing waits on one process staying alive: `recover_calls` (beat, every few seconds)
+queues any call still waiting for a redirect after RECOVER_AFTER (its redirect thread
+died with its process), and closes the record of any call whose deadline passed with
+no redirect, with its audit row.
+
+The Lync Server manifest lives in forwarding.calltime.manifests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from datetime import timedelta
+from functools import lru_cache
+
+from celery import current_app
+from django.conf import settings as django_settings
+from django.db import IntegrityError, connections, transaction
+from django.db.models import Q, prefetch_related_objects
+from django.urls import reverse
+from django.utils import timezone
+
+from forwarding.calltime import storage, threads
+from forwarding.models import CallerRule, CallRecord, ForwardingSettings
+from forwarding.rules import routing
+from forwarding.rules.validation import line_keys
+from portal import audit
+from portal.models import Organization, Person
+from portal.provider_urls import connection_base_url
+from providers import graph
+from providers.addresses import destination_key, display_destination
+from providers.base import Connection, ProviderError
+
+log = logging.getLogger(__name__)
+
+REDIRECT_TASK = "forwarding.redirect_call"  # registered by forwarding.calltime.tasks
+
+EVENT_REDIRECTED = audit.Event.CALL_REDIRECTED
+EVENT_REDIRECT_FAILED = audit.Event.CALL_REDIRECT_FAILED
+
+BOT_LABEL = "Teams call bot"
+# Graph drops an incoming call that is not redirected within 15 seconds (seed 002).
+DEADLINE = timedelta(seconds=15)
+# A retry is only worth it when it can still finish: its countdown plus one full attempt.
+RETRY_COUNTDOWN = 0.5
+_ATTEMPT_BUDGET = timedelta(seconds=sum(graph.REDIRECT_TIMEOUT))
+MAX_ATTEMPTS = 2
+# A redirect thread claims its call within milliseconds; a call still waiting after this
+# lost its thread (the web process died) and goes to the `calls` queue.
+RECOVER_AFTER = timedelta(seconds=2)
+
+# --- the webhook side ----------------------------------------------------------------------------
+
+
+# Every notification names its org by the webhook key; a burst of calls would look the
+# same org up twice per call. Each process keeps a found org for a few seconds (unknown
+# keys are never kept, so random keys cannot fill it); a save or delete in this process
+# forgets it at once (forwarding.apps), other processes within WEBHOOK_ORG_TTL.
+WEBHOOK_ORG_TTL = 5.0
+_webhook_orgs: dict[str, tuple[float, Organization]] = {}
+
+
+def org_for_webhook(key: str) -> Organization | None:
+    """The Graph org whose webhook URL carries `key`, or None."""
+    if not key or len(key) > 64:
+        return None
+    now = time.monotonic()
+    cached = _webhook_orgs.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    # Only what the webhook needs: not the (encrypted) credentials.
+    org = Organization.objects.filter(webhook_key=key, provider_kind="graph").only(
+        "id", "name", "provider_kind", "graph_api_version", "webhook_key").first()
+    if org is not None:
+        _webhook_orgs[key] = (now + WEBHOOK_ORG_TTL, org)
+    return org
+
+
+def forget_webhook_org(sender=None, instance=None, **kwargs):
+    """Drop an org from this process's webhook cache (on save and delete), and again once
+    the change is committed: a request of this process may have cached the old row in
+    between."""
+    _forget(instance)
+    if instance is not None:
+        transaction.on_commit(lambda: _forget(instance))
+
+
+def _forget(instance):
+    for key, (_expires, org) in list(_webhook_orgs.items()):
+        if instance is None or org.pk == instance.pk:
+            _webhook_orgs.pop(key, None)
+
+
+def webhook_path(org: Organization) -> str:
+    return reverse("graph_webhook", args=[org.webhook_key])
+
+
+def webhook_url(org: Organization) -> str:
+    """The callback URL to register for the org's bot (shown on the org's page)."""
+    return django_settings.PUBLIC_URL + webhook_path(org)
+
+
+def notifications_received(*, org: Organization, notifications, now=None) -> list[str]:
+    """Apply each notification; return what happened to each ("redirect queued",
+    "duplicate", "stale", "unknown call", "updated", "ignored")."""
+    now = now or timezone.now()
+    outcomes = []
+    for notification in notifications:
+        if notification.state == "incoming":
+            outcomes.append(_incoming(org, notification, now))
+        else:
+            outcomes.append(_follow_up(org, notification, now))
+    return outcomes
+
+
+def _caller_fields(notification) -> dict:
+    source = notification.source
+    if source is None:
+        return {"caller_kind": "anonymous", "caller_id": "", "caller_label": "Anonymous"}
+    label = source.display_name if source.kind == "user" else display_destination(source.id)
+    return {"caller_kind": source.kind, "caller_id": source.id[:200],
+            "caller_label": (label or source.id)[:200]}
+
+
+def _incoming(org, notification, now) -> str:
+    if notification.api_version != org.graph_api_version:
+        # The org chooses the version; a line registered for the other one will answer
+        # 404 to the redirect, which the record then shows.
+        log.warning("org %s uses Graph %s but call %s came in %s shape", org.pk,
+                    org.graph_api_version, notification.call_id, notification.api_version)
+    line_id = (notification.line.id if notification.line else "")[:200]
+    # One statement: the unique (org, call id) decides, not a SELECT before, so two
+    # deliveries racing cannot both win; the called person is found by the INSERT itself.
+    try:
+        if transaction.get_connection().in_atomic_block:
+            # Foreign keys are checked at COMMIT inside a transaction; a savepoint keeps
+            # a caller's transaction usable if the row is refused here.
+            with transaction.atomic():
+                record_id = _insert_record(org, notification, line_id, now)
+        else:
+            record_id = _insert_record(org, notification, line_id, now)
+    except IntegrityError:
+        # The org was deleted a moment ago (another process still knew its webhook key).
+        log.warning("call %s for a deleted org %s ignored", notification.call_id, org.pk)
+        return "ignored"
+    if record_id is None:
+        # Seen already: Graph (or a proxy) delivered it twice. One redirect per call.
+        return "duplicate"
+    transaction.on_commit(lambda: dispatch_redirect(record_id))
+    return "redirect queued"
+
+
+def _insert_record(org, notification, line_id, now):
+    people = Person._meta
+    q = connections[CallRecord.objects.db].ops.quote_name
+    return storage.insert_unless_exists(CallRecord, {
+        "org": org,
+        "provider_call_id": notification.call_id,
+        "api_version": org.graph_api_version,
+        "line_id": line_id,
+        "person_id": storage.Sql(
+            f"SELECT id FROM {q(people.db_table)} WHERE "  # noqa: S608 (names only)
+            f"{q(people.get_field('org').column)} = %s AND "
+            f"{q(people.get_field('provider_person_id').column)} = %s ORDER BY id LIMIT 1",
+            [org.pk, line_id]),
+        "state": "incoming",
+        "started_at": now,
+        "notifications": [notification.key],
+        **_caller_fields(notification),
+    }, using=CallRecord.objects.db)
+
+
+def _follow_up(org, notification, now) -> str:
+    """Apply a follow-up with one conditional UPDATE. A call only moves forward through
+    incoming -> redirecting -> terminated -> deleted, so the row is updated only while
+    its state ranks below the notification's: a repeated notification (same state) and
+    a late one (an earlier state) change nothing. No lock, no transaction of its own."""
+    rank = graph.STATE_RANK.get(notification.state)
+    if rank is None:
+        return "ignored"  # a state a redirecting bot has no use for (e.g. establishing)
+    earlier = [state for state, r in graph.STATE_RANK.items() if r < rank]
+    if _apply_follow_up(org, notification, earlier, now):
+        return "updated"
+    # Nothing changed: say why, for the log (a rare path, so one more query is fine).
+    current = CallRecord.objects.filter(
+        org=org, provider_call_id=notification.call_id).values_list("state", flat=True).first()
+    if current is None:
+        # The incoming notification never reached us, or the record is gone; acknowledged
+        # all the same so that Graph stops sending it.
+        return "unknown call"
+    return "duplicate" if current == notification.state else "stale"
+
+
+def _apply_follow_up(org, notification, earlier, now) -> bool:
+    """The follow-up's UPDATE, written as SQL: every call sends one or more follow-ups
+    while other calls wait for their redirect, and building this statement (CASE, a
+    sub-select, a JSON append) through the ORM cost about a quarter of the web process's
+    CPU under a burst of calls (bench/graph_latency.py, py-spy --gil). Standard SQL but
+    for the JSON append, which PostgreSQL and SQLite (the demo) spell differently.
+
+    Every SET expression sees the row as it was, so `answered_by = ''` below means
+    "nobody was recorded as answering yet" for both columns."""
+    connection = connections[CallRecord.objects.db]
+    table = connection.ops.quote_name(CallRecord._meta.db_table)
+    people = connection.ops.quote_name(Person._meta.db_table)
+    if connection.vendor == "postgresql":
+        append = "notifications || %s::jsonb"
+    else:
+        append = "json_insert(notifications, '$[#]', json_extract(%s, '$[0]'))"
+    who = notification.answered_by
+    answered, answered_label, match_column, match_value = "", "", "provider_person_id", ""
+    if who is not None:
+        answered = f"{who.kind}:{who.id}"[:200]
+        if who.kind == "phone":
+            answered_label, match_column = display_destination(who.id), "phone_number"
+        else:
+            # Seed 002, example 3: Teams may hide who answered behind an encrypted id.
+            answered_label = who.display_name or (
+                "Someone Teams does not name" if who.kind == "encrypted" else who.id)
+        match_value = who.id
+    ending = notification.state in ("terminated", "deleted")
+    adapt = connection.ops.adapt_datetimefield_value
+    # Only names and placeholders are interpolated; every value is a parameter.
+    sql = f"""
+        UPDATE {table} SET
+          state = %s,
+          notifications = {append},
+          ended_at = CASE WHEN %s THEN COALESCE(ended_at, %s) ELSE ended_at END,
+          answered_by = CASE WHEN %s <> '' AND answered_by = '' THEN %s
+                             ELSE answered_by END,
+          answered_by_label = CASE WHEN %s <> '' AND answered_by = '' THEN COALESCE(
+              (SELECT display_name FROM {people} WHERE org_id = %s AND {match_column} = %s
+               ORDER BY id LIMIT 1), %s) ELSE answered_by_label END,
+          termination_reason = CASE WHEN %s <> '' THEN %s ELSE termination_reason END
+        WHERE org_id = %s AND provider_call_id = %s
+          AND state IN ({", ".join(["%s"] * len(earlier))})"""  # noqa: S608
+    reason = (notification.termination_reason or "")[:64]
+    params = [
+        notification.state,
+        json.dumps([notification.key]),
+        ending, adapt(now),
+        answered, answered,
+        answered, org.pk, match_value, answered_label[:200],
+        reason, reason,
+        org.pk, notification.call_id, *earlier,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount > 0
+
+
+def dispatch_redirect(record_id) -> str:
+    """Start the redirect of a new call: "fast path" when a redirect thread of this
+    process took it, else "queued" (or "fallback thread" when the broker is down).
+
+    The redirect threads save the broker round trip, the worker's task overhead and a
+    second process's CPU: with 20 calls at once this halves the notification-to-redirect
+    time (bench/graph_latency.py). The queue stays the path for overflow, retries and
+    recovery, and for deployments that set GRAPH_REDIRECT_THREADS=0."""
+    size = getattr(django_settings, "GRAPH_REDIRECT_THREADS", 0)
+    if size and threads.pool("graph-redirect", size).submit(handle_incoming, record_id):
+        return "fast path"
+    return "queued" if enqueue_redirect(record_id) else "fallback thread"
+
+
+def _spawn(target):
+    threading.Thread(target=target, daemon=True, name="redirect-fallback").start()
+
+
+def enqueue_redirect(record_id, *, fallback=True) -> bool:
+    """Queue the redirect on the `calls` queue. If the broker cannot take it, the web
+    process redirects in a thread of its own (`fallback`): with a 15-second deadline
+    there is no later for a sweeper to catch up in."""
+    try:
+        current_app.send_task(REDIRECT_TASK, args=[record_id], queue="calls", retry=False)
+        return True
+    except Exception as exc:  # the broker is down or unreachable
+        if not fallback:
+            raise
+        log.warning("could not queue the redirect of call record %s (%s); redirecting "
+                    "in this process", record_id, exc)
+
+    def run():
+        try:
+            handle_incoming(record_id, may_enqueue=False)
+        except Exception:
+            log.exception("fallback redirect of call record %s failed", record_id)
+        finally:
+            connections.close_all()
+
+    _spawn(run)
+    return False
+
+
+# --- the worker side -----------------------------------------------------------------------------
+
+
+def _connection(org) -> Connection:
+    base_url = connection_base_url(org.provider_kind, org.base_url or graph.DEFAULT_BASE_URL)
+    return Connection(base_url=base_url,
+                      token=org.credentials.get("token", ""), org_id=org.provider_org_id,
+                      options={"timeout": graph.REDIRECT_TIMEOUT})
+
+
+def _callback_uri(org) -> str:
+    # Graph accepts only an https callbackUri (seed 002); over http the bot's registered
+    # callback URL applies.
+    url = webhook_url(org)
+    return url if url.lower().startswith("https://") else ""
+
+
+def _settings_of(person):
+    """The person's ForwardingSettings as loaded with them (None when they have none)."""
+    try:
+        return person.forwarding
+    except ForwardingSettings.DoesNotExist:
+        return None
+
+
+def _person_for_line(org, line_id):
+    if not line_id:
+        return None
+    return Person.objects.filter(org=org, provider_person_id=line_id).select_related(
+        "org").first()
+
+
+def _caller_aliases(org, record):
+    """(the forms under which routing may know the caller, the caller's person or None):
+    a number, or for a Teams user of the org every address of theirs (a rule may list
+    their SIP URI or their number)."""
+    if record.caller_kind == "anonymous" or not record.caller_id:
+        return [None], None
+    if record.caller_kind == "phone":
+        return [record.caller_id], None
+    person = Person.objects.filter(org=org, provider_person_id=record.caller_id).only(
+        "display_name", "sip_uri", "phone_number", "extension").first()
+    if person is not None and person.lines():
+        return person.lines(), person
+    return [f"user:{record.caller_id}"], person
+
+
+def decide_for_call(plan, aliases, *, at) -> routing.Decision:
+    """routing.decide for a caller known under several addresses: the caller rule that
+    comes first for any of them wins; every other step does not depend on the caller."""
+    decisions = [routing.decide(plan, caller=a, at=at, line_state="idle") for a in aliases]
+    by_rule = [d for d in decisions if d.rule.startswith("caller_rule:")]
+    if by_rule:
+        return min(by_rule, key=lambda d: int(d.rule.split(":", 1)[1]))
+    return decisions[0]
+
+
+def _people_at(org, destinations, region):
+    """Destination -> person of the org it reaches (one query)."""
+    numbers = [d for d in destinations if not d.lower().startswith(("sip:", "sips:"))]
+    sips = [destination_key(d) for d in destinations if d.lower().startswith(("sip:", "sips:"))]
+    condition = Q(phone_number__in=numbers) | Q(extension__in=numbers)
+    for sip in sips:
+        condition |= Q(sip_uri__istartswith=sip)
+    found = {}
+    people = Person.objects.filter(org=org).filter(condition).only(
+        "id", "display_name", "phone_number", "extension", "sip_uri", "provider_person_id")
+    for person in people:
+        keys = line_keys(person, region=region)
+        for destination in destinations:
+            if destination_key(destination) in keys:
+                found.setdefault(destination, person)
+    return found
+
+
+def redirect_targets(org, person, decision) -> list[tuple[graph.RedirectTarget, str, str]]:
+    """(identity, label, destination) for each target of `decision`, in order, without
+    repeats and at most 25 (Graph's simultaneous ring limit). A destination that is a
+    person of the org rings their Teams identity (their Graph user id); other numbers
+    ring as phones; no target at all rings the person themself."""
+    destinations = list(decision.targets)
+    if not destinations:
+        destinations = ["self"]
+    # The person's own line (no rule, simultaneous ring) needs no query.
+    own = line_keys(person, region=org.default_region)
+    people = {d: person for d in destinations if d == "self" or destination_key(d) in own}
+    others = [d for d in destinations if d not in people]
+    if others:
+        people.update(_people_at(org, others, org.default_region))
+    out, seen = [], set()
+    for destination in destinations:
+        target_person = people.get(destination)
+        if target_person is not None:
+            target = graph.RedirectTarget("user", target_person.provider_person_id,
+                                          target_person.display_name)
+            label = target_person.display_name
+        else:
+            target = graph.target_for(destination)
+            label = display_destination(destination)
+        if (target.kind, target.id) in seen:
+            continue
+        seen.add((target.kind, target.id))
+        out.append((target, label, destination))
+    return out[:graph.MAX_TARGETS]
+
+
+def handle_incoming(record_id, *, attempt=1, may_enqueue=True):
+    """Decide and redirect one incoming call (the `calls` queue's task body). Idempotent:
+    a record that is not waiting for this attempt is left alone."""
+    expected = CallRecord.PENDING if attempt == 1 else CallRecord.RETRYING
+    record = _load_for_redirect(record_id, expected)
+    if record is None:
+        return None
+    org = record.org
+    now = timezone.now()
+    if now >= record.started_at + DEADLINE:
+        _fail(record, expected, attempt=attempt, status_code=None, message=(
+            "A worker picked the call up after Graph's 15-second deadline; are the workers "
+            "of the calls queue running?"))
+        return None
+    person = record.person
+    if person is not None:
+        person.org = org  # the same row: the INSERT looked the person up in this org
+    else:
+        person = _person_for_line(org, record.line_id)  # mapped since the call came in?
+    if person is None:
+        _fail(record, expected, attempt=attempt, status_code=None, message=(
+            f"No person of {org.name} has the Teams line id {record.line_id or '(none)'}; "
+            "set it as the person's provider person id."))
+        return None
+
+    if attempt > 1 and record.redirect_body:
+        # A retry sends exactly what the first attempt decided.
+        request = _request_from_record(record)
+        decided = {}
+    else:
+        plan = routing.plan_from(_settings_of(person), person=person)
+        aliases, caller = _caller_aliases(org, record)
+        decision = decide_for_call(plan, aliases, at=now)
+        targets = redirect_targets(org, person, decision)
+        request = graph.RedirectRequest(
+            call_id=record.provider_call_id, api_version=record.api_version,
+            targets=tuple(t for t, _label, _dest in targets),
+            disposition=decision.disposition, timeout=decision.timeout,
+            mask_caller=decision.mask_caller, mask_callee=decision.mask_callee,
+            callback_uri=_callback_uri(org),
+        )
+        decided = {
+            "person": person, "rule": decision.rule, "explanation": decision.explanation[:500],
+            "targets": [dest for _t, _l, dest in targets],
+            "target_labels": [label for _t, label, _d in targets],
+            "disposition": decision.disposition, "timeout": decision.timeout,
+            "redirect_body": graph.redirect_body(request),
+        }
+        if caller is not None:
+            decided["caller_label"] = caller.display_name[:200]
+    # Recorded before the request goes out (and claimed: only one worker sends it).
+    claimed = CallRecord.objects.filter(pk=record.pk, redirect_status=expected).update(
+        redirect_status=CallRecord.SENDING, redirect_attempts=attempt, **decided)
+    if not claimed:
+        return None
+    for name, value in decided.items():
+        setattr(record, name, value)
+    record.person = person
+
+    try:
+        result = graph.redirect(_connection(org), request)
+    except ProviderError as exc:
+        _after_failure(record, exc, attempt=attempt, may_enqueue=may_enqueue)
+        return exc
+    _after_success(record, result, attempt=attempt)
+    return result
+
+
+@lru_cache(maxsize=4)
+def _redirect_query(using):
+    """The SELECT of _load_for_redirect and its parts (built once per process)."""
+    connection = connections[using]
+    q = connection.ops.quote_name
+    r, o, p, f = (storage.part(CallRecord, "r", using), storage.part(Organization, "o", using),
+                  storage.part(Person, "p", using), storage.part(ForwardingSettings, "f", using))
+    rules = CallerRule._meta
+    column = {name: q(CallRecord._meta.get_field(name).column) for name in ("org", "person")}
+    settings_fk = q(rules.get_field("settings").column)
+    person_fk = q(ForwardingSettings._meta.get_field("person").column)
+    # Only names from the models' metadata are interpolated; the values are parameters.
+    sql = f"""
+        SELECT {r.columns}, {o.columns}, {p.columns}, {f.columns},
+               EXISTS (SELECT 1 FROM {q(rules.db_table)} cr WHERE cr.{settings_fk} = f.id)
+        FROM {r.table}
+        JOIN {o.table} ON o.id = r.{column["org"]}
+        LEFT JOIN {p.table} ON p.id = r.{column["person"]}
+        LEFT JOIN {f.table} ON f.{person_fk} = p.id
+        WHERE r.id = %s AND r.redirect_status = %s"""  # noqa: S608
+    return sql, [r, o, p, f]
+
+
+def _load_for_redirect(record_id, expected):
+    """The call record waiting in state `expected`, with its org, its person and their
+    settings (or None): one SELECT, written by hand (forwarding.calltime.storage says why). The
+    caller rules cost a second query only when the person has some."""
+    sql, parts = _redirect_query(CallRecord.objects.db)
+    found = storage.fetch_one(sql, [record_id, expected], parts)
+    if found is None:
+        return None
+    (record, org, person, settings), (has_rules,) = found
+    record.org = org
+    if person is not None:
+        person.org = org
+        record.person = person
+        Person._meta.get_field("forwarding").set_cached_value(person, settings)
+    if settings is not None:
+        settings.person = person
+        if has_rules:
+            prefetch_related_objects([settings], "caller_rules")
+        else:
+            settings._prefetched_objects_cache = {"caller_rules": CallerRule.objects.none()}
+    return record
+
+
+def _request_from_record(record) -> graph.RedirectRequest:
+    body = record.redirect_body or {}
+    targets = []
+    for item in body.get("targets", []):
+        identity = item.get("identity", item)
+        for kind in graph.TARGET_KINDS:
+            if kind in identity:
+                targets.append(graph.RedirectTarget(kind, identity[kind]["id"],
+                                                    identity[kind].get("displayName", "")))
+    return graph.RedirectRequest(
+        call_id=record.provider_call_id, api_version=record.api_version,
+        targets=tuple(targets), disposition=record.disposition or "ring",
+        timeout=record.timeout, mask_caller=bool(body.get("maskCaller")),
+        mask_callee=bool(body.get("maskCallee")), callback_uri=body.get("callbackUri", ""),
+    )
+
+
+def _latency_ms(record, at) -> int:
+    return max(0, int((at - record.started_at).total_seconds() * 1000))
+
+
+def _audit_data(record, **extra) -> dict:
+    return {
+        "call_id": record.provider_call_id, "api_version": record.api_version,
+        "caller": record.caller_label, "rule": record.rule, "targets": record.targets,
+        "disposition": record.disposition, "timeout": record.timeout,
+        "attempts": record.redirect_attempts, **extra,
+    }
+
+
+def _after_success(record, result, *, attempt):
+    now = timezone.now()
+    latency = _latency_ms(record, now)
+    with transaction.atomic():
+        # Still ours: a reply that came after recovery closed the call changes nothing.
+        if not CallRecord.objects.filter(pk=record.pk, redirect_status=CallRecord.SENDING).update(
+                redirect_status=CallRecord.REDIRECTED, redirect_status_code=result.status_code,
+                redirected_at=now, latency_ms=latency, redirect_error=""):
+            log.warning("call record %s: Graph accepted the redirect after the call was "
+                        "closed as failed", record.pk)
+            return
+        audit.record(
+            event=EVENT_REDIRECTED, actor=audit.Actor.system(BOT_LABEL), org=record.org,
+            person=record.person,
+            new={"targets": record.target_labels, "rule": record.rule},
+            data=_audit_data(record, status=result.status_code, latency_ms=latency,
+                             request_id=result.request_id, attempts=attempt),
+        )
+
+
+def _after_failure(record, exc: ProviderError, *, attempt, may_enqueue):
+    now = timezone.now()
+    wait = RETRY_COUNTDOWN
+    if exc.retry_after is not None:
+        wait = max(wait, exc.retry_after)
+    room = record.started_at + DEADLINE - timedelta(seconds=wait) - _ATTEMPT_BUDGET
+    if not exc.permanent and attempt < MAX_ATTEMPTS and now < room and may_enqueue:
+        with transaction.atomic():
+            CallRecord.objects.filter(pk=record.pk, redirect_status=CallRecord.SENDING).update(
+                redirect_status=CallRecord.RETRYING, redirect_error=exc.message[:500],
+                redirect_status_code=exc.status_code)
+            transaction.on_commit(
+                lambda: _enqueue_retry(record, attempt=attempt + 1, countdown=wait))
+        return
+    _fail(record, CallRecord.SENDING, attempt=attempt, status_code=exc.status_code,
+          message=exc.message)
+
+
+def _enqueue_retry(record, *, attempt, countdown):
+    try:
+        current_app.send_task(REDIRECT_TASK, args=[record.pk], kwargs={"attempt": attempt},
+                              queue="calls", countdown=countdown, retry=False)
+    except Exception as exc:
+        log.warning("could not queue the retry of call record %s: %s", record.pk, exc)
+        _fail(record, CallRecord.RETRYING, attempt=attempt - 1, status_code=None,
+              message="The redirect failed and its retry could not be queued.")
+
+
+def _fail(record, expected, *, attempt, status_code, message):
+    with transaction.atomic():
+        updated = CallRecord.objects.filter(pk=record.pk, redirect_status=expected).update(
+            redirect_status=CallRecord.FAILED, redirect_error=message[:500],
+            redirect_status_code=status_code, redirect_attempts=attempt)
+        if not updated:
+            return False
+        record.redirect_attempts = attempt
+        audit.record(
+            event=EVENT_REDIRECT_FAILED, actor=audit.Actor.system(BOT_LABEL), org=record.org,
+            person=record.person,
+            data=_audit_data(record, status=status_code, error=message[:500]),
+        )
+    return True
+
+
+# --- recovery (beat) ----------------------------------------------------------------------------
+
+
+def recover_calls(*, now=None) -> dict:
+    """Queue the calls whose redirect thread is gone; close the ones Graph gave up on.
+
+    A call still pending after RECOVER_AFTER goes to the `calls` queue (a duplicate is
+    harmless: handle_incoming claims the record before sending). A call with no
+    redirect when Graph's deadline has passed (and a sender's full attempt after it,
+    for one still sending) is marked failed with its audit row, so that no record
+    claims a redirect is still on its way."""
+    now = now or timezone.now()
+    unsettled = CallRecord.objects.filter(
+        redirect_status__in=[CallRecord.PENDING, CallRecord.SENDING, CallRecord.RETRYING])
+    waiting = list(unsettled.filter(
+        redirect_status=CallRecord.PENDING, started_at__lt=now - RECOVER_AFTER,
+        started_at__gte=now - DEADLINE).values_list("pk", flat=True)[:500])
+    queued = 0
+    for record_id in waiting:
+        # No fallback thread: if the broker is down, the next run tries again (a thread
+        # per call is for the webhook's one call, not for a backlog of hundreds).
+        try:
+            enqueue_redirect(record_id, fallback=False)
+        except Exception as exc:
+            log.warning("call recovery could not reach the broker: %s", exc)
+            break
+        queued += 1
+    expired = 0
+    given_up = unsettled.filter(
+        Q(started_at__lt=now - DEADLINE - _ATTEMPT_BUDGET)
+        | (~Q(redirect_status=CallRecord.SENDING) & Q(started_at__lt=now - DEADLINE)))
+    for record in given_up.select_related("org", "person")[:500]:
+        message = {
+            CallRecord.PENDING: "No redirect thread or worker took the call before Graph's "
+                                "15-second deadline; are the web processes and the workers "
+                                "of the calls queue running?",
+            CallRecord.RETRYING: "The retry did not run before Graph's 15-second deadline; "
+                                 "are the workers of the calls queue running?",
+            CallRecord.SENDING: "The process sending the redirect stopped before recording "
+                                "Graph's answer; the call's outcome is unknown.",
+        }[record.redirect_status]
+        if _fail(record, record.redirect_status, attempt=record.redirect_attempts,
+                 status_code=None, message=message):
+            expired += 1
+    if queued or expired:
+        log.warning("call recovery: %d queued again, %d past the deadline", queued, expired)
+    return {"queued": queued, "expired": expired}
+
+
+# --- reads for pages ------------------------------------------------------------------------------
+
+
+def recent_calls(person, *, limit=100):
+    """The person's calls, newest first."""
+    return CallRecord.objects.filter(person=person).order_by("-started_at", "-id")[:limit]

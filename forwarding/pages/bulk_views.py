@@ -1,0 +1,291 @@
+"""Bulk pages: CSV export and import (a dry run first, then a job), bulk edit from the
+people list, a job's page with its live progress, undo, and the org switcher of admins
+and partner admins.
+
+Thin like the other pages: who may act comes from `portal.access`, reads from
+`bulk_selectors`, writes from `bulk`. Between the dry run and "Apply" the dry run waits in
+the database (forwarding.bulk.drafts), bounded per user and in time.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from forwarding.bulk import jobs
+from forwarding.bulk import selectors as bulk_selectors
+from forwarding.models import BulkJob, BulkJobRow
+from forwarding.pages import draft_views
+from portal import access, audit
+from portal.models import Organization
+from portal.views import require_mfa
+
+ROWS_PER_PAGE = 100
+
+
+def upload_too_large(size: int) -> str | None:
+    """The message for an upload over BULK_MAX_UPLOAD_BYTES (pages and API), else None."""
+    limit = settings.BULK_MAX_UPLOAD_BYTES
+    if size <= limit:
+        return None
+    return (f"This file is larger than {filesizeformat(limit)}, the most one import "
+            "takes; split it into smaller files.")
+
+
+def too_many_people(count: int) -> str | None:
+    """The message for a bulk edit of more than BULK_EDIT_MAX_PEOPLE people, else None."""
+    limit = settings.BULK_EDIT_MAX_PEOPLE
+    if count <= limit:
+        return None
+    return (f"{count:,} people were chosen; a bulk edit takes at most {limit:,}. "
+            "Split it into smaller ones.")
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def csv_response(org):
+    """Everyone's settings as CSV, streamed (also used by the API)."""
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in bulk_selectors.export_rows(org)),
+        content_type="text/csv; charset=utf-8")
+    name = slugify(org.name) or f"org-{org.pk}"
+    response["Content-Disposition"] = f'attachment; filename="forwarding-{name}.csv"'
+    return response
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label="CSV file", help_text="One row per person; the columns are "
+                           "those of the export.")
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if (message := upload_too_large(upload.size)) is not None:
+            raise forms.ValidationError(message)
+        return upload
+
+
+class IdsField(forms.Field):
+    widget = forms.MultipleHiddenInput  # reads every value of the name (the checkboxes)
+    default_error_messages = {"required": "Tick at least one person in the list.",
+                              "invalid": "Tick people in the list."}
+
+    def to_python(self, value):
+        value = value or []
+        if (message := too_many_people(len(value))) is not None:
+            raise forms.ValidationError(message)
+        try:
+            return [int(v) for v in value]
+        except (TypeError, ValueError):
+            raise forms.ValidationError(self.error_messages["invalid"]) from None
+
+
+class BulkEditForm(forms.Form):
+    # Ids of anyone: people of another org are refused row by row by the plan.
+    people = IdsField()
+    feature = forms.ChoiceField(label="Forwarding", choices=list(
+        bulk_selectors.EDIT_FEATURES.items()))
+    action = forms.ChoiceField(label="Action", choices=[("set", "Set to"), ("off", "Turn off")],
+                               widget=forms.RadioSelect, initial="set")
+    destination = forms.CharField(label="Destination", required=False, max_length=200)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "set" and not (data.get("destination") or "").strip():
+            self.add_error("destination", "Enter where the calls should go.")
+        return data
+
+
+def _admin_org(request, org_id):
+    org = get_object_or_404(Organization, pk=org_id)
+    return org, access.partner_for(request.user, org)  # 404 unless an admin of it
+
+
+def _job(request, job_id):
+    job = bulk_selectors.job_for(request.user, job_id)
+    return job, access.partner_for(request.user, job.org)
+
+
+# --- import, export, bulk edit ------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def bulk_import(request, org_id):
+    """GET: the import form and the org's jobs. POST: the dry run of the uploaded file."""
+    org, via = _admin_org(request, org_id)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        return draft_views.upload_answer(request, org, via, form.cleaned_data["file"])
+    jobs = Paginator(bulk_selectors.jobs_for(request.user, org_id=org.pk), 20).get_page(
+        request.GET.get("page"))
+    progress = bulk_selectors.jobs_progress(jobs.object_list)
+    return render(request, "forwarding/bulk_import.html", {
+        "org": org, "via_partner": via, "form": form, "page": jobs,
+        "jobs": [(job, progress[job.pk]) for job in jobs.object_list],
+        "columns": bulk_selectors.COLUMNS,
+    }, status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def bulk_export(request, org_id):
+    org, _via = _admin_org(request, org_id)
+    return csv_response(org)
+
+
+@login_required
+@require_POST
+def bulk_edit(request, org_id):
+    org, via = _admin_org(request, org_id)
+    back = reverse("org_people", args=[org.pk])
+    if (refused := require_mfa(request, back)) is not None:
+        return refused
+    form = BulkEditForm(request.POST)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            for error in errors:
+                messages.error(request, f"{label}: {error}" if label and field != "people"
+                               else error)
+        return redirect(back)
+    data = form.cleaned_data
+    plan = bulk_selectors.plan_edit(org, data["people"], feature=data["feature"],
+                                    action=data["action"], destination=data["destination"])
+    job = jobs.job_create(org=org, plan=plan, actor=audit.actor_from_request(
+        request, via_partner=via), kind=BulkJob.EDIT,
+        description=bulk_selectors.edit_description(data))
+    messages.success(request, f"Bulk job #{job.pk} started.")
+    return redirect("bulk_job", job_id=job.pk)
+
+
+# --- a job and its progress ------------------------------------------------------------------
+
+
+def _rows_page(request, job):
+    status = request.GET.get("status") or None
+    if status not in {s for s, _ in BulkJobRow.STATUSES}:
+        status = None
+    page = Paginator(bulk_selectors.job_rows(job, status=status), ROWS_PER_PAGE).get_page(
+        request.GET.get("page"))
+    return page, status
+
+
+def _row_view(row):
+    outcome = bulk_selectors.row_outcome(row)
+    return {"row": row, "outcome": outcome, "outcome_label": OUTCOME_LABELS[outcome],
+            "css": OUTCOME_CSS[outcome],
+            "changes": [(name, bulk_selectors.change_text(name, value))
+                        for name, value in (row.changes or {}).items()],
+            "messages": [f"{field}: {m}" if field != "non_field_errors" else m
+                         for field, errors in (row.errors or {}).items() for m in errors]}
+
+
+OUTCOME_LABELS = {
+    BulkJobRow.PENDING: "Waiting", BulkJobRow.APPLIED: "Saved, being delivered",
+    BulkJobRow.UNCHANGED: "Already so", BulkJobRow.FAILED: "Failed",
+    BulkJobRow.INVALID: "Invalid", "pushed": "Saved and delivered",
+    "push_failed": "Saved; delivery failed",
+}
+OUTCOME_CSS = {
+    BulkJobRow.PENDING: "pending", BulkJobRow.APPLIED: "pushing",
+    BulkJobRow.UNCHANGED: "not_pushed", BulkJobRow.FAILED: "failed",
+    BulkJobRow.INVALID: "failed", "pushed": "synced", "push_failed": "failed",
+}
+
+
+@login_required
+@require_GET
+def bulk_job(request, job_id):
+    job, via = _job(request, job_id)
+    page, status = _rows_page(request, job)
+    progress = bulk_selectors.job_progress(job)
+    undone_by = list(job.undone_by.all())
+    return render(request, "forwarding/bulk_job.html", {
+        "job": job, "org": job.org, "via_partner": via, "progress": progress,
+        "page": page, "status": status, "statuses": BulkJobRow.STATUSES,
+        "rows": [_row_view(row) for row in page.object_list],
+        "undone_by": undone_by,
+        # A stopped job can be undone too: its applied rows stay applied.
+        "can_undo": job.status in (BulkJob.DONE, BulkJob.STOPPED) and not undone_by
+        and progress["applied"] > 0,
+        "needs_mfa": draft_views._needs_mfa(request.user),
+    })
+
+
+@login_required
+@require_GET
+def bulk_job_progress(request, job_id):
+    """What the job page's script polls: the counters and the outcome of the rows on the
+    page it shows."""
+    job, _via = _job(request, job_id)
+    page, _status = _rows_page(request, job)
+    progress = bulk_selectors.job_progress(job)
+    rows = [_row_view(row) for row in page.object_list]
+    return JsonResponse({
+        "status": job.status, "status_label": job.get_status_display(), "progress": progress,
+        "rows": [{"id": r["row"].pk, "outcome": r["outcome"], "label": r["outcome_label"],
+                  "css": r["css"], "messages": r["messages"]} for r in rows],
+    })
+
+
+@login_required
+@require_POST
+def bulk_job_undo(request, job_id):
+    job, via = _job(request, job_id)
+    if (refused := require_mfa(request, reverse("bulk_job", args=[job.pk]))) is not None:
+        return refused
+    from django.core.exceptions import ValidationError
+
+    try:
+        undo = jobs.job_undo(job=job, actor=audit.actor_from_request(request, via_partner=via))
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("bulk_job", job_id=job.pk)
+    messages.success(request, f"Undo started as bulk job #{undo.pk}.")
+    return redirect("bulk_job", job_id=undo.pk)
+
+
+@login_required
+@require_POST
+def bulk_job_resume(request, job_id):
+    job, _via = _job(request, job_id)
+    if (refused := require_mfa(request, reverse("bulk_job", args=[job.pk]))) is not None:
+        return refused
+    count = jobs.job_resume(job=job)
+    messages.info(request, f"{count} waiting row{'s' if count != 1 else ''} handed to the "
+                  "workers again.")
+    return redirect("bulk_job", job_id=job.pk)
+
+
+# --- the org switcher --------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def org_switcher(request):
+    """Every org the user administers, own ones first, then customer orgs that delegated
+    to them: people count and sync health (failed, on their way) of each."""
+    orgs = bulk_selectors.switcher_orgs(request.user)
+    if not orgs:
+        raise Http404("You administer no organization")
+    return render(request, "forwarding/bulk_orgs.html", {"orgs": orgs})

@@ -1,0 +1,299 @@
+"""Forms of the forwarding pages. They parse what the browser sent into Python values;
+every rule about those values lives in `validation` and runs in `services`.
+
+The settings form holds a field for every setting, whatever the provider: pages render
+only the supported ones, and a value a client sends for an unsupported one reaches the
+service, which refuses it with the capability matrix's reason.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+
+from forwarding.rules.routing import LINE_STATE_LABELS, LINE_STATES
+from forwarding.rules.validation import FIELD_FEATURES, FIELD_OPTIONS
+from portal import audit
+
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+DATETIME_INPUTS = [DATETIME_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+DESTINATION_HELP = (
+    "A phone number (+1 202 555 0100, or national), an extension, or a tel: or sip: address."
+)
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format=DATETIME_FORMAT)
+
+
+def _datetime_field(label):
+    return forms.DateTimeField(
+        label=label, required=False, widget=LocalDateTimeInput(), input_formats=DATETIME_INPUTS,
+    )
+
+
+def _destination(label):
+    return forms.CharField(
+        label=label, required=False, help_text=DESTINATION_HELP,
+        # The browser stops at 80; the server checks again (and says why).
+        widget=forms.TextInput(attrs={"maxlength": 80, "autocomplete": "off",
+                                      "inputmode": "tel", "spellcheck": "false"}),
+    )
+
+
+def _flag(label):
+    return forms.BooleanField(label=label, required=False)
+
+
+class ForwardingForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    always_enabled = _flag("Forward all calls")
+    always_destination = _destination("Forward all calls to")
+    always_ring_reminder = _flag("Play a short ring reminder on the phone when a call is "
+                                 "forwarded")
+    always_voicemail = _flag("Send them to the destination's voicemail (internal numbers "
+                             "with voicemail)")
+
+    busy_enabled = _flag("Forward calls when the line is busy")
+    busy_destination = _destination("Forward busy calls to")
+    busy_voicemail = _flag("Send them to the destination's voicemail")
+
+    no_answer_enabled = _flag("Forward calls that are not answered")
+    no_answer_destination = _destination("Forward unanswered calls to")
+    no_answer_ring_after = forms.IntegerField(label="Forward after", required=False)
+    no_answer_voicemail = _flag("Send them to the destination's voicemail")
+
+    continuity_enabled = _flag("Forward calls when the phone is offline")
+    continuity_destination = _destination("Forward calls to")
+    continuity_voicemail = _flag("Send them to the destination's voicemail")
+
+    simring_enabled = _flag("Ring other numbers at the same time")
+    simring_targets = forms.CharField(
+        label="Numbers to ring", required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+    )
+    simring_timeout = forms.IntegerField(label="Ring for (seconds)", required=False)
+
+    window_enabled = _flag("Use a time window")
+    window_start = _datetime_field("From")
+    window_end = _datetime_field("Until")
+    window_destination = _destination("During the window, send all calls to")
+
+    def __init__(self, *args, caps, person, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.caps = caps
+        bounds = caps.no_answer_bounds(person.provider_data or {})
+        if bounds:
+            unit = caps.no_answer_unit
+            field = self.fields["no_answer_ring_after"]
+            field.label = f"Forward after ({unit})"
+            field.help_text = (f"Between {bounds[0]} and {bounds[1]} {unit}; "
+                               f"{caps.no_answer_default} when left empty.")
+            field.widget.attrs.update({"min": bounds[0], "max": bounds[1]})
+        targets = self.fields["simring_targets"]
+        if caps.simring_max_targets == 1:
+            targets.help_text = "One number. Your own line rings too."
+        elif caps.simring_max_targets:
+            targets.help_text = (f"One per line, up to {caps.simring_max_targets}. "
+                                 "Your own line rings too.")
+        timeout = self.fields["simring_timeout"]
+        if caps.simring_timeout_min is not None:
+            timeout.help_text = (
+                f"Between {caps.simring_timeout_min} and {caps.simring_timeout_max} seconds; "
+                f"when empty, {caps.label} rings {caps.simring_timeout_default_one} s for one "
+                f"target and {caps.simring_timeout_default_many} s for several."
+            )
+            timeout.widget.attrs.update({"min": caps.simring_timeout_min,
+                                         "max": caps.simring_timeout_max})
+        tz = timezone.get_current_timezone_name()
+        self.fields["window_start"].help_text = f"Date and time, {tz}."
+        self.fields["window_end"].help_text = (
+            f"Date and time, {tz}. Afterwards the settings above apply again by themselves."
+        )
+
+    def shown(self, name) -> bool:
+        """Whether the page shows field `name` for this provider."""
+        if name == "version":
+            return True
+        if not self.caps.supports(FIELD_FEATURES[name]):
+            return False
+        if name in FIELD_OPTIONS and not self.caps.has_option(FIELD_OPTIONS[name]):
+            return False
+        if name == "simring_timeout" and self.caps.simring_timeout_min is None:
+            return False
+        return True
+
+    def sections(self):
+        """(feature, legend, bound fields) for every supported feature, in order."""
+        result = []
+        for feature, label, supported, _reason in self.caps.features():
+            if not supported or feature == "caller_rules":
+                continue
+            names = [n for n, f in FIELD_FEATURES.items() if f == feature and self.shown(n)]
+            result.append((feature, label, [self[n] for n in names]))
+        return result
+
+    def changes(self) -> dict:
+        """The values to hand to the service: every shown field, and any hidden one the
+        client sent anyway (the service refuses those with a reason)."""
+        data = {}
+        for name in FIELD_FEATURES:
+            if name not in self.cleaned_data:
+                continue
+            if self.shown(name) or name in self.data:
+                value = self.cleaned_data[name]
+                if name == "simring_targets":
+                    value = [line.strip() for line in (value or "").splitlines() if line.strip()]
+                data[name] = value
+        return data
+
+    @staticmethod
+    def initial_from(values: dict, version: int) -> dict:
+        initial = dict(values)
+        initial.pop("caller_rules", None)
+        initial["simring_targets"] = "\n".join(values.get("simring_targets") or [])
+        for name in ("window_start", "window_end"):
+            if initial.get(name):
+                initial[name] = timezone.localtime(initial[name])
+        initial["version"] = version
+        return initial
+
+
+class CallerRuleForm(forms.Form):
+    callers = forms.CharField(
+        label="When the caller is", required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text="One number or SIP address per line (sip:name@example.com).",
+    )
+    match_anonymous = _flag("or the caller is anonymous (number withheld)")
+    destination = _destination("send the call to")
+    disposition = forms.ChoiceField(
+        label="How", required=False, initial="forward",
+        choices=[("forward", "Forward (the caller is not told)"),
+                 ("redirect", "Redirect (the caller is told)")],
+    )
+    mask_caller = _flag("Hide the caller's number from the destination")
+    mask_callee = _flag("Hide this person's number from the caller")
+
+    def __init__(self, *args, caps=None, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.caps = caps
+        if caps is not None:
+            # A field the page does not show is never posted: with an initial value it
+            # would make an empty extra row look "changed" and fail validation.
+            for name in list(self.fields):
+                if not self.shown(name):
+                    self.fields[name].initial = None
+
+    def shown(self, name) -> bool:
+        if name == "disposition":
+            return self.caps.has_option("disposition")
+        if name in ("mask_caller", "mask_callee"):
+            return self.caps.masking
+        return True
+
+    def shown_fields(self):
+        return [self[n] for n in self.fields if self.shown(n) and n not in ("ORDER", "DELETE")]
+
+    def rule(self) -> dict:
+        data = self.cleaned_data
+        rule = {
+            "callers": [c.strip() for c in (data.get("callers") or "").splitlines()
+                        if c.strip()],
+            "match_anonymous": bool(data.get("match_anonymous")),
+            "destination": data.get("destination") or "",
+            "disposition": data.get("disposition") or "forward",
+            "mask_caller": bool(data.get("mask_caller")),
+            "mask_callee": bool(data.get("mask_callee")),
+        }
+        return rule
+
+
+class BaseCallerRuleFormSet(forms.BaseFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "ORDER" in form.fields:
+            form.fields["ORDER"].label = "Position"
+            form.fields["ORDER"].help_text = "Rules are checked from the lowest number up."
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].label = "Delete this rule"
+
+    def rules(self):
+        """(rules in order, the form each came from): deleted and empty rows left out."""
+        forms_in_order = list(self.ordered_forms)
+        return [f.rule() for f in forms_in_order], forms_in_order
+
+
+CallerRuleFormSet = forms.formset_factory(
+    CallerRuleForm, formset=BaseCallerRuleFormSet, extra=2, can_delete=True, can_order=True,
+    max_num=50, validate_max=True,
+)
+
+RULES_PREFIX = "caller_rules"
+
+
+def rules_initial(rules: list[dict]) -> list[dict]:
+    return [
+        {**rule, "callers": "\n".join(rule["callers"]), "ORDER": i}
+        for i, rule in enumerate(rules, start=1)
+    ]
+
+
+class TestCallForm(forms.Form):
+    """The "test my forwarding" panel: a caller, a time and the line state."""
+
+    caller = forms.CharField(
+        label="Caller", required=False, max_length=200,
+        help_text="A number or SIP address; leave empty for an anonymous caller.",
+        widget=forms.TextInput(attrs={"spellcheck": "false"}),
+    )
+    at = _datetime_field("At")
+    line_state = forms.ChoiceField(
+        label="While the line is", initial="idle",
+        choices=[(s, LINE_STATE_LABELS[s]) for s in LINE_STATES],
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["at"].help_text = (
+            f"Date and time, {timezone.get_current_timezone_name()}; now when empty."
+        )
+
+
+class PeopleSearchForm(forms.Form):
+    q = forms.CharField(label="Search by name, email or number", required=False,
+                        max_length=100, widget=forms.TextInput(attrs={"type": "search"}))
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class EventFilterForm(forms.Form):
+    event = forms.ChoiceField(label="Event", required=False)
+    since = _datetime_field("From")
+    until = _datetime_field("Until")
+
+    def __init__(self, *args, codes=(), **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        known = dict(audit.Event.choices)
+        choices = [("", "All events")]
+        for code in sorted(set(codes) | set(known)):
+            choices.append((code, known.get(code, code)))
+        self.fields["event"].choices = choices
+
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and until <= since:
+            self.add_error("until", "Choose a time after the start.")
+        return data
+

@@ -1,0 +1,105 @@
+"""Sync actions on a person's page: retry now, check the provider now, and resolve drift
+(adopt the provider's state or push ours again). Thin: access from `portal.access`,
+writes in `forwarding.sync.delivery` / `forwarding.sync.drift`; the provider is never
+called from the request (a check is queued for a worker)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from forwarding.models import ForwardingSettings
+from forwarding.rules.services import StaleVersion
+from forwarding.sync import delivery, drift, outbox
+from portal import access, audit
+from portal.views import require_mfa
+
+
+def _page(request, person):
+    if person.user_id == request.user.id:
+        return reverse("my_forwarding")
+    return reverse("person_forwarding", args=[person.id])
+
+
+def _load(request, person_id, *, admin_only):
+    """The person's settings row when the user may act on it, else 404 (or the MFA
+    redirect when they act for someone else without TOTP)."""
+    person = access.person_for(request.user, person_id)
+    if admin_only and not access.is_org_admin(request.user, person.org):
+        from django.http import Http404
+
+        raise Http404("No such person")
+    row = ForwardingSettings.objects.filter(person=person).select_related("person__org").first()
+    if row is None:
+        from django.http import Http404
+
+        raise Http404("Nothing to synchronise yet")
+    if access.needs_mfa(request.user, person):
+        return person, row, require_mfa(request, _page(request, person))
+    return person, row, None
+
+
+def _actor(request, person):
+    return audit.actor_from_request(request,
+                                    via_partner=access.acting_partner(request.user, person))
+
+
+@login_required
+@require_POST
+def retry_now(request, person_id):
+    person, row, refused = _load(request, person_id, admin_only=False)
+    if refused:
+        return refused
+    if row.version <= row.synced_version:
+        messages.info(request, "Nothing to retry: the provider has the latest version.")
+    else:
+        delivery.retry_now(settings=row, actor=_actor(request, person))
+        messages.success(request, "Retrying now. This page shows the result when it is done.")
+    return redirect(_page(request, person))
+
+
+@login_required
+@require_POST
+def check_now(request, person_id):
+    person, row, refused = _load(request, person_id, admin_only=True)
+    if refused:
+        return refused
+    if not outbox.is_pushed(row):
+        messages.info(request, "This provider decides at call time: there is nothing to compare.")
+    else:
+        try:
+            drift.enqueue_check(row.pk, queue="interactive")
+        except Exception:  # broker down: say so rather than pretend
+            messages.error(request, "The check could not be queued right now. Try again in a "
+                                    "minute.")
+        else:
+            messages.success(request, f"Reading {person.display_name}'s settings back from the "
+                                      f"provider. Reload this page in a few seconds.")
+    return redirect(_page(request, person))
+
+
+@login_required
+@require_POST
+def drift_resolve(request, person_id):
+    person, row, refused = _load(request, person_id, admin_only=True)
+    if refused:
+        return refused
+    choice = request.POST.get("choice")
+    if row.drift_state is None:
+        messages.info(request, "There is no difference to resolve any more.")
+    elif choice == "adopt":
+        try:
+            drift.adopt(settings=row, actor=_actor(request, person))
+        except (ValidationError, StaleVersion) as exc:
+            text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            messages.error(request, f"The provider's settings cannot be adopted: {text}")
+        else:
+            messages.success(request, "The provider's settings are now the portal's.")
+    elif choice == "override":
+        drift.override(settings=row, actor=_actor(request, person))
+        messages.success(request, "The portal's settings are being pushed again.")
+    else:
+        messages.error(request, "Choose whether to adopt the provider's settings or push ours.")
+    return redirect(_page(request, person))

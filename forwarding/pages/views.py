@@ -1,0 +1,387 @@
+"""Forwarding pages: a person's own forwarding, an admin's people list and person pages,
+history with restore, the "test my forwarding" panel and the org's audit log.
+
+Thin: who may see what comes from `portal.access`, writes go through `services`, reads
+through `selectors`, and every rule about values lives in `validation`.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from forwarding.pages.forms import (
+    RULES_PREFIX,
+    CallerRuleFormSet,
+    EventFilterForm,
+    ForwardingForm,
+    PeopleSearchForm,
+    TestCallForm,
+    rules_initial,
+)
+from forwarding.rules import routing, selectors, services
+from portal import access, audit
+from portal.models import AuditEvent, Organization
+from portal.views import require_mfa
+from providers.capabilities import DELIVERY_WORDS
+
+PAGE_SIZE = 50
+
+
+def _page_url(request, person):
+    if person.user_id == request.user.id:
+        return reverse("my_forwarding")
+    return reverse("person_forwarding", args=[person.id])
+
+
+def _context(request, person, settings, *, form, formset, conflict=False):
+    caps = selectors.caps_for(person)
+    is_self = person.user_id == request.user.id
+    current = services.values(settings)
+    return {
+        "person": person,
+        "org": person.org,
+        "caps": caps,
+        "is_self": is_self,
+        "via_partner": access.acting_partner(request.user, person),
+        "read_only": access.needs_mfa(request.user, person),
+        "settings": settings,
+        "description": selectors.describe(
+            current, caps=caps, name=None if is_self else person.display_name
+        ),
+        "unsupported": [(label, reason) for _f, label, ok, reason in caps.features() if not ok],
+        "missing_options": [
+            (label, reason) for option, label, ok, reason in caps.options()
+            if not ok and _option_matters(caps, option)
+        ],
+        "delivery": DELIVERY_WORDS[caps.delivery].format(label=caps.label),
+        "sync": selectors.sync_view(settings if settings.pk else None, caps),
+        "form": form,
+        "formset": formset,
+        "rule_errors": getattr(formset, "service_errors", []) if formset is not None else [],
+        "test_form": TestCallForm(initial={"line_state": "busy"}),
+        "page_url": _page_url(request, person),
+        "own_line": selectors.display(person.phone_number),
+        "conflict": conflict,
+        "can_admin": access.is_org_admin(request.user, person.org),
+        "drift_description": _drift_description(current, settings, caps),
+    }
+
+
+def _drift_description(current, settings, caps):
+    """The provider's state (as read back by a drift check) in the page's plain words."""
+    if not settings.drift_state:
+        return []
+    theirs = {**current, **settings.drift_state, "window_enabled": False, "caller_rules": []}
+    return [item for item in selectors.describe(theirs, caps=caps) if item["on"]] or [
+        {"label": "Forwarding", "text": "off"}]
+
+
+def _option_matters(caps, option):
+    # Disposition and masking only mean something where caller rules exist.
+    if option in ("disposition", "masking"):
+        return caps.supports("caller_rules")
+    return True
+
+
+def _forms(request, person, settings, caps):
+    current = services.values(settings)
+    data = request.POST if request.method == "POST" else None
+    form = ForwardingForm(
+        data, caps=caps, person=person,
+        initial=ForwardingForm.initial_from(current, settings.version),
+    )
+    formset = None
+    if caps.supports("caller_rules") or (data is not None and
+                                         f"{RULES_PREFIX}-TOTAL_FORMS" in data):
+        formset = CallerRuleFormSet(
+            data, prefix=RULES_PREFIX, form_kwargs={"caps": caps},
+            initial=rules_initial(current["caller_rules"]) if data is None else None,
+        )
+    return form, formset
+
+
+def _attach_errors(form, formset, rule_forms, exc: ValidationError):
+    """Put each error of the service next to the field that caused it."""
+    for key, errors in exc.message_dict.items():
+        if key.startswith(f"{RULES_PREFIX}-") and rule_forms:
+            _prefix, index, name = key.split("-", 2)
+            target = rule_forms[int(index)] if int(index) < len(rule_forms) else None
+            if target is not None and name in target.fields and target.shown(name):
+                target.add_error(name, errors)
+            elif target is not None:
+                target.add_error(None, errors)
+            else:
+                form.add_error(None, errors)
+        elif key == RULES_PREFIX or key.startswith(f"{RULES_PREFIX}-"):
+            if formset is not None:
+                formset.service_errors = [*getattr(formset, "service_errors", []), *errors]
+            else:
+                form.add_error(None, errors)
+        elif key in form.fields and form.shown(key):
+            form.add_error(key, errors)
+        else:
+            label = form.fields[key].label if key in form.fields else key
+            form.add_error(None, [f"{label}: {e}" for e in errors])
+
+
+def _person_page(request, person):
+    settings = selectors.stored_settings(person)
+    caps = selectors.caps_for(person)
+    if request.method == "POST":
+        if access.needs_mfa(request.user, person):
+            return require_mfa(request, _page_url(request, person))
+        return _save(request, person, settings, caps)
+    form, formset = _forms(request, person, settings, caps)
+    return render(request, "forwarding/person.html",
+                  _context(request, person, settings, form=form, formset=formset))
+
+
+def _save(request, person, settings, caps):
+    form, formset = _forms(request, person, settings, caps)
+    valid = form.is_valid()
+    rules, rule_forms = None, []
+    if formset is not None:
+        if formset.is_valid():
+            rules, rule_forms = formset.rules()
+        else:
+            valid = False
+    if not valid:
+        return _render_error(request, person, settings, form, formset, status=400)
+
+    actor = audit.actor_from_request(
+        request, via_partner=access.acting_partner(request.user, person)
+    )
+    try:
+        saved = services.forwarding_update(
+            person=person, changes=form.changes(),
+            expected_version=form.cleaned_data["version"], actor=actor, caller_rules=rules,
+        )
+    except services.StaleVersion as exc:
+        # Keep what they typed, show the current settings above it and the new version
+        # in the form: sending again is then a deliberate choice, not a silent overwrite.
+        form.data = form.data.copy()
+        form.data["version"] = exc.current_version
+        messages.error(request, exc.message)
+        fresh = selectors.stored_settings(person)
+        return _render_error(request, person, fresh, form, formset, status=409, conflict=True)
+    except ValidationError as exc:
+        _attach_errors(form, formset, rule_forms, exc)
+        return _render_error(request, person, settings, form, formset, status=400)
+
+    if saved.version == form.cleaned_data["version"]:
+        messages.info(request, "Nothing changed: these settings were already in force.")
+    else:
+        messages.success(request, f"Saved as version {saved.version}. "
+                         f"The change is {DELIVERY_WORDS[caps.delivery].format(label=caps.label)}.")
+    return redirect(_page_url(request, person))
+
+
+def _render_error(request, person, settings, form, formset, *, status, conflict=False):
+    context = _context(request, person, settings, form=form, formset=formset,
+                       conflict=conflict)
+    return render(request, "forwarding/person.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def my_forwarding(request):
+    own = request.user.people.order_by("id").only("id").first()
+    if own is None:
+        raise Http404("Your account is not linked to a phone line")
+    return _person_page(request, access.person_for(request.user, own.pk))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def person_forwarding(request, person_id):
+    return _person_page(request, access.person_for(request.user, person_id))
+
+
+# --- people list -----------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def org_people(request, org_id):
+    org = get_object_or_404(Organization, pk=org_id)
+    via = access.partner_for(request.user, org)  # 404 unless an admin of it
+    search = PeopleSearchForm(request.GET or None)
+    query = search.cleaned_data["q"] if search.is_valid() else ""
+    page = Paginator(selectors.people_list(org, query=query), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    caps = selectors.caps_for_org(org)
+    rows = []
+    for person in page.object_list:
+        settings = getattr(person, "forwarding", None)
+        rows.append({
+            "person": person,
+            "number": selectors.display(person.phone_number),
+            "summary": selectors.short_summary(settings, caps),
+            "sync": selectors.sync_view(settings, caps),
+        })
+    return render(request, "forwarding/people.html", {
+        "org": org, "via_partner": via, "search": search, "query": query, "page": page,
+        "rows": rows, "caps": caps,
+    }, status=200 if search.is_valid() or not request.GET else 400)
+
+
+# --- history and restore ---------------------------------------------------------------------
+
+
+def _event_filters(request, codes):
+    form = EventFilterForm(request.GET or None, codes=codes)
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        return form, {"event": data.get("event") or None, "since": data.get("since"),
+                      "until": data.get("until")}
+    return form, {}
+
+
+def _event_rows(events, *, person=None, caps=None, name=None, use_person_label=False):
+    """Rows for an events table. Descriptions say "you" unless `name` is given or
+    `use_person_label` asks for each event's person."""
+    rows = []
+    for event in events:
+        row = {"event": event, "label": audit.event_label(event.event),
+               "changes": [], "restorable": False}
+        if event.event in services.RESTORABLE_EVENTS and isinstance(event.old, dict) and \
+                isinstance(event.new, dict) and caps is not None:
+            row["changes"] = selectors.describe_changes(
+                event.old, event.new, caps=caps,
+                name=(event.person_label or None) if use_person_label else name,
+            )
+        if person is not None:
+            row["restorable"] = services.restorable_snapshot(event, person) is not None
+        rows.append(row)
+    return rows
+
+
+def _history(request, person, *, status=200):
+    caps = selectors.caps_for(person)
+    base = selectors.person_events(person)
+    filters_form, filters = _event_filters(request, selectors.event_codes(base))
+    events = selectors.person_events(person, **filters)
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    settings = selectors.stored_settings(person)
+    is_self = person.user_id == request.user.id
+    return render(request, "forwarding/history.html", {
+        "person": person,
+        "org": person.org,
+        "is_self": person.user_id == request.user.id,
+        "via_partner": access.acting_partner(request.user, person),
+        "read_only": access.needs_mfa(request.user, person),
+        "settings": settings,
+        "filters": filters_form,
+        "page": page,
+        "rows": _event_rows(page.object_list, person=person, caps=caps,
+                            name=None if is_self else person.display_name),
+        "page_url": _page_url(request, person),
+    }, status=status if not filters_form.errors else 400)
+
+
+@login_required
+@require_GET
+def person_history(request, person_id):
+    return _history(request, access.person_for(request.user, person_id))
+
+
+@login_required
+@require_POST
+def person_restore(request, person_id):
+    person = access.person_for(request.user, person_id)
+    if access.needs_mfa(request.user, person):
+        return require_mfa(request, reverse("person_history", args=[person.id]))
+    try:
+        event_id = int(request.POST.get("event", ""))
+    except ValueError:
+        raise Http404("No such event") from None
+    event = get_object_or_404(AuditEvent, pk=event_id, person=person)
+    try:
+        expected = int(request.POST.get("version", ""))
+    except ValueError:
+        expected = -1
+    actor = audit.actor_from_request(
+        request, via_partner=access.acting_partner(request.user, person)
+    )
+    try:
+        saved = services.forwarding_restore(
+            person=person, event=event, expected_version=expected, actor=actor
+        )
+    except services.StaleVersion as exc:
+        messages.error(request, exc.message)
+        return _history(request, person, status=409)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, f"Could not restore: {message}")
+        return _history(request, person, status=400)
+    if saved.version == expected:
+        messages.info(request, "Nothing changed: those settings are already in force.")
+    else:
+        messages.success(request, f"Restored the settings of version {event.new['version']} "
+                         f"as the new version {saved.version}.")
+    return redirect(_page_url(request, person))
+
+
+# --- test my forwarding --------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def person_test(request, person_id):
+    person = access.person_for(request.user, person_id)
+    form = TestCallForm(request.GET or None, initial={"line_state": "busy"})
+    decision, status, asked = None, 200, {}
+    if form.is_bound:
+        if form.is_valid():
+            at = form.cleaned_data["at"] or timezone.now()
+            caller = form.cleaned_data["caller"] or None
+            decision = routing.decide(routing.plan_for(person), caller=caller, at=at,
+                                      line_state=form.cleaned_data["line_state"])
+            asked = {"caller": caller, "at": selectors.when(at),
+                     "state": routing.LINE_STATE_LABELS[form.cleaned_data["line_state"]]}
+        else:
+            status = 400
+    return render(request, "forwarding/test.html", {
+        "person": person,
+        "org": person.org,
+        "is_self": person.user_id == request.user.id,
+        "via_partner": access.acting_partner(request.user, person),
+        "form": form,
+        "decision": decision,
+        "targets": [selectors.display(t) for t in decision.targets] if decision else [],
+        "asked": asked,
+        "page_url": _page_url(request, person),
+    }, status=status)
+
+
+# --- the org's audit log ---------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def org_audit(request, org_id):
+    org = get_object_or_404(Organization, pk=org_id)
+    via = access.partner_for(request.user, org)
+    base = selectors.org_events(org)
+    filters_form, filters = _event_filters(request, selectors.event_codes(base))
+    page = Paginator(selectors.org_events(org, **filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    caps = selectors.caps_for_org(org)
+    return render(request, "forwarding/org_audit.html", {
+        "org": org,
+        "via_partner": via,
+        "filters": filters_form,
+        "page": page,
+        "rows": _event_rows(page.object_list, caps=caps, use_person_label=True),
+    }, status=400 if filters_form.errors else 200)
+

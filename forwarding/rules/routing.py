@@ -1,0 +1,247 @@
+"""Where does this call go? The one answer for the Graph bot, the MSPL compiler and the
+"test my forwarding" panel.
+
+`decide(plan, caller=..., at=..., line_state=...)` is pure: it reads plain dataclasses and
+never the database, so callers can build a `Plan` once (`plan_for(person)`) and ask many
+questions of it.
+
+Precedence: the first step that applies decides.
+
+1. Caller rules, in their order: the first rule that lists the caller. Numbers compare in
+   E.164 (national numbers read in the org's region), SIP URIs case-insensitively and
+   without parameters; a missing or withheld caller is "anonymous" and matches a rule
+   that ticks anonymous callers. Rule code "caller_rule:<n>", n counted from 1.
+2. A time window running at that moment (start <= at < end): every call goes to the
+   window's destination. Code "time_window".
+3. Always-forward. Code "always".
+4. The line state: "offline" -> business continuity ("continuity"), "busy" -> forward
+   when busy ("busy"), "no_answer" -> forward when not answered ("no_answer"). An
+   "idle" line skips this step, as does a state whose forwarding is off.
+5. Simultaneous ring: the person's own line and the targets ring together, for the
+   chosen timeout or the provider's default (Graph: 55 s for one target, 60 s for
+   several). Code "simring".
+6. Nothing applies: the person's own line rings. Code "none".
+
+A feature the person's provider does not support (see providers.capabilities) never
+decides, even when a value for it is stored. Dispositions: "forward" (the caller is not
+told), "redirect" (the caller is told, a 302), "ring" (the call rings the targets).
+`timeout` is how long the targets ring, in seconds, when the portal chooses it; None
+leaves it to the provider.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+
+from forwarding.rules.validation import normalize_caller
+from providers.addresses import ANONYMOUS, caller_keys, destination_key, display_destination
+from providers.capabilities import Capabilities
+
+LINE_STATES = ("idle", "busy", "no_answer", "offline")
+LINE_STATE_LABELS = {
+    "idle": "free",
+    "busy": "busy",
+    "no_answer": "not answering",
+    "offline": "offline (phone not connected)",
+}
+
+
+@dataclass(frozen=True)
+class RulePlan:
+    callers: tuple[str, ...] = ()
+    match_anonymous: bool = False
+    destination: str = ""
+    disposition: str = "forward"
+    mask_caller: bool = False
+    mask_callee: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything routing needs to know about one person's forwarding."""
+
+    caps: Capabilities
+    own_line: str = ""
+    region: str = "US"
+    always_enabled: bool = False
+    always_destination: str = ""
+    busy_enabled: bool = False
+    busy_destination: str = ""
+    no_answer_enabled: bool = False
+    no_answer_destination: str = ""
+    no_answer_ring_after: int | None = None
+    continuity_enabled: bool = False
+    continuity_destination: str = ""
+    simring_enabled: bool = False
+    simring_targets: tuple[str, ...] = ()
+    simring_timeout: int | None = None
+    window_enabled: bool = False
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    window_destination: str = ""
+    caller_rules: tuple[RulePlan, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    targets: list[str] = field(default_factory=list)
+    disposition: str = "ring"  # "forward" | "redirect" | "ring"
+    timeout: int | None = None
+    rule: str = "none"
+    explanation: str = ""
+    mask_caller: bool = False
+    mask_callee: bool = False
+
+
+def _words(value: str) -> str:
+    return display_destination(value) or "nowhere"
+
+
+def _caller_words(caller, region: str) -> str:
+    try:
+        key = normalize_caller(caller, region=region)
+    except ValidationError:
+        key = str(caller).strip()
+    return "Caller " + display_destination(key)
+
+
+def _rule_matches(rule: RulePlan, keys: set[str]) -> bool:
+    if ANONYMOUS in keys:
+        return rule.match_anonymous
+    return any(destination_key(c) in keys for c in rule.callers)
+
+
+def window_active(plan: Plan, at: datetime) -> bool:
+    return bool(
+        plan.caps.supports("time_window")
+        and plan.window_enabled
+        and plan.window_destination
+        and plan.window_start is not None
+        and plan.window_end is not None
+        and plan.window_start <= at < plan.window_end
+    )
+
+
+def decide(plan: Plan, *, caller, at: datetime, line_state: str) -> Decision:
+    """The decision for one call; see the module docstring for the precedence."""
+    if line_state not in LINE_STATES:
+        raise ValueError(f"unknown line state {line_state!r}; one of {LINE_STATES}")
+    caps = plan.caps
+    keys = caller_keys(caller, region=plan.region)
+    who = "An anonymous caller" if ANONYMOUS in keys else _caller_words(caller, plan.region)
+
+    # 1. caller rules
+    if caps.supports("caller_rules"):
+        for position, rule in enumerate(plan.caller_rules, start=1):
+            if not rule.destination or not _rule_matches(rule, keys):
+                continue
+            allowed = caps.dispositions or ("forward",)
+            disposition = rule.disposition if rule.disposition in allowed else "forward"
+            told = ("the caller is told and calls the new number" if disposition == "redirect"
+                    else "the caller is not told")
+            return Decision(
+                targets=[rule.destination],
+                disposition=disposition,
+                timeout=None,
+                rule=f"caller_rule:{position}",
+                explanation=f"{who} matches caller rule {position}: the call is "
+                f"{'redirected' if disposition == 'redirect' else 'forwarded'} to "
+                f"{_words(rule.destination)} ({told}).",
+                mask_caller=rule.mask_caller and caps.masking,
+                mask_callee=rule.mask_callee and caps.masking,
+            )
+
+    # 2. time window
+    if window_active(plan, at):
+        return Decision(
+            targets=[plan.window_destination], disposition="forward", rule="time_window",
+            explanation=f"The time window is running: the call goes to "
+            f"{_words(plan.window_destination)}.",
+        )
+
+    # 3. always
+    if caps.supports("always") and plan.always_enabled and plan.always_destination:
+        return Decision(
+            targets=[plan.always_destination], disposition="forward", rule="always",
+            explanation=f"Always-forward is on: the call goes to "
+            f"{_words(plan.always_destination)}.",
+        )
+
+    # 4. line state
+    by_state = {"offline": "continuity", "busy": "busy", "no_answer": "no_answer"}
+    feature = by_state.get(line_state)
+    if feature and caps.supports(feature) and getattr(plan, f"{feature}_enabled") and \
+            getattr(plan, f"{feature}_destination"):
+        destination = getattr(plan, f"{feature}_destination")
+        reason = {
+            "continuity": "The phone is offline, so business continuity",
+            "busy": "The line is busy, so forward-when-busy",
+            "no_answer": "The call is not answered"
+            + (f" after {plan.no_answer_ring_after} {caps.no_answer_unit}"
+               if plan.no_answer_ring_after else "")
+            + ", so forward-when-not-answered",
+        }[feature]
+        return Decision(
+            targets=[destination], disposition="forward", rule=feature,
+            explanation=f"{reason} sends the call to {_words(destination)}.",
+        )
+
+    # 5. simultaneous ring
+    if caps.supports("simring") and plan.simring_enabled and plan.simring_targets:
+        targets = ([plan.own_line] if plan.own_line else []) + list(plan.simring_targets)
+        timeout = plan.simring_timeout or caps.simring_timeout_default(len(targets))
+        return Decision(
+            targets=targets, disposition="ring", timeout=timeout, rule="simring",
+            explanation="Simultaneous ring: "
+            + ", ".join(_words(t) for t in targets)
+            + " ring at the same time"
+            + (f" for {timeout} seconds." if timeout else "."),
+        )
+
+    # 6. nothing applies
+    return Decision(
+        targets=[plan.own_line] if plan.own_line else [], disposition="ring", rule="none",
+        explanation="No forwarding applies: the call rings "
+        + (_words(plan.own_line) if plan.own_line else "the person's own line") + ".",
+    )
+
+
+def plan_from(settings, *, person, caps: Capabilities | None = None) -> Plan:
+    """A Plan from a ForwardingSettings row (or None: nothing set) and its person."""
+    org = person.org
+    caps = caps or org.capabilities
+    base = {
+        "caps": caps,
+        "own_line": person.phone_number or person.extension or person.sip_uri,
+        "region": org.default_region,
+    }
+    if settings is None:
+        return Plan(**base)
+    names = [f for f in Plan.__dataclass_fields__ if f not in {*base, "caller_rules"}]
+    values = {name: getattr(settings, name) for name in names}
+    values["simring_targets"] = tuple(values["simring_targets"] or ())
+    rules = tuple(
+        RulePlan(
+            callers=tuple(rule.callers),
+            match_anonymous=rule.match_anonymous,
+            destination=rule.destination,
+            disposition=rule.disposition,
+            mask_caller=rule.mask_caller,
+            mask_callee=rule.mask_callee,
+        )
+        for rule in settings.caller_rules.all()
+    )
+    return Plan(**base, **values, caller_rules=rules)
+
+
+def plan_for(person) -> Plan:
+    """Load a person's Plan from the database (two queries: settings and rules)."""
+    from forwarding.models import ForwardingSettings
+
+    settings = (
+        ForwardingSettings.objects.filter(person=person).prefetch_related("caller_rules").first()
+    )
+    return plan_from(settings, person=person)

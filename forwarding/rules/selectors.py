@@ -1,0 +1,324 @@
+"""Reads of forwarding data: the effective state to push, people lists, audit history and
+the plain-words description of a person's settings that pages and emails show."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import fields as dataclass_fields
+from datetime import datetime
+
+from django.conf import settings as django_settings
+from django.db.models import Q
+from django.utils import timezone
+
+from forwarding.models import ForwardingSettings, SyncStatus
+from forwarding.rules.validation import DEFAULTS, FIELD_FEATURES
+from portal.models import AuditEvent, Person
+from providers.addresses import display_destination
+from providers.base import ForwardingState
+from providers.capabilities import FEATURE_LABELS
+
+_STATE_FIELDS = [f.name for f in dataclass_fields(ForwardingState)]
+
+
+def caps_for_org(org):
+    return org.capabilities
+
+
+def caps_for(person):
+    return caps_for_org(person.org)
+
+
+def display(destination: str) -> str:
+    return display_destination(destination)
+
+
+def window_running(settings, now) -> bool:
+    return bool(
+        settings.window_enabled
+        and settings.window_destination
+        and settings.window_start is not None
+        and settings.window_end is not None
+        and settings.window_start <= now < settings.window_end
+    )
+
+
+def desired_state(settings, *, now=None) -> ForwardingState:
+    """What the provider should have now: the stored settings, except that while a time
+    window runs every call goes to the window's destination. The stored settings are not
+    touched, so they apply again by themselves when the window ends. Features the
+    provider does not support are sent as off."""
+    now = now or timezone.now()
+    caps = caps_for(settings.person)
+    data = {}
+    for name in _STATE_FIELDS:
+        value = getattr(settings, name)
+        if not caps.supports(FIELD_FEATURES[name]):
+            value = DEFAULTS[name]
+        data[name] = value
+    data["simring_targets"] = tuple(data["simring_targets"] or ())
+    if caps.supports("time_window") and window_running(settings, now):
+        data["always_enabled"] = True
+        data["always_destination"] = settings.window_destination
+        # The window's destination is not the always-forward one: its voicemail choice
+        # does not carry over.
+        data["always_voicemail"] = False
+    return ForwardingState(**data)
+
+
+# --- people ------------------------------------------------------------------------------
+
+
+def people_search_condition(query: str) -> Q | None:
+    """The people search (name, email, number, SIP URI) as a condition on Person, or None
+    for an empty query. Shared by the people page and the people API."""
+    query = (query or "").strip()
+    if not query:
+        return None
+    condition = Q(display_name__icontains=query) | Q(email__icontains=query)
+    digits = re.sub(r"\D", "", query)
+    if len(digits) >= 3:
+        condition |= Q(phone_number__contains=digits) | Q(extension__contains=digits)
+    if query.lower().startswith("sip:") or "@" in query:
+        condition |= Q(sip_uri__icontains=query)
+    return condition
+
+
+def people_list(org, *, query: str = ""):
+    """The org's people matching `query` (name, email or number), by name, with org and
+    forwarding joined so a page of them costs one query."""
+    people = Person.objects.filter(org=org).select_related("org", "forwarding")
+    condition = people_search_condition(query)
+    if condition is not None:
+        people = people.filter(condition)
+    return people.order_by("display_name", "id")
+
+
+# --- audit history -------------------------------------------------------------------------
+
+
+def stored_settings(person):
+    """The person's settings row with its caller rules, or an unsaved one with everything
+    off: a read never creates a row (pages and API alike)."""
+    settings = (
+        ForwardingSettings.objects.filter(person=person).prefetch_related("caller_rules").first()
+    )
+    if settings is None:
+        settings = ForwardingSettings(person=person)
+    settings.person = person
+    return settings
+
+
+def filter_events(events, *, event=None, since=None, until=None):
+    """Audit events narrowed by kind and time, newest first (every audit list)."""
+    if event:
+        events = events.filter(event=event)
+    if since:
+        events = events.filter(created_at__gte=since)
+    if until:
+        events = events.filter(created_at__lt=until)
+    return events.order_by("-created_at", "-id")
+
+
+def person_events(person, *, event=None, since=None, until=None):
+    """A person's audit events, newest first."""
+    return filter_events(AuditEvent.objects.filter(person=person), event=event, since=since,
+                     until=until)
+
+
+def org_events(org, *, event=None, since=None, until=None):
+    """An org's audit events, newest first (with the person, for links)."""
+    events = AuditEvent.objects.filter(org=org)
+    return filter_events(events, event=event, since=since, until=until)
+
+
+def event_codes(queryset):
+    return list(queryset.order_by().values_list("event", flat=True).distinct())
+
+
+# --- plain words ---------------------------------------------------------------------------
+
+
+def when(value) -> str:
+    """A datetime (or ISO string) in the portal's time zone, the way people read it."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    local = timezone.localtime(value)
+    return f"{local:%a %d %b %Y %H:%M} {django_settings.TIME_ZONE}"
+
+
+class Who:
+    """Grammar for "you" or a named person."""
+
+    def __init__(self, name=None):
+        if name:
+            self.subject, self.be, self.possessive = name, "is", f"{name}'s"
+        else:
+            self.subject, self.be, self.possessive = "you", "are", "your"
+
+
+def _vm(enabled):
+    return " (to its voicemail, if it has one)" if enabled else ""
+
+
+def describe(values: dict, *, caps, name=None, now=None) -> list[dict]:
+    """One plain sentence per supported feature, for a snapshot or values dict.
+
+    [{"feature": "busy", "label": "Forward when busy", "on": True,
+      "text": "Calls go to +1 202 555 0100 when you are busy."}, ...]"""
+    who = Who(name)
+    now = now or timezone.now()
+    out = []
+
+    def add(feature, on, text):
+        if caps.supports(feature):
+            out.append({"feature": feature, "label": FEATURE_LABELS[feature], "on": on,
+                        "text": text})
+
+    v = values
+    dest = {k: display_destination(v.get(k) or "") for k in (
+        "always_destination", "busy_destination", "no_answer_destination",
+        "continuity_destination", "window_destination")}
+
+    if v.get("always_enabled"):
+        reminder = (f", with a short ring reminder on {who.possessive} phone"
+                    if v.get("always_ring_reminder") and caps.ring_reminder else "")
+        add("always", True, f"All calls go to {dest['always_destination']}"
+            f"{_vm(v.get('always_voicemail') and caps.voicemail)}{reminder}.")
+    else:
+        add("always", False, "Calls are not forwarded all the time.")
+
+    if v.get("busy_enabled"):
+        add("busy", True, f"Calls go to {dest['busy_destination']} when {who.subject} "
+            f"{who.be} busy{_vm(v.get('busy_voicemail') and caps.voicemail)}.")
+    else:
+        add("busy", False, f"When {who.subject} {who.be} busy, calls are not forwarded.")
+
+    if v.get("no_answer_enabled"):
+        after = v.get("no_answer_ring_after") or caps.no_answer_default
+        unit = caps.no_answer_unit or ""
+        add("no_answer", True, f"Calls go to {dest['no_answer_destination']} when "
+            f"{who.subject} {'do' if name is None else 'does'} not answer within {after} "
+            f"{unit}{_vm(v.get('no_answer_voicemail') and caps.voicemail)}.")
+    else:
+        add("no_answer", False, "Unanswered calls are not forwarded.")
+
+    if v.get("continuity_enabled"):
+        add("continuity", True, f"Calls go to {dest['continuity_destination']} when "
+            f"{who.possessive} phone is offline"
+            f"{_vm(v.get('continuity_voicemail') and caps.voicemail)}.")
+    else:
+        add("continuity", False, f"When {who.possessive} phone is offline, calls are not "
+            "forwarded.")
+
+    targets = v.get("simring_targets") or []
+    if v.get("simring_enabled") and targets:
+        count = len(targets) + 1
+        timeout = v.get("simring_timeout") or caps.simring_timeout_default(count)
+        add("simring", True, f"Calls ring {who.possessive} line and "
+            + ", ".join(display_destination(t) for t in targets)
+            + " at the same time" + (f", for {timeout} seconds." if timeout else "."))
+    else:
+        add("simring", False, f"Only {who.possessive} own line rings.")
+
+    rules = v.get("caller_rules") or []
+    if rules:
+        parts = []
+        for i, rule in enumerate(rules, start=1):
+            callers = [display_destination(c) for c in rule.get("callers", [])]
+            if rule.get("match_anonymous"):
+                callers.append("anonymous callers")
+            verb = "redirected" if rule.get("disposition") == "redirect" else "forwarded"
+            told = ("the caller is told" if verb == "redirected" else "the caller is not told")
+            masks = []
+            if rule.get("mask_caller"):
+                masks.append("hiding the caller's number")
+            if rule.get("mask_callee"):
+                masks.append(f"hiding {who.possessive} number")
+            parts.append(
+                f"Rule {i}: calls from {', '.join(callers)} are {verb} to "
+                f"{display_destination(rule.get('destination', ''))} ({told}"
+                + (", " + " and ".join(masks) if masks else "") + ")."
+            )
+        add("caller_rules", True, " ".join(parts))
+    else:
+        add("caller_rules", False, "No rules per caller.")
+
+    if v.get("window_enabled") and v.get("window_start") and v.get("window_end"):
+        start, end = v["window_start"], v["window_end"]
+        if isinstance(start, str):
+            start, end = datetime.fromisoformat(start), datetime.fromisoformat(end)
+        if end <= now:
+            status = "This time window is over; the other settings apply."
+        elif start <= now:
+            status = "It is running now."
+        else:
+            status = "It has not started yet."
+        add("time_window", True, f"From {when(start)} until {when(end)}, all calls go to "
+            f"{dest['window_destination']}; afterwards the other settings apply again. "
+            + status)
+    else:
+        add("time_window", False, "No time window.")
+    return out
+
+
+def describe_changes(old: dict, new: dict, *, caps, name=None) -> list[str]:
+    """"Label: before → now" lines for the features whose description changed."""
+    before = {d["feature"]: d for d in describe(old, caps=caps, name=name)}
+    after = describe(new, caps=caps, name=name)
+    lines = []
+    for item in after:
+        previous = before.get(item["feature"])
+        if previous is None or previous["text"] != item["text"]:
+            lines.append(f"{item['label']}: {item['text']} (before: "
+                         f"{previous['text'] if previous else 'not set'})")
+    return lines
+
+
+def sync_view(settings, caps) -> dict:
+    """The sync state for a badge: css class, label and the sentences under it."""
+    if settings is None:
+        return {"css": "not_pushed", "label": "Nothing set yet", "details": []}
+    status = settings.sync_status
+    if caps.delivery != "push":
+        words = "Applied at call time" if caps.delivery == "call_time" else "In the manifest"
+        return {"css": SyncStatus.NOT_PUSHED, "label": words, "details": []}
+    details = []
+    if status == SyncStatus.PENDING and settings.synced_version >= settings.version \
+            and settings.last_attempt_at is None:
+        return {"css": "not_pushed", "label": "Not changed in the portal yet", "details": []}
+    if settings.last_synced_at:
+        details.append(f"Last delivered to {caps.label}: {when(settings.last_synced_at)}.")
+    if settings.version > settings.synced_version:
+        details.append(f"Version {settings.version} is waiting to be delivered "
+                       f"({caps.label} has version {settings.synced_version}).")
+    if settings.last_error:
+        details.append(f"Last error: {settings.last_error}")
+    if settings.next_attempt_at and status in (SyncStatus.RETRYING, SyncStatus.PENDING):
+        if settings.next_attempt_at > timezone.now():
+            details.append(f"Next attempt: {when(settings.next_attempt_at)}.")
+        else:
+            details.append("Next attempt: as soon as a worker is free.")
+    return {"css": status, "label": settings.get_sync_status_display(), "details": details}
+
+
+def short_summary(settings, caps) -> str:
+    """A few words for a row of the people list: what is on, and where it goes."""
+    if settings is None:
+        return "No forwarding"
+    parts = []
+    if caps.supports("time_window") and window_running(settings, timezone.now()):
+        parts.append(f"Time window to {display_destination(settings.window_destination)}")
+    if caps.supports("always") and settings.always_enabled:
+        parts.append(f"Always to {display_destination(settings.always_destination)}")
+    for feature, words in (("busy", "when busy"), ("no_answer", "when not answered"),
+                           ("continuity", "when offline")):
+        if caps.supports(feature) and getattr(settings, f"{feature}_enabled"):
+            destination = display_destination(getattr(settings, f"{feature}_destination"))
+            parts.append(f"{words.capitalize()} to {destination}")
+    if caps.supports("simring") and settings.simring_enabled and settings.simring_targets:
+        count = len(settings.simring_targets)
+        parts.append(f"Rings {count} more number{'s' if count != 1 else ''}")
+    return "; ".join(parts) or "No forwarding"

@@ -1,0 +1,760 @@
+"""Checks on forwarding settings before anything is stored.
+
+- Destinations: numbers become E.164 with `phonenumbers` (national numbers read in the
+  org's default region), internal extensions stay digits, `tel:` URIs become E.164,
+  `sip:` URIs keep their user part and get a lower-case scheme and host. At most 80
+  characters (UCWA's limit) and no control or invisible formatting characters.
+- Capabilities: a setting the person's provider does not support is refused with the
+  matrix's reason, whatever the client sent; limits come from the matrix too.
+- Self and loops: a destination equal to the person's own line is refused, and so is a
+  forwarding loop inside the org through always-forward, an active or future time window
+  or caller rules. The message names the cycle.
+
+Every error is keyed by the field that caused it (model field names, and
+"caller_rules-<i>-<field>" for caller rules), so forms can show it next to that field.
+Only the loop check at the bottom touches the database: it looks up the people behind
+this person's destinations and walks on from them (LineIndex), one query per step, so an
+edit costs the same in an org of ten people or of ten thousand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+
+from providers import addresses
+from providers.addresses import ANONYMOUS, destination_key, display_destination, keys_of_lines
+from providers.capabilities import FEATURE_LABELS, Capabilities
+
+# --- the settings vocabulary -----------------------------------------------------------
+
+# Field -> the feature it belongs to. Same names as ForwardingSettings and ForwardingState.
+FIELD_FEATURES = {
+    "always_enabled": "always",
+    "always_destination": "always",
+    "always_ring_reminder": "always",
+    "always_voicemail": "always",
+    "busy_enabled": "busy",
+    "busy_destination": "busy",
+    "busy_voicemail": "busy",
+    "no_answer_enabled": "no_answer",
+    "no_answer_destination": "no_answer",
+    "no_answer_ring_after": "no_answer",
+    "no_answer_voicemail": "no_answer",
+    "continuity_enabled": "continuity",
+    "continuity_destination": "continuity",
+    "continuity_voicemail": "continuity",
+    "simring_enabled": "simring",
+    "simring_targets": "simring",
+    "simring_timeout": "simring",
+    "window_enabled": "time_window",
+    "window_start": "time_window",
+    "window_end": "time_window",
+    "window_destination": "time_window",
+}
+EDITABLE_FIELDS = tuple(FIELD_FEATURES)
+
+# Field -> option of the capability matrix it needs (besides its feature).
+FIELD_OPTIONS = {
+    "always_ring_reminder": "ring_reminder",
+    "always_voicemail": "voicemail",
+    "busy_voicemail": "voicemail",
+    "no_answer_voicemail": "voicemail",
+    "continuity_voicemail": "voicemail",
+}
+
+BOOL_FIELDS = {f for f in EDITABLE_FIELDS if f.endswith(("_enabled", "_reminder", "_voicemail"))}
+INT_FIELDS = {"no_answer_ring_after", "simring_timeout"}
+DATETIME_FIELDS = {"window_start", "window_end"}
+DESTINATION_FIELDS = {
+    "always_destination", "busy_destination", "no_answer_destination",
+    "continuity_destination", "window_destination",
+}
+LIST_FIELDS = {"simring_targets"}
+
+DEFAULTS = {
+    **{f: False for f in BOOL_FIELDS},
+    **{f: None for f in INT_FIELDS | DATETIME_FIELDS},
+    **{f: "" for f in DESTINATION_FIELDS},
+    "simring_targets": [],
+}
+
+RULE_FIELDS = (
+    "callers", "match_anonymous", "destination", "disposition", "mask_caller", "mask_callee",
+)
+# Not a provider limit: a bound that keeps pages, manifests and call-time decisions small.
+MAX_CALLER_RULES = 50
+MAX_CALLERS_PER_RULE = 100
+
+# --- destinations: providers.addresses holds the rules; these raise form errors ---------
+
+
+def _form_error(exc: addresses.AddressError) -> ValidationError:
+    return ValidationError(exc.message, code=exc.code)
+
+
+def normalize_destination(value, *, region: str) -> str:
+    """The stored form of a destination typed by a person; "" for an empty one."""
+    try:
+        return addresses.normalize_destination(value, region=region)
+    except addresses.AddressError as exc:
+        raise _form_error(exc) from None
+
+
+def normalize_caller(value: str, *, region: str) -> str:
+    """The matching form of a caller (see providers.addresses.normalize_caller)."""
+    try:
+        return addresses.normalize_caller(value, region=region)
+    except addresses.AddressError as exc:
+        raise _form_error(exc) from None
+
+
+def line_keys(person, *, region: str) -> set[str]:
+    """Normalised forms of every address that reaches `person`."""
+    return keys_of_lines(person.lines(), region)
+
+
+# --- type checks of a changes dict ---------------------------------------------------------
+
+
+def _coerce(field: str, value):
+    """Check the type of one value of a changes dict (forms parse; API clients may not)."""
+    if field in BOOL_FIELDS:
+        if not isinstance(value, bool):
+            raise ValidationError("Choose yes or no.", code="invalid")
+        return value
+    if field in INT_FIELDS:
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError("Enter a whole number.", code="invalid")
+        return value
+    if field in DATETIME_FIELDS:
+        if value is None or value == "":
+            return None
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                raise ValidationError("Enter a date and time.", code="invalid") from None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValidationError("Enter a date and time with its time zone.", code="invalid")
+        return value
+    if field in LIST_FIELDS:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            value = [line for line in value.splitlines()]
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ValidationError("Enter a list of destinations.", code="invalid")
+        return [v for v in value if v.strip()]
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationError("Enter text.", code="invalid")
+    return value
+
+
+# --- the whole proposal ------------------------------------------------------------------
+
+
+@dataclass
+class Subject:
+    """What validation needs to know about the person whose settings change."""
+
+    person: object
+    caps: Capabilities
+    region: str
+    own_keys: set
+    owner_words: str  # "your own line" or "Mia Member's own line"
+
+
+class Errors:
+    def __init__(self):
+        self.by_key: dict[str, list] = {}
+
+    def add(self, key, error):
+        messages = error.messages if isinstance(error, ValidationError) else [str(error)]
+        self.by_key.setdefault(key, []).extend(messages)
+
+    def __contains__(self, key):
+        return key in self.by_key
+
+    def raise_if_any(self):
+        if self.by_key:
+            raise ValidationError(self.by_key)
+
+
+def _unsupported_message(caps: Capabilities, feature: str) -> str:
+    return f"{FEATURE_LABELS[feature]} is not available: {caps.reason(feature)}"
+
+
+def validate_proposal(*, subject: Subject, current: dict, changes: dict,
+                      caller_rules: list | None, now: datetime,
+                      line_index: LineIndex | None = None):
+    """Check `changes` (and the new caller rules, when given) against `current`.
+
+    Returns (changed values, normalised caller rules or None when unchanged). Raises one
+    ValidationError holding every problem, keyed by field. `line_index`: a LineIndex of
+    the person's org shared by many calls (a bulk job); by default each call looks up
+    only what its loop check needs."""
+    caps = subject.caps
+    errors = Errors()
+    proposed = {}
+
+    for field, raw in changes.items():
+        if field not in FIELD_FEATURES:
+            errors.add(field, "This is not a forwarding setting that can be changed.")
+            continue
+        try:
+            value = _coerce(field, raw)
+            if field in DESTINATION_FIELDS:
+                value = normalize_destination(value, region=subject.region)
+        except ValidationError as exc:
+            errors.add(field, exc)
+            continue
+        proposed[field] = value
+
+    # Unsupported features and options: refused unless the value is the harmless default.
+    for field, value in list(proposed.items()):
+        feature = FIELD_FEATURES[field]
+        if value == DEFAULTS[field]:
+            continue
+        if not caps.supports(feature):
+            errors.add(field, _unsupported_message(caps, feature))
+            del proposed[field]
+        elif field in FIELD_OPTIONS and value and not caps.has_option(FIELD_OPTIONS[field]):
+            errors.add(field, caps.option_reason(FIELD_OPTIONS[field]))
+            del proposed[field]
+
+    if "simring_targets" in proposed:
+        targets = []
+        for i, raw in enumerate(proposed["simring_targets"], start=1):
+            try:
+                targets.append(normalize_destination(raw, region=subject.region))
+            except ValidationError as exc:
+                errors.add("simring_targets", f"Line {i} ({raw.strip()[:40]}): "
+                           + " ".join(exc.messages))
+        proposed["simring_targets"] = [t for t in targets if t]
+
+    changed = {f: v for f, v in proposed.items() if current.get(f) != v}
+    merged = {**current, **changed}
+    touched = {FIELD_FEATURES[f] for f in changed}
+
+    for feature in ("always", "busy", "no_answer", "continuity"):
+        if feature not in touched or not caps.supports(feature):
+            continue
+        dest_field = f"{feature}_destination"
+        if merged[f"{feature}_enabled"] and not merged[dest_field] and dest_field not in errors:
+            errors.add(dest_field, "Enter where the calls should go, or turn this off.")
+        if dest_field in changed and merged[dest_field]:
+            _check_not_self(errors, dest_field, merged[dest_field], subject)
+
+    if "no_answer" in touched and caps.supports("no_answer"):
+        _check_no_answer(errors, merged, changed, subject)
+    if "simring" in touched and caps.supports("simring"):
+        _check_simring(errors, merged, subject)
+    if "time_window" in touched and caps.supports("time_window"):
+        _check_window(errors, merged, changed, subject, now)
+
+    rules = None
+    if caller_rules is not None:
+        rules = _check_caller_rules(errors, caller_rules, subject)
+        if rules is not None and rules == current.get("caller_rules", []):
+            rules = None
+
+    errors.raise_if_any()
+    if {"always", "time_window"} & touched or rules is not None:
+        loops = find_loops(subject=subject, merged=merged, rules=rules,
+                           stored_rules=current.get("caller_rules", []), now=now,
+                           index=line_index)
+        for key, messages in loops.items():
+            for message in messages:
+                errors.add(key, message)
+        errors.raise_if_any()
+    return changed, rules
+
+
+def _check_not_self(errors, key, destination, subject):
+    if destination_key(destination) in subject.own_keys:
+        errors.add(key, f"This is {subject.owner_words}: calls would come straight back.")
+
+
+def _check_no_answer(errors, merged, changed, subject):
+    caps = subject.caps
+    low, high = caps.no_answer_bounds(getattr(subject.person, "provider_data", None) or {})
+    value = merged["no_answer_ring_after"]
+    if value is None:
+        if merged["no_answer_enabled"]:
+            # The provider's default applies; store it so pages and pushes agree.
+            changed["no_answer_ring_after"] = caps.no_answer_default
+            merged["no_answer_ring_after"] = caps.no_answer_default
+        return
+    if not low <= value <= high:
+        errors.add(
+            "no_answer_ring_after",
+            f"Choose between {low} and {high} {caps.no_answer_unit} ({caps.label}).",
+        )
+
+
+def _check_simring(errors, merged, subject):
+    caps = subject.caps
+    targets = merged["simring_targets"]
+    if "simring_targets" not in errors:
+        if len(targets) > caps.simring_max_targets:
+            errors.add(
+                "simring_targets",
+                f"{caps.label} rings at most {caps.simring_max_targets} "
+                f"target{'s' if caps.simring_max_targets != 1 else ''} at once; "
+                f"you listed {len(targets)}.",
+            )
+        keys = [destination_key(t) for t in targets]
+        duplicates = sorted({display_destination(t) for t, k in zip(targets, keys, strict=True)
+                             if keys.count(k) > 1})
+        if duplicates:
+            errors.add("simring_targets", "Listed twice: " + ", ".join(duplicates) + ".")
+        own = [t for t, k in zip(targets, keys, strict=True) if k in subject.own_keys]
+        if own:
+            errors.add("simring_targets",
+                       f"{display_destination(own[0])} is {subject.owner_words}, which rings "
+                       "anyway. Remove it from the list.")
+        if merged["simring_enabled"] and not targets:
+            errors.add("simring_targets", "List at least one number to ring, or turn this off.")
+    timeout = merged["simring_timeout"]
+    if timeout is not None:
+        if caps.simring_timeout_min is None:
+            errors.add("simring_timeout",
+                       f"{caps.label} does not let you choose how long the lines ring.")
+        elif not caps.simring_timeout_min <= timeout <= caps.simring_timeout_max:
+            errors.add(
+                "simring_timeout",
+                f"Choose between {caps.simring_timeout_min} and {caps.simring_timeout_max} "
+                f"seconds ({caps.label}).",
+            )
+
+
+def _check_window(errors, merged, changed, subject, now):
+    if not merged["window_enabled"]:
+        return
+    start, end = merged["window_start"], merged["window_end"]
+    if start is None and "window_start" not in errors:
+        errors.add("window_start", "Enter when the time window starts.")
+    if end is None and "window_end" not in errors:
+        errors.add("window_end", "Enter when the time window ends.")
+    if start is not None and end is not None:
+        if end <= start:
+            errors.add("window_end", "The end must be after the start.")
+        elif end <= now and ({"window_start", "window_end", "window_enabled"} & set(changed)):
+            errors.add("window_end", "This time is already over. Choose an end in the future.")
+    destination = merged["window_destination"]
+    if not destination:
+        if "window_destination" not in errors:
+            errors.add("window_destination", "Enter where calls go during the time window.")
+    elif "window_destination" in changed:
+        _check_not_self(errors, "window_destination", destination, subject)
+
+
+def _as_bool(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ValidationError("Choose yes or no.", code="invalid")
+
+
+def _check_caller_rules(errors, caller_rules, subject):
+    caps = subject.caps
+    if not isinstance(caller_rules, list | tuple):
+        errors.add("caller_rules", "Send the caller rules as a list.")
+        return None
+    if caller_rules and not caps.supports("caller_rules"):
+        errors.add("caller_rules", _unsupported_message(caps, "caller_rules"))
+        return None
+    if len(caller_rules) > MAX_CALLER_RULES:
+        errors.add("caller_rules", f"At most {MAX_CALLER_RULES} caller rules.")
+        return None
+    result = []
+    allowed_dispositions = caps.dispositions or ("forward",)
+    for i, rule in enumerate(caller_rules):
+        key = f"caller_rules-{i}-"
+        if not isinstance(rule, dict):
+            errors.add("caller_rules", f"Rule {i + 1} is not a rule.")
+            continue
+        unknown = set(rule) - set(RULE_FIELDS) - {"position", "id"}
+        for name in sorted(unknown):
+            errors.add(key + name, "This is not a caller rule setting.")
+
+        raw_callers = rule.get("callers") or []
+        if isinstance(raw_callers, str):
+            raw_callers = raw_callers.splitlines()
+        callers, bad = [], []
+        for raw in raw_callers:
+            if not isinstance(raw, str) or not raw.strip():
+                continue
+            try:
+                caller = normalize_caller(raw, region=subject.region)
+            except ValidationError as exc:
+                bad.append(f"{raw.strip()[:40]}: {' '.join(exc.messages)}")
+                continue
+            if caller not in callers:
+                callers.append(caller)
+        anonymous = False
+        try:
+            anonymous = _as_bool(rule.get("match_anonymous", False))
+        except ValidationError as exc:
+            errors.add(key + "match_anonymous", exc)
+        if ANONYMOUS in callers:  # typed as a word: the same as ticking the box
+            callers.remove(ANONYMOUS)
+            anonymous = True
+        for message in bad:
+            errors.add(key + "callers", message)
+        if not bad and not callers and not anonymous:
+            errors.add(key + "callers", "List at least one caller, or tick anonymous callers.")
+        if len(callers) > MAX_CALLERS_PER_RULE:
+            errors.add(key + "callers", f"At most {MAX_CALLERS_PER_RULE} callers per rule.")
+
+        destination = ""
+        try:
+            destination = normalize_destination(rule.get("destination"),
+                                                region=subject.region)
+        except ValidationError as exc:
+            errors.add(key + "destination", exc)
+        else:
+            if not destination:
+                errors.add(key + "destination", "Enter where these callers' calls go.")
+            else:
+                _check_not_self(errors, key + "destination", destination, subject)
+
+        disposition = rule.get("disposition") or "forward"
+        if disposition not in ("forward", "redirect"):
+            errors.add(key + "disposition", "Choose forward or redirect.")
+        elif disposition not in allowed_dispositions:
+            errors.add(key + "disposition", caps.option_reason("disposition"))
+
+        masks = {}
+        for name in ("mask_caller", "mask_callee"):
+            try:
+                masks[name] = _as_bool(rule.get(name, False))
+            except ValidationError as exc:
+                errors.add(key + name, exc)
+                masks[name] = False
+            if masks[name] and not caps.masking:
+                errors.add(key + name, caps.option_reason("masking"))
+        result.append({
+            "callers": callers,
+            "match_anonymous": anonymous,
+            "destination": destination,
+            "disposition": disposition,
+            "mask_caller": masks["mask_caller"],
+            "mask_callee": masks["mask_callee"],
+        })
+    return result
+
+
+# --- loops inside the org (reads the database) -------------------------------------------
+
+# A walk longer than this many steps (one query each) loads the rest of the org at once:
+# past that point one query for everybody is cheaper than one more query per step.
+MAX_WALK_STEPS = 25
+
+
+@dataclass
+class _Reached:
+    """A person of the org as the loop walk sees them: a name and their stored edges."""
+
+    name: str
+    always: str  # the always-forward destination while it is on, else ""
+    window: str  # the time window's destination while it is on, else ""
+    window_end: datetime | None
+    rules: list  # caller rule destinations, in rule order
+
+    def targets(self, now: datetime) -> list[str]:
+        """Where their stored settings send every (or some) call: always-forward, a time
+        window that is running or yet to come, caller rules."""
+        targets = [self.always] if self.always else []
+        if self.window and self.window_end is not None and self.window_end > now:
+            targets.append(self.window)
+        targets.extend(self.rules)
+        return targets
+
+
+class LineIndex:
+    """Who in one org answers a destination key, and where those people forward to.
+
+    Loaded on demand: `resolve` looks up only the keys it is given, with one query that
+    also brings each person's stored edges, so a loop check costs one query per step of
+    its walk whatever the size of the org. Pass one index to several `validate_proposal`
+    calls of the same org (a bulk job) to share what it has loaded, `preload=True` to load
+    the whole org in one go instead, and call `note_saved` after each row you save so the
+    edges stay current. It does not see people added or re-numbered after it loaded them.
+
+    Finding a person by key relies on their lines being stored in the form they match
+    under (Person.save stores numbers and extensions that way, see `stored_line`; SIP URIs
+    are compared through portal.models.sip_line_key, the same normalisation in SQL).
+    Every person the query returns is checked again with `line_keys`, so the index never
+    matches more than the full normalisation would, and when several people share a line
+    the first by (display name, id) wins, as it always did."""
+
+    def __init__(self, org, *, region: str | None = None, preload: bool = False):
+        self.org_id = org.pk
+        self.region = region or org.default_region
+        self.complete = False  # every person of the org is loaded
+        self._person_of: dict[str, int | None] = {}  # key -> person id, None: nobody
+        self._reached: dict[int, _Reached] = {}
+        if preload:
+            self.load_all()
+
+    # --- lookups -----------------------------------------------------------------------
+
+    def person_for(self, key: str) -> int | None:
+        """The id of the person behind an already resolved key."""
+        return self._person_of.get(key)
+
+    def name(self, person_id: int) -> str:
+        reached = self._reached.get(person_id)
+        return reached.name if reached is not None else f"person {person_id}"
+
+    def targets(self, person_id: int, now: datetime) -> list[str]:
+        reached = self._reached.get(person_id)
+        return reached.targets(now) if reached is not None else []
+
+    def resolve(self, keys) -> None:
+        """Find the people behind `keys` (destination keys) not looked up yet: one query,
+        none when every key is known already."""
+        wanted = {key for key in keys if key and key not in self._person_of}
+        if not wanted:
+            return
+        if not self.complete:
+            self._load(self._condition(wanted), wanted)
+        for key in wanted:
+            self._person_of.setdefault(key, None)
+
+    def load_all(self) -> None:
+        """Load every person of the org (a bulk job, or a very long walk)."""
+        from django.db.models import Q
+
+        if not self.complete:
+            self._load(Q(), None)
+            self.complete = True
+
+    def note_saved(self, person_id: int, values: dict) -> None:
+        """After saving `person_id`'s settings (`values` as forwarding.rules.services.values
+        gives them, caller rules included), so later checks see the new edges."""
+        reached = self._reached.get(person_id)
+        if reached is not None:
+            self._reached[person_id] = _reached(reached.name, values)
+
+    # --- loading -----------------------------------------------------------------------
+
+    def _condition(self, keys: set):
+        """People whose stored lines equal one of `keys` in their stored form: an OR over
+        the three indexed columns."""
+        from django.db.models import Q
+
+        plain = set()
+        for key in keys:
+            if not key.startswith("sip:"):
+                plain |= _stored_forms(key, self.region)
+        condition = Q(sip_key__in=sorted(keys))  # also a number typed into the SIP column
+        if plain:
+            plain = sorted(plain)
+            condition |= Q(phone_number__in=plain) | Q(extension__in=plain)
+        return condition
+
+    def _load(self, condition, wanted: set | None) -> None:
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            # The targeted lookup uses PostgreSQL functions; elsewhere (the zero-setup
+            # SQLite demo) the org is small: load it whole, in two queries.
+            self._load_whole_org()
+            return
+        from django.contrib.postgres.expressions import ArraySubquery
+        from django.db.models import OuterRef
+
+        from forwarding.models import CallerRule
+        from portal.models import Person
+        from portal.models.tenancy import sip_line_key
+
+        rules = (
+            CallerRule.objects.filter(settings__person=OuterRef("pk"))
+            .order_by("position").values("destination")
+        )
+        rows = (
+            Person.objects.filter(org_id=self.org_id)
+            .annotate(sip_key=sip_line_key(), rule_destinations=ArraySubquery(rules))
+            .filter(condition)
+            # The order of the former full index: when two people share a line, the first
+            # by (display name, id) is the one a destination reaches.
+            .order_by("display_name", "id")
+            .values_list(
+                "id", "display_name", "phone_number", "extension", "sip_uri",
+                "forwarding__always_enabled", "forwarding__always_destination",
+                "forwarding__window_enabled", "forwarding__window_destination",
+                "forwarding__window_end", "rule_destinations",
+            )
+        )
+        for (person_id, name, phone, extension, sip, always_on, always, window_on, window,
+             window_end, rule_destinations) in rows:
+            self._reached.setdefault(person_id, _Reached(
+                name=name,
+                always=always if always_on and always else "",
+                window=window if window_on and window and window_end else "",
+                window_end=window_end,
+                rules=list(rule_destinations or ()),
+            ))
+            for key in keys_of_lines((phone, extension, sip), self.region):
+                # Only the keys asked for: a key this row merely also has may belong to
+                # somebody earlier in the order who did not match this query.
+                if wanted is None or key in wanted:
+                    self._person_of.setdefault(key, person_id)
+
+
+    def _load_whole_org(self) -> None:
+        from forwarding.models import CallerRule
+        from portal.models import Person
+
+        rules: dict[int, list[str]] = {}
+        for person_id, destination in (
+            CallerRule.objects.filter(settings__person__org_id=self.org_id)
+            .order_by("settings__person_id", "position")
+            .values_list("settings__person_id", "destination")
+        ):
+            rules.setdefault(person_id, []).append(destination)
+        rows = (
+            Person.objects.filter(org_id=self.org_id).order_by("display_name", "id")
+            .values_list(
+                "id", "display_name", "phone_number", "extension", "sip_uri",
+                "forwarding__always_enabled", "forwarding__always_destination",
+                "forwarding__window_enabled", "forwarding__window_destination",
+                "forwarding__window_end",
+            )
+        )
+        for (person_id, name, phone, extension, sip, always_on, always, window_on, window,
+             window_end) in rows:
+            self._reached.setdefault(person_id, _Reached(
+                name=name,
+                always=always if always_on and always else "",
+                window=window if window_on and window and window_end else "",
+                window_end=window_end,
+                rules=rules.get(person_id, []),
+            ))
+            for key in keys_of_lines((phone, extension, sip), self.region):
+                self._person_of.setdefault(key, person_id)
+        self.complete = True
+
+
+def _reached(name: str, values: dict) -> _Reached:
+    return _Reached(
+        name=name,
+        always=values["always_destination"] if values.get("always_enabled") else "",
+        window=values["window_destination"] if values.get("window_enabled")
+        and values.get("window_end") else "",
+        window_end=values.get("window_end"),
+        rules=[rule["destination"] for rule in values.get("caller_rules", ())],
+    )
+
+
+def _stored_forms(key: str, region: str) -> set[str]:
+    """What a phone number or extension column may hold for a person reached under `key`:
+    the key itself, and for a number of the org's own country its national digits with
+    and without the trunk prefix ("2025550100", "12025550100"; "02079460000" in GB), which
+    is how an extension or a number written around Person.save() may read."""
+    forms = {key}
+    if not key.startswith("+"):
+        return forms
+    try:
+        number = phonenumbers.parse(key, None)
+    except phonenumbers.NumberParseException:
+        return forms
+    if number.country_code != phonenumbers.country_code_for_region(region):
+        return forms
+    national = phonenumbers.national_significant_number(number)
+    forms |= {national, key[1:]}
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is not None and metadata.national_prefix:
+        forms.add(metadata.national_prefix + national)
+    return forms
+
+
+def find_loops(*, subject: Subject, merged: dict, rules: list | None, stored_rules: list,
+               now: datetime, index: LineIndex | None = None) -> dict:
+    """Errors keyed by field for each of this person's destinations that leads, through
+    other people's forwarding, back to this person.
+
+    `index`: a LineIndex of the person's org to reuse (a bulk job); a fresh one otherwise."""
+    person = subject.person
+    caps = subject.caps
+    own_edges = []  # (error key, destination)
+    if caps.supports("always") and merged.get("always_enabled") and merged.get(
+            "always_destination"):
+        own_edges.append(("always_destination", merged["always_destination"]))
+    if caps.supports("time_window") and merged.get("window_enabled") and merged.get(
+            "window_destination") and merged.get("window_end") and merged["window_end"] > now:
+        own_edges.append(("window_destination", merged["window_destination"]))
+    if caps.supports("caller_rules"):
+        for i, rule in enumerate(rules if rules is not None else stored_rules):
+            if rule["destination"]:
+                own_edges.append((f"caller_rules-{i}-destination", rule["destination"]))
+    if not own_edges:
+        return {}
+
+    if index is None:
+        index = LineIndex(person.org, region=subject.region)
+    elif index.org_id != person.org_id:
+        # An index of another org would let a loop check read (and name) its people.
+        raise ValueError("This LineIndex belongs to another organisation.")
+    index.resolve(destination_key(destination) for _, destination in own_edges)
+
+    errors = {}
+    for key, destination in own_edges:
+        first = index.person_for(destination_key(destination))
+        if first is None or first == person.id:
+            continue
+        path = _path_back(index, first, person.id, now)
+        if path is not None:
+            cycle = [person.id, *path]
+            words = " → ".join(
+                person.display_name if pid == person.id else index.name(pid) for pid in cycle
+            )
+            errors.setdefault(key, []).append(
+                f"This would make a forwarding loop: {words}. Calls would go round and "
+                "never ring anyone."
+            )
+    return errors
+
+
+def _path_back(index: LineIndex, start_id: int, goal_id: int, now: datetime):
+    """Breadth-first: the shortest chain of people from `start_id` to `goal_id`.
+
+    Walked one level at a time so that each level costs one query (the destinations of
+    the whole level are resolved together); within a level people and their destinations
+    are taken in the same order as a person-by-person breadth-first search, so the chain
+    found, and the names in the message, are the same. The goal (the person being
+    edited) is never expanded: their stored settings are the ones being replaced."""
+    parents = {start_id: None}
+    level = [start_id]
+    steps = 0
+    while level:
+        steps += 1
+        if steps > MAX_WALK_STEPS:
+            index.load_all()
+        targets = {pid: [destination_key(d) for d in index.targets(pid, now)] for pid in level}
+        index.resolve(key for keys in targets.values() for key in keys)
+        next_level = []
+        for pid in level:
+            for key in targets[pid]:
+                nxt = index.person_for(key)
+                if nxt is None or nxt in parents:
+                    continue
+                parents[nxt] = pid
+                if nxt == goal_id:
+                    chain = []
+                    while nxt is not None:
+                        chain.append(nxt)
+                        nxt = parents[nxt]
+                    return list(reversed(chain))
+                next_level.append(nxt)
+        level = next_level
+    return None

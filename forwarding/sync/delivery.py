@@ -1,0 +1,327 @@
+"""The push pipeline's services: bring each provider to the desired state.
+
+A push claims the settings row with a conditional UPDATE (so at most one push per person
+runs, whatever the number of workers), always sends the *latest* desired state, and
+records the version it sent. Outcomes:
+
+- success: synced_version = the version sent; if a newer edit arrived meanwhile, the
+  row is pending again and another push is enqueued (edits coalesce);
+- transient failure (5xx, 423, 429, timeouts): backoff with jitter, never before the
+  provider's Retry-After; a 429 also pauses the whole org; after MAX_ATTEMPTS: failed;
+- permanent failure (4xx): failed at once with a message a person can act on.
+
+A failure ends only the version it was about: when a newer edit is already waiting, the
+row goes back to pending (with fresh attempts) and the newer version is pushed.
+
+Workers never sleep: a wait becomes a short countdown on a re-enqueued task, and the
+long wait lives in the database (next_attempt_at), where the sweeper finds it. The
+sweeper also re-enqueues rows whose message was lost (Redis down at commit, a worker
+killed mid-push: its claim expires).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from datetime import timedelta
+
+from django.conf import settings as django_settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from forwarding.models import ForwardingSettings, PushAttempt, SyncStatus
+from forwarding.sync import outbox, ratelimit
+from portal import access, audit
+from portal.provider_urls import connection_base_url
+from providers.base import Connection, ProviderError
+from providers.registry import get_provider
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = django_settings.PUSH_MAX_ATTEMPTS
+BACKOFF_BASE = django_settings.PUSH_BACKOFF_BASE
+BACKOFF_CAP = django_settings.PUSH_BACKOFF_CAP
+# Longer than the task hard time limit, so an expired claim means its worker is gone
+# (derived from it and checked at start-up: settings/base.py).
+CLAIM_SECONDS = django_settings.PUSH_CLAIM_SECONDS
+MAX_COUNTDOWN = outbox.MAX_COUNTDOWN
+# The sweeper re-enqueues rows overdue by this much (their message was lost).
+SWEEP_GRACE = django_settings.PUSH_SWEEP_GRACE
+# A task may run a little before its due time (clock skew between machines).
+EARLY_TOLERANCE = timedelta(milliseconds=200)
+
+SYSTEM = "push pipeline"
+
+
+def _worker_name():
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def backoff(attempt: int) -> float:
+    """Equal-jitter exponential backoff: between half and all of base * 2^(attempt-1)."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempt - 1)))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def connection_for(row: ForwardingSettings) -> Connection:
+    """The connection a push or read-back of `row` goes through, decided now.
+
+    A partner's change goes out with the partner's credentials only while the partner's
+    delegation is in force: a retry, a sweep, a window tick or a drift check after the
+    revocation uses the org's own connection, whatever the row remembers."""
+    org = row.person.org
+    partner = row.push_via_partner
+    timeout = getattr(django_settings, "PROVIDER_TIMEOUT", None)
+    if partner is not None and partner.provider_kind == org.provider_kind and \
+            access.partner_delegation_active(customer_id=org.pk, partner_id=partner.pk):
+        # Seed 001: a partner uses its own token and the customer's orgId.
+        return Connection(
+            base_url=connection_base_url(org.provider_kind, partner.base_url or org.base_url),
+            token=partner.credentials.get("token", ""),
+            org_id=partner.provider_org_id,
+            acting_org_id=org.provider_org_id,
+            options={"timeout": timeout},
+        )
+    return Connection(base_url=connection_base_url(org.provider_kind, org.base_url),
+                      token=org.credentials.get("token", ""),
+                      org_id=org.provider_org_id, options={"timeout": timeout})
+
+
+def _claim(settings_id, now):
+    token = uuid.uuid4().hex
+    claimed = (
+        ForwardingSettings.objects.filter(pk=settings_id, version__gt=F("synced_version"))
+        .exclude(sync_status__in=[SyncStatus.FAILED, SyncStatus.NOT_PUSHED])
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + EARLY_TOLERANCE))
+        .update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), claim_token=token,
+                sync_status=SyncStatus.PUSHING)
+    )
+    return token if claimed else None
+
+
+def _reschedule_if_early(settings_id, now, queue):
+    """A task that arrived before its row is due comes back later instead of vanishing."""
+    row = (ForwardingSettings.objects.filter(pk=settings_id, version__gt=F("synced_version"),
+                                             claimed_until__isnull=True)
+           .exclude(sync_status__in=[SyncStatus.FAILED, SyncStatus.NOT_PUSHED])
+           .values("next_attempt_at").first())
+    if row and row["next_attempt_at"] and row["next_attempt_at"] > now:
+        wait = (row["next_attempt_at"] - now).total_seconds()
+        if wait <= MAX_COUNTDOWN:
+            outbox.enqueue_push(settings_id, queue=queue, countdown=wait, slot_reserved=False)
+
+
+def _release(settings_id, token, **fields):
+    return ForwardingSettings.objects.filter(pk=settings_id, claim_token=token).update(
+        claimed_until=None, claim_token="", **fields
+    )
+
+
+def push(settings_id, *, slot_reserved=False, queue="interactive"):
+    """Push the latest desired state of one person, if the provider is behind."""
+    from forwarding.rules.selectors import desired_state
+
+    now = timezone.now()
+    token = _claim(settings_id, now)
+    if token is None:
+        _reschedule_if_early(settings_id, now, queue)
+        return None
+    row = ForwardingSettings.objects.select_related(
+        "person__org", "push_via_partner").get(pk=settings_id)
+    org = row.person.org
+
+    # A reserved slot was paid for already; only a 429 pause since then holds it back.
+    if slot_reserved:
+        wait, holds_slot = ratelimit.paused_for(org), False
+    else:
+        wait, holds_slot = ratelimit.reserve(org)
+    if wait > 0.001:
+        # Our slot is in the future (or the org is paused): hand the row back and come
+        # back then. A reserved slot is kept; after a pause a new one is reserved.
+        status = SyncStatus.RETRYING if row.sync_attempts else SyncStatus.PENDING
+        _release(settings_id, token, sync_status=status,
+                 next_attempt_at=now + timedelta(seconds=wait))
+        if wait <= MAX_COUNTDOWN:
+            outbox.enqueue_push(settings_id, queue=queue, countdown=wait,
+                                  slot_reserved=holds_slot)
+        return None
+
+    version = row.version
+    state = desired_state(row, now=now)
+    provider = get_provider(org.provider_kind)
+    attempt = PushAttempt.objects.create(
+        settings=row, version=version, started_at=now, sent=state.to_dict(),
+        worker=_worker_name(),
+    )
+    started = time.monotonic()
+    try:
+        result = provider.push(connection_for(row), row.person.provider_person_id, state)
+    except ProviderError as exc:
+        duration_ms = int((time.monotonic() - started) * 1000)
+        _record_failure(row, token, attempt, exc, duration_ms, queue)
+        return exc
+    duration_ms = int((time.monotonic() - started) * 1000)
+    _record_success(row, token, attempt, result, duration_ms, queue)
+    return result
+
+
+def _record_success(row, token, attempt, result, duration_ms, queue):
+    now = timezone.now()
+    with transaction.atomic():
+        current = ForwardingSettings.objects.select_for_update().get(pk=row.pk)
+        fields = {
+            "synced_version": max(current.synced_version, attempt.version),
+            "sync_attempts": 0, "last_error": "", "last_synced_at": now,
+            "drift_detected_at": None, "drift_state": None,
+        }
+        newer = current.version > attempt.version
+        if newer:
+            fields["sync_status"] = SyncStatus.PENDING
+            fields["next_attempt_at"] = max(current.next_attempt_at or now, now)
+        else:
+            fields["sync_status"] = SyncStatus.SYNCED
+            fields["next_attempt_at"] = None
+        if current.claim_token == token:
+            fields.update(claimed_until=None, claim_token="")
+        ForwardingSettings.objects.filter(pk=row.pk).update(**fields)
+        PushAttempt.objects.filter(pk=attempt.pk).update(
+            finished_at=now, outcome=PushAttempt.SUCCEEDED, status_code=result.status_code,
+            duration_ms=duration_ms, tracking_id=result.tracking_id[:200],
+            requests=result.requests,
+        )
+        audit.record(
+            event=audit.Event.PUSH_SUCCEEDED, actor=audit.Actor.system(SYSTEM), person=row.person,
+            data={"version": attempt.version, "status": result.status_code,
+                  "duration_ms": duration_ms, "tracking_id": result.tracking_id,
+                  "sent": result.summary, "requests": result.requests,
+                  "attempt": attempt.pk},
+        )
+        if newer:
+            wait = max(0.0, (fields["next_attempt_at"] - now).total_seconds())
+            transaction.on_commit(
+                lambda: outbox.enqueue_push(row.pk, queue=queue, countdown=wait or None)
+            )
+
+
+def _record_failure(row, token, attempt, exc: ProviderError, duration_ms, queue):
+    now = timezone.now()
+    org = row.person.org
+    log.warning("push of settings %s v%s failed: %s (%s) raw=%s", row.pk, attempt.version,
+                exc.message, exc.status_code, exc.raw[:500])
+    with transaction.atomic():
+        current = ForwardingSettings.objects.select_for_update().get(pk=row.pk)
+        attempts = current.sync_attempts + 1
+        fields = {"sync_attempts": attempts, "last_error": exc.message[:500]}
+        if current.claim_token == token:
+            fields.update(claimed_until=None, claim_token="")
+        wait = next_push = None
+        newer = current.version > attempt.version
+        if exc.permanent or attempts >= MAX_ATTEMPTS:
+            event, outcome = audit.Event.PUSH_FAILED, PushAttempt.PERMANENT
+            if newer:
+                # The failure ends the version it was about, not the person's newer edit:
+                # that one starts afresh with its own attempts (the error stays visible
+                # until it is delivered).
+                fields.update(sync_status=SyncStatus.PENDING, sync_attempts=0,
+                              next_attempt_at=max(current.next_attempt_at or now, now))
+                next_push = (fields["next_attempt_at"] - now).total_seconds()
+            else:
+                fields.update(sync_status=SyncStatus.FAILED, next_attempt_at=None)
+        else:
+            wait = max(backoff(attempts), exc.retry_after or 0.0)
+            fields.update(sync_status=SyncStatus.RETRYING,
+                          next_attempt_at=now + timedelta(seconds=wait))
+            event, outcome = audit.Event.PUSH_RETRYING, PushAttempt.TRANSIENT
+        ForwardingSettings.objects.filter(pk=row.pk).update(**fields)
+        PushAttempt.objects.filter(pk=attempt.pk).update(
+            finished_at=now, outcome=outcome, status_code=exc.status_code,
+            duration_ms=duration_ms, tracking_id=exc.tracking_id[:200], error=exc.message[:500],
+            requests=getattr(exc, "requests_sent", 1),
+        )
+        audit.record(
+            event=event, actor=audit.Actor.system(SYSTEM), person=row.person,
+            data={"version": attempt.version, "status": exc.status_code,
+                  "duration_ms": duration_ms, "tracking_id": exc.tracking_id,
+                  "error": exc.message, "permanent": exc.permanent, "attempts": attempts,
+                  "retry_in_s": round(wait, 3) if wait is not None else None,
+                  "attempt": attempt.pk,
+                  "newer_version": current.version if newer else None},
+        )
+    if exc.status_code == 429:
+        ratelimit.pause(org, exc.retry_after if exc.retry_after is not None else wait or 1.0)
+    next_push = wait if next_push is None else next_push
+    if next_push is not None and next_push <= MAX_COUNTDOWN:
+        outbox.enqueue_push(row.pk, queue=queue, countdown=next_push)
+
+
+def sweep(*, now=None, limit=1000) -> int:
+    """Re-enqueue every row that is behind, due (with grace), and not being pushed."""
+    now = now or timezone.now()
+    due = now - timedelta(seconds=SWEEP_GRACE)
+    ids = list(
+        ForwardingSettings.objects.behind()
+        .exclude(sync_status__in=[SyncStatus.FAILED, SyncStatus.NOT_PUSHED])
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=due))
+        .order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
+    )
+    for settings_id in ids:
+        outbox.enqueue_push(settings_id, queue="bulk")
+    if ids:
+        log.info("sweeper re-enqueued %d pushes", len(ids))
+    return len(ids)
+
+
+@transaction.atomic
+def retry_now(*, settings: ForwardingSettings, actor: audit.Actor):
+    """An admin's "retry now": start again from a failed or waiting state."""
+    row = ForwardingSettings.objects.select_for_update().select_related("person__org").get(
+        pk=settings.pk)
+    if not outbox.is_pushed(row):
+        return row
+    if row.version <= row.synced_version:
+        return row
+    audit.record(event=audit.Event.PUSH_RETRY_REQUESTED, actor=actor, person=row.person,
+                 data={"version": row.version, "previous_status": row.sync_status,
+                       "previous_error": row.last_error})
+    outbox.request_push(row, debounce=False)
+    return row
+
+
+def provider_state(row: ForwardingSettings):
+    provider = get_provider(row.person.org.provider_kind)
+    return provider.fetch(connection_for(row), row.person.provider_person_id)
+
+
+def comparable(state, caps) -> dict:
+    """The parts of a state the provider keeps (`caps`: the org's capabilities), with
+    disabled features blanked, so a comparison does not flag differences the provider
+    cannot hold."""
+    data = state.to_dict()
+    out = {}
+    groups = {
+        "always": ["always_enabled", "always_destination", "always_ring_reminder",
+                   "always_voicemail"],
+        "busy": ["busy_enabled", "busy_destination", "busy_voicemail"],
+        "no_answer": ["no_answer_enabled", "no_answer_destination", "no_answer_ring_after",
+                      "no_answer_voicemail"],
+        "continuity": ["continuity_enabled", "continuity_destination", "continuity_voicemail"],
+        "simring": ["simring_enabled", "simring_targets"],
+    }
+    for feature, names in groups.items():
+        if not caps.supports(feature) or not data[names[0]]:
+            out[names[0]] = False
+            continue
+        for name in names:
+            if name.endswith("ring_reminder") and not caps.ring_reminder:
+                continue
+            if name.endswith("voicemail") and not caps.voicemail:
+                continue
+            out[name] = data[name]
+    return out

@@ -1,0 +1,141 @@
+"""Drift: settings changed in the provider's own console, behind the portal's back.
+
+A periodic read-back (and a button) compares the provider's state with ours for people
+who are in sync. A difference is shown and audited once; an admin then adopts the
+provider's state or pushes ours again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import current_app
+from django.conf import settings as django_settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from forwarding.models import ForwardingSettings, SyncStatus
+from forwarding.sync import delivery, outbox
+from portal import audit
+from providers.base import ForwardingState, ProviderError
+
+log = logging.getLogger(__name__)
+
+CHECK_EVERY = timedelta(minutes=django_settings.DRIFT_CHECK_MINUTES)
+
+CHECK_TASK = "forwarding.drift_check"  # registered by forwarding.sync.tasks
+
+
+def enqueue_check(settings_id, *, queue="bulk"):
+    """Queue a read-back of one person's provider state. Raises when the broker is down
+    (the page says so; beat's next round catches up)."""
+    current_app.send_task(CHECK_TASK, args=[settings_id], queue=queue, retry=False)
+
+def due_for_check(limit=500):
+    """Synced rows of push providers not checked (or pushed) recently."""
+    cutoff = timezone.now() - CHECK_EVERY
+    return list(
+        ForwardingSettings.objects.filter(version=F("synced_version"),
+                                          sync_status=SyncStatus.SYNCED)
+        .filter(Q(last_synced_at__isnull=True) | Q(last_synced_at__lt=cutoff))
+        .filter(Q(drift_checked_at__isnull=True) | Q(drift_checked_at__lt=cutoff))
+        .order_by("drift_checked_at").values_list("pk", flat=True)[:limit]
+    )
+
+
+def check(settings_id):
+    """Read the provider's state back; record drift when it differs. Returns the drift
+    state dict, or None when in sync (or not checkable right now)."""
+    from forwarding.rules.selectors import desired_state
+
+    row = ForwardingSettings.objects.select_related("person__org", "push_via_partner").get(
+        pk=settings_id)
+    if not outbox.is_pushed(row) or row.version != row.synced_version:
+        return None  # a push is on its way; comparing now would flag our own change
+    try:
+        theirs = delivery.provider_state(row)
+    except ProviderError as exc:
+        log.warning("drift check of settings %s failed: %s", settings_id, exc.raw[:300])
+        return None
+    caps = row.person.org.capabilities
+    ours = desired_state(row)
+    now = timezone.now()
+    if delivery.comparable(theirs, caps) == delivery.comparable(ours, caps):
+        ForwardingSettings.objects.filter(pk=row.pk).update(
+            drift_checked_at=now, drift_detected_at=None, drift_state=None)
+        return None
+    with transaction.atomic():
+        current = ForwardingSettings.objects.select_for_update().get(pk=row.pk)
+        if current.version != row.version:
+            return None  # edited meanwhile: the coming push settles it
+        theirs_dict = theirs.to_dict()
+        already = current.drift_state == theirs_dict
+        ForwardingSettings.objects.filter(pk=row.pk).update(
+            drift_checked_at=now, drift_state=theirs_dict,
+            drift_detected_at=current.drift_detected_at if already else now,
+        )
+        if not already:
+            audit.record(
+                event=audit.Event.DRIFT_DETECTED, actor=audit.Actor.system("drift check"),
+                person=row.person, old=delivery.comparable(ours, caps),
+                new=delivery.comparable(theirs, caps), data={"version": row.version},
+            )
+    return theirs_dict
+
+
+@transaction.atomic
+def override(*, settings: ForwardingSettings, actor: audit.Actor):
+    """Push our state again over the provider's: a new version, audited."""
+    row = ForwardingSettings.objects.select_for_update().select_related("person__org").get(
+        pk=settings.pk)
+    if row.drift_state is None:
+        return row
+    row.version += 1
+    row.updated_by_label = actor.label[:200]
+    row.drift_state = None
+    row.drift_detected_at = None
+    row.save(update_fields=["version", "updated_by_label", "drift_state",
+                            "drift_detected_at", "updated_at"])
+    audit.record(event=audit.Event.DRIFT_OVERRIDDEN, actor=actor, person=row.person,
+                 data={"version": row.version})
+    outbox.request_push(row, debounce=False)
+    return row
+
+
+def adopt(*, settings: ForwardingSettings, actor: audit.Actor):
+    """Take the provider's state as ours: a new version that the provider already has."""
+    from forwarding.rules import services
+
+    with transaction.atomic():
+        row = ForwardingSettings.objects.select_for_update().select_related("person__org").get(
+            pk=settings.pk)
+        if row.drift_state is None:
+            return row
+        theirs = ForwardingState.from_dict(row.drift_state)
+        changes = _changes_from(theirs, row)
+        updated = services.forwarding_update(
+            person=row.person, changes=changes, expected_version=row.version, actor=actor,
+        )
+        # The provider holds this state already: nothing to push.
+        ForwardingSettings.objects.filter(pk=row.pk).update(
+            synced_version=updated.version, sync_status=SyncStatus.SYNCED,
+            drift_state=None, drift_detected_at=None, next_attempt_at=None,
+        )
+        audit.record(event=audit.Event.DRIFT_ADOPTED, actor=actor, person=row.person,
+                     new=theirs.to_dict(), data={"version": updated.version})
+    return updated
+
+
+def _changes_from(theirs: ForwardingState, row) -> dict:
+    data = theirs.to_dict()
+    caps = row.person.org.capabilities
+    keep = delivery.comparable(theirs, caps)
+    changes = {}
+    for name, value in data.items():
+        if name in keep or name.endswith("_enabled"):
+            if name == "simring_targets":
+                value = list(value)
+            changes[name] = value
+    return changes

@@ -1,0 +1,93 @@
+"""Entry point of the push pipeline for services that change settings.
+
+`request_push` is called inside the service's transaction after the new version is
+saved. It marks the row pending and enqueues a push once the transaction commits. The
+enqueue is only a shortcut: if Redis is down at that moment, the beat sweeper finds the
+row (version > synced_version) and pushes it later, so nothing is lost.
+"""
+
+import logging
+from datetime import timedelta
+
+from celery import current_app
+from django.conf import settings as django_settings
+from django.db import transaction
+from django.utils import timezone
+
+from forwarding.models import ForwardingSettings, SyncStatus
+from forwarding.sync import ratelimit
+
+log = logging.getLogger(__name__)
+
+# Queued by name (forwarding.sync.tasks registers it): the outbox never imports tasks.
+PUSH_TASK = "forwarding.push_settings"
+
+# Edits within this window coalesce into one provider write (ten quick edits: one or two).
+DEBOUNCE = timedelta(seconds=django_settings.PUSH_DEBOUNCE_SECONDS)
+# Waits up to this long ride on a Celery countdown; longer ones wait in the database
+# (next_attempt_at), where the sweeper finds them.
+MAX_COUNTDOWN = django_settings.PUSH_MAX_COUNTDOWN
+
+
+def is_pushed(settings: ForwardingSettings) -> bool:
+    return settings.person.org.capabilities.delivery == "push"
+
+
+def request_push(settings: ForwardingSettings, *, queue="interactive", debounce=True):
+    if not is_pushed(settings):
+        # Graph and Lync take the rules at call time or from the manifest: nothing to push.
+        ForwardingSettings.objects.filter(pk=settings.pk).update(
+            sync_status=SyncStatus.NOT_PUSHED, synced_version=settings.version)
+        settings.sync_status, settings.synced_version = SyncStatus.NOT_PUSHED, settings.version
+        return
+    now = timezone.now()
+    if debounce and settings.sync_status == SyncStatus.PENDING and settings.next_attempt_at \
+            and settings.next_attempt_at > now:
+        # A push of this row is already scheduled and sends the latest version when it
+        # runs: this edit coalesces into it (ten quick edits, one or two writes).
+        ForwardingSettings.objects.filter(pk=settings.pk).update(sync_attempts=0,
+                                                                 last_error="")
+        return
+    delay = DEBOUNCE.total_seconds() if debounce else 0.0
+    # Reserve the org's rate-limit slot now, so the push runs once, at its slot, instead
+    # of waking up only to learn when to come back.
+    wait, reserved = _reserve_slot(settings.person.org, not_before=delay)
+    due = now + timedelta(seconds=wait)
+    fields = {"sync_attempts": 0, "next_attempt_at": due, "last_error": ""}
+    if settings.sync_status != SyncStatus.PUSHING:
+        # A running push keeps its status; it sees the newer version when it finishes.
+        fields["sync_status"] = SyncStatus.PENDING
+    # Written with update() so the row's other fields (saved by the caller) stay as they are.
+    ForwardingSettings.objects.filter(pk=settings.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(settings, name, value)
+    settings_id = settings.id
+    if wait > MAX_COUNTDOWN:
+        return  # a long wait lives in the database: the sweeper enqueues it when due
+    transaction.on_commit(lambda: enqueue_push(settings_id, queue=queue, countdown=wait,
+                                               slot_reserved=reserved))
+
+
+def on_settings_changed(sender=None, *, settings, queue="interactive", **kwargs):
+    """Receiver of forwarding.rules.signals.settings_changed (connected in apps.py)."""
+    request_push(settings, queue=queue)
+
+
+def _reserve_slot(org, *, not_before):
+    try:
+        return ratelimit.reserve(org, not_before=not_before)
+    except Exception as exc:  # Redis down: the push reserves its slot when it runs
+        log.warning("could not reserve a push slot for org %s (%s)", org.pk, exc)
+        return not_before, False
+
+
+def enqueue_push(settings_id, *, queue="interactive", countdown=None, slot_reserved=False):
+    """Best effort: a broker failure is logged, never raised; the sweeper catches up."""
+    try:
+        current_app.send_task(
+            PUSH_TASK, args=[settings_id], kwargs={"slot_reserved": slot_reserved, "queue": queue},
+            queue=queue, countdown=countdown or None, retry=False,
+        )
+    except Exception as exc:  # the broker may be down; the change is safe in the database
+        log.warning("could not enqueue push of settings %s (%s); the sweeper will",
+                    settings_id, exc)
