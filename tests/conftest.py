@@ -1,14 +1,10 @@
 """Shared fixtures: organisations of each provider kind, people, users of every role."""
 
-import itertools
-
 import pytest
-from allauth.account.models import EmailAddress
-from allauth.mfa.models import Authenticator
 
-from portal.models import Delegation, Membership, Organization, Person, User
-
-_seq = itertools.count(1)
+from portal.audit import Actor
+from portal.models import Delegation, Membership
+from tests.cast import make_org, make_person, make_user
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -62,54 +58,6 @@ def no_huge_ints_reach_the_database():
         yield
 
 
-def make_org(kind="webex", name=None, **kwargs):
-    n = next(_seq)
-    defaults = {
-        "name": name or f"{kind.title()} Org {n}",
-        "provider_kind": kind,
-        "provider_org_id": f"{kind}-org-{n}",
-        "base_url": "http://127.0.0.1:8025",
-        "credentials": {"token": f"token-{kind}-{n}"},
-        "default_region": "US",
-    }
-    defaults.update(kwargs)
-    return Organization.objects.create(**defaults)
-
-
-def make_user(email=None, *, org=None, role=None, mfa=False, password="correct horse 9"):
-    n = next(_seq)
-    email = email or f"user{n}@example.com"
-    user = User.objects.create_user(username=email, email=email, password=password)
-    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-    if org is not None and role is not None:
-        Membership.objects.create(user=user, org=org, role=role)
-    if mfa:
-        enable_totp(user)
-    return user
-
-
-def enable_totp(user):
-    # The secret is not used by these tests; the presence of a TOTP authenticator is what
-    # allauth's is_mfa_enabled() checks.
-    Authenticator.objects.create(
-        user=user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"}
-    )
-
-
-def make_person(org, *, user=None, name=None, number=None, **kwargs):
-    n = next(_seq)
-    defaults = {
-        "display_name": name or f"Person {n}",
-        "email": f"person{n}@example.com",
-        "phone_number": number or f"+1202555{n:04d}",
-        "extension": "",
-        "provider_person_id": f"{org.provider_kind}-person-{n}",
-        "user": user,
-    }
-    defaults.update(kwargs)
-    return Person.objects.create(org=org, **defaults)
-
-
 @pytest.fixture
 def org(db):
     return make_org("webex")
@@ -145,3 +93,35 @@ def partner_admin(partner_org):
 @pytest.fixture
 def delegation(org, partner_org):
     return Delegation.objects.create(customer=org, partner=partner_org)
+
+
+@pytest.fixture
+def graph_org(db):
+    # Beta: targetDisposition and maskCaller/maskCallee exist only there.
+    return make_org("graph", graph_api_version="beta")
+
+
+@pytest.fixture
+def ucwa_org(db):
+    return make_org("ucwa")
+
+
+@pytest.fixture
+def lync_org(db):
+    return make_org("lync")
+
+
+@pytest.fixture
+def mia(member):
+    """The member fixture's person (Mia Member, a Webex line)."""
+    return member.people.get()
+
+
+@pytest.fixture
+def owner_actor(member):
+    return Actor.for_user(member, ip="192.0.2.10")
+
+
+@pytest.fixture
+def admin_actor(admin_user):
+    return Actor.for_user(admin_user, ip="192.0.2.20")

@@ -17,7 +17,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from portal.models import Delegation, Membership
-from tests.conftest import make_org, make_person, make_user
+from tests.cast import make_org, make_person, make_user
 
 # (method, path template) of every response the tests saw, for the coverage summary.
 SEEN: set[tuple[str, str]] = set()

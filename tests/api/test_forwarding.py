@@ -8,8 +8,7 @@ from forwarding.models import ForwardingSettings
 from forwarding.rules import services
 from portal.audit import Actor
 from portal.models import AuditEvent, Delegation
-from tests.conftest import make_org, make_person
-from tests.forwarding.conftest import audit_count, update
+from tests.cast import audit_count, make_org, make_person, update
 
 from .conftest import ROLES, user_of
 

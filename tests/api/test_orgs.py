@@ -5,8 +5,7 @@ import pytest
 
 from forwarding.models import ForwardingSettings, SyncStatus
 from portal.models import AuditEvent, Delegation
-from tests.conftest import make_person
-from tests.forwarding.conftest import update
+from tests.cast import make_person, update
 
 from .conftest import ROLES, user_of
 

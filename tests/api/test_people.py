@@ -8,8 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from forwarding.models import ForwardingSettings, SyncStatus
 from forwarding.rules import selectors
 from portal.models import Person
-from tests.conftest import make_person
-from tests.forwarding.conftest import update
+from tests.cast import make_person, update
 
 from .conftest import ROLES, user_of
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from forwarding.models import ForwardingSettings, SyncStatus
 from portal.models import AuditEvent
-from tests.forwarding.conftest import update
+from tests.cast import update
 
 from .conftest import ROLES, user_of
 

@@ -9,7 +9,7 @@ from django.test import Client
 
 from forwarding.models import BulkJob, ForwardingSettings
 from portal.models import Membership
-from tests.conftest import make_org, make_person, make_user
+from tests.cast import make_org, make_person, make_user
 
 from .conftest import screenshot
 

@@ -20,7 +20,7 @@ from forwarding.models import ForwardingSettings
 from forwarding.rules import services
 from portal.audit import Actor
 from portal.models import AuditEvent, Delegation, Membership
-from tests.conftest import make_org, make_person, make_user
+from tests.cast import make_org, make_person, make_user
 
 from .conftest import screenshot, sign_in_by_keyboard, totp, totp_secret
 

@@ -9,8 +9,7 @@ from forwarding.rules import selectors
 from portal.audit import Actor, record
 from portal.models import AuditEvent
 from portal.models.audit import AuditLogIsAppendOnly
-from tests.conftest import make_person
-from tests.forwarding.conftest import update
+from tests.cast import make_person, update
 
 
 @pytest.fixture

@@ -18,8 +18,7 @@ from forwarding.bulk import selectors as bulk_selectors
 from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings, SyncStatus
 from portal.audit import Actor
 from portal.models import AuditEvent, Membership, Person
-from tests.conftest import make_org, make_person
-from tests.forwarding.conftest import update
+from tests.cast import make_org, make_person, update
 
 HEADER = ",".join(bulk_selectors.COLUMNS)
 

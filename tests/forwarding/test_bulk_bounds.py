@@ -15,8 +15,7 @@ from django.utils import timezone
 from forwarding.bulk import drafts
 from forwarding.models import BulkDraft, BulkDraftRow, BulkJob, BulkJobRow, ForwardingSettings
 from portal.models import AuditEvent, Membership, Person
-from tests.conftest import make_user
-from tests.forwarding.conftest import update
+from tests.cast import make_user, update
 
 
 def upload(text, name="people.csv"):

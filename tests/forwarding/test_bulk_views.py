@@ -12,8 +12,7 @@ from django.urls import reverse
 from forwarding.bulk import jobs
 from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings, SyncStatus
 from portal.models import AuditEvent, Membership
-from tests.conftest import make_org, make_person, make_user
-from tests.forwarding.conftest import update
+from tests.cast import make_org, make_person, make_user, update
 
 
 def assert_clean(response):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from forwarding.calltime import bot, threads
 from forwarding.models import CallRecord
 from portal.models import AuditEvent
-from tests.conftest import make_org, make_person
+from tests.cast import make_org, make_person
 from tests.forwarding.test_webhooks import LINE, incoming, ok, post, receive
 
 

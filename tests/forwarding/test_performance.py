@@ -17,7 +17,7 @@ from forwarding.models import CallerRule, ForwardingSettings
 from forwarding.rules import services, validation
 from portal.audit import Actor
 from portal.models import Person
-from tests.conftest import make_org, make_person
+from tests.cast import make_org, make_person
 
 EXTERNAL = "+13035550000"
 

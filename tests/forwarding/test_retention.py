@@ -24,7 +24,7 @@ from forwarding.rules import services
 from forwarding.upkeep import retention
 from portal.audit import Actor
 from portal.models import AuditEvent
-from tests.conftest import make_person
+from tests.cast import make_person
 
 NOW = timezone.now()
 OLD = NOW - timedelta(days=91)  # past the 90-day defaults
@@ -124,7 +124,7 @@ class TestPrune:
 
     def test_dry_runs_go_a_day_after_they_expired_with_their_rows(self, org):
         from forwarding.models import BulkDraft, BulkDraftRow
-        from tests.conftest import make_user
+        from tests.cast import make_user
 
         user = make_user()
 

@@ -20,8 +20,7 @@ from portal import services as portal_services
 from portal.audit import Actor
 from portal.models import AuditEvent, Delegation, Membership
 from providers.base import ForwardingState, PushResult
-from tests.conftest import make_person, make_user
-from tests.forwarding.conftest import update
+from tests.cast import make_person, make_user, update
 
 pytestmark = pytest.mark.django_db
 

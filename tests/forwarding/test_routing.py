@@ -9,8 +9,7 @@ from django.utils import timezone
 from forwarding.rules import routing
 from forwarding.rules.routing import Plan, RulePlan, decide
 from providers.capabilities import GRAPH, LYNC, UCWA, WEBEX, capabilities_for
-from tests.conftest import make_org, make_person
-from tests.forwarding.conftest import update
+from tests.cast import make_org, make_person, update
 
 GRAPH_BETA = capabilities_for("graph", "beta")
 GRAPH_V1 = capabilities_for("graph", "v1.0")

@@ -16,8 +16,7 @@ from forwarding.rules import selectors, services
 from forwarding.sync import outbox
 from portal.audit import Actor
 from portal.models import AuditEvent
-from tests.conftest import make_org, make_person
-from tests.forwarding.conftest import audit_count, update
+from tests.cast import audit_count, make_org, make_person, update
 
 EVERY_SETTING = {
     "webex": [

@@ -13,7 +13,7 @@ from forwarding.sync import delivery, outbox, ratelimit
 from portal import audit
 from portal.models import AuditEvent
 from providers.base import ForwardingState, Provider, ProviderError, PushResult
-from tests.conftest import make_org, make_person
+from tests.cast import make_org, make_person
 
 ACTOR = audit.Actor.system("test")
 

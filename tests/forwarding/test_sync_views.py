@@ -8,7 +8,7 @@ from forwarding.models import ForwardingSettings, SyncStatus
 from forwarding.rules import services
 from portal import audit
 from portal.models import AuditEvent, Membership
-from tests.conftest import make_person, make_user
+from tests.cast import make_person, make_user
 
 pytestmark = pytest.mark.django_db
 

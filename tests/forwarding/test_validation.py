@@ -10,8 +10,7 @@ from django.utils import timezone
 from forwarding.models import ForwardingSettings
 from forwarding.rules import services
 from forwarding.rules.validation import normalize_caller, normalize_destination
-from tests.conftest import make_org, make_person
-from tests.forwarding.conftest import audit_count, update
+from tests.cast import audit_count, make_org, make_person, update
 
 # --- destinations -----------------------------------------------------------------------
 

@@ -12,8 +12,7 @@ from django.utils import timezone
 from forwarding.models import ForwardingSettings
 from forwarding.rules import services
 from portal.models import AuditEvent, Delegation, Membership
-from tests.conftest import make_org, make_person, make_user
-from tests.forwarding.conftest import audit_count, person_with_user, update
+from tests.cast import audit_count, make_org, make_person, make_user, person_with_user, update
 
 EMPTY_RULES = {
     "caller_rules-TOTAL_FORMS": "0", "caller_rules-INITIAL_FORMS": "0",

@@ -16,7 +16,7 @@ from django.urls import reverse
 from forwarding.calltime import guard
 from forwarding.models import CallRecord
 from portal.logredact import REDACTED
-from tests.conftest import make_org
+from tests.cast import make_org
 from tests.sandbox.helpers import load_fixture
 
 CAP = 4096

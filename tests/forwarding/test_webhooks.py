@@ -20,8 +20,7 @@ from forwarding.models import CallRecord
 from portal.models import AuditEvent, Membership
 from providers import graph
 from providers.base import ProviderError
-from tests.conftest import make_org, make_person, make_user
-from tests.forwarding.conftest import update
+from tests.cast import make_org, make_person, make_user, update
 from tests.sandbox.helpers import load_fixture
 
 LINE = "24701998-1a73-4d42-8085-bf46ed0ae039"  # the called line of seed 002's examples

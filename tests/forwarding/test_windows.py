@@ -10,8 +10,7 @@ import time_machine
 from forwarding.models import ForwardingSettings
 from forwarding.rules import routing, selectors, services
 from portal.models import AuditEvent
-from tests.conftest import make_org, make_person
-from tests.forwarding.conftest import update
+from tests.cast import make_org, make_person, update
 
 SUNDAY = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 MONDAY_0800 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -37,7 +37,7 @@ from schemathesis.specs.openapi.checks import (
 from forwarding.rules import services
 from portal.audit import Actor
 from portal.models import Delegation, Membership
-from tests.conftest import make_org, make_person, make_user
+from tests.cast import make_org, make_person, make_user
 
 pytestmark = pytest.mark.fuzz
 

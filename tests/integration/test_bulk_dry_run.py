@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from forwarding.models import BulkDraft, BulkJob
 from portal.models import Membership, Person
-from tests.conftest import make_org, make_user
+from tests.cast import make_org, make_user
 
 from .harness import wait_until
 

@@ -12,7 +12,7 @@ from forwarding.models import ForwardingSettings, SyncStatus
 from forwarding.rules import services
 from portal import audit
 from portal.models import AuditEvent, Person
-from tests.conftest import make_org
+from tests.cast import make_org
 
 from .harness import wait_until
 

@@ -15,8 +15,7 @@ from django.utils import timezone
 from forwarding.calltime import bot
 from forwarding.models import CallRecord
 from portal.models import AuditEvent
-from tests.conftest import make_org, make_person
-from tests.forwarding.conftest import update
+from tests.cast import make_org, make_person, update
 
 from .harness import wait_until
 

@@ -11,7 +11,7 @@ from forwarding.rules import services
 from forwarding.sync import drift
 from portal import audit
 from portal.models import AuditEvent, Delegation
-from tests.conftest import make_org, make_person, make_user
+from tests.cast import make_org, make_person, make_user
 
 from .harness import wait_until
 

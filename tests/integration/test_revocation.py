@@ -14,7 +14,7 @@ from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings, SyncStatu
 from portal import services as portal_services
 from portal.audit import Actor
 from portal.models import AuditEvent, Delegation, Membership
-from tests.conftest import make_org, make_person, make_user
+from tests.cast import make_org, make_person, make_user
 
 from .harness import wait_until
 

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from forwarding.calltime import bot
-from tests.conftest import make_org
+from tests.cast import make_org
 from tests.sandbox.helpers import load_fixture
 
 from .harness import ROOT, free_port, wait_until

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from portal.models import AuditEvent, Delegation, Membership, Organization
-from tests.conftest import enable_totp, make_org, make_person, make_user
+from tests.cast import enable_totp, make_org, make_person, make_user
 
 pytestmark = pytest.mark.django_db
 

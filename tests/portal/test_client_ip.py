@@ -13,7 +13,7 @@ from portal import audit
 from portal.adapters import PortalAccountAdapter
 from portal.clientip import clean_ip, client_ip
 from portal.models import AuditEvent
-from tests.conftest import make_user
+from tests.cast import make_user
 
 PROXY = "10.0.0.2"  # REMOTE_ADDR: the proxy nearest to us
 CLIENT = "198.51.100.7"

@@ -17,7 +17,7 @@ from django.test import override_settings
 
 from portal import crypto
 from portal.models import AuditEvent, Organization
-from tests.conftest import make_org
+from tests.cast import make_org
 
 ROOT = Path(__file__).resolve().parents[2]
 OLD = "L-EIEuUNaLqqer2rTC8bK5_yxf2xSetvV-v4s2bUz8c="

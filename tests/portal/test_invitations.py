@@ -12,7 +12,7 @@ from django.urls import reverse
 from portal import audit, services
 from portal.emails import AsciiLower, normalize_email
 from portal.models import AuditEvent, Invitation, Membership, User
-from tests.conftest import make_org, make_user
+from tests.cast import make_org, make_user
 
 pytestmark = pytest.mark.django_db
 

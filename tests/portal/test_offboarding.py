@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from forwarding.calltime import bot
 from portal.models import AuditEvent, Membership, Person
-from tests.conftest import make_org, make_person, make_user
+from tests.cast import make_org, make_person, make_user
 
 pytestmark = pytest.mark.django_db
 

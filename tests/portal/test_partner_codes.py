@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from portal.models import AuditEvent, Delegation, Membership
 from portal.models.tenancy import canonical_partner_code
-from tests.conftest import make_org, make_user
+from tests.cast import make_org, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,7 @@ from forwarding.sync import delivery, ratelimit
 from portal.models import Delegation, Organization
 from portal.provider_urls import base_url_problem
 from providers.base import ProviderError
-from tests.conftest import make_org, make_person
-from tests.forwarding.conftest import update
+from tests.cast import make_org, make_person, update
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from portal.models import AuditEvent, Membership, User
-from tests.conftest import make_person, make_user
+from tests.cast import make_person, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from portal import access, audit, services
 from portal.models import AuditEvent, Delegation, Membership, Organization, Person
-from tests.conftest import make_org, make_person, make_user
+from tests.cast import make_org, make_person, make_user
 
 pytestmark = pytest.mark.django_db
 

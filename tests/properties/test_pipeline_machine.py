@@ -28,7 +28,7 @@ from forwarding.rules import services
 from forwarding.sync import delivery, outbox, ratelimit
 from portal import audit
 from providers.base import ForwardingState, Provider, ProviderError, PushResult
-from tests.conftest import make_org, make_person
+from tests.cast import make_org, make_person
 
 _ids = itertools.count(1)
 

@@ -17,8 +17,7 @@ from forwarding.models import BulkJob, BulkJobRow, CallRecord, ForwardingSetting
 from portal import services as portal_services
 from portal.audit import Actor
 from portal.models import Delegation, Membership, Person, User
-from tests.conftest import enable_totp, make_org, make_person, make_user
-from tests.forwarding.conftest import update
+from tests.cast import enable_totp, make_org, make_person, make_user, update
 
 from .sitemap import Url, is_accounts, is_admin
 
