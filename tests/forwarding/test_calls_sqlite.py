@@ -19,7 +19,7 @@ SCRIPT = textwrap.dedent("""
     from django.core.management import call_command
     call_command("migrate", verbosity=0)
     from django.test import Client
-    from forwarding.calltime import bot
+    from forwarding.calltime import webhook_orgs
     from forwarding.models import CallRecord
     from portal.models import Organization, Person
 
@@ -38,7 +38,7 @@ SCRIPT = textwrap.dedent("""
         return json.dumps({"value": [{"changeType": change, "resourceData": data,
                                       "resourceUrl": "/communications/calls/call-1"}]})
 
-    client, path = Client(), bot.webhook_path(org)
+    client, path = Client(), webhook_orgs.webhook_path(org)
     statuses = [
         client.post(path, body("incoming", "created"), content_type="application/json"),
         client.post(path, body("terminated", "deleted", {"user": {"id": "grace-id"}}),
