@@ -155,8 +155,8 @@ def _follow_up(org, notification, now) -> str:
 
 
 def _answer(who) -> storage.Answer | None:
-    """Who answered, as the record shows them (None when the notification does not say):
-    a person of the org by their line id or number, else a number or Teams' own name."""
+    """Who answered (None when the notification does not say), with the label shown
+    unless a person of the org has that line id or number: a number, or Teams' name."""
     if who is None:
         return None
     value = f"{who.kind}:{who.id}"[:200]
