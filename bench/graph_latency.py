@@ -181,7 +181,7 @@ def main():
 
     from django.utils import timezone
 
-    from forwarding.calltime import bot
+    from forwarding.calltime import webhook_orgs
     from forwarding.models import CallRecord
     from forwarding.rules import services
     from portal import audit
@@ -227,7 +227,7 @@ def main():
                                            expected_version=1, actor=actor)
             sandbox.control("POST", "graph/lines", expect=201, json={
                 "lineId": person.provider_person_id, "orgId": "bench-graph",
-                "callbackUrl": public_url + bot.webhook_path(org),
+                "callbackUrl": public_url + webhook_orgs.webhook_path(org),
                 "apiVersion": args.version, "identityType": "user",
                 "displayName": person.display_name})
 

@@ -8,7 +8,7 @@ class ForwardingConfig(AppConfig):
 
     def ready(self):
         from forwarding.bulk import revocation
-        from forwarding.calltime import bot
+        from forwarding.calltime import webhook_orgs
         from forwarding.rules.signals import settings_changed
         from forwarding.sync import outbox
         from portal.models import Organization
@@ -16,9 +16,9 @@ class ForwardingConfig(AppConfig):
 
         # A changed or deleted org (API version, webhook key) is not served from the
         # webhook's cache by this process.
-        post_save.connect(bot.forget_webhook_org, sender=Organization,
+        post_save.connect(webhook_orgs.forget_webhook_org, sender=Organization,
                           dispatch_uid="forget_webhook_org_save")
-        post_delete.connect(bot.forget_webhook_org, sender=Organization,
+        post_delete.connect(webhook_orgs.forget_webhook_org, sender=Organization,
                             dispatch_uid="forget_webhook_org_delete")
         # Revoked access stops the actor's jobs and partner pushes (same transaction).
         access_withdrawn.connect(revocation.on_access_withdrawn,

@@ -130,7 +130,8 @@ def _unlink(*, person, user, actor):
 def webhook_key_rotate(*, org: Organization, actor: audit.Actor) -> Organization:
     """A new secret for the org's Graph webhook URL; the old URL answers 404 from now on
     (this process forgets it at once, other web processes within
-    forwarding.calltime.bot.WEBHOOK_ORG_TTL). The bot must be registered with the new URL."""
+    forwarding.calltime.webhook_orgs.WEBHOOK_ORG_TTL). The bot must be registered with the
+    new URL."""
     org = Organization.objects.select_for_update().get(pk=org.pk)
     if org.provider_kind != "graph":
         raise ValidationError(f"{org.name} has no Teams webhook.")

@@ -146,10 +146,10 @@ def _members_page(request, org):
 
 def _call_time_context(org):
     """The Graph bot's callback URL, or the Lync manifest's state, for the org's page."""
-    from forwarding.calltime import bot, manifests
+    from forwarding.calltime import manifests, webhook_orgs
 
     return {
-        "webhook_url": bot.webhook_url(org) if org.provider_kind == "graph" else None,
+        "webhook_url": webhook_orgs.webhook_url(org) if org.provider_kind == "graph" else None,
         "manifest": manifests.manifest_status(org) if org.provider_kind == "lync" else None,
     }
 

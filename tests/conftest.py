@@ -33,12 +33,12 @@ def _flush_may_empty_the_audit_log():
 def _call_bot_state():
     """Each test starts with no cached webhook orgs, and ends with the redirect threads it
     started finished and their database connections closed."""
-    from forwarding.calltime import bot, threads
+    from forwarding.calltime import threads, webhook_orgs
 
-    bot.forget_webhook_org()
+    webhook_orgs.forget_webhook_org()
     yield
     threads.shutdown_all()
-    bot.forget_webhook_org()
+    webhook_orgs.forget_webhook_org()
 
 
 @pytest.fixture

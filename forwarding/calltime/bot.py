@@ -17,32 +17,27 @@ is about to send, POSTs the redirect, and records the outcome with its audit row
 retried once, 0.5 s later, on the `calls` queue, when Graph's 15-second deadline still
 leaves room.
 
-Nothing waits on one process staying alive: `recover_calls` (beat, every few seconds)
-queues any call still waiting for a redirect after RECOVER_AFTER (its redirect thread
-died with its process), and closes the record of any call whose deadline passed with
-no redirect, with its audit row.
-
-The Lync Server manifest lives in forwarding.calltime.manifests.
+Nearby: every SQL statement written by hand is in forwarding.calltime.storage; the
+webhook's org lookup and URLs in forwarding.calltime.webhook_orgs; the beat task that
+queues calls whose redirect thread died and closes the ones past the deadline in
+forwarding.calltime.recovery; the Lync Server manifest in forwarding.calltime.manifests.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-import time
 from datetime import timedelta
-from functools import lru_cache
 
 from celery import current_app
 from django.conf import settings as django_settings
 from django.db import IntegrityError, connections, transaction
-from django.db.models import Q, prefetch_related_objects
-from django.urls import reverse
+from django.db.models import Q
 from django.utils import timezone
 
 from forwarding.calltime import storage, threads
-from forwarding.models import CallerRule, CallRecord, ForwardingSettings
+from forwarding.calltime.webhook_orgs import webhook_url
+from forwarding.models import CallRecord, ForwardingSettings
 from forwarding.rules import routing
 from forwarding.rules.validation import line_keys
 from portal import audit
@@ -64,61 +59,10 @@ BOT_LABEL = "Teams call bot"
 DEADLINE = timedelta(seconds=15)
 # A retry is only worth it when it can still finish: its countdown plus one full attempt.
 RETRY_COUNTDOWN = 0.5
-_ATTEMPT_BUDGET = timedelta(seconds=sum(graph.REDIRECT_TIMEOUT))
+ATTEMPT_BUDGET = timedelta(seconds=sum(graph.REDIRECT_TIMEOUT))
 MAX_ATTEMPTS = 2
-# A redirect thread claims its call within milliseconds; a call still waiting after this
-# lost its thread (the web process died) and goes to the `calls` queue.
-RECOVER_AFTER = timedelta(seconds=2)
 
 # --- the webhook side ----------------------------------------------------------------------------
-
-
-# Every notification names its org by the webhook key; a burst of calls would look the
-# same org up twice per call. Each process keeps a found org for a few seconds (unknown
-# keys are never kept, so random keys cannot fill it); a save or delete in this process
-# forgets it at once (forwarding.apps), other processes within WEBHOOK_ORG_TTL.
-WEBHOOK_ORG_TTL = 5.0
-_webhook_orgs: dict[str, tuple[float, Organization]] = {}
-
-
-def org_for_webhook(key: str) -> Organization | None:
-    """The Graph org whose webhook URL carries `key`, or None."""
-    if not key or len(key) > 64:
-        return None
-    now = time.monotonic()
-    cached = _webhook_orgs.get(key)
-    if cached is not None and cached[0] > now:
-        return cached[1]
-    # Only what the webhook needs: not the (encrypted) credentials.
-    org = Organization.objects.filter(webhook_key=key, provider_kind="graph").only(
-        "id", "name", "provider_kind", "graph_api_version", "webhook_key").first()
-    if org is not None:
-        _webhook_orgs[key] = (now + WEBHOOK_ORG_TTL, org)
-    return org
-
-
-def forget_webhook_org(sender=None, instance=None, **kwargs):
-    """Drop an org from this process's webhook cache (on save and delete), and again once
-    the change is committed: a request of this process may have cached the old row in
-    between."""
-    _forget(instance)
-    if instance is not None:
-        transaction.on_commit(lambda: _forget(instance))
-
-
-def _forget(instance):
-    for key, (_expires, org) in list(_webhook_orgs.items()):
-        if instance is None or org.pk == instance.pk:
-            _webhook_orgs.pop(key, None)
-
-
-def webhook_path(org: Organization) -> str:
-    return reverse("graph_webhook", args=[org.webhook_key])
-
-
-def webhook_url(org: Organization) -> str:
-    """The callback URL to register for the org's bot (shown on the org's page)."""
-    return django_settings.PUBLIC_URL + webhook_path(org)
 
 
 def notifications_received(*, org: Organization, notifications, now=None) -> list[str]:
@@ -172,23 +116,16 @@ def _incoming(org, notification, now) -> str:
 
 
 def _insert_record(org, notification, line_id, now):
-    people = Person._meta
-    q = connections[CallRecord.objects.db].ops.quote_name
-    return storage.insert_unless_exists(CallRecord, {
+    return storage.insert_call_record({
         "org": org,
         "provider_call_id": notification.call_id,
         "api_version": org.graph_api_version,
         "line_id": line_id,
-        "person_id": storage.Sql(
-            f"SELECT id FROM {q(people.db_table)} WHERE "  # noqa: S608 (names only)
-            f"{q(people.get_field('org').column)} = %s AND "
-            f"{q(people.get_field('provider_person_id').column)} = %s ORDER BY id LIMIT 1",
-            [org.pk, line_id]),
         "state": "incoming",
         "started_at": now,
         "notifications": [notification.key],
         **_caller_fields(notification),
-    }, using=CallRecord.objects.db)
+    })
 
 
 def _follow_up(org, notification, now) -> str:
@@ -200,7 +137,12 @@ def _follow_up(org, notification, now) -> str:
     if rank is None:
         return "ignored"  # a state a redirecting bot has no use for (e.g. establishing)
     earlier = [state for state, r in graph.STATE_RANK.items() if r < rank]
-    if _apply_follow_up(org, notification, earlier, now):
+    if storage.apply_follow_up(
+            org_id=org.pk, call_id=notification.call_id, state=notification.state,
+            key=notification.key, earlier=earlier, now=now,
+            ending=notification.state in ("terminated", "deleted"),
+            reason=(notification.termination_reason or "")[:64],
+            answer=_answer(notification.answered_by)):
         return "updated"
     # Nothing changed: say why, for the log (a rare path, so one more query is fine).
     current = CallRecord.objects.filter(
@@ -212,62 +154,18 @@ def _follow_up(org, notification, now) -> str:
     return "duplicate" if current == notification.state else "stale"
 
 
-def _apply_follow_up(org, notification, earlier, now) -> bool:
-    """The follow-up's UPDATE, written as SQL: every call sends one or more follow-ups
-    while other calls wait for their redirect, and building this statement (CASE, a
-    sub-select, a JSON append) through the ORM cost about a quarter of the web process's
-    CPU under a burst of calls (bench/graph_latency.py, py-spy --gil). Standard SQL but
-    for the JSON append, which PostgreSQL and SQLite (the demo) spell differently.
-
-    Every SET expression sees the row as it was, so `answered_by = ''` below means
-    "nobody was recorded as answering yet" for both columns."""
-    connection = connections[CallRecord.objects.db]
-    table = connection.ops.quote_name(CallRecord._meta.db_table)
-    people = connection.ops.quote_name(Person._meta.db_table)
-    if connection.vendor == "postgresql":
-        append = "notifications || %s::jsonb"
-    else:
-        append = "json_insert(notifications, '$[#]', json_extract(%s, '$[0]'))"
-    who = notification.answered_by
-    answered, answered_label, match_column, match_value = "", "", "provider_person_id", ""
-    if who is not None:
-        answered = f"{who.kind}:{who.id}"[:200]
-        if who.kind == "phone":
-            answered_label, match_column = display_destination(who.id), "phone_number"
-        else:
-            # Seed 002, example 3: Teams may hide who answered behind an encrypted id.
-            answered_label = who.display_name or (
-                "Someone Teams does not name" if who.kind == "encrypted" else who.id)
-        match_value = who.id
-    ending = notification.state in ("terminated", "deleted")
-    adapt = connection.ops.adapt_datetimefield_value
-    # Only names and placeholders are interpolated; every value is a parameter.
-    sql = f"""
-        UPDATE {table} SET
-          state = %s,
-          notifications = {append},
-          ended_at = CASE WHEN %s THEN COALESCE(ended_at, %s) ELSE ended_at END,
-          answered_by = CASE WHEN %s <> '' AND answered_by = '' THEN %s
-                             ELSE answered_by END,
-          answered_by_label = CASE WHEN %s <> '' AND answered_by = '' THEN COALESCE(
-              (SELECT display_name FROM {people} WHERE org_id = %s AND {match_column} = %s
-               ORDER BY id LIMIT 1), %s) ELSE answered_by_label END,
-          termination_reason = CASE WHEN %s <> '' THEN %s ELSE termination_reason END
-        WHERE org_id = %s AND provider_call_id = %s
-          AND state IN ({", ".join(["%s"] * len(earlier))})"""  # noqa: S608
-    reason = (notification.termination_reason or "")[:64]
-    params = [
-        notification.state,
-        json.dumps([notification.key]),
-        ending, adapt(now),
-        answered, answered,
-        answered, org.pk, match_value, answered_label[:200],
-        reason, reason,
-        org.pk, notification.call_id, *earlier,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount > 0
+def _answer(who) -> storage.Answer | None:
+    """Who answered (None when the notification does not say), with the label shown
+    unless a person of the org has that line id or number: a number, or Teams' name."""
+    if who is None:
+        return None
+    value = f"{who.kind}:{who.id}"[:200]
+    if who.kind == "phone":
+        return storage.Answer(value, display_destination(who.id)[:200], "phone_number", who.id)
+    # Seed 002, example 3: Teams may hide who answered behind an encrypted id.
+    label = who.display_name or (
+        "Someone Teams does not name" if who.kind == "encrypted" else who.id)
+    return storage.Answer(value, label[:200], "provider_person_id", who.id)
 
 
 def dispatch_redirect(record_id) -> str:
@@ -423,13 +321,13 @@ def handle_incoming(record_id, *, attempt=1, may_enqueue=True):
     """Decide and redirect one incoming call (the `calls` queue's task body). Idempotent:
     a record that is not waiting for this attempt is left alone."""
     expected = CallRecord.PENDING if attempt == 1 else CallRecord.RETRYING
-    record = _load_for_redirect(record_id, expected)
+    record = storage.load_for_redirect(record_id, expected)
     if record is None:
         return None
     org = record.org
     now = timezone.now()
     if now >= record.started_at + DEADLINE:
-        _fail(record, expected, attempt=attempt, status_code=None, message=(
+        record_failure(record, expected, attempt=attempt, status_code=None, message=(
             "A worker picked the call up after Graph's 15-second deadline; are the workers "
             "of the calls queue running?"))
         return None
@@ -439,7 +337,7 @@ def handle_incoming(record_id, *, attempt=1, may_enqueue=True):
     else:
         person = _person_for_line(org, record.line_id)  # mapped since the call came in?
     if person is None:
-        _fail(record, expected, attempt=attempt, status_code=None, message=(
+        record_failure(record, expected, attempt=attempt, status_code=None, message=(
             f"No person of {org.name} has the Teams line id {record.line_id or '(none)'}; "
             "set it as the person's provider person id."))
         return None
@@ -486,51 +384,6 @@ def handle_incoming(record_id, *, attempt=1, may_enqueue=True):
     _after_success(record, result, attempt=attempt)
     return result
 
-
-@lru_cache(maxsize=4)
-def _redirect_query(using):
-    """The SELECT of _load_for_redirect and its parts (built once per process)."""
-    connection = connections[using]
-    q = connection.ops.quote_name
-    r, o, p, f = (storage.part(CallRecord, "r", using), storage.part(Organization, "o", using),
-                  storage.part(Person, "p", using), storage.part(ForwardingSettings, "f", using))
-    rules = CallerRule._meta
-    column = {name: q(CallRecord._meta.get_field(name).column) for name in ("org", "person")}
-    settings_fk = q(rules.get_field("settings").column)
-    person_fk = q(ForwardingSettings._meta.get_field("person").column)
-    # Only names from the models' metadata are interpolated; the values are parameters.
-    sql = f"""
-        SELECT {r.columns}, {o.columns}, {p.columns}, {f.columns},
-               EXISTS (SELECT 1 FROM {q(rules.db_table)} cr WHERE cr.{settings_fk} = f.id)
-        FROM {r.table}
-        JOIN {o.table} ON o.id = r.{column["org"]}
-        LEFT JOIN {p.table} ON p.id = r.{column["person"]}
-        LEFT JOIN {f.table} ON f.{person_fk} = p.id
-        WHERE r.id = %s AND r.redirect_status = %s"""  # noqa: S608
-    return sql, [r, o, p, f]
-
-
-def _load_for_redirect(record_id, expected):
-    """The call record waiting in state `expected`, with its org, its person and their
-    settings (or None): one SELECT, written by hand (forwarding.calltime.storage says why). The
-    caller rules cost a second query only when the person has some."""
-    sql, parts = _redirect_query(CallRecord.objects.db)
-    found = storage.fetch_one(sql, [record_id, expected], parts)
-    if found is None:
-        return None
-    (record, org, person, settings), (has_rules,) = found
-    record.org = org
-    if person is not None:
-        person.org = org
-        record.person = person
-        Person._meta.get_field("forwarding").set_cached_value(person, settings)
-    if settings is not None:
-        settings.person = person
-        if has_rules:
-            prefetch_related_objects([settings], "caller_rules")
-        else:
-            settings._prefetched_objects_cache = {"caller_rules": CallerRule.objects.none()}
-    return record
 
 
 def _request_from_record(record) -> graph.RedirectRequest:
@@ -588,7 +441,7 @@ def _after_failure(record, exc: ProviderError, *, attempt, may_enqueue):
     wait = RETRY_COUNTDOWN
     if exc.retry_after is not None:
         wait = max(wait, exc.retry_after)
-    room = record.started_at + DEADLINE - timedelta(seconds=wait) - _ATTEMPT_BUDGET
+    room = record.started_at + DEADLINE - timedelta(seconds=wait) - ATTEMPT_BUDGET
     if not exc.permanent and attempt < MAX_ATTEMPTS and now < room and may_enqueue:
         with transaction.atomic():
             CallRecord.objects.filter(pk=record.pk, redirect_status=CallRecord.SENDING).update(
@@ -597,8 +450,8 @@ def _after_failure(record, exc: ProviderError, *, attempt, may_enqueue):
             transaction.on_commit(
                 lambda: _enqueue_retry(record, attempt=attempt + 1, countdown=wait))
         return
-    _fail(record, CallRecord.SENDING, attempt=attempt, status_code=exc.status_code,
-          message=exc.message)
+    record_failure(record, CallRecord.SENDING, attempt=attempt, status_code=exc.status_code,
+                   message=exc.message)
 
 
 def _enqueue_retry(record, *, attempt, countdown):
@@ -607,11 +460,13 @@ def _enqueue_retry(record, *, attempt, countdown):
                               queue="calls", countdown=countdown, retry=False)
     except Exception as exc:
         log.warning("could not queue the retry of call record %s: %s", record.pk, exc)
-        _fail(record, CallRecord.RETRYING, attempt=attempt - 1, status_code=None,
-              message="The redirect failed and its retry could not be queued.")
+        record_failure(record, CallRecord.RETRYING, attempt=attempt - 1, status_code=None,
+                       message="The redirect failed and its retry could not be queued.")
 
 
-def _fail(record, expected, *, attempt, status_code, message):
+def record_failure(record, expected, *, attempt, status_code, message) -> bool:
+    """Close the call as failed, with its audit row, if its redirect is still in state
+    `expected` (also used by forwarding.calltime.recovery); False when it was not."""
     with transaction.atomic():
         updated = CallRecord.objects.filter(pk=record.pk, redirect_status=expected).update(
             redirect_status=CallRecord.FAILED, redirect_error=message[:500],
@@ -626,59 +481,3 @@ def _fail(record, expected, *, attempt, status_code, message):
         )
     return True
 
-
-# --- recovery (beat) ----------------------------------------------------------------------------
-
-
-def recover_calls(*, now=None) -> dict:
-    """Queue the calls whose redirect thread is gone; close the ones Graph gave up on.
-
-    A call still pending after RECOVER_AFTER goes to the `calls` queue (a duplicate is
-    harmless: handle_incoming claims the record before sending). A call with no
-    redirect when Graph's deadline has passed (and a sender's full attempt after it,
-    for one still sending) is marked failed with its audit row, so that no record
-    claims a redirect is still on its way."""
-    now = now or timezone.now()
-    unsettled = CallRecord.objects.filter(
-        redirect_status__in=[CallRecord.PENDING, CallRecord.SENDING, CallRecord.RETRYING])
-    waiting = list(unsettled.filter(
-        redirect_status=CallRecord.PENDING, started_at__lt=now - RECOVER_AFTER,
-        started_at__gte=now - DEADLINE).values_list("pk", flat=True)[:500])
-    queued = 0
-    for record_id in waiting:
-        # No fallback thread: if the broker is down, the next run tries again (a thread
-        # per call is for the webhook's one call, not for a backlog of hundreds).
-        try:
-            enqueue_redirect(record_id, fallback=False)
-        except Exception as exc:
-            log.warning("call recovery could not reach the broker: %s", exc)
-            break
-        queued += 1
-    expired = 0
-    given_up = unsettled.filter(
-        Q(started_at__lt=now - DEADLINE - _ATTEMPT_BUDGET)
-        | (~Q(redirect_status=CallRecord.SENDING) & Q(started_at__lt=now - DEADLINE)))
-    for record in given_up.select_related("org", "person")[:500]:
-        message = {
-            CallRecord.PENDING: "No redirect thread or worker took the call before Graph's "
-                                "15-second deadline; are the web processes and the workers "
-                                "of the calls queue running?",
-            CallRecord.RETRYING: "The retry did not run before Graph's 15-second deadline; "
-                                 "are the workers of the calls queue running?",
-            CallRecord.SENDING: "The process sending the redirect stopped before recording "
-                                "Graph's answer; the call's outcome is unknown.",
-        }[record.redirect_status]
-        if _fail(record, record.redirect_status, attempt=record.redirect_attempts,
-                 status_code=None, message=message):
-            expired += 1
-    if queued or expired:
-        log.warning("call recovery: %d queued again, %d past the deadline", queued, expired)
-    return {"queued": queued, "expired": expired}
-
-
-# --- reads for pages ------------------------------------------------------------------------------
-
-
-def recent_calls(person, *, limit=100):
-    """The person's calls, newest first."""
-    return CallRecord.objects.filter(person=person).order_by("-started_at", "-id")[:limit]

@@ -1,20 +1,30 @@
-"""Model instances from one hand-written SELECT over several tables, and an INSERT that
-does nothing when the row exists.
+"""Every hand-written SQL statement of the Graph bot's hot path, and the two helpers they
+stand on: model instances from one SELECT over several tables, and an INSERT that does
+nothing when the row exists.
 
-For the Graph bot's hot path only: Django compiles a four-table select_related query in
-about 1.4 ms of CPU and a 29-column INSERT in about 1 ms, and Graph's deadline is shared
-by every call ringing at once (see bench/graph_latency.py). The column lists and
-converters come from the models' own metadata (a new field is included without editing
-anything); rows become instances through the documented `Model.from_db`, and values are
-prepared with each field's own `get_db_prep_save`, so conversions (JSON, encrypted
-credentials, SQLite's dates) are exactly the ORM's.
+Three statements per call: the new call's INSERT (which also finds the called person),
+the redirect's SELECT of call, org, person and settings, and each follow-up's UPDATE.
+Django compiles a four-table select_related query in about 1.4 ms of CPU and a 29-column
+INSERT in about 1 ms, and Graph's deadline is shared by every call ringing at once (see
+bench/graph_latency.py). The column lists and converters come from the models' own
+metadata (a new field is included without editing anything); rows become instances
+through the documented `Model.from_db`, and values are prepared with each field's own
+`get_db_prep_save`, so conversions (JSON, encrypted credentials, SQLite's dates) are
+exactly the ORM's. Standard SQL but for the follow-up's JSON append, which PostgreSQL and
+SQLite (the demo) spell differently; tests/forwarding/test_calls_sqlite.py runs every
+statement here on SQLite.
 """
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
 from django.db import connections
+from django.db.models import prefetch_related_objects
+
+from forwarding.models import CallerRule, CallRecord, ForwardingSettings
+from portal.models import Organization, Person
 
 
 class Part:
@@ -116,3 +126,138 @@ def fetch_one(sql: str, params, parts: list[Part]):
         out.append(each.instance(row[start:start + len(each)]))
         start += len(each)
     return out, list(row[start:])
+
+
+# --- the call path's statements ------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _person_by_line_sql(using):
+    q = connections[using].ops.quote_name
+    people = Person._meta
+    # Only names from the models' metadata are interpolated; the values are parameters.
+    return (f"SELECT id FROM {q(people.db_table)} WHERE "  # noqa: S608 (names only)
+            f"{q(people.get_field('org').column)} = %s AND "
+            f"{q(people.get_field('provider_person_id').column)} = %s ORDER BY id LIMIT 1")
+
+
+def insert_call_record(values: dict):
+    """INSERT a new call's CallRecord from `values` (its org, call id, line id, ...) unless
+    the org has a record of that call id already; return the new id, or None. The called
+    person (the org's person whose provider person id is the line id) is found by the
+    INSERT itself: one statement, and the unique (org, call id) decides a race."""
+    using = CallRecord.objects.db
+    person = Sql(_person_by_line_sql(using), [values["org"].pk, values["line_id"]])
+    return insert_unless_exists(CallRecord, {**values, "person_id": person}, using=using)
+
+
+class Answer:
+    """Who answered a call, as a follow-up records it: `value` ("user:<id>", "phone:+1..."),
+    and the label shown unless a person of the org has `match_value` in `match_field`
+    (then their display name)."""
+
+    MATCH_FIELDS = ("provider_person_id", "phone_number")
+
+    def __init__(self, value: str, label: str, match_field: str, match_value: str):
+        if match_field not in self.MATCH_FIELDS:
+            # A column name is interpolated into the UPDATE: only these two, ever.
+            raise ValueError(f"cannot match who answered by {match_field!r}")
+        self.value = value
+        self.label = label
+        self.match_field = match_field
+        self.match_value = match_value
+
+
+def apply_follow_up(*, org_id, call_id, state: str, key: str, earlier: list[str], now,
+                    ending: bool, reason: str, answer: Answer | None) -> bool:
+    """A follow-up's UPDATE of the call's record, applied only while the record's state is
+    one of `earlier`; True when it changed the row. Written as SQL: every call sends one
+    or more follow-ups while other calls wait for their redirect, and building this
+    statement (CASE, a sub-select, a JSON append) through the ORM cost about a quarter of
+    the web process's CPU under a burst of calls (bench/graph_latency.py, py-spy --gil).
+
+    Every SET expression sees the row as it was, so `answered_by = ''` below means
+    "nobody was recorded as answering yet" for both columns."""
+    connection = connections[CallRecord.objects.db]
+    table = connection.ops.quote_name(CallRecord._meta.db_table)
+    people = connection.ops.quote_name(Person._meta.db_table)
+    if connection.vendor == "postgresql":
+        append = "notifications || %s::jsonb"
+    else:
+        append = "json_insert(notifications, '$[#]', json_extract(%s, '$[0]'))"
+    if answer is None:
+        answer = Answer("", "", "provider_person_id", "")
+    match_column = connection.ops.quote_name(Person._meta.get_field(answer.match_field).column)
+    adapt = connection.ops.adapt_datetimefield_value
+    # Only names and placeholders are interpolated; every value is a parameter.
+    sql = f"""
+        UPDATE {table} SET
+          state = %s,
+          notifications = {append},
+          ended_at = CASE WHEN %s THEN COALESCE(ended_at, %s) ELSE ended_at END,
+          answered_by = CASE WHEN %s <> '' AND answered_by = '' THEN %s
+                             ELSE answered_by END,
+          answered_by_label = CASE WHEN %s <> '' AND answered_by = '' THEN COALESCE(
+              (SELECT display_name FROM {people} WHERE org_id = %s AND {match_column} = %s
+               ORDER BY id LIMIT 1), %s) ELSE answered_by_label END,
+          termination_reason = CASE WHEN %s <> '' THEN %s ELSE termination_reason END
+        WHERE org_id = %s AND provider_call_id = %s
+          AND state IN ({", ".join(["%s"] * len(earlier))})"""  # noqa: S608
+    params = [
+        state,
+        json.dumps([key]),
+        ending, adapt(now),
+        answer.value, answer.value,
+        answer.value, org_id, answer.match_value, answer.label,
+        reason, reason,
+        org_id, call_id, *earlier,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount > 0
+
+
+@lru_cache(maxsize=4)
+def _redirect_query(using):
+    """The SELECT of load_for_redirect and its parts (built once per process)."""
+    connection = connections[using]
+    q = connection.ops.quote_name
+    r, o, p, f = (part(CallRecord, "r", using), part(Organization, "o", using),
+                  part(Person, "p", using), part(ForwardingSettings, "f", using))
+    rules = CallerRule._meta
+    column = {name: q(CallRecord._meta.get_field(name).column) for name in ("org", "person")}
+    settings_fk = q(rules.get_field("settings").column)
+    person_fk = q(ForwardingSettings._meta.get_field("person").column)
+    # Only names from the models' metadata are interpolated; the values are parameters.
+    sql = f"""
+        SELECT {r.columns}, {o.columns}, {p.columns}, {f.columns},
+               EXISTS (SELECT 1 FROM {q(rules.db_table)} cr WHERE cr.{settings_fk} = f.id)
+        FROM {r.table}
+        JOIN {o.table} ON o.id = r.{column["org"]}
+        LEFT JOIN {p.table} ON p.id = r.{column["person"]}
+        LEFT JOIN {f.table} ON f.{person_fk} = p.id
+        WHERE r.id = %s AND r.redirect_status = %s"""  # noqa: S608
+    return sql, [r, o, p, f]
+
+
+def load_for_redirect(record_id, expected):
+    """The call record waiting in redirect state `expected`, with its org, its person and
+    their settings (or None): one SELECT. The caller rules cost a second query only when
+    the person has some."""
+    sql, parts = _redirect_query(CallRecord.objects.db)
+    found = fetch_one(sql, [record_id, expected], parts)
+    if found is None:
+        return None
+    (record, org, person, settings), (has_rules,) = found
+    record.org = org
+    if person is not None:
+        person.org = org
+        record.person = person
+        Person._meta.get_field("forwarding").set_cached_value(person, settings)
+    if settings is not None:
+        settings.person = person
+        if has_rules:
+            prefetch_related_objects([settings], "caller_rules")
+        else:
+            settings._prefetched_objects_cache = {"caller_rules": CallerRule.objects.none()}
+    return record

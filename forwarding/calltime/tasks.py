@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from forwarding.calltime import bot
+from forwarding.calltime import bot, recovery
 
 
 @shared_task(name=bot.REDIRECT_TASK, ignore_result=True)
@@ -16,4 +16,4 @@ def redirect_call(record_id, attempt=1):
 def recover_calls():
     # Beat, every 2 s, on the `calls` queue: a call whose redirect thread died with its
     # web process is queued again while Graph's deadline still leaves time.
-    bot.recover_calls()
+    recovery.recover_calls()

@@ -2,8 +2,8 @@
 Lync Server manifest download.
 
 Thin: `forwarding.calltime.guard` checks the org's request rate and reads and measures the
-body, `providers.graph` parses it and `forwarding.calltime.bot` does the rest; nothing here talks
-to a provider, so the webhook answers in a few milliseconds whatever Graph or the workers
+body, `providers.graph` parses it and `forwarding.calltime.bot` does the rest; nothing here
+talks to a provider, so the webhook answers in a few milliseconds whatever Graph or the workers
 are doing.
 """
 
@@ -20,7 +20,8 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from forwarding.calltime import bot, guard, manifests
+from forwarding.calltime import bot, guard, manifests, webhook_orgs
+from forwarding.calltime import selectors as call_selectors
 from forwarding.rules import selectors
 from portal import access, audit
 from portal.models import Organization
@@ -41,7 +42,7 @@ def graph_webhook(request, key):
 
     No session, no CSRF token: Graph cannot send either. What authenticates the sender
     is the unguessable key in the URL, so an unknown key is a 404 like any other path."""
-    org = bot.org_for_webhook(key)
+    org = webhook_orgs.org_for_webhook(key)
     if org is None:
         raise Http404("No such webhook")
     if request.method != "POST":
@@ -76,7 +77,7 @@ def person_calls(request, person_id):
     """A person's recent calls (the person themself and their admins)."""
     person = access.person_for(request.user, person_id)
     is_self = person.user_id == request.user.id
-    page = Paginator(bot.recent_calls(person, limit=500), PAGE_SIZE).get_page(
+    page = Paginator(call_selectors.recent_calls(person, limit=500), PAGE_SIZE).get_page(
         request.GET.get("page"))
     return render(request, "forwarding/calls.html", {
         "person": person,

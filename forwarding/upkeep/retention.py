@@ -42,7 +42,7 @@ def _push_attempts_to_keep():
 
 
 def _unsettled_calls():
-    # The recovery sweep still owns these (forwarding.calltime.bot); a call is history once its
+    # The recovery sweep still owns these (forwarding.calltime.recovery); a call is history once its
     # redirect is settled.
     return Q(redirect_status__in=[CallRecord.PENDING, CallRecord.SENDING, CallRecord.RETRYING])
 

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from forwarding.calltime import bot, threads
+from forwarding.calltime import bot, recovery, threads, webhook_orgs
 from forwarding.models import CallRecord
 from portal.models import AuditEvent
 from tests.cast import make_org, make_person
@@ -128,16 +128,16 @@ class TestRecovery:
     def test_a_call_still_waiting_after_two_seconds_is_queued(self, org, ada):
         record = receive(org, incoming())
         with mock.patch("forwarding.calltime.bot.current_app.send_task") as queued:
-            assert bot.recover_calls(now=at(record, 1)) == {"queued": 0, "expired": 0}
-            assert bot.recover_calls(now=at(record, 3)) == {"queued": 1, "expired": 0}
+            assert recovery.recover_calls(now=at(record, 1)) == {"queued": 0, "expired": 0}
+            assert recovery.recover_calls(now=at(record, 3)) == {"queued": 1, "expired": 0}
         queued.assert_called_once_with(
             "forwarding.redirect_call", args=[record.pk], queue="calls", retry=False)
 
     def test_a_call_nobody_redirected_in_time_is_closed_as_failed(self, org, ada):
         record = receive(org, incoming())
         with mock.patch("forwarding.calltime.bot.current_app.send_task") as queued:
-            assert bot.recover_calls(now=at(record, 16)) == {"queued": 0, "expired": 1}
-            assert bot.recover_calls(now=at(record, 17)) == {"queued": 0, "expired": 0}
+            assert recovery.recover_calls(now=at(record, 16)) == {"queued": 0, "expired": 1}
+            assert recovery.recover_calls(now=at(record, 17)) == {"queued": 0, "expired": 0}
         assert not queued.called
         record.refresh_from_db()
         assert record.redirect_status == CallRecord.FAILED
@@ -149,9 +149,9 @@ class TestRecovery:
         record = receive(org, incoming())
         CallRecord.objects.filter(pk=record.pk).update(redirect_status=CallRecord.SENDING,
                                                        redirect_attempts=1)
-        budget = bot.DEADLINE + bot._ATTEMPT_BUDGET
-        assert bot.recover_calls(now=at(record, 16))["expired"] == 0
-        assert bot.recover_calls(
+        budget = bot.DEADLINE + bot.ATTEMPT_BUDGET
+        assert recovery.recover_calls(now=at(record, 16))["expired"] == 0
+        assert recovery.recover_calls(
             now=record.started_at + budget + timedelta(seconds=1))["expired"] == 1
         record.refresh_from_db()
         assert record.redirect_status == CallRecord.FAILED
@@ -160,7 +160,7 @@ class TestRecovery:
     def test_a_retry_that_never_ran_is_closed(self, org, ada):
         record = receive(org, incoming())
         CallRecord.objects.filter(pk=record.pk).update(redirect_status=CallRecord.RETRYING)
-        assert bot.recover_calls(now=at(record, 16))["expired"] == 1
+        assert recovery.recover_calls(now=at(record, 16))["expired"] == 1
         record.refresh_from_db()
         assert "retry did not run" in record.redirect_error
 
@@ -169,7 +169,7 @@ class TestRecovery:
         with mock.patch("forwarding.calltime.bot.current_app.send_task",
                         side_effect=OSError("broker down")) as queued, \
                 mock.patch("forwarding.calltime.bot._spawn") as spawn:
-            assert bot.recover_calls(now=at(second, 3)) == {"queued": 0, "expired": 0}
+            assert recovery.recover_calls(now=at(second, 3)) == {"queued": 0, "expired": 0}
         assert queued.call_count == 1 and not spawn.called  # the next run tries again
         assert first.redirect_status == CallRecord.PENDING
 
@@ -178,8 +178,8 @@ class TestRecovery:
 
         def slow_redirect(conn, request):
             # Graph answers after recovery gave up on the call.
-            bot.recover_calls(now=record.started_at + bot.DEADLINE
-                                + bot._ATTEMPT_BUDGET + timedelta(seconds=1))
+            recovery.recover_calls(now=record.started_at + bot.DEADLINE
+                                   + bot.ATTEMPT_BUDGET + timedelta(seconds=1))
             return ok()
 
         with mock.patch("providers.graph.redirect", side_effect=slow_redirect):
@@ -193,7 +193,7 @@ class TestRecovery:
         record = receive(org, incoming())
         with mock.patch("providers.graph.redirect", return_value=ok()):
             bot.handle_incoming(record.pk)
-        assert bot.recover_calls(now=at(record, 60)) == {"queued": 0, "expired": 0}
+        assert recovery.recover_calls(now=at(record, 60)) == {"queued": 0, "expired": 0}
         record.refresh_from_db()
         assert record.redirect_status == CallRecord.REDIRECTED
 
@@ -211,22 +211,22 @@ class TestWebhookOrgCache:
     def test_a_known_org_is_not_looked_up_again(self, client, org, ada):
         post(client, org, incoming(call_id="call-1"))
         with CaptureQueriesContext(connection) as queries:
-            bot.org_for_webhook(org.webhook_key)
+            webhook_orgs.org_for_webhook(org.webhook_key)
         assert len(queries) == 0
 
     def test_a_deleted_org_is_forgotten(self, client, org):
         key = org.webhook_key
-        assert bot.org_for_webhook(key) is not None
+        assert webhook_orgs.org_for_webhook(key) is not None
         org.delete()
-        assert bot.org_for_webhook(key) is None
+        assert webhook_orgs.org_for_webhook(key) is None
         assert post(client, org, incoming()).status_code == 404
 
     def test_a_cached_org_expires(self, org):
-        bot.org_for_webhook(org.webhook_key)
-        with mock.patch("forwarding.calltime.bot.time.monotonic",
+        webhook_orgs.org_for_webhook(org.webhook_key)
+        with mock.patch("forwarding.calltime.webhook_orgs.time.monotonic",
                         return_value=timezone.now().timestamp() + 10**9):
             with CaptureQueriesContext(connection) as queries:
-                assert bot.org_for_webhook(org.webhook_key) == org
+                assert webhook_orgs.org_for_webhook(org.webhook_key) == org
         assert len(queries) == 1
 
 
@@ -234,9 +234,9 @@ class TestWebhookOrgCache:
 def test_a_call_for_an_org_another_process_still_knows_is_ignored(client, org, caplog):
     # Another web process deleted the org; this one still has it cached for a moment.
     key = org.webhook_key
-    cached = bot.org_for_webhook(key)
+    cached = webhook_orgs.org_for_webhook(key)
     org.delete()
-    bot._webhook_orgs[key] = (float("inf"), cached)
+    webhook_orgs._webhook_orgs[key] = (float("inf"), cached)
     with mock.patch("forwarding.calltime.bot.current_app.send_task") as queued:
         assert post(client, cached, incoming()).status_code == 202
     assert not CallRecord.objects.exists() and not queued.called

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from forwarding.calltime import bot, manifests
+from forwarding.calltime import bot, manifests, storage
 from forwarding.models import CallRecord
 from portal.models import AuditEvent, Membership
 from providers import graph
@@ -262,6 +262,18 @@ class TestFollowUps:
         assert post(client, v1_org, incoming()).status_code == 202
         assert not queued.called
         assert CallRecord.objects.get().state == "terminated"
+
+    def test_a_person_who_answered_by_phone_is_shown_by_name(self, client, v1_org, record,
+                                                            ada):
+        # Ada's own number: the UPDATE's sub-select finds her by phone_number.
+        post(client, v1_org, terminated(answered={"phone": {"id": "+12025550101"}}))
+        record.refresh_from_db()
+        assert (record.answered_by, record.answered_by_label) == ("phone:+12025550101", "Ada")
+
+    def test_who_answered_is_matched_by_line_id_or_number_only(self):
+        # The matched column's name goes into the SQL; nothing else may be named there.
+        with pytest.raises(ValueError, match="display_name"):
+            storage.Answer("user:x", "X", "display_name", "x")
 
 
 # --- the redirect service --------------------------------------------------------------------

@@ -12,7 +12,7 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from forwarding.calltime import bot
+from forwarding.calltime import recovery, webhook_orgs
 from forwarding.models import CallRecord
 from portal.models import AuditEvent
 from tests.cast import make_org, make_person, update
@@ -38,7 +38,7 @@ def line(sandbox, live_server, person, identity_type="user"):
     org = person.org
     sandbox.control("POST", "graph/lines", expect=201, json={
         "lineId": person.provider_person_id, "orgId": org.provider_org_id,
-        "callbackUrl": live_server.url + bot.webhook_path(org),
+        "callbackUrl": live_server.url + webhook_orgs.webhook_path(org),
         "apiVersion": org.graph_api_version, "identityType": identity_type,
         "displayName": person.display_name,
     })
@@ -251,9 +251,9 @@ def test_a_call_whose_redirect_thread_died_is_recovered(sandbox, live_server, ca
                             10, message="the call's record")
     assert submit.called and record.redirect_status == CallRecord.PENDING
     # Not yet: a redirect thread normally claims the call within milliseconds.
-    assert bot.recover_calls() == {"queued": 0, "expired": 0}
-    wait_until(lambda: timezone.now() - record.started_at > bot.RECOVER_AFTER, 5)
-    assert bot.recover_calls() == {"queued": 1, "expired": 0}
+    assert recovery.recover_calls() == {"queued": 0, "expired": 0}
+    wait_until(lambda: timezone.now() - record.started_at > recovery.RECOVER_AFTER, 5)
+    assert recovery.recover_calls() == {"queued": 1, "expired": 0}
     sandboxed, record = finish(sandbox, call_id)
     assert answered(sandboxed) == ("phone", "+442079460499")
     assert record.redirect_attempts == 1 and record.rule == "always"

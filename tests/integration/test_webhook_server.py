@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from forwarding.calltime import bot
+from forwarding.calltime import webhook_orgs
 from tests.cast import make_org
 from tests.sandbox.helpers import load_fixture
 
@@ -80,7 +80,7 @@ def send(port, path, body, *, chunked=False):
 def test_the_webhook_behind_gunicorn(web, transactional_db):
     port, access, output = web
     org = make_org("graph", graph_api_version="v1.0", base_url="http://graph.invalid/graph")
-    path = bot.webhook_path(org)
+    path = webhook_orgs.webhook_path(org)
     follow_up = json.dumps(load_fixture("graph_v1_ex1_terminated.json")).encode()
     padding = b'{"value": [], "padding": "' + b"x" * CAP + b'"}'
 

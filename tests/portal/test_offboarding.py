@@ -5,7 +5,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from forwarding.calltime import bot
+from forwarding.calltime import webhook_orgs
 from portal.models import AuditEvent, Membership, Person
 from tests.cast import make_org, make_person, make_user
 
@@ -192,7 +192,7 @@ def webhook(client, key):
 def test_rotating_the_webhook_key_refuses_the_old_one_at_once(client, graph_org, graph_admin):
     old = graph_org.webhook_key
     assert webhook(client, old).status_code == 400  # known, and now in the org cache
-    assert bot.org_for_webhook(old) is not None
+    assert webhook_orgs.org_for_webhook(old) is not None
     response = client.post(reverse("webhook_key_rotate", args=[graph_org.id]))
     assert response.status_code == 302
     graph_org.refresh_from_db()

@@ -8,7 +8,7 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from forwarding.calltime import bot
+from forwarding.calltime import webhook_orgs
 from portal.models import Delegation, Organization
 
 
@@ -64,7 +64,7 @@ class Command(BaseCommand):
                     # webhook, in the org's API version.
                     post("graph/lines", {"lineId": person.provider_person_id,
                                          "orgId": org.provider_org_id,
-                                         "callbackUrl": bot.webhook_url(org),
+                                         "callbackUrl": webhook_orgs.webhook_url(org),
                                          "apiVersion": org.graph_api_version,
                                          "identityType": "user",
                                          "displayName": person.display_name})
