@@ -1,7 +1,9 @@
 """Shapes of the API's requests and answers. Thin: they parse JSON types and describe the
 answers for OpenAPI; every rule about forwarding values lives in `forwarding.rules.validation`
 and runs in the service (so the API refuses exactly what the forms refuse, in the same
-words). Views hand these serializers plain dicts built by `forwarding.api.views`.
+words). Where an answer is one row's fields (an audit event, a delegation) the serializer
+reads the model itself; answers put together from several sources (a person with their
+sync state, a job with its progress) are dicts built by the view modules.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from rest_framework import serializers
 
 from forwarding.api.params import INT_MAX, IdField, VersionField, WholeNumberField, sent_as_json
 from forwarding.models import BulkDraft, BulkJob, BulkJobRow, SyncStatus
-from portal.models import Delegation
+from portal import audit
 from providers.capabilities import FEATURES
 from providers.registry import KIND_CHOICES
 
@@ -192,18 +194,28 @@ class ForwardingSerializer(ActingMixin):
 # --- audit events -----------------------------------------------------------------------------
 
 
+class EventLabelField(serializers.CharField):
+    """The words for the event code it reads (`portal.audit.event_label`)."""
+
+    def to_representation(self, value):
+        return audit.event_label(value)
+
+
 class AuditEventSerializer(serializers.Serializer):
+    """An AuditEvent row."""
+
     id = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     event = serializers.CharField(help_text="Stable event code, e.g. forwarding.updated.")
-    label = serializers.CharField(help_text="The event in words.")
+    label = EventLabelField(source="event", help_text="The event in words.")
     org = OrgRefSerializer(allow_null=True)
-    actor = serializers.IntegerField(allow_null=True, help_text="User id; null: system.")
+    actor = serializers.IntegerField(source="actor_id", allow_null=True,
+                                     help_text="User id; null: system.")
     actor_label = serializers.CharField()
     via_partner = OrgRefSerializer(allow_null=True, help_text="The partner org on whose "
                                    "behalf the actor acted.")
     ip = serializers.CharField(allow_null=True)
-    person = serializers.IntegerField(allow_null=True)
+    person = serializers.IntegerField(source="person_id", allow_null=True)
     person_label = serializers.CharField(allow_blank=True)
     old = serializers.JSONField(allow_null=True)
     new = serializers.JSONField(allow_null=True)
@@ -232,6 +244,8 @@ class OrganizationSerializer(serializers.Serializer):
 
 
 class DelegationSerializer(serializers.Serializer):
+    """A Delegation row; the users who granted and revoked it by their names."""
+
     id = serializers.IntegerField()
     customer = OrgRefSerializer()
     partner = OrgRefSerializer()
@@ -247,19 +261,6 @@ class DelegationGrantSerializer(serializers.Serializer):
     partner_code = serializers.CharField(
         max_length=64, help_text="The partner code of the org that may then act (shown to "
         "that org's admins on its settings page).")
-
-
-def delegation_data(delegation: Delegation) -> dict:
-    return {
-        "id": delegation.id,
-        "customer": {"id": delegation.customer_id, "name": delegation.customer.name},
-        "partner": {"id": delegation.partner_id, "name": delegation.partner.name},
-        "active": delegation.active,
-        "granted_at": delegation.granted_at,
-        "granted_by": str(delegation.granted_by) if delegation.granted_by else None,
-        "revoked_at": delegation.revoked_at,
-        "revoked_by": str(delegation.revoked_by) if delegation.revoked_by else None,
-    }
 
 
 # --- bulk jobs --------------------------------------------------------------------------------
