@@ -14,6 +14,7 @@ from forwarding.api import errors
 from forwarding.api import serializers as s
 from forwarding.api.base import PortalAPIView, acting, org_ref, require_mfa
 from forwarding.api.bulk_jobs import job_created
+from forwarding.api.drafts import import_dry_run
 from forwarding.api.errors import error_responses
 from forwarding.bulk import drafts, jobs
 from forwarding.bulk import selectors as bulk_selectors
@@ -67,8 +68,6 @@ class OrganizationImport(PortalAPIView):
         if (message := upload_too_large(upload.size)) is not None:
             raise errors.invalid({"file": [message]}, "The file cannot be imported.")
         if body.validated_data["dry_run"]:
-            from forwarding.api.drafts import import_dry_run
-
             return import_dry_run(self, org, via, upload)
         require_mfa(request.user)
         plan = drafts.plan_without_draft(org, upload.read())
