@@ -63,14 +63,6 @@ class BulkJobDetail(PortalAPIView):
         return Response(s.BulkJobSerializer(job_data(job)).data)
 
 
-def row_data(row) -> dict:
-    return {"line": row.line, "key": row.key, "person": row.person_id,
-            "person_label": row.person_label, "status": row.status,
-            "outcome": bulk_selectors.row_outcome(row), "changes": row.changes,
-            "errors": row.errors, "new_version": row.new_version,
-            "finished_at": row.finished_at}
-
-
 class BulkJobRows(PortalAPIView):
     serializer_class = s.BulkJobRowSerializer
 
@@ -83,7 +75,7 @@ class BulkJobRows(PortalAPIView):
         params = self.query(RowFilters)
         page = self.paginate_queryset(bulk_selectors.job_rows(job, status=params.get("status")))
         return self.get_paginated_response(
-            s.BulkJobRowSerializer([row_data(r) for r in page], many=True).data)
+            s.BulkJobRowSerializer(page, many=True).data)
 
 
 class BulkJobUndo(PortalAPIView):
