@@ -6,13 +6,22 @@ so the rules live in one place:
 - an admin of a partner org acts on a customer org only while a delegation from that
   customer to the partner is in force (revoking it cuts access on the next request);
 - changing someone else's settings needs TOTP MFA turned on.
+
+Pages, the API and the bulk views all ask these helpers (`admin_org_or_404`, `needs_mfa`,
+`require_mfa`) rather than checking memberships or MFA themselves.
 """
 
 from allauth.mfa.utils import is_mfa_enabled
+from django.contrib import messages
 from django.db.models import Q
 from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 
 from portal.models import Delegation, Membership, Organization, Person
+
+MFA_NEEDED = ("Turn on two-factor authentication (an authenticator app) before changing "
+              "settings for other people.")
 
 
 def own_admin_org_ids(user):
@@ -49,6 +58,14 @@ def partner_for(user, org):
     return partner
 
 
+def admin_org_or_404(user, org_id):
+    """The org `org_id` and the partner org through which `user` administers it (None:
+    they are its own admin). 404 when it does not exist or they administer it neither way,
+    so a stranger cannot tell the two apart."""
+    org = get_object_or_404(Organization, pk=org_id)
+    return org, partner_for(user, org)
+
+
 def is_org_admin(user, org):
     return user.is_authenticated and (
         org.id in own_admin_org_ids(user) or org.id in delegated_org_ids(user)
@@ -78,9 +95,22 @@ def acting_partner(user, person):
     return partner_for(user, person.org)
 
 
-def needs_mfa(user, person):
-    """True when `user` would change someone else's settings without MFA."""
-    return person.user_id != user.id and not is_mfa_enabled(user)
+def needs_mfa(user, person=None):
+    """True when `user` would change someone else's settings without MFA: `person`'s
+    when given (their own line needs none), else anybody's (an admin action on an org,
+    a bulk job)."""
+    if person is not None and person.user_id == user.id:
+        return False
+    return not is_mfa_enabled(user)
+
+
+def require_mfa(request, next_url):
+    """For pages: the redirect to TOTP set-up (with a message, back to `next_url` after)
+    when the user has no MFA, else None."""
+    if not needs_mfa(request.user):
+        return None
+    messages.warning(request, MFA_NEEDED)
+    return redirect(reverse("mfa_activate_totp") + f"?next={next_url}")
 
 
 def is_admin_anywhere(user):

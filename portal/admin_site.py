@@ -6,23 +6,24 @@ instead of getting the admin's "not authorized" login form."""
 
 from urllib.parse import urlencode
 
-from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.urls import reverse
+
+from portal import access
 
 
 class PortalAdminSite(admin.AdminSite):
     site_header = "Call forwarding portal administration"
 
     def has_permission(self, request):
-        return super().has_permission(request) and is_mfa_enabled(request.user)
+        return super().has_permission(request) and not access.needs_mfa(request.user)
 
     def login(self, request, extra_context=None):
         # Every admin view sends a user without permission here.
         user = request.user
         if user.is_authenticated and user.is_active and user.is_staff \
-                and not is_mfa_enabled(user):
+                and access.needs_mfa(user):
             messages.warning(request, "Turn on two-factor authentication (an authenticator "
                                       "app) before using the administration site.")
             query = urlencode({"next": reverse("admin:index")})

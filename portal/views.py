@@ -15,26 +15,13 @@ from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from forwarding.calltime import manifests, webhook_orgs
 from portal import access, audit, services
 from portal.emails import same_address
 from portal.forms import DelegationForm, InvitationForm, SetPasswordForm
-from portal.models import Delegation, Membership, Organization, Person
+from portal.models import Delegation, Membership, Person
 
 MEMBERS_PAGE_SIZE = 50
-
-
-def require_mfa(request, next_url):
-    """Redirect to TOTP set-up with a message when the user has no MFA, else None."""
-    from allauth.mfa.utils import is_mfa_enabled
-
-    if is_mfa_enabled(request.user):
-        return None
-    messages.warning(
-        request,
-        "Turn on two-factor authentication (an authenticator app) before changing "
-        "settings for other people.",
-    )
-    return redirect(reverse("mfa_activate_totp") + f"?next={next_url}")
 
 
 API_NOT_FOUND = "No such object, or not one you may see."
@@ -96,15 +83,9 @@ def home(request):
     return render(request, "portal/home.html", {"orgs": orgs})
 
 
-def _admin_org(request, org_id):
-    org = get_object_or_404(Organization, pk=org_id)
-    via = access.partner_for(request.user, org)  # 404 when not an admin of it
-    return org, via
-
-
 @login_required
 def org_settings(request, org_id):
-    org, via = _admin_org(request, org_id)
+    org, via = access.admin_org_or_404(request.user, org_id)
     return _settings_page(request, org, via)
 
 
@@ -146,8 +127,6 @@ def _members_page(request, org):
 
 def _call_time_context(org):
     """The Graph bot's callback URL, or the Lync manifest's state, for the org's page."""
-    from forwarding.calltime import manifests, webhook_orgs
-
     return {
         "webhook_url": webhook_orgs.webhook_url(org) if org.provider_kind == "graph" else None,
         "manifest": manifests.manifest_status(org) if org.provider_kind == "lync" else None,
@@ -157,13 +136,14 @@ def _call_time_context(org):
 @login_required
 @require_POST
 def org_invite(request, org_id):
-    org, via = _admin_org(request, org_id)
+    org, via = access.admin_org_or_404(request.user, org_id)
     if via is not None and request.POST.get("role") == Membership.ADMIN:
         # An admin invited by a partner would stay the customer's admin after the
         # delegation is revoked; only the organization's own admins make admins.
         return HttpResponse("Only the organization's own admins can invite admins.", status=403)
-    if (response := require_mfa(request, reverse("org_settings", args=[org.id]))) is not None:
-        return response
+    refused = access.require_mfa(request, reverse("org_settings", args=[org.id]))
+    if refused is not None:
+        return refused
     form = InvitationForm(request.POST)
     if form.is_valid():
         try:
@@ -182,11 +162,12 @@ def org_invite(request, org_id):
 @login_required
 @require_POST
 def delegation_grant(request, org_id):
-    org, via = _admin_org(request, org_id)
+    org, via = access.admin_org_or_404(request.user, org_id)
     if via is not None:  # a partner cannot delegate a customer onward
         return HttpResponse("Only the organization's own admins can delegate.", status=403)
-    if (response := require_mfa(request, reverse("org_settings", args=[org.id]))) is not None:
-        return response
+    refused = access.require_mfa(request, reverse("org_settings", args=[org.id]))
+    if refused is not None:
+        return refused
     form = DelegationForm(request.POST, customer=org)
     if form.is_valid():
         try:
@@ -207,11 +188,12 @@ def delegation_grant(request, org_id):
 @login_required
 @require_POST
 def delegation_revoke(request, org_id, delegation_id):
-    org, via = _admin_org(request, org_id)
+    org, via = access.admin_org_or_404(request.user, org_id)
     if via is not None:
         return HttpResponse("Only the organization's own admins can revoke.", status=403)
-    if (response := require_mfa(request, reverse("org_settings", args=[org.id]))) is not None:
-        return response
+    refused = access.require_mfa(request, reverse("org_settings", args=[org.id]))
+    if refused is not None:
+        return refused
     delegation = get_object_or_404(Delegation, pk=delegation_id, customer=org)
     services.delegation_revoke(delegation=delegation, actor=audit.actor_from_request(request))
     messages.success(request, f"{delegation.partner.name} can no longer act for {org.name}.")
@@ -221,10 +203,10 @@ def delegation_revoke(request, org_id, delegation_id):
 def _own_admin_write(request, org_id, what):
     """The org (for its own TOTP-enabled admins) or the response that refuses: partners
     get 403 (offboarding and the webhook key are the organization's own business)."""
-    org, via = _admin_org(request, org_id)
+    org, via = access.admin_org_or_404(request.user, org_id)
     if via is not None:
         return org, HttpResponse(f"Only the organization's own admins can {what}.", status=403)
-    return org, require_mfa(request, reverse("org_settings", args=[org.id]))
+    return org, access.require_mfa(request, reverse("org_settings", args=[org.id]))
 
 
 @login_required

@@ -13,17 +13,12 @@ from rest_framework.response import Response
 
 from forwarding.api import errors
 from forwarding.api import serializers as s
+from forwarding.api.base import PortalAPIView, acting, org_ref, require_mfa
+from forwarding.api.bulk_jobs import job_created
 from forwarding.api.errors import error_responses
-from forwarding.api.views import (
-    PortalAPIView,
-    _job_created,
-    acting,
-    admin_org,
-    org_ref,
-    require_mfa,
-)
 from forwarding.bulk import drafts
 from forwarding.models import BulkDraft
+from portal import access
 
 FILE_REFUSED = "The file cannot be imported."
 
@@ -125,11 +120,11 @@ class BulkDraftApply(PortalAPIView):
                    summary="Apply a ready dry run: a bulk job; the dry run is used up")
     def post(self, request, pk):
         draft = _draft(request, pk)
-        org, via = admin_org(request.user, draft.org_id)
+        org, via = access.admin_org_or_404(request.user, draft.org_id)
         require_mfa(request.user)
         try:
             job = drafts.draft_apply(draft_id=draft.pk, user=request.user, org=org,
-                                          actor=self.actor(via))
+                                     actor=self.actor(via))
         except drafts.DraftGone:
             raise Http404("No such dry run") from None
-        return _job_created(request, job)
+        return job_created(job)

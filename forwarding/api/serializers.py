@@ -1,7 +1,9 @@
 """Shapes of the API's requests and answers. Thin: they parse JSON types and describe the
 answers for OpenAPI; every rule about forwarding values lives in `forwarding.rules.validation`
 and runs in the service (so the API refuses exactly what the forms refuse, in the same
-words). Views hand these serializers plain dicts built by `forwarding.api.views`.
+words). Where an answer is one row's fields (an audit event, a delegation, a bulk job's
+row) the serializer reads the model itself; answers put together from several sources (a
+person with their sync state, a job with its progress) are dicts built by the view modules.
 """
 
 from __future__ import annotations
@@ -10,21 +12,24 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from forwarding.api.params import INT_MAX, IdField, VersionField, WholeNumberField, sent_as_json
+from forwarding.bulk import selectors as bulk_selectors
 from forwarding.models import BulkDraft, BulkJob, BulkJobRow, SyncStatus
-from portal.models import Delegation
+from portal import audit
 from providers.capabilities import FEATURES
 from providers.registry import KIND_CHOICES
 
 
-def named_choice(component, choices, **kwargs):
+def named_choice(component, choices, *, read=None, **kwargs):
     """A ChoiceField documented as its own enum component `component`: several answers
     have a `status` with different values, which drf-spectacular would otherwise name
-    after a hash."""
+    after a hash. `read`, when given, makes the value out of what the field's source
+    holds (with `source="*"`: the object itself)."""
     values = [c[0] if isinstance(c, tuple | list) else c for c in choices]
 
     @extend_schema_field({"type": "string", "enum": values}, component_name=component)
     class NamedChoiceField(serializers.ChoiceField):
-        pass
+        def to_representation(self, value):
+            return super().to_representation(read(value) if read is not None else value)
 
     return NamedChoiceField(choices=values, **kwargs)
 
@@ -192,18 +197,27 @@ class ForwardingSerializer(ActingMixin):
 # --- audit events -----------------------------------------------------------------------------
 
 
+class EventLabelField(serializers.CharField):
+    """The words for the event code it reads (`portal.audit.event_label`)."""
+
+    def to_representation(self, value):
+        return audit.event_label(value)
+
+
+# Reads an AuditEvent row (no docstring: it would become the schema's description).
 class AuditEventSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     event = serializers.CharField(help_text="Stable event code, e.g. forwarding.updated.")
-    label = serializers.CharField(help_text="The event in words.")
+    label = EventLabelField(source="event", help_text="The event in words.")
     org = OrgRefSerializer(allow_null=True)
-    actor = serializers.IntegerField(allow_null=True, help_text="User id; null: system.")
+    actor = serializers.IntegerField(source="actor_id", allow_null=True,
+                                     help_text="User id; null: system.")
     actor_label = serializers.CharField()
     via_partner = OrgRefSerializer(allow_null=True, help_text="The partner org on whose "
                                    "behalf the actor acted.")
     ip = serializers.CharField(allow_null=True)
-    person = serializers.IntegerField(allow_null=True)
+    person = serializers.IntegerField(source="person_id", allow_null=True)
     person_label = serializers.CharField(allow_blank=True)
     old = serializers.JSONField(allow_null=True)
     new = serializers.JSONField(allow_null=True)
@@ -231,6 +245,7 @@ class OrganizationSerializer(serializers.Serializer):
         allow_null=True, help_text="People with a change still on its way to the provider.")
 
 
+# Reads a Delegation row; the users who granted and revoked it appear by their names.
 class DelegationSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     customer = OrgRefSerializer()
@@ -247,19 +262,6 @@ class DelegationGrantSerializer(serializers.Serializer):
     partner_code = serializers.CharField(
         max_length=64, help_text="The partner code of the org that may then act (shown to "
         "that org's admins on its settings page).")
-
-
-def delegation_data(delegation: Delegation) -> dict:
-    return {
-        "id": delegation.id,
-        "customer": {"id": delegation.customer_id, "name": delegation.customer.name},
-        "partner": {"id": delegation.partner_id, "name": delegation.partner.name},
-        "active": delegation.active,
-        "granted_at": delegation.granted_at,
-        "granted_by": str(delegation.granted_by) if delegation.granted_by else None,
-        "revoked_at": delegation.revoked_at,
-        "revoked_by": str(delegation.revoked_by) if delegation.revoked_by else None,
-    }
 
 
 # --- bulk jobs --------------------------------------------------------------------------------
@@ -297,14 +299,16 @@ class BulkJobSerializer(ActingMixin):
     progress = ProgressSerializer()
 
 
+# Reads a BulkJobRow; its outcome (push included) is `bulk_selectors.row_outcome`'s.
 class BulkJobRowSerializer(serializers.Serializer):
     line = serializers.IntegerField()
     key = serializers.CharField(allow_blank=True)
-    person = serializers.IntegerField(allow_null=True)
+    person = serializers.IntegerField(source="person_id", allow_null=True)
     person_label = serializers.CharField(allow_blank=True)
     status = named_choice("BulkJobRowStatus", BulkJobRow.STATUSES)
     outcome = named_choice("BulkJobRowOutcome", [*(s for s, _ in BulkJobRow.STATUSES),
-                                                 "pushed", "push_failed"])
+                                                 "pushed", "push_failed"],
+                           source="*", read=bulk_selectors.row_outcome)
     changes = serializers.JSONField()
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
     new_version = serializers.IntegerField(allow_null=True)

@@ -2,37 +2,37 @@
 
 from django.urls import path
 
-from forwarding.api import drafts, views
+from forwarding.api import audit, bulk, bulk_jobs, drafts, orgs, people
 
 urlpatterns = [
-    path("people/", views.PeopleList.as_view(), name="api_people"),
-    path("people/<int:pk>/", views.PersonDetail.as_view(), name="api_person"),
-    path("people/<int:pk>/forwarding/", views.PersonForwarding.as_view(),
+    path("people/", people.PeopleList.as_view(), name="api_people"),
+    path("people/<int:pk>/", people.PersonDetail.as_view(), name="api_person"),
+    path("people/<int:pk>/forwarding/", people.PersonForwarding.as_view(),
          name="api_person_forwarding"),
-    path("people/<int:pk>/sync/", views.PersonSync.as_view(), name="api_person_sync"),
-    path("people/<int:pk>/sync/retry/", views.PersonSyncRetry.as_view(),
+    path("people/<int:pk>/sync/", people.PersonSync.as_view(), name="api_person_sync"),
+    path("people/<int:pk>/sync/retry/", people.PersonSyncRetry.as_view(),
          name="api_person_sync_retry"),
-    path("audit-events/", views.AuditEventList.as_view(), name="api_audit_events"),
-    path("organizations/", views.OrganizationList.as_view(), name="api_organizations"),
-    path("organizations/<int:pk>/", views.OrganizationDetail.as_view(),
+    path("audit-events/", audit.AuditEventList.as_view(), name="api_audit_events"),
+    path("organizations/", orgs.OrganizationList.as_view(), name="api_organizations"),
+    path("organizations/<int:pk>/", orgs.OrganizationDetail.as_view(),
          name="api_organization"),
-    path("delegations/", views.DelegationList.as_view(), name="api_delegations"),
-    path("delegations/<int:pk>/", views.DelegationDetail.as_view(), name="api_delegation"),
-    path("delegations/<int:pk>/revoke/", views.DelegationRevoke.as_view(),
+    path("delegations/", orgs.DelegationList.as_view(), name="api_delegations"),
+    path("delegations/<int:pk>/", orgs.DelegationDetail.as_view(), name="api_delegation"),
+    path("delegations/<int:pk>/revoke/", orgs.DelegationRevoke.as_view(),
          name="api_delegation_revoke"),
 ]
 
 urlpatterns += [
-    path("organizations/<int:pk>/export/", views.OrganizationExport.as_view(),
+    path("organizations/<int:pk>/export/", bulk.OrganizationExport.as_view(),
          name="api_organization_export"),
-    path("organizations/<int:pk>/import/", views.OrganizationImport.as_view(),
+    path("organizations/<int:pk>/import/", bulk.OrganizationImport.as_view(),
          name="api_organization_import"),
-    path("organizations/<int:pk>/bulk-edit/", views.OrganizationBulkEdit.as_view(),
+    path("organizations/<int:pk>/bulk-edit/", bulk.OrganizationBulkEdit.as_view(),
          name="api_organization_bulk_edit"),
-    path("bulk-jobs/", views.BulkJobList.as_view(), name="api_bulk_jobs"),
-    path("bulk-jobs/<int:pk>/", views.BulkJobDetail.as_view(), name="api_bulk_job"),
-    path("bulk-jobs/<int:pk>/rows/", views.BulkJobRows.as_view(), name="api_bulk_job_rows"),
-    path("bulk-jobs/<int:pk>/undo/", views.BulkJobUndo.as_view(), name="api_bulk_job_undo"),
+    path("bulk-jobs/", bulk_jobs.BulkJobList.as_view(), name="api_bulk_jobs"),
+    path("bulk-jobs/<int:pk>/", bulk_jobs.BulkJobDetail.as_view(), name="api_bulk_job"),
+    path("bulk-jobs/<int:pk>/rows/", bulk_jobs.BulkJobRows.as_view(), name="api_bulk_job_rows"),
+    path("bulk-jobs/<int:pk>/undo/", bulk_jobs.BulkJobUndo.as_view(), name="api_bulk_job_undo"),
     path("bulk-drafts/<int:pk>/", drafts.BulkDraftDetail.as_view(), name="api_bulk_draft"),
     path("bulk-drafts/<int:pk>/rows/", drafts.BulkDraftRows.as_view(),
          name="api_bulk_draft_rows"),

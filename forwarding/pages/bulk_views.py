@@ -15,9 +15,10 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.text import slugify
@@ -28,8 +29,6 @@ from forwarding.bulk import selectors as bulk_selectors
 from forwarding.models import BulkJob, BulkJobRow
 from forwarding.pages import draft_views
 from portal import access, audit
-from portal.models import Organization
-from portal.views import require_mfa
 
 ROWS_PER_PAGE = 100
 
@@ -114,11 +113,6 @@ class BulkEditForm(forms.Form):
         return data
 
 
-def _admin_org(request, org_id):
-    org = get_object_or_404(Organization, pk=org_id)
-    return org, access.partner_for(request.user, org)  # 404 unless an admin of it
-
-
 def _job(request, job_id):
     job = bulk_selectors.job_for(request.user, job_id)
     return job, access.partner_for(request.user, job.org)
@@ -131,7 +125,7 @@ def _job(request, job_id):
 @require_http_methods(["GET", "POST"])
 def bulk_import(request, org_id):
     """GET: the import form and the org's jobs. POST: the dry run of the uploaded file."""
-    org, via = _admin_org(request, org_id)
+    org, via = access.admin_org_or_404(request.user, org_id)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         return draft_views.upload_answer(request, org, via, form.cleaned_data["file"])
@@ -148,16 +142,16 @@ def bulk_import(request, org_id):
 @login_required
 @require_GET
 def bulk_export(request, org_id):
-    org, _via = _admin_org(request, org_id)
+    org, _via = access.admin_org_or_404(request.user, org_id)
     return csv_response(org)
 
 
 @login_required
 @require_POST
 def bulk_edit(request, org_id):
-    org, via = _admin_org(request, org_id)
+    org, via = access.admin_org_or_404(request.user, org_id)
     back = reverse("org_people", args=[org.pk])
-    if (refused := require_mfa(request, back)) is not None:
+    if (refused := access.require_mfa(request, back)) is not None:
         return refused
     form = BulkEditForm(request.POST)
     if not form.is_valid():
@@ -227,7 +221,7 @@ def bulk_job(request, job_id):
         # A stopped job can be undone too: its applied rows stay applied.
         "can_undo": job.status in (BulkJob.DONE, BulkJob.STOPPED) and not undone_by
         and progress["applied"] > 0,
-        "needs_mfa": draft_views._needs_mfa(request.user),
+        "needs_mfa": access.needs_mfa(request.user),
     })
 
 
@@ -251,10 +245,8 @@ def bulk_job_progress(request, job_id):
 @require_POST
 def bulk_job_undo(request, job_id):
     job, via = _job(request, job_id)
-    if (refused := require_mfa(request, reverse("bulk_job", args=[job.pk]))) is not None:
+    if (refused := access.require_mfa(request, reverse("bulk_job", args=[job.pk]))) is not None:
         return refused
-    from django.core.exceptions import ValidationError
-
     try:
         undo = jobs.job_undo(job=job, actor=audit.actor_from_request(request, via_partner=via))
     except ValidationError as exc:
@@ -269,7 +261,7 @@ def bulk_job_undo(request, job_id):
 @require_POST
 def bulk_job_resume(request, job_id):
     job, _via = _job(request, job_id)
-    if (refused := require_mfa(request, reverse("bulk_job", args=[job.pk]))) is not None:
+    if (refused := access.require_mfa(request, reverse("bulk_job", args=[job.pk]))) is not None:
         return refused
     count = jobs.job_resume(job=job)
     messages.info(request, f"{count} waiting row{'s' if count != 1 else ''} handed to the "

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -24,7 +24,6 @@ from forwarding.calltime import bot, guard, manifests, webhook_orgs
 from forwarding.calltime import selectors as call_selectors
 from forwarding.rules import selectors
 from portal import access, audit
-from portal.models import Organization
 from providers import graph
 
 log = logging.getLogger(__name__)
@@ -102,8 +101,7 @@ def person_page_url(request, person):
 def lync_manifest(request, org_id):
     """Download the org's MSPL manifest (admins only; a read, so no MFA needed). POST,
     because every download writes an audit row."""
-    org = get_object_or_404(Organization, pk=org_id)
-    via = access.partner_for(request.user, org)  # 404 for anyone who is not an admin
+    org, via = access.admin_org_or_404(request.user, org_id)
     if org.provider_kind != "lync":
         raise Http404("This organization does not use Lync Server")
     manifest = manifests.manifest_download(

@@ -1,7 +1,7 @@
 """The dry run of a CSV import, as pages: the upload's answer, the dry run's own page
 (progress while a worker checks a big file, then the results a page at a time), and
 "Apply". Thin: the dry runs live in the database and are handled by
-forwarding.bulk.drafts; who may act comes from `portal.access` (through views_bulk).
+forwarding.bulk.drafts; who may act comes from `portal.access`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from forwarding.bulk import drafts
 from forwarding.bulk import selectors as bulk_selectors
 from forwarding.models import BulkDraft, BulkDraftRow
-from portal import audit
-from portal.views import require_mfa
+from portal import access, audit
 
 ROWS_PER_PAGE = 100
 # While a worker checks the file, the page reloads itself this often (a meta refresh:
@@ -26,12 +25,6 @@ ROWS_PER_PAGE = 100
 REFRESH_SECONDS = 2
 SHOW = [("", "Invalid rows and changes"), ("invalid", "Invalid rows"),
         ("change", "Changes"), ("all", "All rows")]
-
-
-def _needs_mfa(user):
-    from allauth.mfa.utils import is_mfa_enabled
-
-    return not is_mfa_enabled(user)
 
 
 def _row_view(row: BulkDraftRow) -> dict:
@@ -57,7 +50,7 @@ def draft_page(request, org, via, draft: BulkDraft):
     if show not in drafts.ROW_FILTERS:
         show = ""
     context = {"org": org, "via_partner": via, "draft": draft, "filename": draft.filename,
-               "needs_mfa": _needs_mfa(request.user), "show": show, "show_choices": SHOW,
+               "needs_mfa": access.needs_mfa(request.user), "show": show, "show_choices": SHOW,
                "file_errors": draft.file_errors if draft.status == BulkDraft.FAILED else [],
                "draft_url": reverse("bulk_draft", args=[org.pk, draft.pk]),
                "refresh_seconds": REFRESH_SECONDS}
@@ -91,18 +84,14 @@ def _draft(request, org, draft_id):
 @login_required
 @require_GET
 def bulk_draft(request, org_id, draft_id):
-    from forwarding.pages.bulk_views import _admin_org
-
-    org, via = _admin_org(request, org_id)
+    org, via = access.admin_org_or_404(request.user, org_id)
     return draft_page(request, org, via, _draft(request, org, draft_id))
 
 
 @login_required
 @require_POST
 def bulk_draft_requeue(request, org_id, draft_id):
-    from forwarding.pages.bulk_views import _admin_org
-
-    org, _via = _admin_org(request, org_id)
+    org, _via = access.admin_org_or_404(request.user, org_id)
     draft = _draft(request, org, draft_id)
     if drafts.draft_requeue(draft=draft):
         messages.info(request, "The file was handed to the workers again.")
@@ -115,10 +104,8 @@ def bulk_draft_requeue(request, org_id, draft_id):
 @login_required
 @require_POST
 def bulk_import_apply(request, org_id):
-    from forwarding.pages.bulk_views import _admin_org
-
-    org, via = _admin_org(request, org_id)
-    if (refused := require_mfa(request, reverse("bulk_import", args=[org.pk]))) is not None:
+    org, via = access.admin_org_or_404(request.user, org_id)
+    if (refused := access.require_mfa(request, reverse("bulk_import", args=[org.pk]))) is not None:
         return refused
     try:
         job = drafts.draft_apply(

@@ -6,6 +6,7 @@ called from the request (a check is queued for a worker)."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -14,7 +15,6 @@ from forwarding.models import ForwardingSettings
 from forwarding.rules.services import StaleVersion
 from forwarding.sync import delivery, drift, outbox
 from portal import access, audit
-from portal.views import require_mfa
 
 
 def _page(request, person):
@@ -28,16 +28,12 @@ def _load(request, person_id, *, admin_only):
     redirect when they act for someone else without TOTP)."""
     person = access.person_for(request.user, person_id)
     if admin_only and not access.is_org_admin(request.user, person.org):
-        from django.http import Http404
-
         raise Http404("No such person")
     row = ForwardingSettings.objects.filter(person=person).select_related("person__org").first()
     if row is None:
-        from django.http import Http404
-
         raise Http404("Nothing to synchronise yet")
     if access.needs_mfa(request.user, person):
-        return person, row, require_mfa(request, _page(request, person))
+        return person, row, access.require_mfa(request, _page(request, person))
     return person, row, None
 
 

@@ -28,8 +28,7 @@ from forwarding.pages.forms import (
 )
 from forwarding.rules import routing, selectors, services
 from portal import access, audit
-from portal.models import AuditEvent, Organization
-from portal.views import require_mfa
+from portal.models import AuditEvent
 from providers.capabilities import DELIVERY_WORDS
 
 PAGE_SIZE = 50
@@ -137,7 +136,7 @@ def _person_page(request, person):
     caps = selectors.caps_for(person)
     if request.method == "POST":
         if access.needs_mfa(request.user, person):
-            return require_mfa(request, _page_url(request, person))
+            return access.require_mfa(request, _page_url(request, person))
         return _save(request, person, settings, caps)
     form, formset = _forms(request, person, settings, caps)
     return render(request, "forwarding/person.html",
@@ -211,8 +210,7 @@ def person_forwarding(request, person_id):
 @login_required
 @require_GET
 def org_people(request, org_id):
-    org = get_object_or_404(Organization, pk=org_id)
-    via = access.partner_for(request.user, org)  # 404 unless an admin of it
+    org, via = access.admin_org_or_404(request.user, org_id)
     search = PeopleSearchForm(request.GET or None)
     query = search.cleaned_data["q"] if search.is_valid() else ""
     page = Paginator(selectors.people_list(org, query=query), PAGE_SIZE).get_page(
@@ -299,7 +297,7 @@ def person_history(request, person_id):
 def person_restore(request, person_id):
     person = access.person_for(request.user, person_id)
     if access.needs_mfa(request.user, person):
-        return require_mfa(request, reverse("person_history", args=[person.id]))
+        return access.require_mfa(request, reverse("person_history", args=[person.id]))
     try:
         event_id = int(request.POST.get("event", ""))
     except ValueError:
@@ -369,8 +367,7 @@ def person_test(request, person_id):
 @login_required
 @require_GET
 def org_audit(request, org_id):
-    org = get_object_or_404(Organization, pk=org_id)
-    via = access.partner_for(request.user, org)
+    org, via = access.admin_org_or_404(request.user, org_id)
     base = selectors.org_events(org)
     filters_form, filters = _event_filters(request, selectors.event_codes(base))
     page = Paginator(selectors.org_events(org, **filters), PAGE_SIZE).get_page(

@@ -1,0 +1,108 @@
+"""The API of an org's bulk changes: the CSV export, the CSV import (a dry run, or a bulk
+job straight away) and the bulk edit of one forwarding type for many people. Who may act:
+the org's admins, own or through a partner delegation (`portal.access`); starting a job
+needs TOTP."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from forwarding.api import errors
+from forwarding.api import serializers as s
+from forwarding.api.base import PortalAPIView, acting, org_ref, require_mfa
+from forwarding.api.bulk_jobs import job_created
+from forwarding.api.drafts import import_dry_run
+from forwarding.api.errors import error_responses
+from forwarding.bulk import drafts, jobs
+from forwarding.bulk import selectors as bulk_selectors
+from forwarding.models import BulkJob
+from forwarding.pages.bulk_views import csv_response, too_many_people, upload_too_large
+from portal import access
+
+
+def dry_run_data(plan, via_partner) -> dict:
+    return {
+        "org": org_ref(plan.org), "total": len(plan.rows), "valid": plan.valid,
+        "invalid": plan.invalid, "changing": plan.changing, "errors": plan.file_errors,
+        "rows": [{"line": r.line, "key": r.key, "person": r.person.id if r.person else None,
+                  "person_label": r.person_label, "valid": r.valid, "errors": r.errors,
+                  "changes": r.diff} for r in plan.rows],
+        "draft": None, "expires_at": None, "rows_next": None,
+        **acting(via_partner, plan.org),
+    }
+
+
+class OrganizationExport(PortalAPIView):
+    @extend_schema(operation_id="organizations_export",
+                   responses={(200, "text/csv"): OpenApiTypes.STR, **error_responses(404)},
+                   summary="Everyone's forwarding as CSV (the import format)")
+    def get(self, request, pk):
+        org, _via = access.admin_org_or_404(request.user, pk)
+        return csv_response(org)
+
+
+class OrganizationImport(PortalAPIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        operation_id="organizations_import", request={"multipart/form-data": s.ImportSerializer},
+        responses={200: s.DryRunSerializer,
+                   202: PolymorphicProxySerializer(
+                       component_name="ImportAccepted", resource_type_field_name=None,
+                       serializers=[s.BulkJobSerializer, s.BulkDraftSerializer]),
+                   **error_responses(400, 403, 404)},
+        summary="Import a CSV: a dry run (default) or a bulk job",
+        description="A dry run of a small file answers 200 with its first page of rows; "
+        "a big one (more than BULK_INLINE_DRY_RUN_ROWS rows) is checked by a worker and "
+        "answers 202 with the dry run to follow (Location). dry_run=false answers 202 "
+        "with the bulk job.")
+    def post(self, request, pk):
+        org, via = access.admin_org_or_404(request.user, pk)
+        body = s.ImportSerializer(data=request.data)
+        if not body.is_valid():
+            raise errors.invalid(body.errors)
+        upload = body.validated_data["file"]
+        if (message := upload_too_large(upload.size)) is not None:
+            raise errors.invalid({"file": [message]}, "The file cannot be imported.")
+        if body.validated_data["dry_run"]:
+            return import_dry_run(self, org, via, upload)
+        require_mfa(request.user)
+        plan = drafts.plan_without_draft(org, upload.read())
+        if plan.file_errors:
+            raise errors.invalid({"file": plan.file_errors}, "The file cannot be imported.")
+        job = jobs.job_create(org=org, plan=plan, actor=self.actor(via), kind=BulkJob.IMPORT,
+                              description=f"Import of {upload.name}", filename=upload.name)
+        return job_created(job)
+
+
+class OrganizationBulkEdit(PortalAPIView):
+    @extend_schema(operation_id="organizations_bulk_edit", request=s.BulkEditSerializer,
+                   responses={200: s.DryRunSerializer, 202: s.BulkJobSerializer,
+                              **error_responses(400, 403, 404)},
+                   summary="Set or turn off one forwarding type for many people")
+    def post(self, request, pk):
+        org, via = access.admin_org_or_404(request.user, pk)
+        # The id list is capped before its ids are even checked one by one.
+        people = request.data.get("people") if hasattr(request.data, "get") else None
+        if isinstance(people, list) and (message := too_many_people(len(people))) is not None:
+            raise errors.invalid({"people": [message]})
+        body = s.BulkEditSerializer(data=request.data)
+        if not body.is_valid():
+            raise errors.invalid(body.errors)
+        data = body.validated_data
+        if data["action"] == "set" and not data.get("destination", "").strip():
+            raise errors.invalid({"destination": ["Enter where the calls should go."]})
+        if not data["dry_run"]:
+            require_mfa(request.user)
+        plan = bulk_selectors.plan_edit(org, data["people"], feature=data["feature"],
+                                        action=data["action"],
+                                        destination=data.get("destination", ""))
+        if data["dry_run"]:
+            return Response(s.DryRunSerializer(dry_run_data(plan, via)).data)
+        job = jobs.job_create(org=org, plan=plan, actor=self.actor(via), kind=BulkJob.EDIT,
+                              description=bulk_selectors.edit_description(data))
+        return job_created(job)
+
