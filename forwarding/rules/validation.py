@@ -204,8 +204,41 @@ def validate_proposal(*, subject: Subject, current: dict, changes: dict,
     only what its loop check needs."""
     caps = subject.caps
     errors = Errors()
-    proposed = {}
+    proposed = _parse_changes(errors, changes, subject)
+    _drop_unsupported(errors, proposed, caps)
+    if "simring_targets" in proposed:
+        proposed["simring_targets"] = _normalize_targets(
+            errors, proposed["simring_targets"], subject)
 
+    changed = {f: v for f, v in proposed.items() if current.get(f) != v}
+    merged = {**current, **changed}
+    touched = {FIELD_FEATURES[f] for f in changed}
+    _check_features(errors, merged, changed, touched, subject, now)
+
+    rules = None
+    if caller_rules is not None:
+        rules = _check_caller_rules(errors, caller_rules, subject)
+        if rules is not None and rules == current.get("caller_rules", []):
+            rules = None
+
+    errors.raise_if_any()
+    # The loop check reads the database: only for a proposal that is valid otherwise and
+    # that changes where every (or some) call goes.
+    if {"always", "time_window"} & touched or rules is not None:
+        loops = find_loops(subject=subject, merged=merged, rules=rules,
+                           stored_rules=current.get("caller_rules", []), now=now,
+                           index=line_index)
+        for key, messages in loops.items():
+            for message in messages:
+                errors.add(key, message)
+        errors.raise_if_any()
+    return changed, rules
+
+
+def _parse_changes(errors, changes, subject) -> dict:
+    """The values of `changes` checked for their type, destinations normalised; unknown
+    fields and bad values become errors and are left out."""
+    proposed = {}
     for field, raw in changes.items():
         if field not in FIELD_FEATURES:
             errors.add(field, "This is not a forwarding setting that can be changed.")
@@ -218,8 +251,12 @@ def validate_proposal(*, subject: Subject, current: dict, changes: dict,
             errors.add(field, exc)
             continue
         proposed[field] = value
+    return proposed
 
-    # Unsupported features and options: refused unless the value is the harmless default.
+
+def _drop_unsupported(errors, proposed, caps) -> None:
+    """Unsupported features and options: refused unless the value is the harmless
+    default."""
     for field, value in list(proposed.items()):
         feature = FIELD_FEATURES[field]
         if value == DEFAULTS[field]:
@@ -231,20 +268,22 @@ def validate_proposal(*, subject: Subject, current: dict, changes: dict,
             errors.add(field, caps.option_reason(FIELD_OPTIONS[field]))
             del proposed[field]
 
-    if "simring_targets" in proposed:
-        targets = []
-        for i, raw in enumerate(proposed["simring_targets"], start=1):
-            try:
-                targets.append(normalize_destination(raw, region=subject.region))
-            except ValidationError as exc:
-                errors.add("simring_targets", f"Line {i} ({raw.strip()[:40]}): "
-                           + " ".join(exc.messages))
-        proposed["simring_targets"] = [t for t in targets if t]
 
-    changed = {f: v for f, v in proposed.items() if current.get(f) != v}
-    merged = {**current, **changed}
-    touched = {FIELD_FEATURES[f] for f in changed}
+def _normalize_targets(errors, raw_targets, subject) -> list[str]:
+    """The simultaneous ring targets normalised; a bad one is an error naming its line."""
+    targets = []
+    for i, raw in enumerate(raw_targets, start=1):
+        try:
+            targets.append(normalize_destination(raw, region=subject.region))
+        except ValidationError as exc:
+            errors.add("simring_targets", f"Line {i} ({raw.strip()[:40]}): "
+                       + " ".join(exc.messages))
+    return [t for t in targets if t]
 
+
+def _check_features(errors, merged, changed, touched, subject, now) -> None:
+    """The checks of each feature the proposal touches, on the merged values."""
+    caps = subject.caps
     for feature in ("always", "busy", "no_answer", "continuity"):
         if feature not in touched or not caps.supports(feature):
             continue
@@ -260,23 +299,6 @@ def validate_proposal(*, subject: Subject, current: dict, changes: dict,
         _check_simring(errors, merged, subject)
     if "time_window" in touched and caps.supports("time_window"):
         _check_window(errors, merged, changed, subject, now)
-
-    rules = None
-    if caller_rules is not None:
-        rules = _check_caller_rules(errors, caller_rules, subject)
-        if rules is not None and rules == current.get("caller_rules", []):
-            rules = None
-
-    errors.raise_if_any()
-    if {"always", "time_window"} & touched or rules is not None:
-        loops = find_loops(subject=subject, merged=merged, rules=rules,
-                           stored_rules=current.get("caller_rules", []), now=now,
-                           index=line_index)
-        for key, messages in loops.items():
-            for message in messages:
-                errors.add(key, message)
-        errors.raise_if_any()
-    return changed, rules
 
 
 def _check_not_self(errors, key, destination, subject):
@@ -365,6 +387,7 @@ def _as_bool(value) -> bool:
 
 
 def _check_caller_rules(errors, caller_rules, subject):
+    """The caller rules normalised, or None when the list as a whole is refused."""
     caps = subject.caps
     if not isinstance(caller_rules, list | tuple):
         errors.add("caller_rules", "Send the caller rules as a list.")
@@ -376,78 +399,88 @@ def _check_caller_rules(errors, caller_rules, subject):
         errors.add("caller_rules", f"At most {MAX_CALLER_RULES} caller rules.")
         return None
     result = []
-    allowed_dispositions = caps.dispositions or ("forward",)
     for i, rule in enumerate(caller_rules):
-        key = f"caller_rules-{i}-"
         if not isinstance(rule, dict):
             errors.add("caller_rules", f"Rule {i + 1} is not a rule.")
             continue
-        unknown = set(rule) - set(RULE_FIELDS) - {"position", "id"}
-        for name in sorted(unknown):
-            errors.add(key + name, "This is not a caller rule setting.")
-
-        raw_callers = rule.get("callers") or []
-        if isinstance(raw_callers, str):
-            raw_callers = raw_callers.splitlines()
-        callers, bad = [], []
-        for raw in raw_callers:
-            if not isinstance(raw, str) or not raw.strip():
-                continue
-            try:
-                caller = normalize_caller(raw, region=subject.region)
-            except ValidationError as exc:
-                bad.append(f"{raw.strip()[:40]}: {' '.join(exc.messages)}")
-                continue
-            if caller not in callers:
-                callers.append(caller)
-        anonymous = False
-        try:
-            anonymous = _as_bool(rule.get("match_anonymous", False))
-        except ValidationError as exc:
-            errors.add(key + "match_anonymous", exc)
-        if ANONYMOUS in callers:  # typed as a word: the same as ticking the box
-            callers.remove(ANONYMOUS)
-            anonymous = True
-        for message in bad:
-            errors.add(key + "callers", message)
-        if not bad and not callers and not anonymous:
-            errors.add(key + "callers", "List at least one caller, or tick anonymous callers.")
-        if len(callers) > MAX_CALLERS_PER_RULE:
-            errors.add(key + "callers", f"At most {MAX_CALLERS_PER_RULE} callers per rule.")
-
-        destination = ""
-        try:
-            destination = normalize_destination(rule.get("destination"),
-                                                region=subject.region)
-        except ValidationError as exc:
-            errors.add(key + "destination", exc)
-        else:
-            if not destination:
-                errors.add(key + "destination", "Enter where these callers' calls go.")
-            else:
-                _check_not_self(errors, key + "destination", destination, subject)
-
-        disposition = rule.get("disposition") or "forward"
-        if disposition not in ("forward", "redirect"):
-            errors.add(key + "disposition", "Choose forward or redirect.")
-        elif disposition not in allowed_dispositions:
-            errors.add(key + "disposition", caps.option_reason("disposition"))
-
-        masks = {}
-        for name in ("mask_caller", "mask_callee"):
-            try:
-                masks[name] = _as_bool(rule.get(name, False))
-            except ValidationError as exc:
-                errors.add(key + name, exc)
-                masks[name] = False
-            if masks[name] and not caps.masking:
-                errors.add(key + name, caps.option_reason("masking"))
-        result.append({
-            "callers": callers,
-            "match_anonymous": anonymous,
-            "destination": destination,
-            "disposition": disposition,
-            "mask_caller": masks["mask_caller"],
-            "mask_callee": masks["mask_callee"],
-        })
+        result.append(_check_rule(errors, f"caller_rules-{i}-", rule, subject))
     return result
+
+
+def _check_rule(errors, key, rule, subject) -> dict:
+    """One caller rule normalised; its problems are keyed "caller_rules-<i>-<field>"."""
+    caps = subject.caps
+    unknown = set(rule) - set(RULE_FIELDS) - {"position", "id"}
+    for name in sorted(unknown):
+        errors.add(key + name, "This is not a caller rule setting.")
+
+    callers, anonymous = _rule_callers(errors, key, rule, subject)
+
+    destination = ""
+    try:
+        destination = normalize_destination(rule.get("destination"), region=subject.region)
+    except ValidationError as exc:
+        errors.add(key + "destination", exc)
+    else:
+        if not destination:
+            errors.add(key + "destination", "Enter where these callers' calls go.")
+        else:
+            _check_not_self(errors, key + "destination", destination, subject)
+
+    disposition = rule.get("disposition") or "forward"
+    if disposition not in ("forward", "redirect"):
+        errors.add(key + "disposition", "Choose forward or redirect.")
+    elif disposition not in (caps.dispositions or ("forward",)):
+        errors.add(key + "disposition", caps.option_reason("disposition"))
+
+    masks = {}
+    for name in ("mask_caller", "mask_callee"):
+        try:
+            masks[name] = _as_bool(rule.get(name, False))
+        except ValidationError as exc:
+            errors.add(key + name, exc)
+            masks[name] = False
+        if masks[name] and not caps.masking:
+            errors.add(key + name, caps.option_reason("masking"))
+    return {
+        "callers": callers,
+        "match_anonymous": anonymous,
+        "destination": destination,
+        "disposition": disposition,
+        "mask_caller": masks["mask_caller"],
+        "mask_callee": masks["mask_callee"],
+    }
+
+
+def _rule_callers(errors, key, rule, subject) -> tuple[list[str], bool]:
+    """(the rule's callers normalised, without repeats; whether it matches anonymous
+    callers)."""
+    raw_callers = rule.get("callers") or []
+    if isinstance(raw_callers, str):
+        raw_callers = raw_callers.splitlines()
+    callers, bad = [], []
+    for raw in raw_callers:
+        if not isinstance(raw, str) or not raw.strip():
+            continue
+        try:
+            caller = normalize_caller(raw, region=subject.region)
+        except ValidationError as exc:
+            bad.append(f"{raw.strip()[:40]}: {' '.join(exc.messages)}")
+            continue
+        if caller not in callers:
+            callers.append(caller)
+    anonymous = False
+    try:
+        anonymous = _as_bool(rule.get("match_anonymous", False))
+    except ValidationError as exc:
+        errors.add(key + "match_anonymous", exc)
+    if ANONYMOUS in callers:  # typed as a word: the same as ticking the box
+        callers.remove(ANONYMOUS)
+        anonymous = True
+    for message in bad:
+        errors.add(key + "callers", message)
+    if not bad and not callers and not anonymous:
+        errors.add(key + "callers", "List at least one caller, or tick anonymous callers.")
+    if len(callers) > MAX_CALLERS_PER_RULE:
+        errors.add(key + "callers", f"At most {MAX_CALLERS_PER_RULE} callers per rule.")
+    return callers, anonymous
