@@ -83,10 +83,6 @@ def needs_mfa(user, person):
     return person.user_id != user.id and not is_mfa_enabled(user)
 
 
-def is_admin_anywhere(user):
-    return user.is_authenticated and bool(own_admin_org_ids(user))
-
-
 def still_reaches(user, org, via_partner):
     """True while `user` may still act on `org` the way they did when they started
     something that outlives the request (a bulk job): as its own admin when `via_partner`
