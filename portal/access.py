@@ -113,10 +113,6 @@ def require_mfa(request, next_url):
     return redirect(reverse("mfa_activate_totp") + f"?next={next_url}")
 
 
-def is_admin_anywhere(user):
-    return user.is_authenticated and bool(own_admin_org_ids(user))
-
-
 def still_reaches(user, org, via_partner):
     """True while `user` may still act on `org` the way they did when they started
     something that outlives the request (a bulk job): as its own admin when `via_partner`

@@ -19,7 +19,8 @@ from django.utils import timezone
 from forwarding.bulk.csvfile import BATCH, CsvFile, Entry, _add, json_value
 from forwarding.models import ForwardingSettings
 from forwarding.rules import services
-from forwarding.rules.validation import LineIndex, Subject, line_keys, validate_proposal
+from forwarding.rules.directory import LineIndex
+from forwarding.rules.validation import Subject, line_keys, validate_proposal
 from portal.models import Organization, Person
 from providers.capabilities import capabilities_for
 

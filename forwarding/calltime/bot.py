@@ -32,13 +32,12 @@ from datetime import timedelta
 from celery import current_app
 from django.conf import settings as django_settings
 from django.db import IntegrityError, connections, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from forwarding.calltime import storage, threads
 from forwarding.calltime.webhook_orgs import webhook_url
 from forwarding.models import CallRecord, ForwardingSettings
-from forwarding.rules import routing
+from forwarding.rules import directory, routing
 from forwarding.rules.validation import line_keys
 from portal import audit
 from portal.models import Organization, Person
@@ -269,21 +268,9 @@ def decide_for_call(plan, aliases, *, at) -> routing.Decision:
 
 
 def _people_at(org, destinations, region):
-    """Destination -> person of the org it reaches (one query)."""
-    numbers = [d for d in destinations if not d.lower().startswith(("sip:", "sips:"))]
-    sips = [destination_key(d) for d in destinations if d.lower().startswith(("sip:", "sips:"))]
-    condition = Q(phone_number__in=numbers) | Q(extension__in=numbers)
-    for sip in sips:
-        condition |= Q(sip_uri__istartswith=sip)
-    found = {}
-    people = Person.objects.filter(org=org).filter(condition).only(
-        "id", "display_name", "phone_number", "extension", "sip_uri", "provider_person_id")
-    for person in people:
-        keys = line_keys(person, region=region)
-        for destination in destinations:
-            if destination_key(destination) in keys:
-                found.setdefault(destination, person)
-    return found
+    """Destination -> person of the org it reaches (one query), as every part of the
+    portal finds them."""
+    return directory.people_behind(org, destinations, region=region)
 
 
 def redirect_targets(org, person, decision) -> list[tuple[graph.RedirectTarget, str, str]]:

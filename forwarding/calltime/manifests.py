@@ -14,12 +14,10 @@ from django.conf import settings as django_settings
 from django.db import transaction
 
 from forwarding.models import ForwardingSettings
-from forwarding.rules import routing
-from forwarding.rules.validation import line_keys
+from forwarding.rules import directory, routing
 from portal import audit
-from portal.models import AuditEvent, Person
+from portal.models import AuditEvent
 from providers import lync
-from providers.addresses import destination_key
 
 EVENT_MANIFEST_DOWNLOADED = audit.Event.MANIFEST_DOWNLOADED
 
@@ -27,21 +25,9 @@ def app_uri(org) -> str:
     return f"{django_settings.PUBLIC_URL}/lync/{org.pk}/forwarding"
 
 
-def _org_index(org) -> dict:
-    """Destination key -> person, for every person of the org (the manifest covers the
-    whole org anyway: one query)."""
-    index = {}
-    people = Person.objects.filter(org=org).order_by("display_name", "id").only(
-        "id", "display_name", "phone_number", "extension", "sip_uri")
-    for person in people:
-        for key in line_keys(person, region=org.default_region):
-            index.setdefault(key, person)
-    return index
-
-
-def _lync_address(destination, index):
+def _lync_address(destination, people):
     """A destination as the manifest dials it: a person of the org by their SIP URI."""
-    target = index.get(destination_key(destination))
+    target = people.get(destination)
     if target is not None and target.sip_uri:
         return target.sip_uri
     return destination
@@ -52,33 +38,36 @@ def lync_rules(org) -> list[lync.PersonRules]:
     the precedence of forwarding.rules.routing (caller rules, then always-forward); features
     Lync does not support are left out, as routing.decide would skip them."""
     caps = org.capabilities
-    index = _org_index(org)
     rows = (ForwardingSettings.objects.filter(person__org=org)
             .select_related("person__org").prefetch_related("caller_rules")
             .order_by("person__id"))
-    people = []
-    for row in rows:
-        person = row.person
-        address = person.sip_uri or person.phone_number
-        if not address:
-            continue
-        plan = routing.plan_from(row, person=person, caps=caps)
-        always = ""
-        if caps.supports("always") and plan.always_enabled and plan.always_destination:
-            always = _lync_address(plan.always_destination, index)
-        rules = []
-        if caps.supports("caller_rules"):
-            for rule in plan.caller_rules:
-                disposition = rule.disposition if rule.disposition in caps.dispositions \
-                    else "forward"
-                rules.append(lync.CallerRule(
-                    callers=tuple(rule.callers),
-                    destination=_lync_address(rule.destination, index),
-                    disposition=disposition, match_anonymous=rule.match_anonymous,
-                ))
-        people.append(lync.PersonRules(address=address, caller_rules=tuple(rules),
-                                       always_destination=always))
-    return people
+    plans = [(row.person, routing.plan_from(row, person=row.person, caps=caps))
+             for row in rows if row.person.sip_uri or row.person.phone_number]
+    # The people behind every destination of the org at once (the manifest covers the
+    # whole org anyway: one query, reading every person).
+    destinations = [plan.always_destination for _, plan in plans]
+    destinations += [rule.destination for _, plan in plans for rule in plan.caller_rules]
+    people = directory.people_behind(org, destinations, whole_org=True)
+    return [_person_rules(person, plan, caps, people) for person, plan in plans]
+
+
+def _person_rules(person, plan, caps, people) -> lync.PersonRules:
+    """One person's rules as the compiler takes them; `people`: destination -> person."""
+    always = ""
+    if caps.supports("always") and plan.always_enabled and plan.always_destination:
+        always = _lync_address(plan.always_destination, people)
+    rules = []
+    if caps.supports("caller_rules"):
+        for rule in plan.caller_rules:
+            disposition = rule.disposition if rule.disposition in caps.dispositions \
+                else "forward"
+            rules.append(lync.CallerRule(
+                callers=tuple(rule.callers),
+                destination=_lync_address(rule.destination, people),
+                disposition=disposition, match_anonymous=rule.match_anonymous,
+            ))
+    return lync.PersonRules(address=person.sip_uri or person.phone_number,
+                            caller_rules=tuple(rules), always_destination=always)
 
 
 def manifest_for(org) -> bytes:

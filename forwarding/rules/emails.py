@@ -13,6 +13,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 
+from forwarding.rules import selectors
+
 log = logging.getLogger(__name__)
 
 
@@ -26,8 +28,6 @@ def is_somebody_else(person, actor) -> bool:
 
 
 def compose(*, person, actor, old, new, event) -> tuple[str, str]:
-    from forwarding.rules import selectors
-
     caps = selectors.caps_for(person)
     changes = selectors.describe_changes(old, new, caps=caps)
     now_lines = [f"- {d['label']}: {d['text']}" for d in selectors.describe(new, caps=caps)]

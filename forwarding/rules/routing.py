@@ -36,6 +36,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 
+from forwarding.models import ForwardingSettings
 from forwarding.rules.validation import normalize_caller
 from providers.addresses import ANONYMOUS, caller_keys, destination_key, display_destination
 from providers.capabilities import Capabilities
@@ -131,28 +132,12 @@ def decide(plan: Plan, *, caller, at: datetime, line_state: str) -> Decision:
         raise ValueError(f"unknown line state {line_state!r}; one of {LINE_STATES}")
     caps = plan.caps
     keys = caller_keys(caller, region=plan.region)
-    who = "An anonymous caller" if ANONYMOUS in keys else _caller_words(caller, plan.region)
 
     # 1. caller rules
     if caps.supports("caller_rules"):
-        for position, rule in enumerate(plan.caller_rules, start=1):
-            if not rule.destination or not _rule_matches(rule, keys):
-                continue
-            allowed = caps.dispositions or ("forward",)
-            disposition = rule.disposition if rule.disposition in allowed else "forward"
-            told = ("the caller is told and calls the new number" if disposition == "redirect"
-                    else "the caller is not told")
-            return Decision(
-                targets=[rule.destination],
-                disposition=disposition,
-                timeout=None,
-                rule=f"caller_rule:{position}",
-                explanation=f"{who} matches caller rule {position}: the call is "
-                f"{'redirected' if disposition == 'redirect' else 'forwarded'} to "
-                f"{_words(rule.destination)} ({told}).",
-                mask_caller=rule.mask_caller and caps.masking,
-                mask_callee=rule.mask_callee and caps.masking,
-            )
+        decision = _by_caller_rule(plan, caller, keys)
+        if decision is not None:
+            return decision
 
     # 2. time window
     if window_active(plan, at):
@@ -171,23 +156,9 @@ def decide(plan: Plan, *, caller, at: datetime, line_state: str) -> Decision:
         )
 
     # 4. line state
-    by_state = {"offline": "continuity", "busy": "busy", "no_answer": "no_answer"}
-    feature = by_state.get(line_state)
-    if feature and caps.supports(feature) and getattr(plan, f"{feature}_enabled") and \
-            getattr(plan, f"{feature}_destination"):
-        destination = getattr(plan, f"{feature}_destination")
-        reason = {
-            "continuity": "The phone is offline, so business continuity",
-            "busy": "The line is busy, so forward-when-busy",
-            "no_answer": "The call is not answered"
-            + (f" after {plan.no_answer_ring_after} {caps.no_answer_unit}"
-               if plan.no_answer_ring_after else "")
-            + ", so forward-when-not-answered",
-        }[feature]
-        return Decision(
-            targets=[destination], disposition="forward", rule=feature,
-            explanation=f"{reason} sends the call to {_words(destination)}.",
-        )
+    decision = _by_line_state(plan, line_state)
+    if decision is not None:
+        return decision
 
     # 5. simultaneous ring
     if caps.supports("simring") and plan.simring_enabled and plan.simring_targets:
@@ -206,6 +177,58 @@ def decide(plan: Plan, *, caller, at: datetime, line_state: str) -> Decision:
         targets=[plan.own_line] if plan.own_line else [], disposition="ring", rule="none",
         explanation="No forwarding applies: the call rings "
         + (_words(plan.own_line) if plan.own_line else "the person's own line") + ".",
+    )
+
+
+def _by_caller_rule(plan: Plan, caller, keys: set[str]) -> Decision | None:
+    """Step 1: the first caller rule that lists the caller, if any."""
+    caps = plan.caps
+    for position, rule in enumerate(plan.caller_rules, start=1):
+        if not rule.destination or not _rule_matches(rule, keys):
+            continue
+        who = ("An anonymous caller" if ANONYMOUS in keys
+               else _caller_words(caller, plan.region))
+        allowed = caps.dispositions or ("forward",)
+        disposition = rule.disposition if rule.disposition in allowed else "forward"
+        told = ("the caller is told and calls the new number" if disposition == "redirect"
+                else "the caller is not told")
+        return Decision(
+            targets=[rule.destination],
+            disposition=disposition,
+            timeout=None,
+            rule=f"caller_rule:{position}",
+            explanation=f"{who} matches caller rule {position}: the call is "
+            f"{'redirected' if disposition == 'redirect' else 'forwarded'} to "
+            f"{_words(rule.destination)} ({told}).",
+            mask_caller=rule.mask_caller and caps.masking,
+            mask_callee=rule.mask_callee and caps.masking,
+        )
+    return None
+
+
+# Step 4: which forwarding a line state turns to ("idle" turns to none).
+_STATE_FEATURES = {"offline": "continuity", "busy": "busy", "no_answer": "no_answer"}
+
+
+def _by_line_state(plan: Plan, line_state: str) -> Decision | None:
+    """Step 4: the forwarding for the line's state, when it is on and has a destination."""
+    caps = plan.caps
+    feature = _STATE_FEATURES.get(line_state)
+    if not (feature and caps.supports(feature) and getattr(plan, f"{feature}_enabled")
+            and getattr(plan, f"{feature}_destination")):
+        return None
+    destination = getattr(plan, f"{feature}_destination")
+    reason = {
+        "continuity": "The phone is offline, so business continuity",
+        "busy": "The line is busy, so forward-when-busy",
+        "no_answer": "The call is not answered"
+        + (f" after {plan.no_answer_ring_after} {caps.no_answer_unit}"
+           if plan.no_answer_ring_after else "")
+        + ", so forward-when-not-answered",
+    }[feature]
+    return Decision(
+        targets=[destination], disposition="forward", rule=feature,
+        explanation=f"{reason} sends the call to {_words(destination)}.",
     )
 
 
@@ -239,8 +262,6 @@ def plan_from(settings, *, person, caps: Capabilities | None = None) -> Plan:
 
 def plan_for(person) -> Plan:
     """Load a person's Plan from the database (two queries: settings and rules)."""
-    from forwarding.models import ForwardingSettings
-
     settings = (
         ForwardingSettings.objects.filter(person=person).prefetch_related("caller_rules").first()
     )

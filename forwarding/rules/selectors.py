@@ -154,9 +154,9 @@ class Who:
 
     def __init__(self, name=None):
         if name:
-            self.subject, self.be, self.possessive = name, "is", f"{name}'s"
+            self.subject, self.be, self.do, self.possessive = name, "is", "does", f"{name}'s"
         else:
-            self.subject, self.be, self.possessive = "you", "are", "your"
+            self.subject, self.be, self.do, self.possessive = "you", "are", "do", "your"
 
 
 def _vm(enabled):
@@ -171,97 +171,113 @@ def describe(values: dict, *, caps, name=None, now=None) -> list[dict]:
     who = Who(name)
     now = now or timezone.now()
     out = []
-
-    def add(feature, on, text):
+    for feature, sentence in _SENTENCES:
         if caps.supports(feature):
+            on, text = sentence(values, caps, who, now)
             out.append({"feature": feature, "label": FEATURE_LABELS[feature], "on": on,
                         "text": text})
-
-    v = values
-    dest = {k: display_destination(v.get(k) or "") for k in (
-        "always_destination", "busy_destination", "no_answer_destination",
-        "continuity_destination", "window_destination")}
-
-    if v.get("always_enabled"):
-        reminder = (f", with a short ring reminder on {who.possessive} phone"
-                    if v.get("always_ring_reminder") and caps.ring_reminder else "")
-        add("always", True, f"All calls go to {dest['always_destination']}"
-            f"{_vm(v.get('always_voicemail') and caps.voicemail)}{reminder}.")
-    else:
-        add("always", False, "Calls are not forwarded all the time.")
-
-    if v.get("busy_enabled"):
-        add("busy", True, f"Calls go to {dest['busy_destination']} when {who.subject} "
-            f"{who.be} busy{_vm(v.get('busy_voicemail') and caps.voicemail)}.")
-    else:
-        add("busy", False, f"When {who.subject} {who.be} busy, calls are not forwarded.")
-
-    if v.get("no_answer_enabled"):
-        after = v.get("no_answer_ring_after") or caps.no_answer_default
-        unit = caps.no_answer_unit or ""
-        add("no_answer", True, f"Calls go to {dest['no_answer_destination']} when "
-            f"{who.subject} {'do' if name is None else 'does'} not answer within {after} "
-            f"{unit}{_vm(v.get('no_answer_voicemail') and caps.voicemail)}.")
-    else:
-        add("no_answer", False, "Unanswered calls are not forwarded.")
-
-    if v.get("continuity_enabled"):
-        add("continuity", True, f"Calls go to {dest['continuity_destination']} when "
-            f"{who.possessive} phone is offline"
-            f"{_vm(v.get('continuity_voicemail') and caps.voicemail)}.")
-    else:
-        add("continuity", False, f"When {who.possessive} phone is offline, calls are not "
-            "forwarded.")
-
-    targets = v.get("simring_targets") or []
-    if v.get("simring_enabled") and targets:
-        count = len(targets) + 1
-        timeout = v.get("simring_timeout") or caps.simring_timeout_default(count)
-        add("simring", True, f"Calls ring {who.possessive} line and "
-            + ", ".join(display_destination(t) for t in targets)
-            + " at the same time" + (f", for {timeout} seconds." if timeout else "."))
-    else:
-        add("simring", False, f"Only {who.possessive} own line rings.")
-
-    rules = v.get("caller_rules") or []
-    if rules:
-        parts = []
-        for i, rule in enumerate(rules, start=1):
-            callers = [display_destination(c) for c in rule.get("callers", [])]
-            if rule.get("match_anonymous"):
-                callers.append("anonymous callers")
-            verb = "redirected" if rule.get("disposition") == "redirect" else "forwarded"
-            told = ("the caller is told" if verb == "redirected" else "the caller is not told")
-            masks = []
-            if rule.get("mask_caller"):
-                masks.append("hiding the caller's number")
-            if rule.get("mask_callee"):
-                masks.append(f"hiding {who.possessive} number")
-            parts.append(
-                f"Rule {i}: calls from {', '.join(callers)} are {verb} to "
-                f"{display_destination(rule.get('destination', ''))} ({told}"
-                + (", " + " and ".join(masks) if masks else "") + ")."
-            )
-        add("caller_rules", True, " ".join(parts))
-    else:
-        add("caller_rules", False, "No rules per caller.")
-
-    if v.get("window_enabled") and v.get("window_start") and v.get("window_end"):
-        start, end = v["window_start"], v["window_end"]
-        if isinstance(start, str):
-            start, end = datetime.fromisoformat(start), datetime.fromisoformat(end)
-        if end <= now:
-            status = "This time window is over; the other settings apply."
-        elif start <= now:
-            status = "It is running now."
-        else:
-            status = "It has not started yet."
-        add("time_window", True, f"From {when(start)} until {when(end)}, all calls go to "
-            f"{dest['window_destination']}; afterwards the other settings apply again. "
-            + status)
-    else:
-        add("time_window", False, "No time window.")
     return out
+
+
+# Each feature's sentence: (values, caps, who, now) -> (on, text).
+
+
+def _always_sentence(v, caps, who, now):
+    if not v.get("always_enabled"):
+        return False, "Calls are not forwarded all the time."
+    reminder = (f", with a short ring reminder on {who.possessive} phone"
+                if v.get("always_ring_reminder") and caps.ring_reminder else "")
+    return True, (f"All calls go to {display_destination(v.get('always_destination') or '')}"
+                  f"{_vm(v.get('always_voicemail') and caps.voicemail)}{reminder}.")
+
+
+def _busy_sentence(v, caps, who, now):
+    if not v.get("busy_enabled"):
+        return False, f"When {who.subject} {who.be} busy, calls are not forwarded."
+    return True, (f"Calls go to {display_destination(v.get('busy_destination') or '')} when "
+                  f"{who.subject} {who.be} busy{_vm(v.get('busy_voicemail') and caps.voicemail)}.")
+
+
+def _no_answer_sentence(v, caps, who, now):
+    if not v.get("no_answer_enabled"):
+        return False, "Unanswered calls are not forwarded."
+    after = v.get("no_answer_ring_after") or caps.no_answer_default
+    unit = caps.no_answer_unit or ""
+    destination = display_destination(v.get("no_answer_destination") or "")
+    return True, (f"Calls go to {destination} when {who.subject} {who.do} not answer within "
+                  f"{after} {unit}{_vm(v.get('no_answer_voicemail') and caps.voicemail)}.")
+
+
+def _continuity_sentence(v, caps, who, now):
+    if not v.get("continuity_enabled"):
+        return False, f"When {who.possessive} phone is offline, calls are not forwarded."
+    destination = display_destination(v.get("continuity_destination") or "")
+    return True, (f"Calls go to {destination} when {who.possessive} phone is offline"
+                  f"{_vm(v.get('continuity_voicemail') and caps.voicemail)}.")
+
+
+def _simring_sentence(v, caps, who, now):
+    targets = v.get("simring_targets") or []
+    if not (v.get("simring_enabled") and targets):
+        return False, f"Only {who.possessive} own line rings."
+    timeout = v.get("simring_timeout") or caps.simring_timeout_default(len(targets) + 1)
+    return True, (f"Calls ring {who.possessive} line and "
+                  + ", ".join(display_destination(t) for t in targets)
+                  + " at the same time" + (f", for {timeout} seconds." if timeout else "."))
+
+
+def _caller_rules_sentence(v, caps, who, now):
+    rules = v.get("caller_rules") or []
+    if not rules:
+        return False, "No rules per caller."
+    return True, " ".join(_rule_words(i, rule, who) for i, rule in enumerate(rules, start=1))
+
+
+def _rule_words(i, rule, who):
+    callers = [display_destination(c) for c in rule.get("callers", [])]
+    if rule.get("match_anonymous"):
+        callers.append("anonymous callers")
+    verb = "redirected" if rule.get("disposition") == "redirect" else "forwarded"
+    told = ("the caller is told" if verb == "redirected" else "the caller is not told")
+    masks = []
+    if rule.get("mask_caller"):
+        masks.append("hiding the caller's number")
+    if rule.get("mask_callee"):
+        masks.append(f"hiding {who.possessive} number")
+    return (
+        f"Rule {i}: calls from {', '.join(callers)} are {verb} to "
+        f"{display_destination(rule.get('destination', ''))} ({told}"
+        + (", " + " and ".join(masks) if masks else "") + ")."
+    )
+
+
+def _window_sentence(v, caps, who, now):
+    if not (v.get("window_enabled") and v.get("window_start") and v.get("window_end")):
+        return False, "No time window."
+    start, end = v["window_start"], v["window_end"]
+    if isinstance(start, str):
+        start, end = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    if end <= now:
+        status = "This time window is over; the other settings apply."
+    elif start <= now:
+        status = "It is running now."
+    else:
+        status = "It has not started yet."
+    destination = display_destination(v.get("window_destination") or "")
+    return True, (f"From {when(start)} until {when(end)}, all calls go to {destination}; "
+                  "afterwards the other settings apply again. " + status)
+
+
+# In the order pages and emails list them.
+_SENTENCES = (
+    ("always", _always_sentence),
+    ("busy", _busy_sentence),
+    ("no_answer", _no_answer_sentence),
+    ("continuity", _continuity_sentence),
+    ("simring", _simring_sentence),
+    ("caller_rules", _caller_rules_sentence),
+    ("time_window", _window_sentence),
+)
 
 
 def describe_changes(old: dict, new: dict, *, caps, name=None) -> list[str]:

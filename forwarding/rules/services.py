@@ -18,7 +18,7 @@ from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from forwarding.models import CallerRule, ForwardingSettings, SyncStatus
-from forwarding.rules import emails, signals, validation
+from forwarding.rules import emails, selectors, signals, validation
 from portal import audit
 from portal.models import AuditEvent
 
@@ -44,10 +44,6 @@ class StaleVersion(Exception):
             "you opened them. Review the current settings and try again."
         )
         super().__init__(self.message)
-
-
-def caps_for(person):
-    return person.org.capabilities
 
 
 # --- reading a row as values and as a snapshot ---------------------------------------------
@@ -103,7 +99,7 @@ def settings_for(person) -> ForwardingSettings:
 
 
 def _initial_status(person):
-    if caps_for(person).delivery != "push":
+    if selectors.caps_for(person).delivery != "push":
         return SyncStatus.NOT_PUSHED
     return SyncStatus.PENDING
 
@@ -151,7 +147,7 @@ def _apply(*, settings, person, changes, caller_rules, actor, event, data=None, 
            push_queue="interactive"):
     """Validate and save; returns the settings (version unchanged when nothing changed)."""
     now = now or timezone.now()
-    caps = caps_for(person)
+    caps = selectors.caps_for(person)
     current = values(settings)
     old = snapshot(settings)
 
@@ -242,7 +238,7 @@ def forwarding_restore(*, person, event: AuditEvent, expected_version: int,
     if snap is None:
         raise ValidationError({"event": ["This event holds no settings to restore."]})
     now = timezone.now()
-    caps = caps_for(person)
+    caps = selectors.caps_for(person)
     changes = {
         name: snap[name]
         for name in validation.EDITABLE_FIELDS
@@ -299,7 +295,7 @@ def _tick_one(settings_id, now) -> bool:
         )
         if settings is None or settings.window_start is None or settings.window_end is None:
             return False
-        if not caps_for(settings.person).supports("time_window"):
+        if not selectors.caps_for(settings.person).supports("time_window"):
             return False
         if settings.window_start <= now < settings.window_end:
             state, event = "active", EVENT_WINDOW_STARTED

@@ -12,9 +12,10 @@
 
 Every error is keyed by the field that caused it (model field names, and
 "caller_rules-<i>-<field>" for caller rules), so forms can show it next to that field.
-Only the loop check at the bottom touches the database: it looks up the people behind
-this person's destinations and walks on from them (LineIndex), one query per step, so an
-edit costs the same in an org of ten people or of ten thousand.
+Only the loop check touches the database (forwarding.rules.directory.find_loops): it
+looks up the people behind this person's destinations and walks on from them
+(LineIndex), one query per step, so an edit costs the same in an org of ten people or of
+ten thousand.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import phonenumbers
 from django.core.exceptions import ValidationError
 
+from forwarding.rules.directory import LineIndex, find_loops
 from providers import addresses
 from providers.addresses import ANONYMOUS, destination_key, display_destination, keys_of_lines
 from providers.capabilities import FEATURE_LABELS, Capabilities
@@ -203,8 +204,41 @@ def validate_proposal(*, subject: Subject, current: dict, changes: dict,
     only what its loop check needs."""
     caps = subject.caps
     errors = Errors()
-    proposed = {}
+    proposed = _parse_changes(errors, changes, subject)
+    _drop_unsupported(errors, proposed, caps)
+    if "simring_targets" in proposed:
+        proposed["simring_targets"] = _normalize_targets(
+            errors, proposed["simring_targets"], subject)
 
+    changed = {f: v for f, v in proposed.items() if current.get(f) != v}
+    merged = {**current, **changed}
+    touched = {FIELD_FEATURES[f] for f in changed}
+    _check_features(errors, merged, changed, touched, subject, now)
+
+    rules = None
+    if caller_rules is not None:
+        rules = _check_caller_rules(errors, caller_rules, subject)
+        if rules is not None and rules == current.get("caller_rules", []):
+            rules = None
+
+    errors.raise_if_any()
+    # The loop check reads the database: only for a proposal that is valid otherwise and
+    # that changes where every (or some) call goes.
+    if {"always", "time_window"} & touched or rules is not None:
+        loops = find_loops(subject=subject, merged=merged, rules=rules,
+                           stored_rules=current.get("caller_rules", []), now=now,
+                           index=line_index)
+        for key, messages in loops.items():
+            for message in messages:
+                errors.add(key, message)
+        errors.raise_if_any()
+    return changed, rules
+
+
+def _parse_changes(errors, changes, subject) -> dict:
+    """The values of `changes` checked for their type, destinations normalised; unknown
+    fields and bad values become errors and are left out."""
+    proposed = {}
     for field, raw in changes.items():
         if field not in FIELD_FEATURES:
             errors.add(field, "This is not a forwarding setting that can be changed.")
@@ -217,8 +251,12 @@ def validate_proposal(*, subject: Subject, current: dict, changes: dict,
             errors.add(field, exc)
             continue
         proposed[field] = value
+    return proposed
 
-    # Unsupported features and options: refused unless the value is the harmless default.
+
+def _drop_unsupported(errors, proposed, caps) -> None:
+    """Unsupported features and options: refused unless the value is the harmless
+    default."""
     for field, value in list(proposed.items()):
         feature = FIELD_FEATURES[field]
         if value == DEFAULTS[field]:
@@ -230,20 +268,22 @@ def validate_proposal(*, subject: Subject, current: dict, changes: dict,
             errors.add(field, caps.option_reason(FIELD_OPTIONS[field]))
             del proposed[field]
 
-    if "simring_targets" in proposed:
-        targets = []
-        for i, raw in enumerate(proposed["simring_targets"], start=1):
-            try:
-                targets.append(normalize_destination(raw, region=subject.region))
-            except ValidationError as exc:
-                errors.add("simring_targets", f"Line {i} ({raw.strip()[:40]}): "
-                           + " ".join(exc.messages))
-        proposed["simring_targets"] = [t for t in targets if t]
 
-    changed = {f: v for f, v in proposed.items() if current.get(f) != v}
-    merged = {**current, **changed}
-    touched = {FIELD_FEATURES[f] for f in changed}
+def _normalize_targets(errors, raw_targets, subject) -> list[str]:
+    """The simultaneous ring targets normalised; a bad one is an error naming its line."""
+    targets = []
+    for i, raw in enumerate(raw_targets, start=1):
+        try:
+            targets.append(normalize_destination(raw, region=subject.region))
+        except ValidationError as exc:
+            errors.add("simring_targets", f"Line {i} ({raw.strip()[:40]}): "
+                       + " ".join(exc.messages))
+    return [t for t in targets if t]
 
+
+def _check_features(errors, merged, changed, touched, subject, now) -> None:
+    """The checks of each feature the proposal touches, on the merged values."""
+    caps = subject.caps
     for feature in ("always", "busy", "no_answer", "continuity"):
         if feature not in touched or not caps.supports(feature):
             continue
@@ -259,23 +299,6 @@ def validate_proposal(*, subject: Subject, current: dict, changes: dict,
         _check_simring(errors, merged, subject)
     if "time_window" in touched and caps.supports("time_window"):
         _check_window(errors, merged, changed, subject, now)
-
-    rules = None
-    if caller_rules is not None:
-        rules = _check_caller_rules(errors, caller_rules, subject)
-        if rules is not None and rules == current.get("caller_rules", []):
-            rules = None
-
-    errors.raise_if_any()
-    if {"always", "time_window"} & touched or rules is not None:
-        loops = find_loops(subject=subject, merged=merged, rules=rules,
-                           stored_rules=current.get("caller_rules", []), now=now,
-                           index=line_index)
-        for key, messages in loops.items():
-            for message in messages:
-                errors.add(key, message)
-        errors.raise_if_any()
-    return changed, rules
 
 
 def _check_not_self(errors, key, destination, subject):
@@ -364,6 +387,7 @@ def _as_bool(value) -> bool:
 
 
 def _check_caller_rules(errors, caller_rules, subject):
+    """The caller rules normalised, or None when the list as a whole is refused."""
     caps = subject.caps
     if not isinstance(caller_rules, list | tuple):
         errors.add("caller_rules", "Send the caller rules as a list.")
@@ -375,386 +399,88 @@ def _check_caller_rules(errors, caller_rules, subject):
         errors.add("caller_rules", f"At most {MAX_CALLER_RULES} caller rules.")
         return None
     result = []
-    allowed_dispositions = caps.dispositions or ("forward",)
     for i, rule in enumerate(caller_rules):
-        key = f"caller_rules-{i}-"
         if not isinstance(rule, dict):
             errors.add("caller_rules", f"Rule {i + 1} is not a rule.")
             continue
-        unknown = set(rule) - set(RULE_FIELDS) - {"position", "id"}
-        for name in sorted(unknown):
-            errors.add(key + name, "This is not a caller rule setting.")
-
-        raw_callers = rule.get("callers") or []
-        if isinstance(raw_callers, str):
-            raw_callers = raw_callers.splitlines()
-        callers, bad = [], []
-        for raw in raw_callers:
-            if not isinstance(raw, str) or not raw.strip():
-                continue
-            try:
-                caller = normalize_caller(raw, region=subject.region)
-            except ValidationError as exc:
-                bad.append(f"{raw.strip()[:40]}: {' '.join(exc.messages)}")
-                continue
-            if caller not in callers:
-                callers.append(caller)
-        anonymous = False
-        try:
-            anonymous = _as_bool(rule.get("match_anonymous", False))
-        except ValidationError as exc:
-            errors.add(key + "match_anonymous", exc)
-        if ANONYMOUS in callers:  # typed as a word: the same as ticking the box
-            callers.remove(ANONYMOUS)
-            anonymous = True
-        for message in bad:
-            errors.add(key + "callers", message)
-        if not bad and not callers and not anonymous:
-            errors.add(key + "callers", "List at least one caller, or tick anonymous callers.")
-        if len(callers) > MAX_CALLERS_PER_RULE:
-            errors.add(key + "callers", f"At most {MAX_CALLERS_PER_RULE} callers per rule.")
-
-        destination = ""
-        try:
-            destination = normalize_destination(rule.get("destination"),
-                                                region=subject.region)
-        except ValidationError as exc:
-            errors.add(key + "destination", exc)
-        else:
-            if not destination:
-                errors.add(key + "destination", "Enter where these callers' calls go.")
-            else:
-                _check_not_self(errors, key + "destination", destination, subject)
-
-        disposition = rule.get("disposition") or "forward"
-        if disposition not in ("forward", "redirect"):
-            errors.add(key + "disposition", "Choose forward or redirect.")
-        elif disposition not in allowed_dispositions:
-            errors.add(key + "disposition", caps.option_reason("disposition"))
-
-        masks = {}
-        for name in ("mask_caller", "mask_callee"):
-            try:
-                masks[name] = _as_bool(rule.get(name, False))
-            except ValidationError as exc:
-                errors.add(key + name, exc)
-                masks[name] = False
-            if masks[name] and not caps.masking:
-                errors.add(key + name, caps.option_reason("masking"))
-        result.append({
-            "callers": callers,
-            "match_anonymous": anonymous,
-            "destination": destination,
-            "disposition": disposition,
-            "mask_caller": masks["mask_caller"],
-            "mask_callee": masks["mask_callee"],
-        })
+        result.append(_check_rule(errors, f"caller_rules-{i}-", rule, subject))
     return result
 
 
-# --- loops inside the org (reads the database) -------------------------------------------
-
-# A walk longer than this many steps (one query each) loads the rest of the org at once:
-# past that point one query for everybody is cheaper than one more query per step.
-MAX_WALK_STEPS = 25
-
-
-@dataclass
-class _Reached:
-    """A person of the org as the loop walk sees them: a name and their stored edges."""
-
-    name: str
-    always: str  # the always-forward destination while it is on, else ""
-    window: str  # the time window's destination while it is on, else ""
-    window_end: datetime | None
-    rules: list  # caller rule destinations, in rule order
-
-    def targets(self, now: datetime) -> list[str]:
-        """Where their stored settings send every (or some) call: always-forward, a time
-        window that is running or yet to come, caller rules."""
-        targets = [self.always] if self.always else []
-        if self.window and self.window_end is not None and self.window_end > now:
-            targets.append(self.window)
-        targets.extend(self.rules)
-        return targets
-
-
-class LineIndex:
-    """Who in one org answers a destination key, and where those people forward to.
-
-    Loaded on demand: `resolve` looks up only the keys it is given, with one query that
-    also brings each person's stored edges, so a loop check costs one query per step of
-    its walk whatever the size of the org. Pass one index to several `validate_proposal`
-    calls of the same org (a bulk job) to share what it has loaded, `preload=True` to load
-    the whole org in one go instead, and call `note_saved` after each row you save so the
-    edges stay current. It does not see people added or re-numbered after it loaded them.
-
-    Finding a person by key relies on their lines being stored in the form they match
-    under (Person.save stores numbers and extensions that way, see `stored_line`; SIP URIs
-    are compared through portal.models.sip_line_key, the same normalisation in SQL).
-    Every person the query returns is checked again with `line_keys`, so the index never
-    matches more than the full normalisation would, and when several people share a line
-    the first by (display name, id) wins, as it always did."""
-
-    def __init__(self, org, *, region: str | None = None, preload: bool = False):
-        self.org_id = org.pk
-        self.region = region or org.default_region
-        self.complete = False  # every person of the org is loaded
-        self._person_of: dict[str, int | None] = {}  # key -> person id, None: nobody
-        self._reached: dict[int, _Reached] = {}
-        if preload:
-            self.load_all()
-
-    # --- lookups -----------------------------------------------------------------------
-
-    def person_for(self, key: str) -> int | None:
-        """The id of the person behind an already resolved key."""
-        return self._person_of.get(key)
-
-    def name(self, person_id: int) -> str:
-        reached = self._reached.get(person_id)
-        return reached.name if reached is not None else f"person {person_id}"
-
-    def targets(self, person_id: int, now: datetime) -> list[str]:
-        reached = self._reached.get(person_id)
-        return reached.targets(now) if reached is not None else []
-
-    def resolve(self, keys) -> None:
-        """Find the people behind `keys` (destination keys) not looked up yet: one query,
-        none when every key is known already."""
-        wanted = {key for key in keys if key and key not in self._person_of}
-        if not wanted:
-            return
-        if not self.complete:
-            self._load(self._condition(wanted), wanted)
-        for key in wanted:
-            self._person_of.setdefault(key, None)
-
-    def load_all(self) -> None:
-        """Load every person of the org (a bulk job, or a very long walk)."""
-        from django.db.models import Q
-
-        if not self.complete:
-            self._load(Q(), None)
-            self.complete = True
-
-    def note_saved(self, person_id: int, values: dict) -> None:
-        """After saving `person_id`'s settings (`values` as forwarding.rules.services.values
-        gives them, caller rules included), so later checks see the new edges."""
-        reached = self._reached.get(person_id)
-        if reached is not None:
-            self._reached[person_id] = _reached(reached.name, values)
-
-    # --- loading -----------------------------------------------------------------------
-
-    def _condition(self, keys: set):
-        """People whose stored lines equal one of `keys` in their stored form: an OR over
-        the three indexed columns."""
-        from django.db.models import Q
-
-        plain = set()
-        for key in keys:
-            if not key.startswith("sip:"):
-                plain |= _stored_forms(key, self.region)
-        condition = Q(sip_key__in=sorted(keys))  # also a number typed into the SIP column
-        if plain:
-            plain = sorted(plain)
-            condition |= Q(phone_number__in=plain) | Q(extension__in=plain)
-        return condition
-
-    def _load(self, condition, wanted: set | None) -> None:
-        from django.db import connection
-
-        if connection.vendor != "postgresql":
-            # The targeted lookup uses PostgreSQL functions; elsewhere (the zero-setup
-            # SQLite demo) the org is small: load it whole, in two queries.
-            self._load_whole_org()
-            return
-        from django.contrib.postgres.expressions import ArraySubquery
-        from django.db.models import OuterRef
-
-        from forwarding.models import CallerRule
-        from portal.models import Person
-        from portal.models.tenancy import sip_line_key
-
-        rules = (
-            CallerRule.objects.filter(settings__person=OuterRef("pk"))
-            .order_by("position").values("destination")
-        )
-        rows = (
-            Person.objects.filter(org_id=self.org_id)
-            .annotate(sip_key=sip_line_key(), rule_destinations=ArraySubquery(rules))
-            .filter(condition)
-            # The order of the former full index: when two people share a line, the first
-            # by (display name, id) is the one a destination reaches.
-            .order_by("display_name", "id")
-            .values_list(
-                "id", "display_name", "phone_number", "extension", "sip_uri",
-                "forwarding__always_enabled", "forwarding__always_destination",
-                "forwarding__window_enabled", "forwarding__window_destination",
-                "forwarding__window_end", "rule_destinations",
-            )
-        )
-        for (person_id, name, phone, extension, sip, always_on, always, window_on, window,
-             window_end, rule_destinations) in rows:
-            self._reached.setdefault(person_id, _Reached(
-                name=name,
-                always=always if always_on and always else "",
-                window=window if window_on and window and window_end else "",
-                window_end=window_end,
-                rules=list(rule_destinations or ()),
-            ))
-            for key in keys_of_lines((phone, extension, sip), self.region):
-                # Only the keys asked for: a key this row merely also has may belong to
-                # somebody earlier in the order who did not match this query.
-                if wanted is None or key in wanted:
-                    self._person_of.setdefault(key, person_id)
-
-
-    def _load_whole_org(self) -> None:
-        from forwarding.models import CallerRule
-        from portal.models import Person
-
-        rules: dict[int, list[str]] = {}
-        for person_id, destination in (
-            CallerRule.objects.filter(settings__person__org_id=self.org_id)
-            .order_by("settings__person_id", "position")
-            .values_list("settings__person_id", "destination")
-        ):
-            rules.setdefault(person_id, []).append(destination)
-        rows = (
-            Person.objects.filter(org_id=self.org_id).order_by("display_name", "id")
-            .values_list(
-                "id", "display_name", "phone_number", "extension", "sip_uri",
-                "forwarding__always_enabled", "forwarding__always_destination",
-                "forwarding__window_enabled", "forwarding__window_destination",
-                "forwarding__window_end",
-            )
-        )
-        for (person_id, name, phone, extension, sip, always_on, always, window_on, window,
-             window_end) in rows:
-            self._reached.setdefault(person_id, _Reached(
-                name=name,
-                always=always if always_on and always else "",
-                window=window if window_on and window and window_end else "",
-                window_end=window_end,
-                rules=rules.get(person_id, []),
-            ))
-            for key in keys_of_lines((phone, extension, sip), self.region):
-                self._person_of.setdefault(key, person_id)
-        self.complete = True
-
-
-def _reached(name: str, values: dict) -> _Reached:
-    return _Reached(
-        name=name,
-        always=values["always_destination"] if values.get("always_enabled") else "",
-        window=values["window_destination"] if values.get("window_enabled")
-        and values.get("window_end") else "",
-        window_end=values.get("window_end"),
-        rules=[rule["destination"] for rule in values.get("caller_rules", ())],
-    )
-
-
-def _stored_forms(key: str, region: str) -> set[str]:
-    """What a phone number or extension column may hold for a person reached under `key`:
-    the key itself, and for a number of the org's own country its national digits with
-    and without the trunk prefix ("2025550100", "12025550100"; "02079460000" in GB), which
-    is how an extension or a number written around Person.save() may read."""
-    forms = {key}
-    if not key.startswith("+"):
-        return forms
-    try:
-        number = phonenumbers.parse(key, None)
-    except phonenumbers.NumberParseException:
-        return forms
-    if number.country_code != phonenumbers.country_code_for_region(region):
-        return forms
-    national = phonenumbers.national_significant_number(number)
-    forms |= {national, key[1:]}
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    if metadata is not None and metadata.national_prefix:
-        forms.add(metadata.national_prefix + national)
-    return forms
-
-
-def find_loops(*, subject: Subject, merged: dict, rules: list | None, stored_rules: list,
-               now: datetime, index: LineIndex | None = None) -> dict:
-    """Errors keyed by field for each of this person's destinations that leads, through
-    other people's forwarding, back to this person.
-
-    `index`: a LineIndex of the person's org to reuse (a bulk job); a fresh one otherwise."""
-    person = subject.person
+def _check_rule(errors, key, rule, subject) -> dict:
+    """One caller rule normalised; its problems are keyed "caller_rules-<i>-<field>"."""
     caps = subject.caps
-    own_edges = []  # (error key, destination)
-    if caps.supports("always") and merged.get("always_enabled") and merged.get(
-            "always_destination"):
-        own_edges.append(("always_destination", merged["always_destination"]))
-    if caps.supports("time_window") and merged.get("window_enabled") and merged.get(
-            "window_destination") and merged.get("window_end") and merged["window_end"] > now:
-        own_edges.append(("window_destination", merged["window_destination"]))
-    if caps.supports("caller_rules"):
-        for i, rule in enumerate(rules if rules is not None else stored_rules):
-            if rule["destination"]:
-                own_edges.append((f"caller_rules-{i}-destination", rule["destination"]))
-    if not own_edges:
-        return {}
+    unknown = set(rule) - set(RULE_FIELDS) - {"position", "id"}
+    for name in sorted(unknown):
+        errors.add(key + name, "This is not a caller rule setting.")
 
-    if index is None:
-        index = LineIndex(person.org, region=subject.region)
-    elif index.org_id != person.org_id:
-        # An index of another org would let a loop check read (and name) its people.
-        raise ValueError("This LineIndex belongs to another organisation.")
-    index.resolve(destination_key(destination) for _, destination in own_edges)
+    callers, anonymous = _rule_callers(errors, key, rule, subject)
 
-    errors = {}
-    for key, destination in own_edges:
-        first = index.person_for(destination_key(destination))
-        if first is None or first == person.id:
+    destination = ""
+    try:
+        destination = normalize_destination(rule.get("destination"), region=subject.region)
+    except ValidationError as exc:
+        errors.add(key + "destination", exc)
+    else:
+        if not destination:
+            errors.add(key + "destination", "Enter where these callers' calls go.")
+        else:
+            _check_not_self(errors, key + "destination", destination, subject)
+
+    disposition = rule.get("disposition") or "forward"
+    if disposition not in ("forward", "redirect"):
+        errors.add(key + "disposition", "Choose forward or redirect.")
+    elif disposition not in (caps.dispositions or ("forward",)):
+        errors.add(key + "disposition", caps.option_reason("disposition"))
+
+    masks = {}
+    for name in ("mask_caller", "mask_callee"):
+        try:
+            masks[name] = _as_bool(rule.get(name, False))
+        except ValidationError as exc:
+            errors.add(key + name, exc)
+            masks[name] = False
+        if masks[name] and not caps.masking:
+            errors.add(key + name, caps.option_reason("masking"))
+    return {
+        "callers": callers,
+        "match_anonymous": anonymous,
+        "destination": destination,
+        "disposition": disposition,
+        "mask_caller": masks["mask_caller"],
+        "mask_callee": masks["mask_callee"],
+    }
+
+
+def _rule_callers(errors, key, rule, subject) -> tuple[list[str], bool]:
+    """(the rule's callers normalised, without repeats; whether it matches anonymous
+    callers)."""
+    raw_callers = rule.get("callers") or []
+    if isinstance(raw_callers, str):
+        raw_callers = raw_callers.splitlines()
+    callers, bad = [], []
+    for raw in raw_callers:
+        if not isinstance(raw, str) or not raw.strip():
             continue
-        path = _path_back(index, first, person.id, now)
-        if path is not None:
-            cycle = [person.id, *path]
-            words = " → ".join(
-                person.display_name if pid == person.id else index.name(pid) for pid in cycle
-            )
-            errors.setdefault(key, []).append(
-                f"This would make a forwarding loop: {words}. Calls would go round and "
-                "never ring anyone."
-            )
-    return errors
-
-
-def _path_back(index: LineIndex, start_id: int, goal_id: int, now: datetime):
-    """Breadth-first: the shortest chain of people from `start_id` to `goal_id`.
-
-    Walked one level at a time so that each level costs one query (the destinations of
-    the whole level are resolved together); within a level people and their destinations
-    are taken in the same order as a person-by-person breadth-first search, so the chain
-    found, and the names in the message, are the same. The goal (the person being
-    edited) is never expanded: their stored settings are the ones being replaced."""
-    parents = {start_id: None}
-    level = [start_id]
-    steps = 0
-    while level:
-        steps += 1
-        if steps > MAX_WALK_STEPS:
-            index.load_all()
-        targets = {pid: [destination_key(d) for d in index.targets(pid, now)] for pid in level}
-        index.resolve(key for keys in targets.values() for key in keys)
-        next_level = []
-        for pid in level:
-            for key in targets[pid]:
-                nxt = index.person_for(key)
-                if nxt is None or nxt in parents:
-                    continue
-                parents[nxt] = pid
-                if nxt == goal_id:
-                    chain = []
-                    while nxt is not None:
-                        chain.append(nxt)
-                        nxt = parents[nxt]
-                    return list(reversed(chain))
-                next_level.append(nxt)
-        level = next_level
-    return None
+        try:
+            caller = normalize_caller(raw, region=subject.region)
+        except ValidationError as exc:
+            bad.append(f"{raw.strip()[:40]}: {' '.join(exc.messages)}")
+            continue
+        if caller not in callers:
+            callers.append(caller)
+    anonymous = False
+    try:
+        anonymous = _as_bool(rule.get("match_anonymous", False))
+    except ValidationError as exc:
+        errors.add(key + "match_anonymous", exc)
+    if ANONYMOUS in callers:  # typed as a word: the same as ticking the box
+        callers.remove(ANONYMOUS)
+        anonymous = True
+    for message in bad:
+        errors.add(key + "callers", message)
+    if not bad and not callers and not anonymous:
+        errors.add(key + "callers", "List at least one caller, or tick anonymous callers.")
+    if len(callers) > MAX_CALLERS_PER_RULE:
+        errors.add(key + "callers", f"At most {MAX_CALLERS_PER_RULE} callers per rule.")
+    return callers, anonymous

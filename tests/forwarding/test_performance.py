@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from forwarding.models import CallerRule, ForwardingSettings
-from forwarding.rules import services, validation
+from forwarding.rules import directory, selectors, services, validation
 from portal.audit import Actor
 from portal.models import Person
 from tests.cast import make_org, make_person
@@ -137,8 +137,8 @@ class TestQueriesDoNotGrowWithTheOrg:
         org, (a, b, c, *_) = build_org(50)
         forward(b, c.phone_number)
         forward(c, a.extension)
-        index = validation.LineIndex(org, preload=True)
-        subject = services._subject(a, services.caps_for(a))
+        index = directory.LineIndex(org, preload=True)
+        subject = services._subject(a, selectors.caps_for(a))
         current = services.values(ForwardingSettings.objects.get(person=a))
         with CaptureQueriesContext(connection) as captured:
             with pytest.raises(ValidationError) as exc:
@@ -154,13 +154,13 @@ class TestQueriesDoNotGrowWithTheOrg:
     def test_an_index_of_another_org_is_refused(self):
         org, _ = build_org(3)
         _, (a, b, *_) = build_org(3)
-        subject = services._subject(a, services.caps_for(a))
+        subject = services._subject(a, selectors.caps_for(a))
         current = services.values(ForwardingSettings.objects.get(person=a))
         with pytest.raises(ValueError, match="another organisation"):
             validation.validate_proposal(
                 subject=subject, current=current, now=timezone.now(), caller_rules=None,
                 changes={"always_enabled": True, "always_destination": b.phone_number},
-                line_index=validation.LineIndex(org),
+                line_index=directory.LineIndex(org),
             )
 
 
@@ -200,7 +200,7 @@ def test_the_lookup_finds_whom_the_full_normalisation_finds():
             "sip:eve@acme.example", "4001", "+12025550106", "1234567", "+12025550108",
             "+12025550199", "9999", "sip:nobody@acme.example"]
     expected = full_index(org)
-    index = validation.LineIndex(org)
+    index = directory.LineIndex(org)
     with CaptureQueriesContext(connection) as captured:
         index.resolve(keys)
     assert len(captured.captured_queries) == 1
@@ -224,7 +224,7 @@ def test_the_lookup_reads_each_persons_edges_like_the_full_check():
                               destination="2004")
     CallerRule.objects.create(settings=settings, position=0, callers=["+1"],
                               destination="2003")
-    index = validation.LineIndex(org)
+    index = directory.LineIndex(org)
     index.resolve([b.phone_number])
     assert index.person_for(b.phone_number) == b.id
     assert index.targets(b.id, now) == ["2003", "2004"]
@@ -275,7 +275,7 @@ def edit_closing_a_ring(length):
 @pytest.mark.django_db
 def test_a_long_walk_loads_the_rest_of_the_org_once(monkeypatch):
     # Past MAX_WALK_STEPS steps one query for the whole org beats one more per step.
-    monkeypatch.setattr(validation, "MAX_WALK_STEPS", 2)
+    monkeypatch.setattr(directory, "MAX_WALK_STEPS", 2)
     short = edit_closing_a_ring(3)  # lookups: person 1, then 2, then 0 (two steps)
     long = edit_closing_a_ring(8)  # person 1, two steps, then everybody at once
     assert long == short + 1

@@ -36,6 +36,83 @@ def _slug(name):
     return name.split(" ")[0].lower()
 
 
+def _seed_org(name, kind, org_id, path, region, *, sandbox):
+    org, _ = Organization.objects.update_or_create(
+        provider_org_id=org_id,
+        defaults={
+            "name": name, "provider_kind": kind,
+            "base_url": sandbox + path if path else "",
+            "credentials": {"token": f"demo-token-{org_id}"} if path else {},
+            "default_region": region, "rate_limit_per_second": 20,
+        },
+    )
+    return org
+
+
+def _seed_people(org, index, region, result):
+    """The demo people of one org, numbered by the org's place in ORGS."""
+    name, org_id = org.name, org.provider_org_id
+    for n, person_name in enumerate(PEOPLE, start=1):
+        number = NUMBERS[region].format(index * 100 + n)
+        first = _slug(person_name)
+        person, _ = Person.objects.update_or_create(
+            org=org, provider_person_id=f"{org_id}-{first}",
+            defaults={
+                "display_name": person_name,
+                "email": f"{first}@{_slug(name)}.example",
+                "phone_number": number,
+                "extension": f"{index + 1}{n:03d}",
+                "sip_uri": f"sip:{first}@{_slug(name)}.example",
+            },
+        )
+        result["people"].append({
+            "id": person.id, "org": org.name, "display_name": person_name,
+            "provider_person_id": person.provider_person_id, "phone_number": number,
+        })
+
+
+def _seed_user(result, email, password, org, role, *, person=None, mfa=False, staff=False,
+               label=None):
+    """A verified user with `role` in `org` (None: no org), owning `person` if given."""
+    u, _ = User.objects.get_or_create(email=email, defaults={"username": email})
+    u.set_password(password)
+    u.is_staff = u.is_superuser = staff
+    u.save()
+    EmailAddress.objects.update_or_create(
+        user=u, email=email, defaults={"verified": True, "primary": True}
+    )
+    if org is not None:
+        Membership.objects.update_or_create(user=u, org=org, defaults={"role": role})
+    if person is not None:
+        Person.objects.filter(user=u).exclude(pk=person.pk).update(user=None)
+        person.user = u
+        person.save(update_fields=["user"])
+    if mfa and not Authenticator.objects.filter(user=u, type="totp").exists():
+        Authenticator.objects.create(
+            user=u, type=Authenticator.Type.TOTP, data={"secret": DEMO_TOTP_SECRET}
+        )
+    result["users"].append({
+        "username": u.username, "email": email, "password": password,
+        "role": label or role,
+        "org": org.name if org else None, "mfa": mfa,
+        "person_id": person.id if person else None,
+    })
+
+
+def _seed_users(orgs, partner, result):
+    for name, _kind, org_id, _path, _region in ORGS:
+        org = orgs[org_id]
+        domain = _slug(name) + ".example"
+        first_person = org.people.order_by("id").first()
+        _seed_user(result, f"member@{domain}", "demo-member-pass", org, "member",
+                   person=first_person)
+        _seed_user(result, f"admin@{domain}", "demo-admin-pass", org, "admin", mfa=True)
+    _seed_user(result, "admin@northwind.example", "demo-partner-pass", partner, "admin",
+               mfa=True, label="partner admin")
+    _seed_user(result, "staff@portal.example", "demo-staff-pass", None, "staff", mfa=True,
+               staff=True)
+
+
 class Command(BaseCommand):
     help = "Create or reset the demo organizations, people and users (idempotent)."
 
@@ -44,84 +121,23 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        sandbox = settings.SANDBOX_URL
         result = {"orgs": [], "users": [], "people": [], "totp_secret": DEMO_TOTP_SECRET}
         orgs = {}
         for index, (name, kind, org_id, path, region) in enumerate([*ORGS, PARTNER]):
-            org, _ = Organization.objects.update_or_create(
-                provider_org_id=org_id,
-                defaults={
-                    "name": name, "provider_kind": kind,
-                    "base_url": sandbox + path if path else "",
-                    "credentials": {"token": f"demo-token-{org_id}"} if path else {},
-                    "default_region": region, "rate_limit_per_second": 20,
-                },
-            )
-            orgs[org_id] = org
+            org = orgs[org_id] = _seed_org(name, kind, org_id, path, region,
+                                           sandbox=settings.SANDBOX_URL)
             result["orgs"].append({"id": org.id, "name": name, "provider_kind": kind,
                                    "provider_org_id": org_id,
                                    "partner_code": org.partner_code})
-            if (name, kind, org_id, path, region) == PARTNER:
-                continue
-            for n, person_name in enumerate(PEOPLE, start=1):
-                number = NUMBERS[region].format(index * 100 + n)
-                first = _slug(person_name)
-                person, _ = Person.objects.update_or_create(
-                    org=org, provider_person_id=f"{org_id}-{first}",
-                    defaults={
-                        "display_name": person_name,
-                        "email": f"{first}@{_slug(name)}.example",
-                        "phone_number": number,
-                        "extension": f"{index + 1}{n:03d}",
-                        "sip_uri": f"sip:{first}@{_slug(name)}.example",
-                    },
-                )
-                result["people"].append({
-                    "id": person.id, "org": org.name, "display_name": person_name,
-                    "provider_person_id": person.provider_person_id, "phone_number": number,
-                })
+            if (name, kind, org_id, path, region) != PARTNER:
+                _seed_people(org, index, region, result)
 
         partner = orgs[PARTNER[2]]
         for org_id in DELEGATED:
             Delegation.objects.get_or_create(
                 customer=orgs[org_id], partner=partner, revoked_at=None
             )
-
-        def user(email, password, org, role, *, person=None, mfa=False, staff=False,
-                 label=None):
-            u, _ = User.objects.get_or_create(email=email, defaults={"username": email})
-            u.set_password(password)
-            u.is_staff = u.is_superuser = staff
-            u.save()
-            EmailAddress.objects.update_or_create(
-                user=u, email=email, defaults={"verified": True, "primary": True}
-            )
-            if org is not None:
-                Membership.objects.update_or_create(user=u, org=org, defaults={"role": role})
-            if person is not None:
-                Person.objects.filter(user=u).exclude(pk=person.pk).update(user=None)
-                person.user = u
-                person.save(update_fields=["user"])
-            if mfa and not Authenticator.objects.filter(user=u, type="totp").exists():
-                Authenticator.objects.create(
-                    user=u, type=Authenticator.Type.TOTP, data={"secret": DEMO_TOTP_SECRET}
-                )
-            result["users"].append({
-                "username": u.username, "email": email, "password": password,
-                "role": label or role,
-                "org": org.name if org else None, "mfa": mfa,
-                "person_id": person.id if person else None,
-            })
-
-        for name, _kind, org_id, _path, _region in ORGS:
-            org = orgs[org_id]
-            domain = _slug(name) + ".example"
-            first_person = org.people.order_by("id").first()
-            user(f"member@{domain}", "demo-member-pass", org, "member", person=first_person)
-            user(f"admin@{domain}", "demo-admin-pass", org, "admin", mfa=True)
-        user("admin@northwind.example", "demo-partner-pass", partner, "admin", mfa=True,
-             label="partner admin")
-        user("staff@portal.example", "demo-staff-pass", None, "staff", mfa=True, staff=True)
+        _seed_users(orgs, partner, result)
 
         if options["json"]:
             self.stdout.write(json.dumps(result, indent=2))

@@ -1,0 +1,371 @@
+"""The one answer to "who in this org is behind this destination?".
+
+Every part of the portal that turns a destination into a person asks here: the loop check
+of an edit (`find_loops`, through a `LineIndex`), the Graph bot when it rings a colleague's
+Teams identity and the Lync manifest when it dials a colleague by SIP URI
+(`people_behind`). They all find a person the same way:
+
+- a destination is compared by its key (providers.addresses.destination_key) with the keys
+  of a person's lines (keys_of_lines: numbers in E.164 read in the org's region, SIP URIs
+  in lower case without parameters);
+- on PostgreSQL only the people who may be behind the keys asked for are read, with an
+  indexed equality on the three line columns. That relies on lines being stored in the
+  form they match under (Person.save stores numbers and extensions that way, see
+  providers.addresses.stored_line; SIP URIs are compared through
+  portal.models.tenancy.sip_line_key, the same normalisation in SQL) and on
+  `_stored_forms` for national digits; every person the query returns is checked again
+  with keys_of_lines, so the lookup never matches more than the full normalisation would.
+  Elsewhere (the zero-setup SQLite demo, whose orgs are small) the whole org is read;
+- when several people share a line, the first by (display name, id) is the one a
+  destination reaches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import phonenumbers
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
+from django.db.models import OuterRef, Q
+
+from forwarding.models import CallerRule
+from portal.models import Person
+from portal.models.tenancy import sip_line_key
+from providers.addresses import destination_key, keys_of_lines
+
+# When several people share a line, the first in this order is the one a destination
+# reaches (the order the former whole-org index was built in).
+PERSON_ORDER = ("display_name", "id")
+LINE_FIELDS = ("phone_number", "extension", "sip_uri")
+
+# A walk longer than this many steps (one query each) loads the rest of the org at once:
+# past that point one query for everybody is cheaper than one more query per step.
+MAX_WALK_STEPS = 25
+
+
+# --- finding people ------------------------------------------------------------------------
+
+
+def _indexed_lookup() -> bool:
+    """Whether the database can run the targeted lookup (it uses PostgreSQL functions)."""
+    return connection.vendor == "postgresql"
+
+
+def _stored_forms(key: str, region: str) -> set[str]:
+    """What a phone number or extension column may hold for a person reached under `key`:
+    the key itself, and for a number of the org's own country its national digits with
+    and without the trunk prefix ("2025550100", "12025550100"; "02079460000" in GB), which
+    is how an extension or a number written around Person.save() may read."""
+    forms = {key}
+    if not key.startswith("+"):
+        return forms
+    try:
+        number = phonenumbers.parse(key, None)
+    except phonenumbers.NumberParseException:
+        return forms
+    if number.country_code != phonenumbers.country_code_for_region(region):
+        return forms
+    national = phonenumbers.national_significant_number(number)
+    forms |= {national, key[1:]}
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is not None and metadata.national_prefix:
+        forms.add(metadata.national_prefix + national)
+    return forms
+
+
+def _condition(keys: set, region: str) -> Q:
+    """People whose stored lines equal one of `keys` in their stored form: an OR over the
+    three indexed columns."""
+    plain = set()
+    for key in keys:
+        if not key.startswith("sip:"):
+            plain |= _stored_forms(key, region)
+    condition = Q(sip_key__in=sorted(keys))  # also a number typed into the SIP column
+    if plain:
+        plain = sorted(plain)
+        condition |= Q(phone_number__in=plain) | Q(extension__in=plain)
+    return condition
+
+
+def _candidates(org_id: int, keys: set | None, region: str):
+    """The people of the org who may be behind `keys` (None: everybody), in PERSON_ORDER.
+    Without the targeted lookup this is the whole org; callers check every row anyway."""
+    people = Person.objects.filter(org_id=org_id)
+    if keys is not None and _indexed_lookup():
+        # alias, not annotate: the key is only compared, never read back.
+        people = people.alias(sip_key=sip_line_key()).filter(_condition(keys, region))
+    return people.order_by(*PERSON_ORDER)
+
+
+def _claim(found: dict, lines, region: str, wanted: set | None, owner) -> None:
+    """Record `owner` behind each key of `lines` that nobody earlier in PERSON_ORDER holds.
+    Only the keys in `wanted` (None: all): a key this row merely also has may belong to
+    somebody earlier in the order who did not match this query."""
+    for key in keys_of_lines(lines, region):
+        if wanted is None or key in wanted:
+            found.setdefault(key, owner)
+
+
+def people_behind(org, destinations, *, region: str | None = None,
+                  whole_org: bool = False) -> dict:
+    """Destination -> the Person of `org` it reaches, for each of `destinations` that
+    reaches one (one query; none without a destination). The people come with their
+    names, lines and provider person ids loaded.
+
+    `whole_org`: read every person of the org and match them in Python, for a caller that
+    covers the whole org anyway (the Lync manifest); it also finds a line written around
+    Person.save() in a form the indexed lookup cannot see."""
+    region = region or org.default_region
+    wanted = {destination_key(d) for d in destinations if d}
+    if not wanted:
+        return {}
+    people = _candidates(org.pk, None if whole_org else wanted, region).only(
+        "id", "display_name", *LINE_FIELDS, "provider_person_id")
+    by_key: dict = {}
+    for person in people:
+        _claim(by_key, person.lines(), region, wanted, person)
+    return {d: by_key[destination_key(d)] for d in destinations
+            if d and destination_key(d) in by_key}
+
+
+# --- the loop check's index: people and where they forward --------------------------------
+
+
+@dataclass
+class _Reached:
+    """A person of the org as the loop walk sees them: a name and their stored edges."""
+
+    name: str
+    always: str  # the always-forward destination while it is on, else ""
+    window: str  # the time window's destination while it is on, else ""
+    window_end: datetime | None
+    rules: list  # caller rule destinations, in rule order
+
+    def targets(self, now: datetime) -> list[str]:
+        """Where their stored settings send every (or some) call: always-forward, a time
+        window that is running or yet to come, caller rules."""
+        targets = [self.always] if self.always else []
+        if self.window and self.window_end is not None and self.window_end > now:
+            targets.append(self.window)
+        targets.extend(self.rules)
+        return targets
+
+
+# What a LineIndex reads of each person: who they are, their lines and their edges.
+_INDEX_COLUMNS = (
+    "id", "display_name", *LINE_FIELDS,
+    "forwarding__always_enabled", "forwarding__always_destination",
+    "forwarding__window_enabled", "forwarding__window_destination",
+    "forwarding__window_end",
+)
+
+
+class LineIndex:
+    """Who in one org answers a destination key, and where those people forward to.
+
+    Loaded on demand: `resolve` looks up only the keys it is given, with one query that
+    also brings each person's stored edges, so a loop check costs one query per step of
+    its walk whatever the size of the org. Pass one index to several `validate_proposal`
+    calls of the same org (a bulk job) to share what it has loaded, `preload=True` to load
+    the whole org in one go instead, and call `note_saved` after each row you save so the
+    edges stay current. It does not see people added or re-numbered after it loaded them.
+    People are found as the module docstring says."""
+
+    def __init__(self, org, *, region: str | None = None, preload: bool = False):
+        self.org_id = org.pk
+        self.region = region or org.default_region
+        self.complete = False  # every person of the org is loaded
+        self._person_of: dict[str, int | None] = {}  # key -> person id, None: nobody
+        self._reached: dict[int, _Reached] = {}
+        if preload:
+            self.load_all()
+
+    # --- lookups -----------------------------------------------------------------------
+
+    def person_for(self, key: str) -> int | None:
+        """The id of the person behind an already resolved key."""
+        return self._person_of.get(key)
+
+    def name(self, person_id: int) -> str:
+        reached = self._reached.get(person_id)
+        return reached.name if reached is not None else f"person {person_id}"
+
+    def targets(self, person_id: int, now: datetime) -> list[str]:
+        reached = self._reached.get(person_id)
+        return reached.targets(now) if reached is not None else []
+
+    def resolve(self, keys) -> None:
+        """Find the people behind `keys` (destination keys) not looked up yet: one query,
+        none when every key is known already."""
+        wanted = {key for key in keys if key and key not in self._person_of}
+        if not wanted:
+            return
+        if not self.complete:
+            self._load(wanted)
+        for key in wanted:
+            self._person_of.setdefault(key, None)
+
+    def load_all(self) -> None:
+        """Load every person of the org (a bulk job, or a very long walk)."""
+        if not self.complete:
+            self._load(None)
+
+    def note_saved(self, person_id: int, values: dict) -> None:
+        """After saving `person_id`'s settings (`values` as forwarding.rules.services.values
+        gives them, caller rules included), so later checks see the new edges."""
+        reached = self._reached.get(person_id)
+        if reached is not None:
+            self._reached[person_id] = _reached(reached.name, values)
+
+    # --- loading -----------------------------------------------------------------------
+
+    def _load(self, wanted: set | None) -> None:
+        """The people behind `wanted` (None: everybody) with their edges. Without the
+        targeted lookup the whole org is loaded at once, whatever was asked."""
+        if _indexed_lookup():
+            rows = self._rows_with_rules(wanted)
+        else:
+            rows, wanted = self._rows_then_rules(), None
+        for (person_id, name, phone, extension, sip, always_on, always, window_on, window,
+             window_end, rule_destinations) in rows:
+            self._reached.setdefault(person_id, _Reached(
+                name=name,
+                always=always if always_on and always else "",
+                window=window if window_on and window and window_end else "",
+                window_end=window_end,
+                rules=list(rule_destinations or ()),
+            ))
+            _claim(self._person_of, (phone, extension, sip), self.region, wanted, person_id)
+        if wanted is None:
+            self.complete = True
+
+    def _rows_with_rules(self, wanted: set | None):
+        """One query: the people and, per person, their caller rules' destinations."""
+        rules = (
+            CallerRule.objects.filter(settings__person=OuterRef("pk"))
+            .order_by("position").values("destination")
+        )
+        return (
+            _candidates(self.org_id, wanted, self.region)
+            .annotate(rule_destinations=ArraySubquery(rules))
+            .values_list(*_INDEX_COLUMNS, "rule_destinations")
+        )
+
+    def _rows_then_rules(self):
+        """The whole org in two queries, for databases without array subqueries."""
+        rules: dict[int, list[str]] = {}
+        for person_id, destination in (
+            CallerRule.objects.filter(settings__person__org_id=self.org_id)
+            .order_by("settings__person_id", "position")
+            .values_list("settings__person_id", "destination")
+        ):
+            rules.setdefault(person_id, []).append(destination)
+        people = _candidates(self.org_id, None, self.region).values_list(*_INDEX_COLUMNS)
+        return [(*row, rules.get(row[0], [])) for row in people]
+
+
+def _reached(name: str, values: dict) -> _Reached:
+    return _Reached(
+        name=name,
+        always=values["always_destination"] if values.get("always_enabled") else "",
+        window=values["window_destination"] if values.get("window_enabled")
+        and values.get("window_end") else "",
+        window_end=values.get("window_end"),
+        rules=[rule["destination"] for rule in values.get("caller_rules", ())],
+    )
+
+
+# --- loops inside the org ------------------------------------------------------------------
+
+
+def _own_edges(subject, merged: dict, rules: list | None, stored_rules: list,
+               now: datetime) -> list[tuple[str, str]]:
+    """(error key, destination) for each destination the person's new settings send calls
+    to, as far as their provider supports the feature."""
+    caps = subject.caps
+    edges = []
+    if caps.supports("always") and merged.get("always_enabled") and merged.get(
+            "always_destination"):
+        edges.append(("always_destination", merged["always_destination"]))
+    if caps.supports("time_window") and merged.get("window_enabled") and merged.get(
+            "window_destination") and merged.get("window_end") and merged["window_end"] > now:
+        edges.append(("window_destination", merged["window_destination"]))
+    if caps.supports("caller_rules"):
+        for i, rule in enumerate(rules if rules is not None else stored_rules):
+            if rule["destination"]:
+                edges.append((f"caller_rules-{i}-destination", rule["destination"]))
+    return edges
+
+
+def find_loops(*, subject, merged: dict, rules: list | None, stored_rules: list,
+               now: datetime, index: LineIndex | None = None) -> dict:
+    """Errors keyed by field for each of this person's destinations that leads, through
+    other people's forwarding, back to this person.
+
+    `subject`: the forwarding.rules.validation.Subject being edited. `index`: a LineIndex
+    of the person's org to reuse (a bulk job); a fresh one otherwise."""
+    person = subject.person
+    own_edges = _own_edges(subject, merged, rules, stored_rules, now)
+    if not own_edges:
+        return {}
+
+    if index is None:
+        index = LineIndex(person.org, region=subject.region)
+    elif index.org_id != person.org_id:
+        # An index of another org would let a loop check read (and name) its people.
+        raise ValueError("This LineIndex belongs to another organisation.")
+    index.resolve(destination_key(destination) for _, destination in own_edges)
+
+    errors = {}
+    for key, destination in own_edges:
+        first = index.person_for(destination_key(destination))
+        if first is None or first == person.id:
+            continue
+        path = _path_back(index, first, person.id, now)
+        if path is not None:
+            cycle = [person.id, *path]
+            words = " → ".join(
+                person.display_name if pid == person.id else index.name(pid) for pid in cycle
+            )
+            errors.setdefault(key, []).append(
+                f"This would make a forwarding loop: {words}. Calls would go round and "
+                "never ring anyone."
+            )
+    return errors
+
+
+def _path_back(index: LineIndex, start_id: int, goal_id: int, now: datetime):
+    """Breadth-first: the shortest chain of people from `start_id` to `goal_id`.
+
+    Walked one level at a time so that each level costs one query (the destinations of
+    the whole level are resolved together); within a level people and their destinations
+    are taken in the same order as a person-by-person breadth-first search, so the chain
+    found, and the names in the message, are the same. The goal (the person being
+    edited) is never expanded: their stored settings are the ones being replaced."""
+    parents = {start_id: None}
+    level = [start_id]
+    steps = 0
+    while level:
+        steps += 1
+        if steps > MAX_WALK_STEPS:
+            index.load_all()
+        targets = {pid: [destination_key(d) for d in index.targets(pid, now)] for pid in level}
+        index.resolve(key for keys in targets.values() for key in keys)
+        next_level = []
+        for pid in level:
+            for key in targets[pid]:
+                nxt = index.person_for(key)
+                if nxt is None or nxt in parents:
+                    continue
+                parents[nxt] = pid
+                if nxt == goal_id:
+                    chain = []
+                    while nxt is not None:
+                        chain.append(nxt)
+                        nxt = parents[nxt]
+                    return list(reversed(chain))
+                next_level.append(nxt)
+        level = next_level
+    return None
