@@ -128,7 +128,7 @@ def test_graph_redirect_connection_checks_the_host():
 
 
 def test_a_malformed_allow_list_entry_stops_start_up_naming_the_variable():
-    from tests.portal.test_configuration import run_manage
+    from tests.portal.production import run_manage
 
     result = run_manage("check", env_overrides={
         "PROVIDER_BASE_URL_ALLOWED_HOSTS": "webex=api.example.com,skype=x.example"})
@@ -141,7 +141,7 @@ def test_production_never_allows_loopback():
     import subprocess
     import sys
 
-    from tests.portal.test_configuration import PRODUCTION_ENV, ROOT
+    from tests.portal.production import PRODUCTION_ENV, ROOT
 
     code = ("import django; django.setup(); from django.conf import settings as s; "
             "print(s.PROVIDER_ALLOW_LOOPBACK, s.PROVIDER_BASE_URL_ALLOWED_HOSTS['ucwa'])")

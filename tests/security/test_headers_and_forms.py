@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 
-from tests.portal.test_configuration import PRODUCTION_ENV, ROOT
+from tests.portal.production import PRODUCTION_ENV, ROOT
 
 from .harness import client_for, is_success, rolled_back, send
 from .matrix import entry_for

@@ -11,8 +11,8 @@ from forwarding.rules.validation import line_keys
 from portal.models import Person
 from providers import graph
 from providers.addresses import destination_key
+from tests.cast import update
 from tests.conftest import make_org, make_person
-from tests.forwarding.conftest import update
 
 # Written around Person.save() (as an import with bulk_create might), so in the forms
 # people type; plus people sharing a line, SIP URIs in capitals, with parameters, sips:.

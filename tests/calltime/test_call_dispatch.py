@@ -15,8 +15,8 @@ from django.utils import timezone
 from forwarding.calltime import bot, recovery, threads, webhook_orgs
 from forwarding.models import CallRecord
 from portal.models import AuditEvent
+from tests.calltime.graph_calls import LINE, incoming, ok, post, receive
 from tests.cast import make_org, make_person
-from tests.forwarding.test_webhooks import LINE, incoming, ok, post, receive
 
 
 @pytest.fixture

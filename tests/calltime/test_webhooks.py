@@ -4,7 +4,6 @@ whole road): status codes, de-duplication, stale notifications, the decision and
 redirect that is sent, retries, audit rows and who may see what."""
 
 import hashlib
-import json
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 from unittest import mock
@@ -20,14 +19,20 @@ from forwarding.models import CallRecord
 from portal.models import AuditEvent, Membership
 from providers import graph
 from providers.base import ProviderError
+from tests.calltime.graph_calls import (
+    BETA_CALL,
+    BETA_LINE,
+    CALL,
+    CALLER,
+    LINE,
+    incoming,
+    ok,
+    post,
+    receive,
+    url,
+)
 from tests.cast import make_org, make_person, make_user, update
 from tests.sandbox.helpers import load_fixture
-
-LINE = "24701998-1a73-4d42-8085-bf46ed0ae039"  # the called line of seed 002's examples
-CALL = "491f0b00-ffff-4bc9-a43e-b226498ec22a"
-BETA_CALL = "57DAB8B1894C409AB240BD8BEAE78896"
-BETA_LINE = "8A34A46B-3D17-4ADC-8DCE-DC4E7D572698"
-CALLER = "8d1e6ab6-26c5-4e22-a1bc-06ea7343958e"
 
 
 @pytest.fixture
@@ -58,30 +63,6 @@ def queued():
     """The redirect tasks put on the broker (nothing is sent)."""
     with mock.patch("forwarding.calltime.bot.current_app.send_task") as apply_async:
         yield apply_async
-
-
-def url(org):
-    return reverse("graph_webhook", args=[org.webhook_key])
-
-
-def post(client, org, body):
-    return client.post(url(org), data=json.dumps(body), content_type="application/json")
-
-
-def incoming(call_id=CALL, line=LINE, caller=CALLER):
-    body = load_fixture("graph_v1_ex1_incoming.json")
-    item = body["value"][0]
-    item["resourceUrl"] = f"/communications/calls/{call_id}"
-    data = item["resourceData"]
-    data["id"] = call_id
-    data["targets"][0]["identity"]["application"]["id"] = line
-    if caller is None:
-        data["source"]["identity"] = {"@odata.type": "#microsoft.graph.identitySet"}
-    elif caller.startswith("+"):
-        data["source"]["identity"] = {"phone": {"id": caller}}
-    else:
-        data["source"]["identity"]["user"]["id"] = caller
-    return body
 
 
 def terminated(call_id=CALL, answered=None):
@@ -286,15 +267,6 @@ def statements(queries):
             if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
 
 
-def ok(status=202):
-    return graph.RedirectResult(status_code=status, request_id="req-1")
-
-
-def receive(org, body, now=None):
-    with mock.patch("forwarding.calltime.bot.current_app.send_task"):
-        bot.notifications_received(org=org, notifications=graph.parse_notifications(body),
-                                     now=now)
-    return CallRecord.objects.get(provider_call_id=graph.parse_notifications(body)[0].call_id)
 
 
 @pytest.mark.django_db
