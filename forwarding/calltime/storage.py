@@ -11,7 +11,7 @@ metadata (a new field is included without editing anything); rows become instanc
 through the documented `Model.from_db`, and values are prepared with each field's own
 `get_db_prep_save`, so conversions (JSON, encrypted credentials, SQLite's dates) are
 exactly the ORM's. Standard SQL but for the follow-up's JSON append, which PostgreSQL and
-SQLite (the demo) spell differently; tests/forwarding/test_calls_sqlite.py runs every
+SQLite (the demo) spell differently; tests/calltime/test_calls_sqlite.py runs every
 statement here on SQLite.
 """
 
