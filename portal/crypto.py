@@ -19,9 +19,11 @@ production settings accept a key.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import binascii
 import hashlib
+import sys
 
 from cryptography.fernet import Fernet, MultiFernet
 
@@ -97,9 +99,6 @@ def generate_key() -> str:
 
 
 def main(argv=None) -> int:
-    import argparse
-    import sys
-
     parser = argparse.ArgumentParser(prog="python -m portal.crypto",
                                      description="Keys for FIELD_ENCRYPTION_KEY.")
     parser.add_argument("action", choices=["generate", "convert-legacy"],

@@ -1,6 +1,7 @@
 from django import forms
+from django.contrib.auth import password_validation
 
-from portal.models import Membership
+from portal.models import Membership, User
 from portal.models.tenancy import partner_by_code
 
 
@@ -44,10 +45,6 @@ class SetPasswordForm(forms.Form):
         self.email = email
 
     def clean(self):
-        from django.contrib.auth import password_validation
-
-        from portal.models import User
-
         data = super().clean()
         p1, p2 = data.get("password1"), data.get("password2")
         if p1 and p2 and p1 != p2:

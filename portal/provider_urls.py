@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from providers.base import ProviderError
+
 LOOPBACK_NAMES = {"localhost"}
 
 
@@ -87,8 +89,6 @@ def validate_base_url(kind: str, url: str) -> None:
 def connection_base_url(kind: str, url: str) -> str:
     """`url`, when `kind`'s token may be sent there; otherwise a permanent ProviderError
     (nothing is sent, and the push or redirect fails with this message at once)."""
-    from providers.base import ProviderError
-
     problem = base_url_problem(kind, url)
     if problem is None:
         return url

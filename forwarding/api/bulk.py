@@ -17,7 +17,7 @@ from forwarding.api.bulk_jobs import job_created
 from forwarding.api.drafts import import_dry_run
 from forwarding.api.errors import error_responses
 from forwarding.bulk import drafts, jobs
-from forwarding.bulk import selectors as bulk_selectors
+from forwarding.bulk.plan import edit_description, plan_edit
 from forwarding.models import BulkJob
 from forwarding.pages.bulk_views import csv_response, too_many_people, upload_too_large
 from portal import access
@@ -97,12 +97,12 @@ class OrganizationBulkEdit(PortalAPIView):
             raise errors.invalid({"destination": ["Enter where the calls should go."]})
         if not data["dry_run"]:
             require_mfa(request.user)
-        plan = bulk_selectors.plan_edit(org, data["people"], feature=data["feature"],
+        plan = plan_edit(org, data["people"], feature=data["feature"],
                                         action=data["action"],
                                         destination=data.get("destination", ""))
         if data["dry_run"]:
             return Response(s.DryRunSerializer(dry_run_data(plan, via)).data)
         job = jobs.job_create(org=org, plan=plan, actor=self.actor(via), kind=BulkJob.EDIT,
-                              description=bulk_selectors.edit_description(data))
+                              description=edit_description(data))
         return job_created(job)
 

@@ -30,6 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from forwarding.bulk.selectors import job_progress
 from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings
 from forwarding.rules import services
 from portal import access, audit
@@ -310,8 +311,6 @@ def finish_if_done(job: BulkJob) -> bool:
         finished = BulkJob.objects.filter(pk=job.pk, status__in=BulkJob.ACTIVE).update(
             status=BulkJob.DONE, finished_at=timezone.now())
         if finished:
-            from forwarding.bulk.selectors import job_progress
-
             progress = job_progress(job)
             audit.record(
                 event=EVENT_JOB_FINISHED, actor=job_actor(job), org=job.org,
@@ -330,8 +329,6 @@ def job_stop(*, job: BulkJob, reason: str, actor: audit.Actor) -> bool:
     In a transaction that also changes settings rows, call it first: a row being applied
     holds its job row (BulkJobRow), then locks the person's settings row; taking the job
     rows before any settings row keeps the two transactions from waiting on each other."""
-    from forwarding.bulk.selectors import job_progress
-
     now = timezone.now()
     with transaction.atomic():
         locked = (BulkJob.objects.select_for_update().select_related("org")

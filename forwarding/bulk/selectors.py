@@ -11,28 +11,8 @@ whatever its size. Every rule about forwarding values comes from `forwarding.rul
 from __future__ import annotations
 
 from django.db.models import Count, F, Q
+from django.http import Http404
 
-from forwarding.bulk.csvfile import (  # noqa: F401 (re-exported)
-    COLUMNS,
-    KEY_COLUMNS,
-    SETTING_COLUMNS,
-    Entry,
-    change_text,
-    export_rows,
-    from_cell,
-    json_value,
-    to_cell,
-)
-from forwarding.bulk.plan import (  # noqa: F401 (re-exported)
-    EDIT_FEATURES,
-    Plan,
-    PlanRow,
-    edit_changes,
-    edit_description,
-    plan,
-    plan_csv,
-    plan_edit,
-)
 from forwarding.models import BulkJob, BulkJobRow, SyncStatus
 from forwarding.rules import selectors
 from portal import access
@@ -172,8 +152,6 @@ def jobs_for(user, *, org_id=None):
 
 def job_for(user, pk) -> BulkJob:
     """The job `pk` if `user` administers its org; Http404 otherwise."""
-    from django.http import Http404
-
     try:
         return jobs_for(user).get(pk=pk)
     except (BulkJob.DoesNotExist, ValueError, TypeError):

@@ -32,6 +32,7 @@ from array import array
 from functools import lru_cache
 from itertools import accumulate
 
+import redis
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 
@@ -142,8 +143,6 @@ _redis_down_until = 0.0
 
 @lru_cache(maxsize=1)
 def _script(url):
-    import redis
-
     client = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT,
                                   socket_connect_timeout=REDIS_TIMEOUT)
     return client.register_script(_COUNT)

@@ -26,6 +26,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from forwarding.bulk import jobs
 from forwarding.bulk import selectors as bulk_selectors
+from forwarding.bulk.csvfile import COLUMNS, change_text, export_rows
+from forwarding.bulk.plan import EDIT_FEATURES, edit_description, plan_edit
 from forwarding.models import BulkJob, BulkJobRow
 from forwarding.pages import draft_views
 from portal import access, audit
@@ -60,7 +62,7 @@ def csv_response(org):
     """Everyone's settings as CSV, streamed (also used by the API)."""
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
-        (writer.writerow(row) for row in bulk_selectors.export_rows(org)),
+        (writer.writerow(row) for row in export_rows(org)),
         content_type="text/csv; charset=utf-8")
     name = slugify(org.name) or f"org-{org.pk}"
     response["Content-Disposition"] = f'attachment; filename="forwarding-{name}.csv"'
@@ -101,7 +103,7 @@ class BulkEditForm(forms.Form):
     # Ids of anyone: people of another org are refused row by row by the plan.
     people = IdsField()
     feature = forms.ChoiceField(label="Forwarding", choices=list(
-        bulk_selectors.EDIT_FEATURES.items()))
+        EDIT_FEATURES.items()))
     action = forms.ChoiceField(label="Action", choices=[("set", "Set to"), ("off", "Turn off")],
                                widget=forms.RadioSelect, initial="set")
     destination = forms.CharField(label="Destination", required=False, max_length=200)
@@ -135,7 +137,7 @@ def bulk_import(request, org_id):
     return render(request, "forwarding/bulk_import.html", {
         "org": org, "via_partner": via, "form": form, "page": jobs,
         "jobs": [(job, progress[job.pk]) for job in jobs.object_list],
-        "columns": bulk_selectors.COLUMNS,
+        "columns": COLUMNS,
     }, status=400 if form.errors else 200)
 
 
@@ -162,11 +164,11 @@ def bulk_edit(request, org_id):
                                else error)
         return redirect(back)
     data = form.cleaned_data
-    plan = bulk_selectors.plan_edit(org, data["people"], feature=data["feature"],
+    plan = plan_edit(org, data["people"], feature=data["feature"],
                                     action=data["action"], destination=data["destination"])
     job = jobs.job_create(org=org, plan=plan, actor=audit.actor_from_request(
         request, via_partner=via), kind=BulkJob.EDIT,
-        description=bulk_selectors.edit_description(data))
+        description=edit_description(data))
     messages.success(request, f"Bulk job #{job.pk} started.")
     return redirect("bulk_job", job_id=job.pk)
 
@@ -187,7 +189,7 @@ def _row_view(row):
     outcome = bulk_selectors.row_outcome(row)
     return {"row": row, "outcome": outcome, "outcome_label": OUTCOME_LABELS[outcome],
             "css": OUTCOME_CSS[outcome],
-            "changes": [(name, bulk_selectors.change_text(name, value))
+            "changes": [(name, change_text(name, value))
                         for name, value in (row.changes or {}).items()],
             "messages": [f"{field}: {m}" if field != "non_field_errors" else m
                          for field, errors in (row.errors or {}).items() for m in errors]}

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from forwarding.bulk import drafts
-from forwarding.bulk import selectors as bulk_selectors
+from forwarding.bulk.csvfile import change_text
 from forwarding.models import BulkDraft, BulkDraftRow
 from portal import access, audit
 
@@ -32,8 +32,8 @@ def _row_view(row: BulkDraftRow) -> dict:
         "row": row,
         "messages": [(field if field != "non_field_errors" else "", message)
                      for field, errors in (row.errors or {}).items() for message in errors],
-        "diff": [(c["field"], bulk_selectors.change_text(c["field"], c["old"]),
-                  bulk_selectors.change_text(c["field"], c["new"])) for c in row.diff or []],
+        "diff": [(c["field"], change_text(c["field"], c["old"]),
+                  change_text(c["field"], c["new"])) for c in row.diff or []],
     }
 
 

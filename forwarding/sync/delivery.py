@@ -35,6 +35,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from forwarding.models import ForwardingSettings, PushAttempt, SyncStatus
+from forwarding.rules.selectors import desired_state
 from forwarding.sync import outbox, ratelimit
 from portal import access, audit
 from portal.provider_urls import connection_base_url
@@ -125,8 +126,6 @@ def _release(settings_id, token, **fields):
 
 def push(settings_id, *, slot_reserved=False, queue="interactive"):
     """Push the latest desired state of one person, if the provider is behind."""
-    from forwarding.rules.selectors import desired_state
-
     now = timezone.now()
     token = _claim(settings_id, now)
     if token is None:

@@ -17,6 +17,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from forwarding.models import ForwardingSettings, SyncStatus
+from forwarding.rules import services
+from forwarding.rules.selectors import desired_state
 from forwarding.sync import delivery, outbox
 from portal import audit
 from providers.base import ForwardingState, ProviderError
@@ -48,8 +50,6 @@ def due_for_check(limit=500):
 def check(settings_id):
     """Read the provider's state back; record drift when it differs. Returns the drift
     state dict, or None when in sync (or not checkable right now)."""
-    from forwarding.rules.selectors import desired_state
-
     row = ForwardingSettings.objects.select_related("person__org", "push_via_partner").get(
         pk=settings_id)
     if not outbox.is_pushed(row) or row.version != row.synced_version:
@@ -106,8 +106,6 @@ def override(*, settings: ForwardingSettings, actor: audit.Actor):
 
 def adopt(*, settings: ForwardingSettings, actor: audit.Actor):
     """Take the provider's state as ours: a new version that the provider already has."""
-    from forwarding.rules import services
-
     with transaction.atomic():
         row = ForwardingSettings.objects.select_for_update().select_related("person__org").get(
             pk=settings.pk)

@@ -14,8 +14,11 @@ from __future__ import annotations
 import time
 from functools import lru_cache
 
+import redis
 from django.conf import settings
 from django.db import transaction
+
+from portal.models import Organization
 
 _RESERVE = """
 local now_parts = redis.call('TIME')
@@ -46,8 +49,6 @@ return until_ms - now
 
 @lru_cache(maxsize=1)
 def _redis():
-    import redis
-
     client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
     return client, client.register_script(_RESERVE), client.register_script(_PAUSE)
 
@@ -83,8 +84,6 @@ def paused_for(org) -> float:
             return 0.0
         seconds, micros = client.time()
         return max(0.0, (float(until) - (seconds * 1000 + micros / 1000)) / 1000)
-    from portal.models import Organization
-
     until = Organization.objects.filter(pk=org.id).values_list(
         "push_paused_until_ms", flat=True).first() or 0
     return max(0.0, (until - time.time() * 1000) / 1000)
@@ -101,8 +100,6 @@ def pause(org, seconds: float) -> None:
 
 
 def _reserve_in_db(org_id, interval_ms, not_before_ms=0.0):
-    from portal.models import Organization
-
     now = time.time() * 1000
     with transaction.atomic():
         org = Organization.objects.select_for_update().only(
@@ -116,8 +113,6 @@ def _reserve_in_db(org_id, interval_ms, not_before_ms=0.0):
 
 
 def _pause_in_db(org_id, ms):
-    from portal.models import Organization
-
     until = time.time() * 1000 + ms
     with transaction.atomic():
         org = Organization.objects.select_for_update().only("push_paused_until_ms").get(pk=org_id)

@@ -15,23 +15,25 @@ from django.utils import timezone
 
 from forwarding.bulk import jobs
 from forwarding.bulk import selectors as bulk_selectors
+from forwarding.bulk.csvfile import COLUMNS, SETTING_COLUMNS, export_rows
+from forwarding.bulk.plan import plan_csv, plan_edit
 from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings, SyncStatus
 from portal.audit import Actor
 from portal.models import AuditEvent, Membership, Person
 from tests.cast import make_org, make_person, update
 
-HEADER = ",".join(bulk_selectors.COLUMNS)
+HEADER = ",".join(COLUMNS)
 
 
 def export_text(org):
     out = io.StringIO()
     writer = csv.writer(out)
-    for row in bulk_selectors.export_rows(org):
+    for row in export_rows(org):
         writer.writerow(row)
     return out.getvalue()
 
 
-def csv_text(rows, columns=("email",) + tuple(bulk_selectors.SETTING_COLUMNS)):
+def csv_text(rows, columns=("email",) + tuple(SETTING_COLUMNS)):
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(columns))
     writer.writeheader()
@@ -90,7 +92,7 @@ class TestFormat:
         update(people[1], window_enabled=True, window_start=start,
                window_end=start + timedelta(hours=2), window_destination="2002")
         rows = list(csv.DictReader(io.StringIO(export_text(org))))
-        assert len(rows) == 5 and list(rows[0]) == list(bulk_selectors.COLUMNS)
+        assert len(rows) == 5 and list(rows[0]) == list(COLUMNS)
         first = rows[0]
         assert first["email"] == "p1@acme.example" and first["version"] == "2"
         assert first["busy_enabled"] == "yes" and first["busy_destination"] == "+12025550177"
@@ -102,12 +104,12 @@ class TestFormat:
         update(people[0], always_enabled=True, always_destination="2001",
                always_ring_reminder=True)
         text = export_text(org)
-        result = bulk_selectors.plan_csv(org, text)
+        result = plan_csv(org, text)
         assert result.file_errors == [] and result.invalid == 0
         assert result.changing == 0  # nothing changes: the file is the current state
         rows = list(csv.DictReader(io.StringIO(text)))
         rows[1]["busy_enabled"], rows[1]["busy_destination"] = "yes", "202 555 0188"
-        again = bulk_selectors.plan_csv(org, csv_text(rows, bulk_selectors.COLUMNS))
+        again = plan_csv(org, csv_text(rows, COLUMNS))
         (changing,) = [r for r in again.rows if r.changed]
         assert changing.person == people[1]
         assert changing.diff == [
@@ -119,7 +121,7 @@ class TestFormat:
         rows = list(csv.DictReader(io.StringIO(export_text(org))))
         assert rows[0]["display_name"] == "'=HYPERLINK(1)"
         assert rows[0]["email"] == "'-x@acme.example"
-        (row,) = bulk_selectors.plan_csv(org, csv_text(
+        (row,) = plan_csv(org, csv_text(
             [{"email": rows[0]["email"], "busy_enabled": "no"}], ("email", "busy_enabled"))).rows
         assert row.person == person and row.valid
 
@@ -132,7 +134,7 @@ class TestFormat:
         ("email,email\na,b\n", "Columns listed twice: email."),
     ])
     def test_problems_of_the_whole_file(self, org, people, text, message):
-        result = bulk_selectors.plan_csv(org, text)
+        result = plan_csv(org, text)
         assert result.rows == [] and message in " ".join(result.file_errors)
 
 
@@ -159,7 +161,7 @@ class TestDryRun:
             "always_destination"))
         before = state()
         with CaptureQueriesContext(connection) as queries:
-            result = bulk_selectors.plan_csv(org, text)
+            result = plan_csv(org, text)
         assert state() == before
         writes = [q["sql"] for q in queries.captured_queries
                   if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
@@ -190,14 +192,14 @@ class TestDryRun:
             {"email": "p2@acme.example", "always_enabled": "yes",
              "always_destination": "+12025550001"},
         ], ("email", "always_enabled", "always_destination"))
-        rows = bulk_selectors.plan_csv(org, text).rows
+        rows = plan_csv(org, text).rows
         assert rows[0].valid
         assert "Person 2 → Person 1 → Person 2" in rows[1].errors["always_destination"][0]
 
     def test_the_version_column_catches_changes_since_the_export(self, org, people):
         text = export_text(org)
         update(people[0], busy_enabled=True, busy_destination="2001")
-        rows = bulk_selectors.plan_csv(org, text).rows
+        rows = plan_csv(org, text).rows
         assert rows[0].errors == {"version": [
             "Changed since this file was exported: now version 2, the file has version 1."]}
         assert all(r.valid for r in rows[1:])
@@ -206,21 +208,21 @@ class TestDryRun:
         text = csv_text([{"email": "p1@acme.example", "simring_enabled": "yes",
                           "simring_targets": "2001|2002"}],
                         ("email", "simring_enabled", "simring_targets"))
-        (row,) = bulk_selectors.plan_csv(org, text).rows
+        (row,) = plan_csv(org, text).rows
         assert row.errors["simring_enabled"][0].startswith("Simultaneous ring is not available")
 
     def test_provider_person_id_names_the_person(self, org, people):
         text = csv_text([{"provider_person_id": people[4].provider_person_id,
                           "busy_enabled": "yes", "busy_destination": "2009"}],
                         ("provider_person_id", "busy_enabled", "busy_destination"))
-        (row,) = bulk_selectors.plan_csv(org, text).rows
+        (row,) = plan_csv(org, text).rows
         assert row.person == people[4] and row.valid
 
     def test_people_of_another_org_are_unknown(self, org, people, other_org):
         outsider = make_person(other_org, email="p1@acme.example")
         text = csv_text([{"provider_person_id": outsider.provider_person_id,
                           "busy_enabled": "no"}], ("provider_person_id", "busy_enabled"))
-        (row,) = bulk_selectors.plan_csv(org, text).rows
+        (row,) = plan_csv(org, text).rows
         assert row.person is None and "provider_person_id" in row.errors
 
 
@@ -236,7 +238,7 @@ class TestJobs:
             {"email": f"p{n}@acme.example", "busy_enabled": "yes",
              "busy_destination": f"+1202555{9000 + n}"} for n in range(1, 6)
         ], ("email", "busy_enabled", "busy_destination"))
-        result = bulk_selectors.plan_csv(org, text)
+        result = plan_csv(org, text)
         with django_capture_on_commit_callbacks(execute=True):
             job = jobs.job_create(org=org, plan=result, actor=admin_actor,
                                   kind=BulkJob.IMPORT, description="busy to the desk",
@@ -272,7 +274,7 @@ class TestJobs:
             {"email": "p3@acme.example", "busy_enabled": "yes", "busy_destination": "2001"},
         ], ("email", "always_enabled", "always_destination", "busy_enabled",
             "busy_destination"))
-        job = jobs.job_create(org=org, plan=bulk_selectors.plan_csv(org, text),
+        job = jobs.job_create(org=org, plan=plan_csv(org, text),
                               actor=admin_actor, kind=BulkJob.IMPORT, description="x")
         update(people[1], always_enabled=True, always_destination="+12025550001")
         run_job(job)
@@ -289,7 +291,7 @@ class TestJobs:
         for row in rows:
             row["busy_enabled"], row["busy_destination"] = "yes", "2001"
         job = jobs.job_create(
-            org=org, plan=bulk_selectors.plan_csv(org, csv_text(rows, bulk_selectors.COLUMNS)),
+            org=org, plan=plan_csv(org, csv_text(rows, COLUMNS)),
             actor=admin_actor, kind=BulkJob.IMPORT, description="x")
         update(people[0], continuity_enabled=True, continuity_destination="2002")
         run_job(job)
@@ -301,14 +303,14 @@ class TestJobs:
                                                          enqueued):
         text = csv_text([{"email": "nobody@acme.example", "busy_enabled": "yes"}],
                         ("email", "busy_enabled"))
-        job = jobs.job_create(org=org, plan=bulk_selectors.plan_csv(org, text),
+        job = jobs.job_create(org=org, plan=plan_csv(org, text),
                               actor=admin_actor, kind=BulkJob.IMPORT, description="x")
         assert job.status == BulkJob.DONE and enqueued == []
         (row,) = job.rows.all()
         assert row.status == "invalid" and "email" in row.errors
 
     def test_progress_counts_pushed_rows(self, org, people, admin_actor, enqueued):
-        plan = bulk_selectors.plan_edit(org, [p.id for p in people[:3]], feature="busy",
+        plan = plan_edit(org, [p.id for p in people[:3]], feature="busy",
                                         action="set", destination="2001")
         job = run_job(jobs.job_create(org=org, plan=plan, actor=admin_actor,
                                       kind=BulkJob.EDIT, description="busy"))
@@ -328,7 +330,7 @@ class TestJobs:
 
     def test_a_redelivered_chunk_applies_nothing_twice(self, org, people, admin_actor,
                                                        enqueued):
-        plan = bulk_selectors.plan_edit(org, [people[0].id], feature="busy", action="set",
+        plan = plan_edit(org, [people[0].id], feature="busy", action="set",
                                         destination="2001")
         job = run_job(jobs.job_create(org=org, plan=plan, actor=admin_actor,
                                       kind=BulkJob.EDIT, description="busy"))
@@ -338,7 +340,7 @@ class TestJobs:
 
     def test_a_long_chunk_hands_its_rest_to_a_new_task(self, org, people, admin_actor,
                                                       enqueued):
-        plan = bulk_selectors.plan_edit(org, [p.id for p in people], feature="busy",
+        plan = plan_edit(org, [p.id for p in people], feature="busy",
                                         action="set", destination="2001")
         job = jobs.job_create(org=org, plan=plan, actor=admin_actor, kind=BulkJob.EDIT,
                               description="busy")
@@ -349,7 +351,7 @@ class TestJobs:
     def test_bulk_edit_turns_a_feature_off(self, org, people, admin_actor, enqueued):
         for person in people[:2]:
             update(person, busy_enabled=True, busy_destination="2001")
-        plan = bulk_selectors.plan_edit(org, [p.id for p in people[:3]] + [999999],
+        plan = plan_edit(org, [p.id for p in people[:3]] + [999999],
                                         feature="busy", action="off")
         assert [r.valid for r in plan.rows] == [True, True, True, False]
         job = run_job(jobs.job_create(org=org, plan=plan, actor=admin_actor,
@@ -361,7 +363,7 @@ class TestJobs:
     def test_a_partners_job_acts_on_its_behalf(self, org, people, partner_org, delegation,
                                               partner_admin, enqueued):
         actor = Actor.for_user(partner_admin, via_partner=partner_org)
-        plan = bulk_selectors.plan_edit(org, [people[0].id], feature="busy", action="set",
+        plan = plan_edit(org, [people[0].id], feature="busy", action="set",
                                         destination="2001")
         job = run_job(jobs.job_create(org=org, plan=plan, actor=actor, kind=BulkJob.EDIT,
                                       description="busy"))
@@ -380,7 +382,7 @@ class TestUndo:
                                                          enqueued):
         update(people[0], busy_enabled=True, busy_destination="2001", always_enabled=True,
                always_destination="2009")
-        plan = bulk_selectors.plan_edit(org, [p.id for p in people[:3]], feature="busy",
+        plan = plan_edit(org, [p.id for p in people[:3]], feature="busy",
                                         action="set", destination="+1 202 555 0199")
         job = run_job(jobs.job_create(org=org, plan=plan, actor=admin_actor,
                                       kind=BulkJob.EDIT, description="busy"))
@@ -406,7 +408,7 @@ class TestUndo:
         assert all(f"bulk job #{undo.pk}" in e.actor_label for e in events)
 
     def test_undo_once_and_only_when_finished(self, org, people, admin_actor, enqueued):
-        plan = bulk_selectors.plan_edit(org, [people[0].id], feature="busy", action="set",
+        plan = plan_edit(org, [people[0].id], feature="busy", action="set",
                                         destination="2001")
         job = jobs.job_create(org=org, plan=plan, actor=admin_actor, kind=BulkJob.EDIT,
                               description="busy")
@@ -449,7 +451,7 @@ def test_a_10000_row_dry_run_takes_under_20_seconds(admin_user):
                            "always_destination"))
     before = state()
     started = time.monotonic()
-    result = bulk_selectors.plan_csv(org, text)
+    result = plan_csv(org, text)
     elapsed = time.monotonic() - started
     print(f"\n10,000-row dry run: {elapsed:.2f} s")
     assert elapsed < 20, elapsed

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from forwarding.bulk import jobs
-from forwarding.bulk import selectors as bulk_selectors
+from forwarding.bulk.plan import plan_edit
 from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings, SyncStatus
 from forwarding.rules import services
 from forwarding.sync import delivery, drift, outbox, ratelimit
@@ -185,7 +185,7 @@ def no_broker(monkeypatch):
 
 
 def busy_job(org, people, actor):
-    plan = bulk_selectors.plan_edit(org, [p.pk for p in people], feature="busy",
+    plan = plan_edit(org, [p.pk for p in people], feature="busy",
                                     action="set", destination="2009")
     job = jobs.job_create(org=org, plan=plan, actor=actor, kind=BulkJob.EDIT,
                           description="Forward when busy to 2009")

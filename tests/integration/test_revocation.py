@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from forwarding.bulk import jobs
-from forwarding.bulk import selectors as bulk_selectors
+from forwarding.bulk.plan import plan_edit
 from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings, SyncStatus
 from portal import services as portal_services
 from portal.audit import Actor
@@ -56,7 +56,7 @@ def test_revoking_stops_a_partners_running_job_and_its_partner_pushes(sandbox, w
     partner_admin = make_user(org=partner, role=Membership.ADMIN, mfa=True)
     people = _people(sandbox, customer)
 
-    plan = bulk_selectors.plan_edit(customer, [p.pk for p in people], feature="busy",
+    plan = plan_edit(customer, [p.pk for p in people], feature="busy",
                                     action="set", destination="+12025550300")
     job = jobs.job_create(org=customer, plan=plan,
                           actor=Actor.for_user(partner_admin, via_partner=partner),

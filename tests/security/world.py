@@ -12,7 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from forwarding.bulk import drafts, jobs
-from forwarding.bulk import selectors as bulk_selectors
+from forwarding.bulk.plan import plan_edit
 from forwarding.models import BulkJob, BulkJobRow, CallRecord, ForwardingSettings
 from portal import services as portal_services
 from portal.audit import Actor
@@ -61,7 +61,7 @@ def _settings_with_history(person):
 
 
 def _job(org, person, actor):
-    plan = bulk_selectors.plan_edit(org, [person.pk], feature="no_answer", action="set",
+    plan = plan_edit(org, [person.pk], feature="no_answer", action="set",
                                     destination="2003")
     job = jobs.job_create(org=org, plan=plan, actor=actor, kind=BulkJob.EDIT,
                           description="Forward when not answered to 2003")

@@ -6,6 +6,7 @@ import time
 
 import requests
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from forwarding.calltime import webhook_orgs
@@ -74,8 +75,6 @@ class Command(BaseCommand):
         self.stdout.write(f"Sandbox at {base}: {len(orgs)} organizations, {people} people "
                           f"registered.")
         if options["announce"]:
-            from django.core.management import call_command
-
             self.stdout.write("")
             self.stdout.write(self.style.SUCCESS(
                 f"The portal is up: {settings.PUBLIC_URL}/ (Ctrl-C stops everything)"))
