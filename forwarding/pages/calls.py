@@ -16,12 +16,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from forwarding.calltime import bot, guard, manifests, webhook_orgs
 from forwarding.calltime import selectors as call_selectors
+from forwarding.pages.links import person_page_url
 from forwarding.rules import selectors
 from portal import access, audit
 from providers import graph
@@ -89,11 +89,6 @@ def person_calls(request, person_id):
         "page_url": person_page_url(request, person),
     })
 
-
-def person_page_url(request, person):
-    if person.user_id == request.user.id:
-        return reverse("my_forwarding")
-    return reverse("person_forwarding", args=[person.id])
 
 
 @login_required

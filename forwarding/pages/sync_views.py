@@ -8,19 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from forwarding.models import ForwardingSettings
+from forwarding.pages.links import person_page_url
 from forwarding.rules.services import StaleVersion
 from forwarding.sync import delivery, drift, outbox
 from portal import access, audit
-
-
-def _page(request, person):
-    if person.user_id == request.user.id:
-        return reverse("my_forwarding")
-    return reverse("person_forwarding", args=[person.id])
 
 
 def _load(request, person_id, *, admin_only):
@@ -33,7 +27,7 @@ def _load(request, person_id, *, admin_only):
     if row is None:
         raise Http404("Nothing to synchronise yet")
     if access.needs_mfa(request.user, person):
-        return person, row, access.require_mfa(request, _page(request, person))
+        return person, row, access.require_mfa(request, person_page_url(request, person))
     return person, row, None
 
 
@@ -53,7 +47,7 @@ def retry_now(request, person_id):
     else:
         delivery.retry_now(settings=row, actor=_actor(request, person))
         messages.success(request, "Retrying now. This page shows the result when it is done.")
-    return redirect(_page(request, person))
+    return redirect(person_page_url(request, person))
 
 
 @login_required
@@ -73,7 +67,7 @@ def check_now(request, person_id):
         else:
             messages.success(request, f"Reading {person.display_name}'s settings back from the "
                                       f"provider. Reload this page in a few seconds.")
-    return redirect(_page(request, person))
+    return redirect(person_page_url(request, person))
 
 
 @login_required
@@ -98,4 +92,4 @@ def drift_resolve(request, person_id):
         messages.success(request, "The portal's settings are being pushed again.")
     else:
         messages.error(request, "Choose whether to adopt the provider's settings or push ours.")
-    return redirect(_page(request, person))
+    return redirect(person_page_url(request, person))

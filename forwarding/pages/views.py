@@ -26,6 +26,7 @@ from forwarding.pages.forms import (
     TestCallForm,
     rules_initial,
 )
+from forwarding.pages.links import person_page_url
 from forwarding.rules import routing, selectors, services
 from portal import access, audit
 from portal.models import AuditEvent
@@ -33,11 +34,6 @@ from providers.capabilities import DELIVERY_WORDS
 
 PAGE_SIZE = 50
 
-
-def _page_url(request, person):
-    if person.user_id == request.user.id:
-        return reverse("my_forwarding")
-    return reverse("person_forwarding", args=[person.id])
 
 
 def _context(request, person, settings, *, form, formset, conflict=False):
@@ -66,7 +62,7 @@ def _context(request, person, settings, *, form, formset, conflict=False):
         "formset": formset,
         "rule_errors": getattr(formset, "service_errors", []) if formset is not None else [],
         "test_form": TestCallForm(initial={"line_state": "busy"}),
-        "page_url": _page_url(request, person),
+        "page_url": person_page_url(request, person),
         "own_line": selectors.display(person.phone_number),
         "conflict": conflict,
         "can_admin": access.is_org_admin(request.user, person.org),
@@ -136,7 +132,7 @@ def _person_page(request, person):
     caps = selectors.caps_for(person)
     if request.method == "POST":
         if access.needs_mfa(request.user, person):
-            return access.require_mfa(request, _page_url(request, person))
+            return access.require_mfa(request, person_page_url(request, person))
         return _save(request, person, settings, caps)
     form, formset = _forms(request, person, settings, caps)
     return render(request, "forwarding/person.html",
@@ -180,7 +176,7 @@ def _save(request, person, settings, caps):
     else:
         messages.success(request, f"Saved as version {saved.version}. "
                          f"The change is {DELIVERY_WORDS[caps.delivery].format(label=caps.label)}.")
-    return redirect(_page_url(request, person))
+    return redirect(person_page_url(request, person))
 
 
 def _render_error(request, person, settings, form, formset, *, status, conflict=False):
@@ -282,7 +278,7 @@ def _history(request, person, *, status=200):
         "page": page,
         "rows": _event_rows(page.object_list, person=person, caps=caps,
                             name=None if is_self else person.display_name),
-        "page_url": _page_url(request, person),
+        "page_url": person_page_url(request, person),
     }, status=status if not filters_form.errors else 400)
 
 
@@ -326,7 +322,7 @@ def person_restore(request, person_id):
     else:
         messages.success(request, f"Restored the settings of version {event.new['version']} "
                          f"as the new version {saved.version}.")
-    return redirect(_page_url(request, person))
+    return redirect(person_page_url(request, person))
 
 
 # --- test my forwarding --------------------------------------------------------------------
@@ -357,7 +353,7 @@ def person_test(request, person_id):
         "decision": decision,
         "targets": [selectors.display(t) for t in decision.targets] if decision else [],
         "asked": asked,
-        "page_url": _page_url(request, person),
+        "page_url": person_page_url(request, person),
     }, status=status)
 
 
