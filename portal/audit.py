@@ -42,6 +42,12 @@ class Event(models.TextChoices):
     WEBHOOK_KEY_ROTATED = "org.webhook_key_rotated", "Teams webhook address changed"
     ENCRYPTION_ROTATED = "encryption.rotated", "Stored secrets re-encrypted"
     RETENTION_PRUNED = "retention.pruned", "Old records pruned"
+    CONNECTION_CONNECTED = "connection.connected", "Provider connected"
+    CONNECTION_RENEWED = "connection.renewed", "Provider token renewed"
+    CONNECTION_RENEWAL_FAILED = "connection.renewal_failed", "Provider token not renewed"
+    CONNECTION_NEEDS_REAUTHORIZATION = ("connection.needs_reauthorization",
+                                        "Provider connection needs re-authorization")
+    CONNECTION_DISCONNECTED = "connection.disconnected", "Provider disconnected"
 
 
 def event_label(code: str) -> str:

@@ -23,9 +23,9 @@ app.conf.task_queues = tuple(
 app.conf.task_default_exchange = "interactive"
 app.conf.task_default_routing_key = "interactive"
 app.conf.task_default_queue = "interactive"
-# Each room of forwarding keeps its own tasks module; domain code queues them by name.
-app.autodiscover_tasks(["forwarding.rules", "forwarding.sync", "forwarding.calltime",
-                        "forwarding.bulk", "forwarding.upkeep"])
+# Each room keeps its own tasks module; domain code queues them by name.
+app.autodiscover_tasks(["portal.connections", "forwarding.rules", "forwarding.sync",
+                        "forwarding.calltime", "forwarding.bulk", "forwarding.upkeep"])
 
 
 @task_prerun.connect

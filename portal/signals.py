@@ -13,3 +13,9 @@ from django.dispatch import Signal
 #   reason   one sentence for pages and audit rows ("The delegation to X was revoked.")
 # Each receiver returns a dict of what it did; the service puts it in its audit row.
 access_withdrawn = Signal()
+
+# Sent by portal.connections when an organization's connection can issue tokens again
+# (reconnected by an admin, or a renewal worked after failures), after the commit.
+# Keyword arguments: org (the Organization). forwarding.sync resumes the pushes that
+# waited for it (its own and those of customers it pushes for as a partner).
+connection_restored = Signal()

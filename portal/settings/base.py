@@ -451,3 +451,10 @@ LOGGING["handlers"]["django.server"] = {"class": "logging.StreamHandler",
 LOGGING["loggers"]["django.request"] = {"filters": ["redact_webhook_keys"]}
 LOGGING["loggers"]["django.server"] = {"handlers": ["django.server"], "level": "INFO",
                                        "propagate": False, "filters": ["redact_webhook_keys"]}
+
+from portal.settings.identity import *  # noqa: E402, F403  (connections and sign-in)
+
+CELERY_BEAT_SCHEDULE["renew-connections"] = {
+    "task": "portal.renew_connections", "schedule": CONNECTION_RENEW_EVERY_SECONDS,  # noqa: F405
+    "options": {"queue": "interactive", **_BEAT_EXPIRY},
+}
