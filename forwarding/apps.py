@@ -10,9 +10,9 @@ class ForwardingConfig(AppConfig):
         from forwarding.bulk import revocation
         from forwarding.calltime import webhook_orgs
         from forwarding.rules.signals import settings_changed
-        from forwarding.sync import outbox
+        from forwarding.sync import delivery, outbox
         from portal.models import Organization
-        from portal.signals import access_withdrawn
+        from portal.signals import access_withdrawn, connection_restored
 
         # A changed or deleted org (API version, webhook key) is not served from the
         # webhook's cache by this process.
@@ -26,3 +26,6 @@ class ForwardingConfig(AppConfig):
         # A saved version of someone's settings is delivered by the push pipeline.
         settings_changed.connect(outbox.on_settings_changed,
                                  dispatch_uid="forwarding_outbox")
+        # A connection that works again lets the pushes that waited for it go.
+        connection_restored.connect(delivery.on_connection_restored,
+                                    dispatch_uid="forwarding_connection_restored")

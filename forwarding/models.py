@@ -18,6 +18,9 @@ class SyncStatus(models.TextChoices):
     SYNCED = "synced", "Synced"
     FAILED = "failed", "Failed"
     NOT_PUSHED = "not_pushed", "Applied at call time"
+    # No valid token for the org's provider: not an attempt, nothing lost. It goes on by
+    # itself once the connection works again (portal.signals.connection_restored).
+    WAITING = "waiting", "Waiting for the connection"
 
 
 class ForwardingSettingsQuerySet(models.QuerySet):
@@ -144,8 +147,10 @@ class PushAttempt(models.Model):
     SUCCEEDED = "succeeded"
     TRANSIENT = "transient"
     PERMANENT = "permanent"
+    WAITING = "waiting"
     OUTCOMES = [(IN_FLIGHT, "In flight"), (SUCCEEDED, "Succeeded"),
-                (TRANSIENT, "Failed, will retry"), (PERMANENT, "Failed")]
+                (TRANSIENT, "Failed, will retry"), (PERMANENT, "Failed"),
+                (WAITING, "Refused token, waiting for the connection")]
 
     settings = models.ForeignKey(
         ForwardingSettings, on_delete=models.CASCADE, related_name="push_attempts"

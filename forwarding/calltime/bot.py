@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from datetime import timedelta
 
 from celery import current_app
@@ -40,6 +41,7 @@ from forwarding.models import CallRecord, ForwardingSettings
 from forwarding.rules import directory, routing
 from forwarding.rules.validation import line_keys
 from portal import audit
+from portal.connections import notices, tokens
 from portal.models import Organization, Person
 from portal.provider_urls import connection_base_url
 from providers import graph
@@ -214,10 +216,31 @@ def enqueue_redirect(record_id, *, fallback=True) -> bool:
 
 
 def _connection(org) -> Connection:
+    """The org's Graph connection. Its token was renewed ahead of expiry by beat
+    (portal.connections.tasks), so this only reads it; an expired one is renewed here."""
     base_url = connection_base_url(org.provider_kind, org.base_url or graph.DEFAULT_BASE_URL)
-    return Connection(base_url=base_url,
-                      token=org.credentials.get("token", ""), org_id=org.provider_org_id,
+    try:
+        token = tokens.token_for(org)
+    except tokens.ConnectionUnavailable as exc:
+        raise ProviderError(exc.message, permanent=exc.needs_person) from exc
+    return Connection(base_url=base_url, token=token, org_id=org.provider_org_id,
                       options={"timeout": graph.REDIRECT_TIMEOUT})
+
+
+def _redirect(org, request):
+    """graph.redirect, once more with a renewed token after a 401."""
+    conn = _connection(org)
+    try:
+        return graph.redirect(conn, request)
+    except ProviderError as exc:
+        if exc.status_code != 401 or tokens.connection_of(org) is None:
+            raise
+        try:
+            fresh = tokens.renew_after_refusal(org, conn.token)
+        except tokens.ConnectionUnavailable as unavailable:
+            raise ProviderError(unavailable.message, permanent=unavailable.needs_person,
+                                status_code=401) from unavailable
+    return graph.redirect(replace(conn, token=fresh), request)
 
 
 def _callback_uri(org) -> str:
@@ -364,7 +387,7 @@ def handle_incoming(record_id, *, attempt=1, may_enqueue=True):
     record.person = person
 
     try:
-        result = graph.redirect(_connection(org), request)
+        result = _redirect(org, request)
     except ProviderError as exc:
         _after_failure(record, exc, attempt=attempt, may_enqueue=may_enqueue)
         return exc
@@ -406,6 +429,7 @@ def _audit_data(record, **extra) -> dict:
 def _after_success(record, result, *, attempt):
     now = timezone.now()
     latency = _latency_ms(record, now)
+    notices.note_success(tokens.connection_of(record.org), now)
     with transaction.atomic():
         # Still ours: a reply that came after recovery closed the call changes nothing.
         if not CallRecord.objects.filter(pk=record.pk, redirect_status=CallRecord.SENDING).update(

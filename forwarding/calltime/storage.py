@@ -3,7 +3,8 @@ stand on: model instances from one SELECT over several tables, and an INSERT tha
 nothing when the row exists.
 
 Three statements per call: the new call's INSERT (which also finds the called person),
-the redirect's SELECT of call, org, person and settings, and each follow-up's UPDATE.
+the redirect's SELECT of call, org (with its provider connection, for the token), person
+and settings, and each follow-up's UPDATE.
 Django compiles a four-table select_related query in about 1.4 ms of CPU and a 29-column
 INSERT in about 1 ms, and Graph's deadline is shared by every call ringing at once (see
 bench/graph_latency.py). The column lists and converters come from the models' own
@@ -24,7 +25,7 @@ from django.db import connections
 from django.db.models import prefetch_related_objects
 
 from forwarding.models import CallerRule, CallRecord, ForwardingSettings
-from portal.models import Organization, Person
+from portal.models import Organization, Person, ProviderConnection
 
 
 class Part:
@@ -222,22 +223,25 @@ def _redirect_query(using):
     """The SELECT of load_for_redirect and its parts (built once per process)."""
     connection = connections[using]
     q = connection.ops.quote_name
-    r, o, p, f = (part(CallRecord, "r", using), part(Organization, "o", using),
-                  part(Person, "p", using), part(ForwardingSettings, "f", using))
+    r, o, p, f, c = (part(CallRecord, "r", using), part(Organization, "o", using),
+                     part(Person, "p", using), part(ForwardingSettings, "f", using),
+                     part(ProviderConnection, "c", using))
     rules = CallerRule._meta
     column = {name: q(CallRecord._meta.get_field(name).column) for name in ("org", "person")}
     settings_fk = q(rules.get_field("settings").column)
     person_fk = q(ForwardingSettings._meta.get_field("person").column)
+    connection_fk = q(ProviderConnection._meta.get_field("org").column)
     # Only names from the models' metadata are interpolated; the values are parameters.
     sql = f"""
-        SELECT {r.columns}, {o.columns}, {p.columns}, {f.columns},
+        SELECT {r.columns}, {o.columns}, {p.columns}, {f.columns}, {c.columns},
                EXISTS (SELECT 1 FROM {q(rules.db_table)} cr WHERE cr.{settings_fk} = f.id)
         FROM {r.table}
         JOIN {o.table} ON o.id = r.{column["org"]}
         LEFT JOIN {p.table} ON p.id = r.{column["person"]}
         LEFT JOIN {f.table} ON f.{person_fk} = p.id
+        LEFT JOIN {c.table} ON c.{connection_fk} = o.id
         WHERE r.id = %s AND r.redirect_status = %s"""  # noqa: S608
-    return sql, [r, o, p, f]
+    return sql, [r, o, p, f, c]
 
 
 def load_for_redirect(record_id, expected):
@@ -248,8 +252,10 @@ def load_for_redirect(record_id, expected):
     found = fetch_one(sql, [record_id, expected], parts)
     if found is None:
         return None
-    (record, org, person, settings), (has_rules,) = found
+    (record, org, person, settings, provider_connection), (has_rules,) = found
     record.org = org
+    # The org's token comes with it (None: a development org with a static token).
+    Organization._meta.get_field("connection").set_cached_value(org, provider_connection)
     if person is not None:
         person.org = org
         record.person = person

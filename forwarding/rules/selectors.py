@@ -310,7 +310,11 @@ def sync_view(settings, caps) -> dict:
     if settings.version > settings.synced_version:
         details.append(f"Version {settings.version} is waiting to be delivered "
                        f"({caps.label} has version {settings.synced_version}).")
-    if settings.last_error:
+    if settings.last_error and status == SyncStatus.WAITING:
+        # Not an error of this change: the sentence says what it waits for.
+        details.append(f"{settings.last_error} Nothing is lost: it is sent once the "
+                       "connection works again.")
+    elif settings.last_error:
         details.append(f"Last error: {settings.last_error}")
     if settings.next_attempt_at and status in (SyncStatus.RETRYING, SyncStatus.PENDING):
         if settings.next_attempt_at > timezone.now():

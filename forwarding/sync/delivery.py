@@ -27,6 +27,7 @@ import random
 import socket
 import time
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings as django_settings
@@ -38,6 +39,7 @@ from forwarding.models import ForwardingSettings, PushAttempt, SyncStatus
 from forwarding.rules.selectors import desired_state
 from forwarding.sync import outbox, ratelimit
 from portal import access, audit
+from portal.connections import notices, tokens
 from portal.provider_urls import connection_base_url
 from providers.base import Connection, ProviderError
 from providers.registry import get_provider
@@ -57,6 +59,9 @@ SWEEP_GRACE = django_settings.PUSH_SWEEP_GRACE
 EARLY_TOLERANCE = timedelta(milliseconds=200)
 
 SYSTEM = "push pipeline"
+# A row waiting for its org's connection is looked at again after this long even if no
+# "connection restored" signal arrives (a crashed process, a renewal by another route).
+WAITING_RECHECK = timedelta(seconds=django_settings.PUSH_WAITING_RECHECK_SECONDS)
 
 
 def _worker_name():
@@ -69,28 +74,59 @@ def backoff(attempt: int) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
-def connection_for(row: ForwardingSettings) -> Connection:
-    """The connection a push or read-back of `row` goes through, decided now.
+def token_org(row: ForwardingSettings):
+    """The organization whose connection (token) a push or read-back of `row` uses now.
 
     A partner's change goes out with the partner's credentials only while the partner's
     delegation is in force: a retry, a sweep, a window tick or a drift check after the
     revocation uses the org's own connection, whatever the row remembers."""
     org = row.person.org
     partner = row.push_via_partner
-    timeout = getattr(django_settings, "PROVIDER_TIMEOUT", None)
     if partner is not None and partner.provider_kind == org.provider_kind and \
             access.partner_delegation_active(customer_id=org.pk, partner_id=partner.pk):
+        return partner
+    return org
+
+
+def connection_for(row: ForwardingSettings) -> Connection:
+    """The connection a push or read-back of `row` goes through, decided now. Raises
+    tokens.ConnectionUnavailable when the org (or partner) has no valid token."""
+    org, via = row.person.org, token_org(row)
+    timeout = getattr(django_settings, "PROVIDER_TIMEOUT", None)
+    token = tokens.token_for(via)
+    if via is not org:
         # Seed 001: a partner uses its own token and the customer's orgId.
         return Connection(
-            base_url=connection_base_url(org.provider_kind, partner.base_url or org.base_url),
-            token=partner.credentials.get("token", ""),
-            org_id=partner.provider_org_id,
-            acting_org_id=org.provider_org_id,
+            base_url=connection_base_url(org.provider_kind, via.base_url or org.base_url),
+            token=token, org_id=via.provider_org_id, acting_org_id=org.provider_org_id,
             options={"timeout": timeout},
         )
     return Connection(base_url=connection_base_url(org.provider_kind, org.base_url),
-                      token=org.credentials.get("token", ""),
-                      org_id=org.provider_org_id, options={"timeout": timeout})
+                      token=token, org_id=org.provider_org_id, options={"timeout": timeout})
+
+
+def send_renewing(row: ForwardingSettings, conn: Connection, call):
+    """`call(conn)`, and once more with a renewed token if the provider answers 401 and
+    the org has a connection that can renew (a static development token cannot)."""
+    try:
+        return call(conn)
+    except ProviderError as exc:
+        via = token_org(row)
+        if exc.status_code != 401 or tokens.connection_of(via) is None:
+            raise
+        fresh = tokens.renew_after_refusal(via, conn.token)
+    try:
+        return call(replace(conn, token=fresh))
+    except ProviderError as exc:
+        if exc.status_code != 401:
+            raise
+        # Refused right after a renewal: the grant itself is broken.
+        connection = tokens.connection_of(via)
+        message = (f"{via.capabilities.label} refused a freshly renewed token "
+                   f"({exc.message}).")
+        notices.needs_reauthorization(connection, message)
+        raise tokens.ConnectionUnavailable(tokens.unavailable_sentence(connection),
+                                           needs_person=True) from exc
 
 
 def _claim(settings_id, now):
@@ -132,8 +168,16 @@ def push(settings_id, *, slot_reserved=False, queue="interactive"):
         _reschedule_if_early(settings_id, now, queue)
         return None
     row = ForwardingSettings.objects.select_related(
-        "person__org", "push_via_partner").get(pk=settings_id)
+        "person__org__connection", "push_via_partner__connection").get(pk=settings_id)
     org = row.person.org
+    conn = refused = None
+    try:
+        conn = connection_for(row)
+    except tokens.ConnectionUnavailable as exc:
+        _wait_for_connection(row, token, exc, attempt=None)
+        return None
+    except ProviderError as exc:  # e.g. a base URL that is not allowed: recorded below
+        refused = exc
 
     # A reserved slot was paid for already; only a 429 pause since then holds it back.
     if slot_reserved:
@@ -159,8 +203,14 @@ def push(settings_id, *, slot_reserved=False, queue="interactive"):
         worker=_worker_name(),
     )
     started = time.monotonic()
+    person_ref = row.person.provider_person_id
     try:
-        result = provider.push(connection_for(row), row.person.provider_person_id, state)
+        if refused is not None:
+            raise refused
+        result = send_renewing(row, conn, lambda c: provider.push(c, person_ref, state))
+    except tokens.ConnectionUnavailable as exc:
+        _wait_for_connection(row, token, exc, attempt=attempt)
+        return None
     except ProviderError as exc:
         duration_ms = int((time.monotonic() - started) * 1000)
         _record_failure(row, token, attempt, exc, duration_ms, queue)
@@ -170,8 +220,43 @@ def push(settings_id, *, slot_reserved=False, queue="interactive"):
     return result
 
 
+def _wait_for_connection(row, token, exc, *, attempt):
+    """No token for the org now: hand the row back as waiting. Not a failed attempt (the
+    attempt counter is untouched); the change goes out when the connection is restored."""
+    now = timezone.now()
+    _release(row.pk, token, sync_status=SyncStatus.WAITING, last_error=exc.message[:500],
+             next_attempt_at=now + (WAITING_RECHECK if exc.needs_person
+                                    else timedelta(seconds=tokens.TRANSIENT_PAUSE_SECONDS)))
+    if attempt is not None:  # the provider refused the token that was sent
+        PushAttempt.objects.filter(pk=attempt.pk).update(
+            finished_at=now, outcome=PushAttempt.WAITING, status_code=401,
+            error=exc.message[:500])
+
+
+def resume_waiting(org) -> int:
+    """The org's connection works again: every push that waited for it (the org's own,
+    and its customers' that go through it as their partner) is due now. Receiver of
+    portal.signals.connection_restored (connected in forwarding/apps.py)."""
+    ids = list(ForwardingSettings.objects.filter(sync_status=SyncStatus.WAITING)
+               .filter(Q(person__org=org) | Q(push_via_partner=org))
+               .values_list("pk", flat=True))
+    if not ids:
+        return 0
+    ForwardingSettings.objects.filter(pk__in=ids, sync_status=SyncStatus.WAITING).update(
+        sync_status=SyncStatus.PENDING, next_attempt_at=timezone.now())
+    for settings_id in ids:
+        outbox.enqueue_push(settings_id, queue="bulk")
+    log.info("connection of org %s restored: %d waiting pushes resumed", org.pk, len(ids))
+    return len(ids)
+
+
+def on_connection_restored(sender=None, *, org, **kwargs):
+    resume_waiting(org)
+
+
 def _record_success(row, token, attempt, result, duration_ms, queue):
     now = timezone.now()
+    notices.note_success(tokens.connection_of(token_org(row)), now)
     with transaction.atomic():
         current = ForwardingSettings.objects.select_for_update().get(pk=row.pk)
         fields = {
@@ -294,8 +379,15 @@ def retry_now(*, settings: ForwardingSettings, actor: audit.Actor):
 
 
 def provider_state(row: ForwardingSettings):
+    """What the provider holds for `row`'s person now. A missing connection is a
+    (transient) ProviderError here: a read-back simply does not happen."""
     provider = get_provider(row.person.org.provider_kind)
-    return provider.fetch(connection_for(row), row.person.provider_person_id)
+    person_ref = row.person.provider_person_id
+    try:
+        return send_renewing(row, connection_for(row),
+                             lambda c: provider.fetch(c, person_ref))
+    except tokens.ConnectionUnavailable as exc:
+        raise ProviderError(exc.message, permanent=False) from exc
 
 
 def comparable(state, caps) -> dict:

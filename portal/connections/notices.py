@@ -4,15 +4,19 @@ Connection page draws."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from portal import audit, signals
 from portal.audit import Event
 from portal.models import ConnectionHour, ConnectionState, Membership, ProviderConnection
+
+SUCCESS_RESOLUTION = timedelta(minutes=1)
 
 
 def count_hour(org_id: int, *, refused_notifications: int = 0, token_renewals: int = 0,
@@ -27,6 +31,18 @@ def count_hour(org_id: int, *, refused_notifications: int = 0, token_renewals: i
         ConnectionHour.objects.filter(pk=row.pk).update(
             refused_notifications=F("refused_notifications") + refused_notifications,
             token_renewals=F("token_renewals") + token_renewals)
+
+
+def note_success(conn, now) -> None:
+    """Remember the last successful provider call through `conn` (a ProviderConnection
+    or None): at most one write a minute, and none when the loaded row is recent."""
+    if conn is None or (conn.last_success_at is not None
+                        and now - conn.last_success_at < SUCCESS_RESOLUTION):
+        return
+    ProviderConnection.objects.filter(pk=conn.pk).filter(
+        Q(last_success_at__isnull=True) | Q(last_success_at__lt=now - SUCCESS_RESOLUTION)
+    ).update(last_success_at=now)
+    conn.last_success_at = now
 
 
 def restored_on_commit(org) -> None:

@@ -295,6 +295,10 @@ if PUSH_BACKOFF_CAP < PUSH_BACKOFF_BASE:
     raise ImproperlyConfigured(
         f"PUSH_BACKOFF_CAP ({PUSH_BACKOFF_CAP:g}) must not be below PUSH_BACKOFF_BASE "
         f"({PUSH_BACKOFF_BASE:g})")
+# A push waiting for its org's connection is looked at again this often, even without
+# the "connection restored" signal.
+PUSH_WAITING_RECHECK_SECONDS = _positive(
+    "PUSH_WAITING_RECHECK_SECONDS", _env_float("PUSH_WAITING_RECHECK_SECONDS", 60.0))
 PUSH_SWEEP_GRACE = _positive("PUSH_SWEEP_GRACE", _env_float("PUSH_SWEEP_GRACE", 15.0),
                              allow_zero=True)
 PUSH_DEBOUNCE_SECONDS = _positive(
