@@ -132,17 +132,18 @@ def renew(conn, *, seen_generation: int, force: bool = False) -> str:
 
 
 def renewal_due(conn, now=None) -> bool:
-    """Whether `conn`'s access token should be renewed now: less than a quarter of its
-    lifetime left (CONNECTION_RENEW_FRACTION), or less than CONNECTION_RENEW_MIN_SECONDS
-    (but never more than half of a short lifetime, so a 10-second token is not renewed
-    on every read)."""
+    """Whether `conn`'s access token should be renewed now: in the last quarter of its
+    lifetime (CONNECTION_RENEW_FRACTION), and at least CONNECTION_RENEW_MIN_SECONDS ahead
+    for lifetimes long enough to afford it. Renewing at three quarters makes about 1.3
+    renewals per lifetime, whatever the lifetime (Graph's vary from 60 to 90 minutes)."""
     if conn.access_expires_at is None or conn.method == ConnectionMethod.STATIC_TOKEN:
         return False
     now = now or timezone.now()
     issued = conn.last_refresh_at or conn.connected_at or now
     lifetime = max((conn.access_expires_at - issued).total_seconds(), 1.0)
-    margin = max(lifetime * settings.CONNECTION_RENEW_FRACTION,
-                 min(settings.CONNECTION_RENEW_MIN_SECONDS, lifetime / 2))
+    margin = lifetime * settings.CONNECTION_RENEW_FRACTION
+    if lifetime >= 4 * settings.CONNECTION_RENEW_MIN_SECONDS:
+        margin = max(margin, settings.CONNECTION_RENEW_MIN_SECONDS)
     return (conn.access_expires_at - now).total_seconds() <= margin
 
 
