@@ -384,6 +384,7 @@ def test_lines_and_calls_are_listed(graph, receiver):
         "apiVersion": "v1.0",
         "identityType": "application",
         "displayName": "test bot",
+        "appId": "sandbox-bot",
     }
     assert graph.control("GET", "graph/lines", 200).json() == [line]
     call = graph.call(LINE_ID, "+14255550100", deadline_ms=5000)
