@@ -13,12 +13,15 @@ _SANDBOX = _env.str("SANDBOX_URL", default="http://127.0.0.1:8025").rstrip("/")
 
 # The portal's Webex integration (developer.webex.com > My Webex Apps > Integration):
 # its redirect URI is PUBLIC_URL + /connection/webex/callback.
-WEBEX_CLIENT_ID = _env.str("WEBEX_CLIENT_ID", default="")
-WEBEX_CLIENT_SECRET = _env.str("WEBEX_CLIENT_SECRET", default="")
+# In DEBUG the defaults are the registrations `make run` creates in the sandbox.
+WEBEX_CLIENT_ID = _env.str("WEBEX_CLIENT_ID", default="portal-webex-demo" if _DEBUG else "")
+WEBEX_CLIENT_SECRET = _env.str("WEBEX_CLIENT_SECRET",
+                               default="demo-webex-secret" if _DEBUG else "")
 # The portal's multi-tenant Microsoft Entra app (also the Teams calling bot): its redirect
 # URI is PUBLIC_URL + /connection/microsoft/callback.
-MICROSOFT_CLIENT_ID = _env.str("MICROSOFT_CLIENT_ID", default="")
-MICROSOFT_CLIENT_SECRET = _env.str("MICROSOFT_CLIENT_SECRET", default="")
+MICROSOFT_CLIENT_ID = _env.str("MICROSOFT_CLIENT_ID", default="sandbox-bot" if _DEBUG else "")
+MICROSOFT_CLIENT_SECRET = _env.str("MICROSOFT_CLIENT_SECRET",
+                                   default="demo-microsoft-secret" if _DEBUG else "")
 MICROSOFT_LOGIN_URL = _env.str(
     "MICROSOFT_LOGIN_URL",
     default=f"{_SANDBOX}/login" if _DEBUG else "https://login.microsoftonline.com",
@@ -36,3 +39,5 @@ if not 0 < CONNECTION_RENEW_FRACTION < 1:
     raise ImproperlyConfigured("CONNECTION_RENEW_FRACTION must be between 0 and 1")
 if CONNECTION_RENEW_EVERY_SECONDS <= 0 or CONNECTION_RENEW_WAIT_SECONDS <= 0:
     raise ImproperlyConfigured("CONNECTION_RENEW_* seconds must be positive")
+# Token lifetimes `make run` asks of the sandbox: short, so renewals show in the audit log.
+DEMO_TOKEN_LIFETIME_SECONDS = _env.int("DEMO_TOKEN_LIFETIME_SECONDS", default=300)

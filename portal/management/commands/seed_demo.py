@@ -42,7 +42,9 @@ def _seed_org(name, kind, org_id, path, region, *, sandbox):
         defaults={
             "name": name, "provider_kind": kind,
             "base_url": sandbox + path if path else "",
-            "credentials": {"token": f"demo-token-{org_id}"} if path else {},
+            # No static token: `manage.py sandbox_connect` connects each org through its
+            # provider's flow (OAuth, admin consent, service account).
+            "credentials": {},
             "default_region": region, "rate_limit_per_second": 20,
         },
     )
