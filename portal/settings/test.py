@@ -2,10 +2,12 @@
 REDIS_URL (make test points them at the local PostgreSQL and Redis)."""
 
 from .base import *  # noqa: F403
-from .base import _env_int
+from .base import _env_int, env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Worker processes of integration tests may write mail to files the test reads.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")
 DEBUG = False
 # The provider sandbox runs on 127.0.0.1 over http.
 PROVIDER_ALLOW_LOOPBACK = True
