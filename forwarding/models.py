@@ -352,6 +352,10 @@ class BulkDraftRow(models.Model):
     def __str__(self):
         return f"row {self.line} of dry run {self.draft_id} ({self.kind})"
 
+    @property
+    def valid(self):
+        return self.kind != self.INVALID
+
 
 class CallRecord(models.Model):
     """One call that a call-time provider (the Graph bot) asked the portal about: the

@@ -124,10 +124,12 @@ def send(method, url, *, provider_label, describe_error, timeout=None, **kwargs)
 def error_message(label, status, known=None, detail="") -> str:
     """A person's sentence for a provider's error: the adapter's own words for the
     status (`known`) or a generic one, plus the provider's detail for a 400 (which
-    names the field at fault), ending with a full stop."""
+    names the field at fault, when it is a string), ending with a full stop."""
     words = known or (f"{label} had a problem ({status})" if status >= 500
                       else f"{label} refused the request ({status})")
-    if detail and status == 400:
+    # Only a string is a detail: an object or a list from a provider's body would read as
+    # a Python repr in the person's sentence.
+    if isinstance(detail, str) and detail.strip() and status == 400:
         words = f"{words}: {detail}"
     return words.rstrip(".")[:480] + "."
 

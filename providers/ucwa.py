@@ -11,22 +11,24 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from .base import Connection, ForwardingState, Provider, ProviderError, PushResult
+from .capabilities import UCWA
 from .http import error_message, json_or_empty, send
 
-LABEL = "Skype for Business"
+# One name in every sentence (timeouts, refusals): the capabilities' label.
+LABEL = UCWA.label
 
 # (status, subcode) -> what a person can act on. Subcodes come from the seed.
 _MESSAGES = {
-    (403, None): "UCWA refused: this person is not enabled for Enterprise Voice, or the "
+    (403, None): f"{LABEL} refused: this person is not enabled for Enterprise Voice, or the "
                  "administrator has disabled call forwarding to custom numbers",
-    (409, "AlreadyExists"): "UCWA refused: this forwarding already exists",
-    (409, "TooManyGroups"): "UCWA refused: the person belongs to too many groups",
-    (409, None): "UCWA refused: the server does not support this operation",
-    (410, "CannotRedirect"): "UCWA cannot redirect calls: no backup pool is configured",
-    (500, "CallbackChannelError"): "UCWA could not reach its event channel",
-    (401, None): "UCWA refused the portal's credentials; an admin must reconnect",
-    (404, None): "UCWA does not know this person's application",
-    (400, "ParameterValidationFailure"): "UCWA refused a destination",
+    (409, "AlreadyExists"): f"{LABEL} refused: this forwarding already exists",
+    (409, "TooManyGroups"): f"{LABEL} refused: the person belongs to too many groups",
+    (409, None): f"{LABEL} refused: the server does not support this operation",
+    (410, "CannotRedirect"): f"{LABEL} cannot redirect calls: no backup pool is configured",
+    (500, "CallbackChannelError"): f"{LABEL} could not reach its event channel",
+    (401, None): f"{LABEL} refused the portal's credentials; an admin must reconnect",
+    (404, None): f"{LABEL} does not know this person's application",
+    (400, "ParameterValidationFailure"): f"{LABEL} refused a destination",
 }
 
 
@@ -35,8 +37,8 @@ def _describe(response):
     subcode = body.get("subcode")
     status = response.status_code
     message = error_message(
-        "UCWA", status, _MESSAGES.get((status, subcode)) or _MESSAGES.get((status, None)),
-        str(body.get("message") or ""))
+        LABEL, status, _MESSAGES.get((status, subcode)) or _MESSAGES.get((status, None)),
+        body.get("message"))
     # The seed's 409 and 410 errors will not go away by themselves: permanent.
     permanent = None if status != 500 else False
     if status in (409, 410):
@@ -66,6 +68,11 @@ def plan(state: ForwardingState):
                     {"target": to_uri(state.always_destination)}))
         return ops
     if state.simring_enabled and state.simring_targets:
+        if len(state.simring_targets) > UCWA.simring_max_targets:
+            # Validation refuses more (the capability says so); never drop one silently.
+            raise ProviderError(
+                f"{LABEL} rings at most {UCWA.simring_max_targets} simultaneous-ring target; "
+                f"{len(state.simring_targets)} were asked for.", permanent=True)
         ops.append(("simultaneousRingSettings/simultaneousRingToContact",
                     {"target": to_uri(state.simring_targets[0])}))
     if state.no_answer_enabled and state.no_answer_destination:

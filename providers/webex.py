@@ -27,10 +27,12 @@ _STATUS_WORDS = {
 
 def _describe(response):
     body = json_or_empty(response)
-    detail = body.get("message") or ""
+    detail = body.get("message")
     errors = body.get("errors")
-    if not detail and isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        detail = errors[0].get("description", "")
+    if not isinstance(detail, str) or not detail:
+        detail = ""
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            detail = errors[0].get("description")
     return error_message("Webex", response.status_code,
                          _STATUS_WORDS.get(response.status_code), detail), None
 

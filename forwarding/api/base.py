@@ -1,5 +1,5 @@
 """What every API view shares: authentication, the error shape, pagination, OPTIONS, the
-schema's tags, the audit actor, the org references of the answers, and the API's form of
+schema's tags, the audit actor, and the API's form of
 the MFA gate (`portal.access.needs_mfa`, answered with 403 instead of a redirect)."""
 
 from __future__ import annotations
@@ -50,15 +50,6 @@ class PortalAPIView(GenericAPIView):
 
     def actor(self, via_partner=None):
         return audit.actor_from_request(self.request, via_partner=via_partner)
-
-
-def org_ref(org):
-    return {"id": org.id, "name": org.name} if org is not None else None
-
-
-def acting(via_partner, org) -> dict:
-    return {"via_partner": org_ref(via_partner),
-            "acting_for": org_ref(org) if via_partner is not None else None}
 
 
 def require_mfa(user, person=None):

@@ -10,9 +10,9 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from forwarding.api import errors
+from forwarding.api import answers, errors
 from forwarding.api import serializers as s
-from forwarding.api.base import PortalAPIView, acting, org_ref, require_mfa
+from forwarding.api.base import PortalAPIView, require_mfa
 from forwarding.api.bulk_jobs import job_created
 from forwarding.api.drafts import import_dry_run
 from forwarding.api.errors import error_responses
@@ -21,18 +21,6 @@ from forwarding.bulk.plan import edit_description, plan_edit
 from forwarding.models import BulkJob
 from forwarding.pages.bulk_views import csv_response, too_many_people, upload_too_large
 from portal import access
-
-
-def dry_run_data(plan, via_partner) -> dict:
-    return {
-        "org": org_ref(plan.org), "total": len(plan.rows), "valid": plan.valid,
-        "invalid": plan.invalid, "changing": plan.changing, "errors": plan.file_errors,
-        "rows": [{"line": r.line, "key": r.key, "person": r.person.id if r.person else None,
-                  "person_label": r.person_label, "valid": r.valid, "errors": r.errors,
-                  "changes": r.diff} for r in plan.rows],
-        "draft": None, "expires_at": None, "rows_next": None,
-        **acting(via_partner, plan.org),
-    }
 
 
 class OrganizationExport(PortalAPIView):
@@ -101,7 +89,7 @@ class OrganizationBulkEdit(PortalAPIView):
                                         action=data["action"],
                                         destination=data.get("destination", ""))
         if data["dry_run"]:
-            return Response(s.DryRunSerializer(dry_run_data(plan, via)).data)
+            return Response(s.DryRunSerializer(answers.plan_dry_run(plan, via_partner=via)).data)
         job = jobs.job_create(org=org, plan=plan, actor=self.actor(via), kind=BulkJob.EDIT,
                               description=edit_description(data))
         return job_created(job)

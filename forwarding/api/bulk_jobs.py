@@ -10,7 +10,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from forwarding.api import serializers as s
-from forwarding.api.base import PortalAPIView, acting, org_ref, require_mfa
+from forwarding.api.base import PortalAPIView, require_mfa
 from forwarding.api.errors import error_responses
 from forwarding.api.params import JobFilters, RowFilters
 from forwarding.bulk import jobs
@@ -18,23 +18,8 @@ from forwarding.bulk import selectors as bulk_selectors
 from portal import access
 
 
-def job_data(job, progress=None) -> dict:
-    return {
-        "id": job.pk, "org": org_ref(job.org), "kind": job.kind, "status": job.status,
-        "description": job.description, "filename": job.filename,
-        "created_by": job.created_by_label, "created_at": job.created_at,
-        "started_at": job.started_at, "finished_at": job.finished_at,
-        "undo_of": job.undo_of_id,
-        "undone_by": [later.pk for later in job.undone_by.all()],
-        "stopped_reason": job.stopped_reason,
-        "correlation_id": job.correlation_id,
-        "progress": progress if progress is not None else bulk_selectors.job_progress(job),
-        **acting(job.via_partner, job.org),
-    }
-
-
 def job_created(job):
-    return Response(s.BulkJobSerializer(job_data(job)).data, status=status.HTTP_202_ACCEPTED,
+    return Response(s.BulkJobSerializer(job).data, status=status.HTTP_202_ACCEPTED,
                     headers={"Location": reverse("api_bulk_job", args=[job.pk])})
 
 
@@ -50,7 +35,7 @@ class BulkJobList(PortalAPIView):
             bulk_selectors.jobs_for(request.user, org_id=params.get("org")))
         progress = bulk_selectors.jobs_progress(page)
         return self.get_paginated_response(s.BulkJobSerializer(
-            [job_data(job, progress[job.pk]) for job in page], many=True).data)
+            page, many=True, context={"progress": progress}).data)
 
 
 class BulkJobDetail(PortalAPIView):
@@ -60,7 +45,7 @@ class BulkJobDetail(PortalAPIView):
                    responses={200: s.BulkJobSerializer, **error_responses(404)})
     def get(self, request, pk):
         job = bulk_selectors.job_for(request.user, pk)
-        return Response(s.BulkJobSerializer(job_data(job)).data)
+        return Response(s.BulkJobSerializer(job).data)
 
 
 class BulkJobRows(PortalAPIView):

@@ -11,9 +11,9 @@ from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.response import Response
 
-from forwarding.api import errors
+from forwarding.api import answers, errors
 from forwarding.api import serializers as s
-from forwarding.api.base import PortalAPIView, acting, org_ref, require_mfa
+from forwarding.api.base import PortalAPIView, require_mfa
 from forwarding.api.bulk_jobs import job_created
 from forwarding.api.errors import error_responses
 from forwarding.bulk import drafts
@@ -21,24 +21,6 @@ from forwarding.models import BulkDraft
 from portal import access
 
 FILE_REFUSED = "The file cannot be imported."
-
-
-def draft_data(draft: BulkDraft) -> dict:
-    return {
-        "id": draft.pk, "org": org_ref(draft.org), "status": draft.status,
-        "filename": draft.filename, "rows_total": draft.rows_total,
-        "rows_done": draft.rows_done, "valid": draft.valid, "invalid": draft.invalid,
-        "changing": draft.changing, "errors": draft.file_errors,
-        "created_at": draft.created_at, "expires_at": draft.expires_at,
-        "rows_url": reverse("api_bulk_draft_rows", args=[draft.pk]),
-        **acting(draft.via_partner, draft.org),
-    }
-
-
-def draft_row_data(row) -> dict:
-    return {"line": row.line, "key": row.key, "person": row.person_id,
-            "person_label": row.person_label, "kind": row.kind,
-            "valid": row.kind != row.INVALID, "errors": row.errors, "changes": row.diff}
 
 
 def _draft(request, pk) -> BulkDraft:
@@ -54,21 +36,16 @@ def dry_run_answer(view, draft: BulkDraft):
     if draft.status == BulkDraft.FAILED:
         raise errors.invalid({"file": draft.file_errors}, FILE_REFUSED)
     if draft.status != BulkDraft.READY:
-        return Response(s.BulkDraftSerializer(draft_data(draft)).data,
+        return Response(s.BulkDraftSerializer(draft).data,
                         status=status.HTTP_202_ACCEPTED,
                         headers={"Location": reverse("api_bulk_draft", args=[draft.pk])})
     size = view.paginator.get_page_size(view.request)
     rows = list(drafts.draft_rows(draft, show="all")[:size + 1])
     rows_url = reverse("api_bulk_draft_rows", args=[draft.pk])
-    return Response(s.DryRunSerializer({
-        "org": org_ref(draft.org), "total": draft.rows_total, "valid": draft.valid,
-        "invalid": draft.invalid, "changing": draft.changing, "errors": [],
-        "rows": [draft_row_data(row) for row in rows[:size]],
-        "draft": draft.pk, "expires_at": draft.expires_at,
-        "rows_next": view.request.build_absolute_uri(f"{rows_url}?show=all&page=2")
-        if len(rows) > size else None,
-        **acting(draft.via_partner, draft.org),
-    }).data)
+    rows_next = (view.request.build_absolute_uri(f"{rows_url}?show=all&page=2")
+                 if len(rows) > size else None)
+    return Response(s.DryRunSerializer(
+        answers.draft_dry_run(draft, rows=rows[:size], rows_next=rows_next)).data)
 
 
 def import_dry_run(view, org, via, upload):
@@ -87,7 +64,7 @@ class BulkDraftDetail(PortalAPIView):
                    responses={200: s.BulkDraftSerializer, **error_responses(404)},
                    summary="A dry run of an import: being checked, ready or failed")
     def get(self, request, pk):
-        return Response(s.BulkDraftSerializer(draft_data(_draft(request, pk))).data)
+        return Response(s.BulkDraftSerializer(_draft(request, pk)).data)
 
 
 class DraftRowFilters(drf_serializers.Serializer):
@@ -109,7 +86,7 @@ class BulkDraftRows(PortalAPIView):
         page = self.paginate_queryset(drafts.draft_rows(draft, show=params.get("show",
                                                                                      "")))
         return self.get_paginated_response(
-            s.DryRunRowSerializer([draft_row_data(r) for r in page], many=True).data)
+            s.DryRunRowSerializer(page, many=True).data)
 
 
 class BulkDraftApply(PortalAPIView):

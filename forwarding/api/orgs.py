@@ -13,11 +13,10 @@ from rest_framework.response import Response
 
 from forwarding.api import errors
 from forwarding.api import serializers as s
-from forwarding.api.base import PortalAPIView, org_ref, require_mfa
+from forwarding.api.base import PortalAPIView, require_mfa
 from forwarding.api.errors import error_responses
 from forwarding.api.params import DelegationFilters
 from forwarding.bulk import selectors as bulk_selectors
-from forwarding.rules import selectors
 from portal import access
 from portal import services as portal_services
 from portal.forms import UNKNOWN_PARTNER_CODE
@@ -25,19 +24,6 @@ from portal.models import Delegation
 from portal.models.tenancy import partner_by_code
 
 # --- organizations ----------------------------------------------------------------------------
-
-
-def organization_data(org) -> dict:
-    caps = selectors.caps_for_org(org)
-    counts = org.role != "member"
-    return {
-        "id": org.id, "name": org.name, "provider_kind": org.provider_kind,
-        "provider_label": caps.label, "role": org.role,
-        "via_partner": org_ref(org.via_partner),
-        "people_count": org.people_count if counts else None,
-        "failed_count": org.failed_count if counts else None,
-        "pending_count": org.pending_count if counts else None,
-    }
 
 
 class OrganizationList(PortalAPIView):
@@ -49,8 +35,7 @@ class OrganizationList(PortalAPIView):
                    summary="Orgs the caller belongs to or acts on, with their sync health")
     def get(self, request):
         orgs = bulk_selectors.orgs_for(request.user)
-        return Response(s.OrganizationSerializer(
-            [organization_data(o) for o in orgs], many=True).data)
+        return Response(s.OrganizationSerializer(orgs, many=True).data)
 
 
 class OrganizationDetail(PortalAPIView):
@@ -61,7 +46,7 @@ class OrganizationDetail(PortalAPIView):
     def get(self, request, pk):
         for org in bulk_selectors.orgs_for(request.user):
             if org.id == pk:
-                return Response(s.OrganizationSerializer(organization_data(org)).data)
+                return Response(s.OrganizationSerializer(org).data)
         raise Http404("No such organization")
 
 

@@ -18,9 +18,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
+from forwarding.api import answers as answers
 from forwarding.api import errors
 from forwarding.api import serializers as s
-from forwarding.api.base import PortalAPIView, acting, org_ref, require_mfa
+from forwarding.api.base import PortalAPIView, require_mfa
 from forwarding.api.errors import error_responses
 from forwarding.api.params import INT_MAX, PeopleFilters
 from forwarding.bulk import selectors as bulk_selectors
@@ -28,59 +29,6 @@ from forwarding.rules import selectors, services
 from forwarding.rules.validation import DEFAULTS, EDITABLE_FIELDS
 from forwarding.sync import delivery
 from portal import access
-from providers.capabilities import FEATURES
-
-
-def sync_data(settings, caps) -> dict:
-    """The sync state for the API: the badge the pages show plus the raw facts."""
-    view = selectors.sync_view(settings, caps)
-    if settings is None:
-        return {"status": "none", "label": view["label"], "details": view["details"],
-                "delivery": caps.delivery, "version": None, "synced_version": None,
-                "behind": False, "attempts": 0, "last_attempt_at": None,
-                "last_synced_at": None, "next_attempt_at": None, "last_error": ""}
-    return {
-        "status": settings.sync_status, "label": view["label"], "details": view["details"],
-        "delivery": caps.delivery, "version": settings.version,
-        "synced_version": settings.synced_version,
-        "behind": settings.version > settings.synced_version,
-        "attempts": settings.sync_attempts, "last_attempt_at": settings.last_attempt_at,
-        "last_synced_at": settings.last_synced_at, "next_attempt_at": settings.next_attempt_at,
-        "last_error": settings.last_error,
-    }
-
-
-def person_data(person, *, user, via_partner) -> dict:
-    caps = selectors.caps_for_org(person.org)
-    settings = getattr(person, "forwarding", None)
-    return {
-        "id": person.id, "display_name": person.display_name, "email": person.email,
-        "phone_number": person.phone_number, "extension": person.extension,
-        "sip_uri": person.sip_uri, "provider_person_id": person.provider_person_id,
-        "org": org_ref(person.org), "provider_kind": person.org.provider_kind,
-        "is_self": person.user_id == user.id,
-        "summary": selectors.short_summary(settings, caps),
-        "sync": sync_data(settings, caps),
-        **acting(via_partner, person.org),
-    }
-
-
-def forwarding_data(settings, person, *, via_partner) -> dict:
-    caps = selectors.caps_for(person)
-    saved = settings.pk is not None
-    return {
-        **services.values(settings),
-        "version": settings.version,
-        "person": {"id": person.id, "display_name": person.display_name,
-                   "org": org_ref(person.org)},
-        "window_state": settings.window_state,
-        "updated_at": settings.updated_at if saved else None,
-        "updated_by_label": settings.updated_by_label,
-        "supported_features": [f for f in FEATURES if caps.supports(f)],
-        "sync": sync_data(settings if saved else None, caps),
-        **acting(via_partner, person.org),
-    }
-
 
 # --- people -----------------------------------------------------------------------------------
 
@@ -98,9 +46,10 @@ class PeopleList(PortalAPIView):
             request.user, query=params.get("q", ""), org_id=params.get("org"),
             sync_status=params.get("sync_status"))
         page = self.paginate_queryset(people)
-        data = [person_data(p, user=request.user, via_partner=reach.partner_for_person(p))
-                for p in page]
-        return self.get_paginated_response(s.PersonSerializer(data, many=True).data)
+        found = [answers.person_answer(p, user=request.user,
+                                       via_partner=reach.partner_for_person(p))
+                 for p in page]
+        return self.get_paginated_response(s.PersonSerializer(found, many=True).data)
 
 
 class PersonDetail(PortalAPIView):
@@ -114,7 +63,7 @@ class PersonDetail(PortalAPIView):
         person.forwarding = settings if settings.pk else None
         via = access.acting_partner(request.user, person)
         return Response(s.PersonSerializer(
-            person_data(person, user=request.user, via_partner=via)).data)
+            answers.person_answer(person, user=request.user, via_partner=via)).data)
 
 
 # --- forwarding -------------------------------------------------------------------------------
@@ -141,7 +90,8 @@ class PersonForwarding(PortalAPIView):
 
     def _answer(self, person, settings, status_code=200):
         via = access.acting_partner(self.request.user, person)
-        data = s.ForwardingSerializer(forwarding_data(settings, person, via_partner=via)).data
+        data = s.ForwardingSerializer(
+            answers.forwarding_answer(settings, person, via_partner=via)).data
         return Response(data, status=status_code, headers={"ETag": _etag(settings)})
 
     @extend_schema(operation_id="people_forwarding_retrieve",
@@ -232,9 +182,9 @@ class PersonForwarding(PortalAPIView):
 
 
 def person_sync(user, person, settings) -> dict:
-    data = sync_data(settings, selectors.caps_for(person))
-    data.update(acting(access.acting_partner(user, person), person.org))
-    return s.PersonSyncSerializer(data).data
+    return s.PersonSyncSerializer(answers.sync_answer(
+        settings, selectors.caps_for(person), org=person.org,
+        via_partner=access.acting_partner(user, person))).data
 
 
 class PersonSync(PortalAPIView):

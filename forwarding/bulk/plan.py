@@ -45,6 +45,10 @@ class PlanRow:
         return not self.errors
 
     @property
+    def person_id(self):
+        return self.person.id if self.person is not None else None
+
+    @property
     def person_label(self):
         return self.person.display_name if self.person is not None else ""
 

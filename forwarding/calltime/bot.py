@@ -280,10 +280,10 @@ def _caller_aliases(org, record):
     return [f"user:{record.caller_id}"], person
 
 
-def decide_for_call(plan, aliases, *, at) -> routing.Decision:
+def decide_for_call(rules, aliases, *, at) -> routing.Decision:
     """routing.decide for a caller known under several addresses: the caller rule that
     comes first for any of them wins; every other step does not depend on the caller."""
-    decisions = [routing.decide(plan, caller=a, at=at, line_state="idle") for a in aliases]
+    decisions = [routing.decide(rules, caller=a, at=at, line_state="idle") for a in aliases]
     by_rule = [d for d in decisions if d.rule.startswith("caller_rule:")]
     if by_rule:
         return min(by_rule, key=lambda d: int(d.rule.split(":", 1)[1]))
@@ -357,9 +357,9 @@ def handle_incoming(record_id, *, attempt=1, may_enqueue=True):
         request = _request_from_record(record)
         decided = {}
     else:
-        plan = routing.plan_from(_settings_of(person), person=person)
+        rules = routing.rules_from(_settings_of(person), person=person)
         aliases, caller = _caller_aliases(org, record)
-        decision = decide_for_call(plan, aliases, at=now)
+        decision = decide_for_call(rules, aliases, at=now)
         targets = redirect_targets(org, person, decision)
         request = graph.RedirectRequest(
             call_id=record.provider_call_id, api_version=record.api_version,

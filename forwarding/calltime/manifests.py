@@ -41,24 +41,24 @@ def lync_rules(org) -> list[lync.PersonRules]:
     rows = (ForwardingSettings.objects.filter(person__org=org)
             .select_related("person__org").prefetch_related("caller_rules")
             .order_by("person__id"))
-    plans = [(row.person, routing.plan_from(row, person=row.person, caps=caps))
-             for row in rows if row.person.sip_uri or row.person.phone_number]
+    everyone = [(row.person, routing.rules_from(row, person=row.person, caps=caps))
+                for row in rows if row.person.sip_uri or row.person.phone_number]
     # The people behind every destination of the org at once (the manifest covers the
     # whole org anyway: one query, reading every person).
-    destinations = [plan.always_destination for _, plan in plans]
-    destinations += [rule.destination for _, plan in plans for rule in plan.caller_rules]
+    destinations = [routes.always_destination for _, routes in everyone]
+    destinations += [rule.destination for _, routes in everyone for rule in routes.caller_rules]
     people = directory.people_behind(org, destinations, whole_org=True)
-    return [_person_rules(person, plan, caps, people) for person, plan in plans]
+    return [_person_rules(person, routes, caps, people) for person, routes in everyone]
 
 
-def _person_rules(person, plan, caps, people) -> lync.PersonRules:
+def _person_rules(person, routes, caps, people) -> lync.PersonRules:
     """One person's rules as the compiler takes them; `people`: destination -> person."""
     always = ""
-    if caps.supports("always") and plan.always_enabled and plan.always_destination:
-        always = _lync_address(plan.always_destination, people)
+    if caps.supports("always") and routes.always_enabled and routes.always_destination:
+        always = _lync_address(routes.always_destination, people)
     rules = []
     if caps.supports("caller_rules"):
-        for rule in plan.caller_rules:
+        for rule in routes.caller_rules:
             disposition = rule.disposition if rule.disposition in caps.dispositions \
                 else "forward"
             rules.append(lync.CallerRule(

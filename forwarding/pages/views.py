@@ -338,7 +338,7 @@ def person_test(request, person_id):
         if form.is_valid():
             at = form.cleaned_data["at"] or timezone.now()
             caller = form.cleaned_data["caller"] or None
-            decision = routing.decide(routing.plan_for(person), caller=caller, at=at,
+            decision = routing.decide(routing.rules_for(person), caller=caller, at=at,
                                       line_state=form.cleaned_data["line_state"])
             asked = {"caller": caller, "at": selectors.when(at),
                      "state": routing.LINE_STATE_LABELS[form.cleaned_data["line_state"]]}

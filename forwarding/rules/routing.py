@@ -1,9 +1,9 @@
 """Where does this call go? The one answer for the Graph bot, the MSPL compiler and the
 "test my forwarding" panel.
 
-`decide(plan, caller=..., at=..., line_state=...)` is pure: it reads plain dataclasses and
-never the database, so callers can build a `Plan` once (`plan_for(person)`) and ask many
-questions of it.
+`decide(rules, caller=..., at=..., line_state=...)` is pure: it reads plain dataclasses
+and never the database, so callers can load a person's `RoutingRules` once
+(`rules_for(person)`) and ask many questions of them.
 
 Precedence: the first step that applies decides.
 
@@ -51,7 +51,9 @@ LINE_STATE_LABELS = {
 
 
 @dataclass(frozen=True)
-class RulePlan:
+class CallerRoute:
+    """One caller rule as routing reads it: these callers go to `destination`."""
+
     callers: tuple[str, ...] = ()
     match_anonymous: bool = False
     destination: str = ""
@@ -61,8 +63,8 @@ class RulePlan:
 
 
 @dataclass(frozen=True)
-class Plan:
-    """Everything routing needs to know about one person's forwarding."""
+class RoutingRules:
+    """A person's forwarding as routing reads it: everything `decide` needs."""
 
     caps: Capabilities
     own_line: str = ""
@@ -83,7 +85,7 @@ class Plan:
     window_start: datetime | None = None
     window_end: datetime | None = None
     window_destination: str = ""
-    caller_rules: tuple[RulePlan, ...] = ()
+    caller_rules: tuple[CallerRoute, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,61 +111,61 @@ def _caller_words(caller, region: str) -> str:
     return "Caller " + display_destination(key)
 
 
-def _rule_matches(rule: RulePlan, keys: set[str]) -> bool:
+def _rule_matches(rule: CallerRoute, keys: set[str]) -> bool:
     if ANONYMOUS in keys:
         return rule.match_anonymous
     return any(destination_key(c) in keys for c in rule.callers)
 
 
-def window_active(plan: Plan, at: datetime) -> bool:
+def window_active(rules: RoutingRules, at: datetime) -> bool:
     return bool(
-        plan.caps.supports("time_window")
-        and plan.window_enabled
-        and plan.window_destination
-        and plan.window_start is not None
-        and plan.window_end is not None
-        and plan.window_start <= at < plan.window_end
+        rules.caps.supports("time_window")
+        and rules.window_enabled
+        and rules.window_destination
+        and rules.window_start is not None
+        and rules.window_end is not None
+        and rules.window_start <= at < rules.window_end
     )
 
 
-def decide(plan: Plan, *, caller, at: datetime, line_state: str) -> Decision:
+def decide(rules: RoutingRules, *, caller, at: datetime, line_state: str) -> Decision:
     """The decision for one call; see the module docstring for the precedence."""
     if line_state not in LINE_STATES:
         raise ValueError(f"unknown line state {line_state!r}; one of {LINE_STATES}")
-    caps = plan.caps
-    keys = caller_keys(caller, region=plan.region)
+    caps = rules.caps
+    keys = caller_keys(caller, region=rules.region)
 
     # 1. caller rules
     if caps.supports("caller_rules"):
-        decision = _by_caller_rule(plan, caller, keys)
+        decision = _by_caller_rule(rules, caller, keys)
         if decision is not None:
             return decision
 
     # 2. time window
-    if window_active(plan, at):
+    if window_active(rules, at):
         return Decision(
-            targets=[plan.window_destination], disposition="forward", rule="time_window",
+            targets=[rules.window_destination], disposition="forward", rule="time_window",
             explanation=f"The time window is running: the call goes to "
-            f"{_words(plan.window_destination)}.",
+            f"{_words(rules.window_destination)}.",
         )
 
     # 3. always
-    if caps.supports("always") and plan.always_enabled and plan.always_destination:
+    if caps.supports("always") and rules.always_enabled and rules.always_destination:
         return Decision(
-            targets=[plan.always_destination], disposition="forward", rule="always",
+            targets=[rules.always_destination], disposition="forward", rule="always",
             explanation=f"Always-forward is on: the call goes to "
-            f"{_words(plan.always_destination)}.",
+            f"{_words(rules.always_destination)}.",
         )
 
     # 4. line state
-    decision = _by_line_state(plan, line_state)
+    decision = _by_line_state(rules, line_state)
     if decision is not None:
         return decision
 
     # 5. simultaneous ring
-    if caps.supports("simring") and plan.simring_enabled and plan.simring_targets:
-        targets = ([plan.own_line] if plan.own_line else []) + list(plan.simring_targets)
-        timeout = plan.simring_timeout or caps.simring_timeout_default(len(targets))
+    if caps.supports("simring") and rules.simring_enabled and rules.simring_targets:
+        targets = ([rules.own_line] if rules.own_line else []) + list(rules.simring_targets)
+        timeout = rules.simring_timeout or caps.simring_timeout_default(len(targets))
         return Decision(
             targets=targets, disposition="ring", timeout=timeout, rule="simring",
             explanation="Simultaneous ring: "
@@ -174,20 +176,20 @@ def decide(plan: Plan, *, caller, at: datetime, line_state: str) -> Decision:
 
     # 6. nothing applies
     return Decision(
-        targets=[plan.own_line] if plan.own_line else [], disposition="ring", rule="none",
+        targets=[rules.own_line] if rules.own_line else [], disposition="ring", rule="none",
         explanation="No forwarding applies: the call rings "
-        + (_words(plan.own_line) if plan.own_line else "the person's own line") + ".",
+        + (_words(rules.own_line) if rules.own_line else "the person's own line") + ".",
     )
 
 
-def _by_caller_rule(plan: Plan, caller, keys: set[str]) -> Decision | None:
+def _by_caller_rule(rules: RoutingRules, caller, keys: set[str]) -> Decision | None:
     """Step 1: the first caller rule that lists the caller, if any."""
-    caps = plan.caps
-    for position, rule in enumerate(plan.caller_rules, start=1):
+    caps = rules.caps
+    for position, rule in enumerate(rules.caller_rules, start=1):
         if not rule.destination or not _rule_matches(rule, keys):
             continue
         who = ("An anonymous caller" if ANONYMOUS in keys
-               else _caller_words(caller, plan.region))
+               else _caller_words(caller, rules.region))
         allowed = caps.dispositions or ("forward",)
         disposition = rule.disposition if rule.disposition in allowed else "forward"
         told = ("the caller is told and calls the new number" if disposition == "redirect"
@@ -210,20 +212,20 @@ def _by_caller_rule(plan: Plan, caller, keys: set[str]) -> Decision | None:
 _STATE_FEATURES = {"offline": "continuity", "busy": "busy", "no_answer": "no_answer"}
 
 
-def _by_line_state(plan: Plan, line_state: str) -> Decision | None:
+def _by_line_state(rules: RoutingRules, line_state: str) -> Decision | None:
     """Step 4: the forwarding for the line's state, when it is on and has a destination."""
-    caps = plan.caps
+    caps = rules.caps
     feature = _STATE_FEATURES.get(line_state)
-    if not (feature and caps.supports(feature) and getattr(plan, f"{feature}_enabled")
-            and getattr(plan, f"{feature}_destination")):
+    if not (feature and caps.supports(feature) and getattr(rules, f"{feature}_enabled")
+            and getattr(rules, f"{feature}_destination")):
         return None
-    destination = getattr(plan, f"{feature}_destination")
+    destination = getattr(rules, f"{feature}_destination")
     reason = {
         "continuity": "The phone is offline, so business continuity",
         "busy": "The line is busy, so forward-when-busy",
         "no_answer": "The call is not answered"
-        + (f" after {plan.no_answer_ring_after} {caps.no_answer_unit}"
-           if plan.no_answer_ring_after else "")
+        + (f" after {rules.no_answer_ring_after} {caps.no_answer_unit}"
+           if rules.no_answer_ring_after else "")
         + ", so forward-when-not-answered",
     }[feature]
     return Decision(
@@ -232,8 +234,8 @@ def _by_line_state(plan: Plan, line_state: str) -> Decision | None:
     )
 
 
-def plan_from(settings, *, person, caps: Capabilities | None = None) -> Plan:
-    """A Plan from a ForwardingSettings row (or None: nothing set) and its person."""
+def rules_from(settings, *, person, caps: Capabilities | None = None) -> RoutingRules:
+    """A RoutingRules from a ForwardingSettings row (or None: nothing set) and its person."""
     org = person.org
     caps = caps or org.capabilities
     base = {
@@ -242,12 +244,12 @@ def plan_from(settings, *, person, caps: Capabilities | None = None) -> Plan:
         "region": org.default_region,
     }
     if settings is None:
-        return Plan(**base)
-    names = [f for f in Plan.__dataclass_fields__ if f not in {*base, "caller_rules"}]
+        return RoutingRules(**base)
+    names = [f for f in RoutingRules.__dataclass_fields__ if f not in {*base, "caller_rules"}]
     values = {name: getattr(settings, name) for name in names}
     values["simring_targets"] = tuple(values["simring_targets"] or ())
-    rules = tuple(
-        RulePlan(
+    caller_rules = tuple(
+        CallerRoute(
             callers=tuple(rule.callers),
             match_anonymous=rule.match_anonymous,
             destination=rule.destination,
@@ -257,12 +259,12 @@ def plan_from(settings, *, person, caps: Capabilities | None = None) -> Plan:
         )
         for rule in settings.caller_rules.all()
     )
-    return Plan(**base, **values, caller_rules=rules)
+    return RoutingRules(**base, **values, caller_rules=caller_rules)
 
 
-def plan_for(person) -> Plan:
-    """Load a person's Plan from the database (two queries: settings and rules)."""
+def rules_for(person) -> RoutingRules:
+    """Load a person's RoutingRules from the database (two queries: settings and rules)."""
     settings = (
         ForwardingSettings.objects.filter(person=person).prefetch_related("caller_rules").first()
     )
-    return plan_from(settings, person=person)
+    return rules_from(settings, person=person)

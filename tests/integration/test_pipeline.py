@@ -287,8 +287,8 @@ def test_ucwa_forbidden_gives_the_enterprise_voice_message(sandbox, worker):
                                                   sync_status=SyncStatus.FAILED).first(),
         20, message="failed")
     assert row.last_error == (
-        "UCWA refused: this person is not enabled for Enterprise Voice, or the administrator "
-        "has disabled call forwarding to custom numbers."
+        "Skype for Business (UCWA) refused: this person is not enabled for Enterprise "
+        "Voice, or the administrator has disabled call forwarding to custom numbers."
     )
 
 

@@ -76,17 +76,17 @@ callers = st.sampled_from(["+12025550199", "+12025550198", "sip:boss@example.com
 
 
 @st.composite
-def plans(draw):
+def routing_rules(draw):
     caps = capabilities_for(draw(st.sampled_from(["webex", "graph", "ucwa", "lync"])))
     window_on = draw(st.booleans())
     start = NOW + timedelta(hours=draw(st.integers(-48, 48)))
-    rules = tuple(
-        routing.RulePlan(callers=tuple(draw(st.lists(callers.filter(bool), max_size=2))),
-                         match_anonymous=draw(st.booleans()), destination=draw(destinations),
-                         disposition=draw(st.sampled_from(["forward", "redirect"])))
+    caller_rules = tuple(
+        routing.CallerRoute(callers=tuple(draw(st.lists(callers.filter(bool), max_size=2))),
+                            match_anonymous=draw(st.booleans()), destination=draw(destinations),
+                            disposition=draw(st.sampled_from(["forward", "redirect"])))
         for _ in range(draw(st.integers(0, 3)))
     ) if caps.supports("caller_rules") else ()
-    return routing.Plan(
+    return routing.RoutingRules(
         caps=caps, own_line="+12025550100",
         always_enabled=draw(st.booleans()), always_destination=draw(destinations),
         busy_enabled=draw(st.booleans()), busy_destination=draw(destinations),
@@ -97,35 +97,35 @@ def plans(draw):
                                             unique=True))),
         window_enabled=window_on and caps.supports("time_window"), window_start=start,
         window_end=start + timedelta(hours=draw(st.integers(1, 72))),
-        window_destination=draw(destinations), caller_rules=rules,
+        window_destination=draw(destinations), caller_rules=caller_rules,
     )
 
 
-@given(plans(), callers, st.sampled_from(routing.LINE_STATES))
-def test_routing_precedence_holds(plan, caller, state):
-    decision = routing.decide(plan, caller=caller, at=NOW, line_state=state)
+@given(routing_rules(), callers, st.sampled_from(routing.LINE_STATES))
+def test_routing_precedence_holds(rules, caller, state):
+    decision = routing.decide(rules, caller=caller, at=NOW, line_state=state)
     assert decision.targets, "every call goes somewhere"
-    matching = [i for i, rule in enumerate(plan.caller_rules, start=1)
+    matching = [i for i, rule in enumerate(rules.caller_rules, start=1)
                 if (caller in rule.callers) or (caller is None and rule.match_anonymous)]
     if matching:
         assert decision.rule == f"caller_rule:{matching[0]}"
-        assert decision.disposition == plan.caller_rules[matching[0] - 1].disposition
+        assert decision.disposition == rules.caller_rules[matching[0] - 1].disposition
         return
-    window = plan.window_enabled and plan.window_start <= NOW < plan.window_end
+    window = rules.window_enabled and rules.window_start <= NOW < rules.window_end
     if window:
-        assert (decision.rule, decision.targets) == ("time_window", [plan.window_destination])
+        assert (decision.rule, decision.targets) == ("time_window", [rules.window_destination])
         return
-    if plan.always_enabled and plan.caps.supports("always"):
-        assert (decision.rule, decision.targets) == ("always", [plan.always_destination])
+    if rules.always_enabled and rules.caps.supports("always"):
+        assert (decision.rule, decision.targets) == ("always", [rules.always_destination])
         return
     by_state = {"offline": "continuity", "busy": "busy", "no_answer": "no_answer"}
     feature = by_state.get(state)
-    if feature and plan.caps.supports(feature) and getattr(plan, f"{feature}_enabled"):
+    if feature and rules.caps.supports(feature) and getattr(rules, f"{feature}_enabled"):
         assert decision.rule == feature
-        assert decision.targets == [getattr(plan, f"{feature}_destination")]
+        assert decision.targets == [getattr(rules, f"{feature}_destination")]
         return
-    if plan.simring_enabled:
+    if rules.simring_enabled:
         assert decision.rule == "simring"
-        assert set(plan.simring_targets) <= set(decision.targets)
+        assert set(rules.simring_targets) <= set(decision.targets)
         return
-    assert (decision.rule, decision.targets) == ("none", [plan.own_line])
+    assert (decision.rule, decision.targets) == ("none", [rules.own_line])

@@ -19,6 +19,7 @@ APP = "192"
 SETTINGS = f"{BASE}/applications/192/me/callForwardingSettings"
 CONN = Connection(base_url=BASE, token="cwt=PHNhbWw6QXNzZXJ0aW9uIHhtbG5")
 AUTH = {"Authorization": "Bearer cwt=PHNhbWw6QXNzZXJ0aW9uIHhtbG5"}
+SFB = "Skype for Business (UCWA)"  # the one name of UCWA in sentences
 ALWAYS = ForwardingState(always_enabled=True, always_destination="+12025550100")
 
 
@@ -65,7 +66,7 @@ class TestPlan:
 
     def test_simultaneous_ring_and_unanswered_with_ring_delay(self):
         state = ForwardingState(simring_enabled=True,
-                                simring_targets=("sip:grace@contoso.com", "+12025550199"),
+                                simring_targets=("sip:grace@contoso.com",),
                                 no_answer_enabled=True, no_answer_destination="tel:+12025550122",
                                 no_answer_ring_after=20)
         assert ucwa.plan(state) == [
@@ -75,6 +76,15 @@ class TestPlan:
             ("unansweredCallSettings/unansweredCallToContact",
              {"target": "tel:+12025550122", "ringDelay": 20}),
         ]
+
+    def test_more_simultaneous_ring_targets_than_ucwa_holds_are_refused_not_dropped(self):
+        state = ForwardingState(simring_enabled=True,
+                                simring_targets=("+12025550100", "+12025550101"))
+        with pytest.raises(ProviderError) as info:
+            ucwa.plan(state)
+        assert info.value.permanent is True
+        assert info.value.message == (
+            f"{SFB} rings at most 1 simultaneous-ring target; 2 were asked for.")
 
     def test_enabled_without_destination_is_off(self):
         state = ForwardingState(always_enabled=True, simring_enabled=True,
@@ -168,7 +178,7 @@ class TestPush:
         assert len(fake.calls) == 2  # the third operation was not attempted
         assert info.value.requests_sent == 2
         assert info.value.permanent is True
-        assert info.value.message == "UCWA refused: the person belongs to too many groups."
+        assert info.value.message == f"{SFB} refused: the person belongs to too many groups."
 
     def test_failure_of_the_first_request(self, fake):
         exc = refused(fake, 401, {"code": "Unauthorized"})
@@ -218,18 +228,18 @@ class TestFetch:
 
 class TestErrors:
     @pytest.mark.parametrize("status, subcode, words", [
-        (403, None, "UCWA refused: this person is not enabled for Enterprise Voice, or the "
+        (403, None, f"{SFB} refused: this person is not enabled for Enterprise Voice, or the "
                     "administrator has disabled call forwarding to custom numbers."),
-        (403, "Unexpected", "UCWA refused: this person is not enabled for Enterprise Voice, "
+        (403, "Unexpected", f"{SFB} refused: this person is not enabled for Enterprise Voice, "
                             "or the administrator has disabled call forwarding to custom "
                             "numbers."),
-        (409, "AlreadyExists", "UCWA refused: this forwarding already exists."),
-        (409, "TooManyGroups", "UCWA refused: the person belongs to too many groups."),
-        (409, None, "UCWA refused: the server does not support this operation."),
-        (410, "CannotRedirect", "UCWA cannot redirect calls: no backup pool is configured."),
-        (410, None, "UCWA refused the request (410)."),
-        (401, None, "UCWA refused the portal's credentials; an admin must reconnect."),
-        (404, None, "UCWA does not know this person's application."),
+        (409, "AlreadyExists", f"{SFB} refused: this forwarding already exists."),
+        (409, "TooManyGroups", f"{SFB} refused: the person belongs to too many groups."),
+        (409, None, f"{SFB} refused: the server does not support this operation."),
+        (410, "CannotRedirect", f"{SFB} cannot redirect calls: no backup pool is configured."),
+        (410, None, f"{SFB} refused the request (410)."),
+        (401, None, f"{SFB} refused the portal's credentials; an admin must reconnect."),
+        (404, None, f"{SFB} does not know this person's application."),
     ])
     def test_seed_errors_are_permanent_in_a_persons_words(self, fake, status, subcode, words):
         body = {"code": "X", "message": "internal: {\"stack\": 1}"}
@@ -247,14 +257,21 @@ class TestErrors:
                 "message": "The target exceeds 80 characters"}
         exc = refused(fake, 400, body)
         assert exc.permanent is True
-        assert exc.message == "UCWA refused a destination: The target exceeds 80 characters."
+        assert exc.message == f"{SFB} refused a destination: The target exceeds 80 characters."
         assert "subcode" not in exc.message and "subcode" in exc.raw
+
+    @pytest.mark.parametrize("message", [{"text": "The target is too long"}, ["x"], 80])
+    def test_400_message_that_is_not_a_string_is_left_out(self, fake, message):
+        body = {"code": "BadRequest", "subcode": "ParameterValidationFailure",
+                "message": message}
+        exc = refused(fake, 400, body)
+        assert exc.message == f"{SFB} refused a destination."
 
     def test_500_callback_channel_is_transient(self, fake):
         exc = refused(fake, 500, {"code": "ServiceFailure", "subcode": "CallbackChannelError"})
         assert exc.permanent is False
         assert exc.status_code == 500
-        assert exc.message == "UCWA could not reach its event channel."
+        assert exc.message == f"{SFB} could not reach its event channel."
 
     @pytest.mark.parametrize("status", [500, 502, 503, 504])
     def test_5xx_is_transient_and_shows_no_body(self, fake, status):
@@ -262,14 +279,14 @@ class TestErrors:
                       headers={"Retry-After": "7"})
         assert exc.permanent is False
         assert exc.retry_after == 7.0
-        assert exc.message == f"UCWA had a problem ({status})."
+        assert exc.message == f"{SFB} had a problem ({status})."
 
     def test_429_with_retry_after_date(self, fake):
         later = email.utils.formatdate(time.time() + 60, usegmt=True)
         exc = refused(fake, 429, {"code": "TooManyRequests"}, headers={"Retry-After": later})
         assert exc.permanent is False
         assert 55 <= exc.retry_after <= 60
-        assert exc.message == "UCWA refused the request (429)."
+        assert exc.message == f"{SFB} refused the request (429)."
 
     def test_423_is_transient(self, fake):
         exc = refused(fake, 423, headers={"Retry-After": "3"})
@@ -285,11 +302,11 @@ class TestErrors:
         with pytest.raises(ProviderError) as info:
             ucwa.UcwaProvider().push(CONN, APP, ALWAYS)
         assert (info.value.permanent, info.value.status_code) == (False, None)
-        assert info.value.message == "Skype for Business did not answer in time."
+        assert info.value.message == f"{SFB} did not answer in time."
         assert info.value.requests_sent == 1
 
         fake.answer(requests.ConnectionError("connection refused"))
         with pytest.raises(ProviderError) as info:
             ucwa.UcwaProvider().fetch(CONN, APP)
         assert (info.value.permanent, info.value.status_code) == (False, None)
-        assert info.value.message == "Skype for Business could not be reached."
+        assert info.value.message == f"{SFB} could not be reached."

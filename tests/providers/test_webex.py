@@ -203,6 +203,22 @@ class TestErrors:
                                "numberOfRings must be between 2 and 20.")
         assert exc.permanent is True
 
+    @pytest.mark.parametrize("body", [
+        {"message": {"code": 7, "text": "bad"}},
+        {"message": ["bad"]},
+        {"errors": [{"description": {"field": "numberOfRings"}}]},
+        {"message": 42, "errors": [{"description": None}]},
+    ])
+    def test_400_detail_that_is_not_a_string_is_left_out(self, fake, body):
+        exc = refused(fake, 400, body)
+        assert exc.message == "Webex refused the settings."
+        assert "{" not in exc.message and "[" not in exc.message
+
+    def test_400_non_string_message_falls_back_to_the_errors_description(self, fake):
+        body = {"message": {"code": 7}, "errors": [{"description": "Invalid destination"}]}
+        assert refused(fake, 400, body).message == (
+            "Webex refused the settings: Invalid destination.")
+
     @pytest.mark.parametrize("status, words", [
         (401, "Webex refused the portal's credentials; an admin must reconnect the "
               "organization."),

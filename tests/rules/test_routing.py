@@ -1,4 +1,4 @@
-"""The routing precedence as a table, on plain Plans (no database), plus plan_for."""
+"""The routing precedence as a table, on plain RoutingRules (no database), plus rules_for."""
 
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from forwarding.rules import routing
-from forwarding.rules.routing import Plan, RulePlan, decide
+from forwarding.rules.routing import CallerRoute, RoutingRules, decide
 from providers.capabilities import GRAPH, LYNC, UCWA, WEBEX, capabilities_for
 from tests.cast import make_org, make_person, update
 
@@ -19,11 +19,11 @@ WINDOW = {"window_enabled": True, "window_start": datetime(2026, 3, 2, 8, 0, tzi
           "window_end": datetime(2026, 3, 6, 18, 0, tzinfo=UTC),
           "window_destination": "+12025550111"}
 RULES = (
-    RulePlan(callers=("+12025550123",), destination="+12025550301"),
-    RulePlan(callers=("sip:boss@contoso.example", "+12025550124"),
+    CallerRoute(callers=("+12025550123",), destination="+12025550301"),
+    CallerRoute(callers=("sip:boss@contoso.example", "+12025550124"),
              destination="sip:assistant@contoso.example", disposition="redirect",
              mask_caller=True, mask_callee=True),
-    RulePlan(match_anonymous=True, destination="+12025550303"),
+    CallerRoute(match_anonymous=True, destination="+12025550303"),
 )
 EVERYTHING = {
     "own_line": OWN,
@@ -39,20 +39,20 @@ EVERYTHING = {
 STATES = {"busy": "+12025550201", "no_answer": "+12025550202", "offline": "+12025550203"}
 
 
-def plan(caps, **overrides):
-    return Plan(caps=caps, **{"own_line": OWN, **overrides})
+def rules_of(caps, **overrides):
+    return RoutingRules(caps=caps, **{"own_line": OWN, **overrides})
 
 
 def everything(caps, *, drop=(), **overrides):
     values = {k: v for k, v in EVERYTHING.items() if k not in drop}
     values.update(overrides)
-    return Plan(caps=caps, **values)
+    return RoutingRules(caps=caps, **values)
 
 
-# (case, plan, caller, at, line state) -> (rule, targets, disposition, timeout)
+# (case, rules, caller, at, line state) -> (rule, targets, disposition, timeout)
 PRECEDENCE = [
     ("nothing set: the line rings",
-     plan(WEBEX), "+12025550999", AT, "idle",
+     rules_of(WEBEX), "+12025550999", AT, "idle",
      ("none", [OWN], "ring", None)),
     ("a caller rule beats the window, always and the line state",
      everything(GRAPH_BETA), "+1 (202) 555-0123", AT, "busy",
@@ -99,15 +99,15 @@ PRECEDENCE = [
      "+12025550999", AT, "idle",
      ("simring", [OWN, "+12025550204"], "ring", 60)),
     ("busy forwarding off: falls through to simring with the chosen timeout",
-     plan(GRAPH_BETA, simring_enabled=True, simring_targets=("+12025550204",),
+     rules_of(GRAPH_BETA, simring_enabled=True, simring_targets=("+12025550204",),
           simring_timeout=30), "+12025550999", AT, "busy",
      ("simring", [OWN, "+12025550204"], "ring", 30)),
     ("simring of one target (no own line known): Graph's 55 s",
-     Plan(caps=GRAPH_BETA, simring_enabled=True, simring_targets=("+12025550204",)),
+     RoutingRules(caps=GRAPH_BETA, simring_enabled=True, simring_targets=("+12025550204",)),
      "+12025550999", AT, "idle",
      ("simring", ["+12025550204"], "ring", 55)),
     ("UCWA simring has no timeout of its own",
-     plan(UCWA, simring_enabled=True, simring_targets=("+12025550204",)),
+     rules_of(UCWA, simring_enabled=True, simring_targets=("+12025550204",)),
      "+12025550999", AT, "idle",
      ("simring", [OWN, "+12025550204"], "ring", None)),
     # Unsupported features never decide, even when stored.
@@ -167,11 +167,11 @@ def test_explanations_read_as_plain_words():
 
 def test_an_unknown_line_state_is_an_error():
     with pytest.raises(ValueError, match="unknown line state"):
-        decide(plan(WEBEX), caller=None, at=AT, line_state="ringing")
+        decide(rules_of(WEBEX), caller=None, at=AT, line_state="ringing")
 
 
 def test_a_rule_without_destination_never_decides():
-    p = plan(GRAPH_BETA, caller_rules=(replace(RULES[0], destination=""),))
+    p = rules_of(GRAPH_BETA, caller_rules=(replace(RULES[0], destination=""),))
     assert decide(p, caller="+12025550123", at=AT, line_state="idle").rule == "none"
 
 
@@ -183,7 +183,7 @@ def test_plan_for_loads_settings_and_rules_from_the_database():
            simring_targets=["020 7946 0001"],
            rules=[{"callers": ["020 7946 0999"], "destination": "020 7946 0002",
                    "disposition": "redirect"}])
-    p = routing.plan_for(person)
+    p = routing.rules_for(person)
     assert p.region == "GB" and p.own_line == "+442079460000"
     assert p.simring_targets == ("+442079460001",)
     decision = decide(p, caller="020 7946 0999", at=timezone.now(), line_state="idle")
@@ -194,6 +194,6 @@ def test_plan_for_loads_settings_and_rules_from_the_database():
 @pytest.mark.django_db
 def test_plan_for_a_person_without_settings_rings_the_line():
     person = make_person(make_org("webex"), number="+12025550142")
-    decision = decide(routing.plan_for(person), caller=None, at=timezone.now(),
+    decision = decide(routing.rules_for(person), caller=None, at=timezone.now(),
                       line_state="offline")
     assert (decision.rule, decision.targets) == ("none", ["+12025550142"])

@@ -104,9 +104,9 @@ def test_a_missed_window_goes_straight_to_ended(scheduled):
 
 @pytest.mark.django_db
 def test_routing_follows_the_window_by_the_clock(scheduled):
-    plan = routing.plan_for(scheduled)
-    during = routing.decide(plan, caller="+13035550000", at=WEDNESDAY, line_state="idle")
-    after = routing.decide(plan, caller="+13035550000", at=FRIDAY_1800, line_state="idle")
+    rules = routing.rules_for(scheduled)
+    during = routing.decide(rules, caller="+13035550000", at=WEDNESDAY, line_state="idle")
+    after = routing.decide(rules, caller="+13035550000", at=FRIDAY_1800, line_state="idle")
     assert (during.rule, during.targets) == ("time_window", ["+13035550199"])
     assert (after.rule, after.targets) == ("always", ["+13035550100"])
 
