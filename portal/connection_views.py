@@ -10,6 +10,7 @@ with the org id, used once; the token calls and every write are in
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -23,8 +24,10 @@ from forwarding.calltime import selectors as call_selectors
 from portal import access, audit
 from portal.connections import chart, selectors, services
 from portal.forms import UcwaConnectForm
+from portal.middleware import allow_form_action
 from portal.models import ConnectionState
 from providers import oauth
+from providers.base import ProviderError
 
 FLOWS_KEY = "connection_flows"
 FLOW_SECONDS = 15 * 60  # a consent page left open longer than this starts again
@@ -110,7 +113,24 @@ def _page(request, org, *, ucwa_form=None, status=200):
         context["ucwa_form"] = ucwa_form or UcwaConnectForm(initial={
             "token_url": conn.token_url if conn else "",
             "username": conn.username if conn else ""})
-    return render(request, "portal/connection.html", context, status=status)
+    response = render(request, "portal/connection.html", context, status=status)
+    origin = _consent_origin(org)
+    return allow_form_action(response, origin) if origin else response
+
+
+def _consent_origin(org) -> str:
+    """Where the connect button's redirect leads (the provider's consent page)."""
+    if org.provider_kind == "webex":
+        try:
+            url = services.webex_base_url(org)
+        except ProviderError:
+            return ""  # the page says so; the button answers with the same message
+    elif org.provider_kind == "graph":
+        url = settings.MICROSOFT_LOGIN_URL
+    else:
+        return ""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
 @login_required
@@ -186,8 +206,8 @@ def webex_start(request, org_id):
     try:
         url, state, verifier = services.start_webex(
             org, redirect_uri=_callback_redirect_uri("connection_webex_callback"))
-    except services.ConnectError as exc:
-        messages.error(request, exc.message)
+    except (services.ConnectError, ProviderError) as exc:
+        messages.error(request, getattr(exc, "message", str(exc)))
         return redirect("connection", org_id=org.id)
     _keep_flow(request, state, org=org.id, kind="webex", verifier=verifier)
     return redirect(url)

@@ -67,7 +67,7 @@ def _frame(chart: Chart, hours: list, top_value: float) -> tuple:
     for value in (0, top_value / 2, top_value):
         chart.ticks.append({"y": y_of(value), "label": f"{value:g}"})
     for i, hour in enumerate(hours):
-        if i % LABEL_EVERY == 0 or i == len(hours) - 1:
+        if (len(hours) - 1 - i) % LABEL_EVERY == 0:  # counted from the current hour
             chart.hour_labels.append({"x": round(LEFT + slot * (i + 0.5), 1),
                                       "label": _hour_label(hour)})
     return slot, y_of

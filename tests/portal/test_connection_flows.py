@@ -278,3 +278,22 @@ def test_disconnect_asks_first_then_forgets_the_tokens(client, org, admin):
     assert conn.state == ConnectionState.DISCONNECTED and conn.secrets == {}
     assert AuditEvent.objects.filter(org=org, event=Event.CONNECTION_DISCONNECTED,
                                      actor=admin).count() == 1
+
+
+def test_the_page_lets_its_connect_button_lead_to_the_provider_only(client, org, admin):
+    """Browsers apply form-action to the redirect after a POST: the provider's origin
+    must be listed on the Connection page (and on no other page)."""
+    org.base_url = "http://127.0.0.1:8025/webex/v1"
+    org.save()
+    policy = client.get(reverse("connection", args=[org.id]))["Content-Security-Policy"]
+    assert "form-action 'self' http://127.0.0.1:8025;" in policy
+    other = client.get(reverse("org_settings", args=[org.id]))["Content-Security-Policy"]
+    assert "form-action 'self';" in other
+
+
+def test_a_base_url_that_is_not_allowed_is_a_message_not_an_error(client, org, admin):
+    org.base_url = "https://evil.example.net/v1"
+    org.save()
+    response = client.post(reverse("connection_webex_start", args=[org.id]))
+    assert response["Location"] == reverse("connection", args=[org.id])
+    assert "not allowed" in notes(response)[0]
