@@ -66,6 +66,16 @@ def admin_org_or_404(user, org_id):
     return org, partner_for(user, org)
 
 
+def own_admin_org_or_404(user, org_id):
+    """The org `org_id` when `user` is one of its own admins; 404 otherwise, partners
+    acting for it included (what belongs to the organization alone, e.g. its provider
+    connection, is not delegated)."""
+    org = get_object_or_404(Organization, pk=org_id)
+    if org.id not in own_admin_org_ids(user):
+        raise Http404("No such organization")
+    return org
+
+
 def is_org_admin(user, org):
     return user.is_authenticated and (
         org.id in own_admin_org_ids(user) or org.id in delegated_org_ids(user)

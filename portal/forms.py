@@ -3,6 +3,7 @@ from django.contrib.auth import password_validation
 
 from portal.models import Membership, User
 from portal.models.tenancy import partner_by_code
+from portal.provider_urls import base_url_problem
 
 
 class InvitationForm(forms.Form):
@@ -55,3 +56,25 @@ class SetPasswordForm(forms.Form):
             except forms.ValidationError as exc:
                 self.add_error("password1", exc)
         return data
+
+
+class UcwaConnectForm(forms.Form):
+    """The service account the portal signs in with at a UCWA deployment's token
+    endpoint. The password is never rendered back (not even after an error)."""
+
+    token_url = forms.URLField(
+        label="Token endpoint URL", max_length=300, assume_scheme="https",
+        help_text="The deployment's WebTicket OAuth endpoint, e.g. "
+                  "https://lyncweb.contoso.com/WebTicket/oauthtoken")
+    username = forms.CharField(label="Service account user name", max_length=200,
+                               help_text="e.g. CONTOSO\\svc-forwarding or "
+                                         "svc-forwarding@contoso.com")
+    password = forms.CharField(label="Password", strip=False, max_length=500,
+                               widget=forms.PasswordInput(render_value=False))
+
+    def clean_token_url(self):
+        url = self.cleaned_data["token_url"]
+        problem = base_url_problem("ucwa", url)
+        if problem:
+            raise forms.ValidationError(problem)
+        return url

@@ -20,3 +20,14 @@ class ContentSecurityPolicyMiddleware:
         response.headers.setdefault("Content-Security-Policy", self.policy)
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+
+def allow_form_action(response, origin: str):
+    """Let the forms of this one response lead to `origin` too. Browsers apply
+    form-action to every redirect a form submission follows, so a POST button whose
+    answer redirects to a provider's consent page (the Connection page) needs the
+    provider's origin listed; every other page keeps 'self' alone."""
+    policy = getattr(settings, "CONTENT_SECURITY_POLICY", CSP)
+    response.headers["Content-Security-Policy"] = policy.replace(
+        "form-action 'self'", f"form-action 'self' {origin}")
+    return response

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from forwarding.api.docs import ApiDocsView, ApiSchemaView
-from portal import views
+from portal import connection_views, views
 
 # Django admin uses the portal's own sign-in (with its rate limits and MFA).
 admin.site.login = secure_admin_login(admin.site.login)
@@ -25,6 +25,20 @@ urlpatterns = [
          name="person_unlink"),
     path("orgs/<int:org_id>/webhook-key/rotate/", views.webhook_key_rotate,
          name="webhook_key_rotate"),
+    path("orgs/<int:org_id>/connection/", connection_views.connection, name="connection"),
+    path("orgs/<int:org_id>/connection/webex/", connection_views.webex_start,
+         name="connection_webex_start"),
+    path("orgs/<int:org_id>/connection/microsoft/", connection_views.microsoft_start,
+         name="connection_microsoft_start"),
+    path("orgs/<int:org_id>/connection/ucwa/", connection_views.ucwa_connect,
+         name="connection_ucwa"),
+    path("orgs/<int:org_id>/connection/disconnect/", connection_views.disconnect,
+         name="connection_disconnect"),
+    # The one redirect URI per provider registered for the deployment (PUBLIC_URL + path).
+    path("connection/webex/callback", connection_views.webex_callback,
+         name="connection_webex_callback"),
+    path("connection/microsoft/callback", connection_views.microsoft_callback,
+         name="connection_microsoft_callback"),
     path("api/v1/", include("forwarding.api.urls")),
     path("api/schema/", ApiSchemaView.as_view(), name="api_schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api_schema"), name="api_docs"),

@@ -27,6 +27,7 @@ from portal.models import (
     Membership,
     Organization,
     Person,
+    ProviderConnection,
     User,
 )
 
@@ -69,6 +70,7 @@ WATCHED = {
     EmailAddress: ["id", "email", "verified"],
     Authenticator: ["id", "type"],
     Token: ["key", "user_id"],
+    ProviderConnection: ["id", "org_id", "state", "secrets", "generation"],
 }
 
 

@@ -76,6 +76,9 @@ API_ADMINS = "401 404 404 200 404 200 404 404"
 API_ADMINS_202 = "401 404 404 202 404 202 404 404"
 # Org A's admin only: what they made themselves (a dry run).
 OWNER_200 = "login 404 404 200 404 404 404 404"
+# Org A's own admin only (not the partner acting for it): its provider connection.
+OWN_ADMIN_200 = OWNER_200
+OWN_ADMIN_302 = "login 404 404 302 404 404 404 404"
 API_OWNER = "401 404 404 200 404 404 404 404"
 
 
@@ -159,6 +162,25 @@ TABLE: dict[str, Entry] = {
     "person_unlink": url(GET=PAGE_405, POST="login 404 404 302 404 403 404 404"),
     "webhook_key_rotate": url(writes=True, GET=PAGE_405, org="graph_org",
                               POST="login 404 404 302 404 403 404 404"),
+    # --- the Connection page: the organization's own admins (with TOTP) only; a partner
+    # acting for the customer does not manage its connection (404, like a stranger).
+    "connection": url(GET=OWN_ADMIN_200, POST=PAGE_405),
+    # Starting a flow sends the admin to the provider (or back with a message).
+    "connection_webex_start": url(GET=PAGE_405, POST=OWN_ADMIN_302),
+    "connection_microsoft_start": url(GET=PAGE_405, POST=OWN_ADMIN_302, org="graph_org"),
+    # The token endpoint in the body refuses the connection (nothing listens there): the
+    # form comes back with the error (400), nothing stored.
+    "connection_ucwa": url(GET=PAGE_405, POST="login 404 404 400 404 404 404 404",
+                           org="org_a_ucwa", data=lambda w, role, t: {
+                               "token_url": "http://127.0.0.1:9/WebTicket/oauthtoken",
+                               "username": "svc", "password": "intruder-password"}),
+    # GET asks for confirmation; POST forgets org A's tokens.
+    "connection_disconnect": url(writes=True, GET=OWN_ADMIN_200, POST=OWN_ADMIN_302),
+    # The provider sends the browser back here; without a flow this session started there
+    # is nothing to finish, whoever asks.
+    "connection_webex_callback": url(GET="login 400 400 400 400 400 400 400", POST=PAGE_405),
+    "connection_microsoft_callback": url(GET="login 400 400 400 400 400 400 400",
+                                         POST=PAGE_405),
     # --- API -----------------------------------------------------------------------------
     "api_people": api(GET=SIGNED_IN),
     "api_person": api(GET=API_ADMINS),

@@ -16,6 +16,7 @@ from forwarding.bulk.plan import plan_edit
 from forwarding.models import BulkJob, BulkJobRow, CallRecord, ForwardingSettings
 from portal import services as portal_services
 from portal.audit import Actor
+from portal.connections import services as connection_services
 from portal.models import Delegation, Membership, Person, User
 from tests.cast import enable_totp, make_org, make_person, make_user, update
 
@@ -96,6 +97,7 @@ def build() -> World:
     o["partner_org"] = _org("webex", "Partner Co")
     o["lonely_org"] = _org("webex", "No Delegation Co")
     o["graph_org"] = _org("graph", "Graph Co")
+    o["org_a_ucwa"] = _org("ucwa", "Acme UCWA")
 
     u = w.users
     u["anonymous"] = None
@@ -106,6 +108,7 @@ def build() -> World:
     o["membership_b"] = u["member_b"].memberships.get(org=o["org_b"])
     Membership.objects.create(user=u["admin"], org=o["org_a_lync"], role=Membership.ADMIN)
     Membership.objects.create(user=u["admin"], org=o["graph_org"], role=Membership.ADMIN)
+    Membership.objects.create(user=u["admin"], org=o["org_a_ucwa"], role=Membership.ADMIN)
     u["admin_b"] = make_user(org=o["org_b"], role=Membership.ADMIN, mfa=True)
     u["partner"] = make_user(org=o["partner_org"], role=Membership.ADMIN, mfa=True)
     u["lonely_partner"] = make_user(org=o["lonely_org"], role=Membership.ADMIN, mfa=True)
@@ -135,6 +138,9 @@ def build() -> World:
     o["draft_b"] = _draft(o["org_b"], o["yan"], u["admin_b"])
     o["call_a"] = _call(o["org_a"], o["bob"])
     o["call_b"] = _call(o["org_b"], o["yan"])
+    # Org A is connected (a token staff set), so disconnecting it changes something.
+    connection_services.connect_static(o["org_a"], token=secret("Acme-connection"),
+                                       actor=Actor.for_user(u["admin"]))
     _invitation, o["invitation_token"] = portal_services.invitation_create(
         org=o["org_a"], email="newcomer@acme.example", role=Membership.MEMBER,
         actor=Actor.for_user(u["admin"]))
