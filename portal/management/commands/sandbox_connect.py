@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from forwarding.calltime import webhook_orgs
+from portal.connections.selectors import bot_app_id
 from portal.models import Delegation, Organization
 
 
@@ -62,13 +63,14 @@ class Command(BaseCommand):
                                                "token": token, "orgId": org.provider_org_id})
                 elif org.provider_kind == "graph":
                     # The person's Teams line: simulated calls on it notify the org's
-                    # webhook, in the org's API version.
+                    # webhook, in the org's API version, with a token for the org's bot.
                     post("graph/lines", {"lineId": person.provider_person_id,
                                          "orgId": org.provider_org_id,
                                          "callbackUrl": webhook_orgs.webhook_url(org),
                                          "apiVersion": org.graph_api_version,
                                          "identityType": "user",
-                                         "displayName": person.display_name})
+                                         "displayName": person.display_name,
+                                         "appId": bot_app_id(org)})
                 else:
                     continue
                 people += 1
