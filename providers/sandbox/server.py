@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .control import Control
 from .graph import GraphProvider
+from .identity_http import IdentityProvider
 from .provider import Provider
 from .state import SandboxState
 from .ucwa import UcwaProvider
@@ -65,6 +66,8 @@ class SandboxServer(ThreadingHTTPServer):
             UcwaProvider(self.state),
             GraphProvider(self.state),
         ]
+        # Asked first: its routes share the Webex and UCWA prefixes.
+        self.identity = IdentityProvider(self.state)
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, SandboxHandler)
@@ -92,8 +95,8 @@ class SandboxServer(ThreadingHTTPServer):
             except Exception:
                 traceback.print_exc(file=sys.stderr)
                 return Response(500, {"error": "internal sandbox error (see its stderr)"})
-        for provider in self.providers:
-            if req.path.startswith(provider.prefix):
+        for provider in (self.identity, *self.providers):
+            if provider.matches(req):
                 return self._serve_provider(provider, req)
         return Response(404, {"error": f"no route for {req.method} {req.path}"})
 
@@ -239,7 +242,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             f"Date: {formatdate(usegmt=True)}",
         ]
         if payload:
-            lines.append("Content-Type: application/json")
+            lines.append(f"Content-Type: {resp.content_type}")
         lines.append(f"Content-Length: {len(payload)}")
         for name, value in resp.headers.items():
             lines.append(f"{name}: {value}")
