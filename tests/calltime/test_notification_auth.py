@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import timedelta
 from unittest import mock
 
 import jwt
@@ -16,8 +17,9 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from forwarding.calltime import webhook_orgs
+from forwarding.calltime import notification_auth, webhook_orgs
 from forwarding.models import CallRecord
 from portal.models import AuditEvent, ConnectionHour, ConnectionMethod, ProviderConnection
 from providers import bot_tokens
@@ -204,6 +206,15 @@ class TestWebhook:
         statements = [q["sql"].split()[0] for q in queries.captured_queries
                       if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
         assert statements == ["SELECT", "INSERT"]  # the org (with its connection), the call
+
+    def test_the_calls_clock_starts_before_the_checks(self, client, org, ada, queued):
+        # A slow check (the first key fetch of a process) eats into Graph's 15 s: the
+        # record's start, from which the deadline is counted, is the request's arrival.
+        before = timezone.now()
+        with mock.patch.object(notification_auth, "authenticate",
+                               side_effect=lambda request, org: time.sleep(0.5)):
+            assert post(client, org, incoming()).status_code == 202
+        assert CallRecord.objects.get().started_at - before < timedelta(seconds=0.4)
 
     def test_a_rotation_is_picked_up_without_a_restart(self, client, org, ada, queued,
                                                        notification_keys):
