@@ -150,11 +150,16 @@ def main():
     # process whose threads wait for the GIL leaves the CPU to another process).
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--web-threads", type=int, default=6)
+    parser.add_argument("--notification-auth", choices=["on", "off"], default="on",
+                        help="verify Graph's signed notification tokens "
+                             "(GRAPH_NOTIFICATION_AUTH); off measures the road without")
     args = parser.parse_args()
 
     os.environ.update({"DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
                        "CONN_MAX_AGE": "60",
-                       "GRAPH_REDIRECT_THREADS": str(args.redirect_threads)})
+                       "GRAPH_REDIRECT_THREADS": str(args.redirect_threads),
+                       "GRAPH_NOTIFICATION_AUTH": "true" if args.notification_auth == "on"
+                       else "false"})
     # An explicit DJANGO_SETTINGS_MODULE wins (e.g. one that adds a pending merge migration).
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.test")
     import psycopg
@@ -185,6 +190,7 @@ def main():
     from forwarding.models import CallRecord
     from forwarding.rules import services
     from portal import audit
+    from portal.connections.selectors import bot_app_id
     from portal.models import Organization, Person
 
     CallsWorker = _calls_worker_class()  # noqa: N806 (a class)
@@ -229,9 +235,11 @@ def main():
                 "lineId": person.provider_person_id, "orgId": "bench-graph",
                 "callbackUrl": public_url + webhook_orgs.webhook_path(org),
                 "apiVersion": args.version, "identityType": "user",
-                "displayName": person.display_name})
+                "displayName": person.display_name, "appId": bot_app_id(org)})
 
-        env = dict(os.environ)
+        # The sandbox signs every notification; the web processes check it with its keys.
+        env = dict(os.environ,
+                   GRAPH_NOTIFICATION_OPENID_CONFIG=sandbox.notification_openid_config)
         web = start_web(env, port, args.web_workers, args.web_threads)
         worker = CallsWorker(env=env, name="benchcalls", queues="calls",
                              concurrency=args.concurrency, pool=args.pool).start()
@@ -290,7 +298,8 @@ def main():
               f"(+1 warm-up), gunicorn {args.web_workers}x{args.web_threads} threads, "
               + (f"{args.redirect_threads} redirect threads per web process"
                  if args.redirect_threads else
-                 f"redirects through the calls queue ({args.pool} x{args.concurrency})"))
+                 f"redirects through the calls queue ({args.pool} x{args.concurrency})")
+              + f", notification tokens checked: {args.notification_auth}")
         print(f"redirected               {len(samples):8d}   failed {failed}")
         print(f"notification->redirect   p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   "
               f"max {max(samples):7.1f} ms   mean {statistics.fmean(samples):7.1f} ms")

@@ -11,7 +11,7 @@ class ForwardingConfig(AppConfig):
         from forwarding.calltime import webhook_orgs
         from forwarding.rules.signals import settings_changed
         from forwarding.sync import delivery, outbox
-        from portal.models import Organization
+        from portal.models import Organization, ProviderConnection
         from portal.signals import access_withdrawn, connection_restored
 
         # A changed or deleted org (API version, webhook key) is not served from the
@@ -20,6 +20,9 @@ class ForwardingConfig(AppConfig):
                           dispatch_uid="forget_webhook_org_save")
         post_delete.connect(webhook_orgs.forget_webhook_org, sender=Organization,
                             dispatch_uid="forget_webhook_org_delete")
+        for signal, uid in ((post_save, "save"), (post_delete, "delete")):
+            signal.connect(webhook_orgs.forget_connection_org, sender=ProviderConnection,
+                           dispatch_uid=f"forget_webhook_connection_{uid}")
         # Revoked access stops the actor's jobs and partner pushes (same transaction).
         access_withdrawn.connect(revocation.on_access_withdrawn,
                                  dispatch_uid="forwarding_access_withdrawn")

@@ -29,9 +29,12 @@ def org_for_webhook(key: str) -> Organization | None:
     cached = _webhook_orgs.get(key)
     if cached is not None and cached[0] > now:
         return cached[1]
-    # Only what the webhook needs: not the (encrypted) credentials.
-    org = Organization.objects.filter(webhook_key=key, provider_kind="graph").only(
-        "id", "name", "provider_kind", "graph_api_version", "webhook_key").first()
+    # Only what the webhook needs, in one query: not the (encrypted) credentials; the
+    # connection for the bot's application id (portal.connections.selectors.bot_app_id).
+    org = Organization.objects.filter(webhook_key=key, provider_kind="graph").select_related(
+        "connection").only(
+        "id", "name", "provider_kind", "graph_api_version", "webhook_key", "provider_org_id",
+        "connection__id", "connection__org_id", "connection__client_id").first()
     if org is not None:
         _webhook_orgs[key] = (now + WEBHOOK_ORG_TTL, org)
     return org
@@ -41,14 +44,25 @@ def forget_webhook_org(sender=None, instance=None, **kwargs):
     """Drop an org from this process's webhook cache (on save and delete), and again once
     the change is committed: a request of this process may have cached the old row in
     between."""
-    _forget(instance)
+    _forget_soon(None if instance is None else instance.pk)
+
+
+def forget_connection_org(sender=None, instance=None, **kwargs):
+    """The same for the org of a saved or deleted ProviderConnection (its client id is
+    the audience of the org's notification tokens)."""
     if instance is not None:
-        transaction.on_commit(lambda: _forget(instance))
+        _forget_soon(instance.org_id)
 
 
-def _forget(instance):
+def _forget_soon(org_id):
+    _forget(org_id)
+    if org_id is not None:
+        transaction.on_commit(lambda: _forget(org_id))
+
+
+def _forget(org_id):
     for key, (_expires, org) in list(_webhook_orgs.items()):
-        if instance is None or org.pk == instance.pk:
+        if org_id is None or org.pk == org_id:
             _webhook_orgs.pop(key, None)
 
 

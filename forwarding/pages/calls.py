@@ -1,10 +1,12 @@
 """Call-time pages: the Microsoft Graph bot's webhook, a person's recent calls, and the
 Lync Server manifest download.
 
-Thin: `forwarding.calltime.guard` checks the org's request rate and reads and measures the
-body, `providers.graph` parses it and `forwarding.calltime.bot` does the rest; nothing here
-talks to a provider, so the webhook answers in a few milliseconds whatever Graph or the workers
-are doing.
+Thin: `forwarding.calltime.guard` checks the org's request rate,
+`forwarding.calltime.notification_auth` the bearer token Graph signed, `guard` then reads and
+measures the body, `providers.graph` parses it and `forwarding.calltime.bot` does the rest.
+Nothing here talks to a provider (but for fetching Graph's signing keys, once per process
+and rarely after), so the webhook answers in a few milliseconds whatever Graph or the
+workers are doing.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from forwarding.calltime import bot, guard, manifests, webhook_orgs
+from forwarding.calltime import bot, guard, manifests, notification_auth, webhook_orgs
 from forwarding.calltime import selectors as call_selectors
 from forwarding.pages.links import person_page_url
 from forwarding.rules import selectors
@@ -40,7 +43,9 @@ def graph_webhook(request, key):
     """POST /webhooks/graph/<key>/: Graph's call notifications for one org.
 
     No session, no CSRF token: Graph cannot send either. What authenticates the sender
-    is the unguessable key in the URL, so an unknown key is a 404 like any other path."""
+    is the unguessable key in the URL (an unknown key is a 404 like any other path), then
+    the token Graph signed the request with (401)."""
+    received = timezone.now()  # Graph's 15 s run from here, whatever the checks take
     org = webhook_orgs.org_for_webhook(key)
     if org is None:
         raise Http404("No such webhook")
@@ -49,9 +54,11 @@ def graph_webhook(request, key):
         response["Allow"] = "POST"
         return response
     try:
-        # In this order: a flood is refused before its body is read, and a body is
-        # measured before it is parsed.
+        # In this order, cheapest first: a flood is refused before its token is checked
+        # (one Redis round trip), a token before the body is read (no key fetch but on
+        # a new key id), and a body is measured before it is parsed.
         guard.admit(org.pk)
+        notification_auth.authenticate(request, org)
         body = guard.load_json(
             guard.read_body(request, settings.GRAPH_WEBHOOK_MAX_BYTES),
             settings.GRAPH_WEBHOOK_MAX_DEPTH)
@@ -60,10 +67,12 @@ def graph_webhook(request, key):
         response = JsonResponse({"error": exc.message}, status=exc.status)
         if exc.retry_after is not None:
             response["Retry-After"] = str(exc.retry_after)
+        if exc.status == 401:
+            response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
         return response
     except graph.NotificationError as exc:
         return _bad_request(exc.message)
-    outcomes = bot.notifications_received(org=org, notifications=notifications)
+    outcomes = bot.notifications_received(org=org, notifications=notifications, now=received)
     if log.isEnabledFor(logging.DEBUG):  # the record and the audit log keep the story
         log.debug("graph webhook org=%s %s", org.pk, ", ".join(
             f"{n.call_id}:{n.state}:{o}" for n, o in zip(notifications, outcomes, strict=True)))

@@ -1,5 +1,6 @@
-"""Reads of provider connections for pages: the Connection page's facts and hourly
-counts, and the banner that tells admins a connection needs them.
+"""Reads of provider connections: the Connection page's facts and hourly counts, the
+banner that tells admins a connection needs them, and the bot application id that
+Graph's notification tokens are addressed to.
 
 The hours are UTC hours (ConnectionHour.hour is one), so the audit log's counts, the
 refused notifications and the call records of one hour land in the same bucket whatever
@@ -9,11 +10,13 @@ from __future__ import annotations
 
 from datetime import UTC, timedelta
 
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from portal.audit import Event
+from portal.connections.tokens import connection_of
 from portal.models import (
     AuditEvent,
     ConnectionHour,
@@ -76,3 +79,15 @@ def orgs_waiting_for(user) -> list:
                     | Q(Exists(has_people), state=ConnectionState.DISCONNECTED))
             .order_by("org__name").values_list("org_id", "org__name", "org__provider_kind"))
     return list(rows)
+
+
+def bot_app_id(org) -> str:
+    """The application id of the org's Teams calling bot: the audience of the tokens
+    Graph signs its notifications with, and the `appId` the sandbox's lines carry.
+
+    The org's own Microsoft app when its connection names one, else the portal's
+    multi-tenant app (MICROSOFT_CLIENT_ID)."""
+    conn = connection_of(org)
+    if conn is not None and conn.client_id:
+        return conn.client_id
+    return settings.MICROSOFT_CLIENT_ID

@@ -4,11 +4,17 @@ early tokens are renewed, and how Graph's notification tokens are checked.
 
 Imported at the end of base.py; every value comes from the environment."""
 
+import os
+
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
 _env = environ.Env()
-_DEBUG = _env.bool("DEBUG", default=True)
+# The defaults below point at the local sandbox in development and tests, and at the real
+# providers in production. base.py is imported before production.py sets DEBUG = False,
+# so production is recognised by its settings module, whatever DEBUG the environment says.
+_PRODUCTION = os.environ.get("DJANGO_SETTINGS_MODULE", "").endswith(".production")
+_DEBUG = _env.bool("DEBUG", default=True) and not _PRODUCTION
 _SANDBOX = _env.str("SANDBOX_URL", default="http://127.0.0.1:8025").rstrip("/")
 
 # The portal's Webex integration (developer.webex.com > My Webex Apps > Integration):
@@ -19,6 +25,9 @@ WEBEX_CLIENT_SECRET = _env.str("WEBEX_CLIENT_SECRET",
                                default="demo-webex-secret" if _DEBUG else "")
 # The portal's multi-tenant Microsoft Entra app (also the Teams calling bot): its redirect
 # URI is PUBLIC_URL + /connection/microsoft/callback.
+# Also the audience of Graph's notification tokens for an org without a connection of its
+# own (portal.connections.selectors.bot_app_id); the sandbox's lines default to
+# "sandbox-bot", so the demo works unconfigured.
 MICROSOFT_CLIENT_ID = _env.str("MICROSOFT_CLIENT_ID", default="sandbox-bot" if _DEBUG else "")
 MICROSOFT_CLIENT_SECRET = _env.str("MICROSOFT_CLIENT_SECRET",
                                    default="demo-microsoft-secret" if _DEBUG else "")
@@ -41,3 +50,26 @@ if CONNECTION_RENEW_EVERY_SECONDS <= 0 or CONNECTION_RENEW_WAIT_SECONDS <= 0:
     raise ImproperlyConfigured("CONNECTION_RENEW_* seconds must be positive")
 # Token lifetimes `make run` asks of the sandbox: short, so renewals show in the audit log.
 DEMO_TOKEN_LIFETIME_SECONDS = _env.int("DEMO_TOKEN_LIFETIME_SECONDS", default=300)
+
+# Graph's signed notifications (providers.bot_tokens): the OpenID configuration document
+# whose JWKS signs them (Microsoft's for calling bots; the sandbox's in development), the
+# issuers accepted, and the clock skew allowed on exp/nbf.
+GRAPH_NOTIFICATION_OPENID_CONFIG = _env.str(
+    "GRAPH_NOTIFICATION_OPENID_CONFIG",
+    default=(f"{_SANDBOX}/aps/v1/.well-known/OpenIdConfiguration" if _DEBUG
+             else "https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration"))
+GRAPH_NOTIFICATION_ISSUERS = _env.list(
+    "GRAPH_NOTIFICATION_ISSUERS",
+    default=["https://api.botframework.com", "https://graph.microsoft.com"])
+GRAPH_NOTIFICATION_LEEWAY_SECONDS = _env.int("GRAPH_NOTIFICATION_LEEWAY_SECONDS", default=60)
+# False accepts every notification that knows the webhook's secret URL, as before issue 14:
+# an emergency switch only (Microsoft's keys unreachable for long), see
+# docs/graph-and-lync.md; each process logs a warning for every notification it lets in.
+GRAPH_NOTIFICATION_AUTH = _env.bool("GRAPH_NOTIFICATION_AUTH", default=True)
+if not GRAPH_NOTIFICATION_ISSUERS:
+    raise ImproperlyConfigured("GRAPH_NOTIFICATION_ISSUERS names no issuer")
+if not 0 <= GRAPH_NOTIFICATION_LEEWAY_SECONDS <= 600:
+    raise ImproperlyConfigured("GRAPH_NOTIFICATION_LEEWAY_SECONDS must be 0 to 600")
+if not _DEBUG and GRAPH_NOTIFICATION_AUTH and not GRAPH_NOTIFICATION_OPENID_CONFIG.startswith(
+        "https://"):
+    raise ImproperlyConfigured("GRAPH_NOTIFICATION_OPENID_CONFIG must be an https:// URL")

@@ -1,5 +1,6 @@
 """Graph call notifications for the call-time tests: the seed's example bodies with a
-chosen call, line and caller, posted to an org's webhook or handed to the bot directly."""
+chosen call, line and caller, posted to an org's webhook (with a valid token for the org,
+signed by tests/bot_keys.py, unless told otherwise) or handed to the bot directly."""
 
 import json
 from unittest import mock
@@ -9,6 +10,7 @@ from django.urls import reverse
 from forwarding.calltime import bot
 from forwarding.models import CallRecord
 from providers import graph
+from tests.bot_keys import bearer, key_server
 from tests.sandbox.helpers import load_fixture
 
 LINE = "24701998-1a73-4d42-8085-bf46ed0ae039"  # the called line of seed 002's examples
@@ -22,8 +24,21 @@ def url(org):
     return reverse("graph_webhook", args=[org.webhook_key])
 
 
-def post(client, org, body):
-    return client.post(url(org), data=json.dumps(body), content_type="application/json")
+VALID = object()
+
+
+def auth_for(org, token=VALID) -> dict:
+    """The client's keyword arguments for `token`: VALID signs one for the org, None
+    sends no Authorization header."""
+    if token is VALID:
+        token = key_server().token_for(org)
+    return {} if token is None else bearer(token)
+
+
+def post(client, org, body, token=VALID, **extra):
+    data = body if isinstance(body, str | bytes) else json.dumps(body)
+    return client.post(url(org), data=data, content_type="application/json",
+                       **{**auth_for(org, token), **extra})
 
 
 def incoming(call_id=CALL, line=LINE, caller=CALLER):

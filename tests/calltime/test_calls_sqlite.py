@@ -110,7 +110,9 @@ SCRIPT = textwrap.dedent("""
 def test_follow_ups_complete_the_record_on_sqlite(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
-               DJANGO_SETTINGS_MODULE="portal.settings.test", GRAPH_REDIRECT_THREADS="0")
+               DJANGO_SETTINGS_MODULE="portal.settings.test", GRAPH_REDIRECT_THREADS="0",
+               # The SQL is under test here; tokens are in test_notification_auth.py.
+               GRAPH_NOTIFICATION_AUTH="false")
     out = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]

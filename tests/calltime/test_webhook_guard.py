@@ -16,6 +16,7 @@ from django.urls import reverse
 from forwarding.calltime import guard
 from forwarding.models import CallRecord
 from portal.logredact import REDACTED
+from tests.calltime.graph_calls import auth_for
 from tests.cast import make_org
 from tests.sandbox.helpers import load_fixture
 
@@ -52,7 +53,8 @@ def follow_up():
 
 
 def post(client, org, body, **extra):
-    return client.post(url(org), data=body, content_type="application/json", **extra)
+    return client.post(url(org), data=body, content_type="application/json",
+                       **{**auth_for(org), **extra})
 
 
 def assert_refused(response, status, words):
@@ -140,7 +142,7 @@ def post_chunked(client, org, data, **extra):
     stream = CountingInput(data)
     environ = {"REQUEST_METHOD": "POST", "PATH_INFO": url(org),
                "CONTENT_TYPE": "application/json", "wsgi.input": stream,
-               "wsgi.input_terminated": True, **extra}
+               "wsgi.input_terminated": True, **auth_for(org), **extra}
     return client.request(**environ), stream
 
 
@@ -153,6 +155,7 @@ class TestSize:
     def test_a_declared_length_over_the_cap_is_413_before_reading(self, client, org):
         # The test client's input holds no byte: reading any would fail the test.
         response = client.generic("POST", url(org), b"", content_type="application/json",
+                                  **auth_for(org),
                                   CONTENT_LENGTH=str(CAP + 1))
         assert_refused(response, 413, "larger than")
 
@@ -182,12 +185,14 @@ class TestSize:
     @pytest.mark.parametrize("length", ["12abc", "-5", " "])
     def test_a_malformed_content_length_is_400(self, client, org, length):
         response = client.generic("POST", url(org), b"", content_type="application/json",
+                                  **auth_for(org),
                                   CONTENT_LENGTH=length)
         assert_refused(response, 400, "Content-Length")
 
     def test_a_cap_above_djangos_own_limit_still_answers_413(self, client, org, settings):
         settings.GRAPH_WEBHOOK_MAX_BYTES = settings.DATA_UPLOAD_MAX_MEMORY_SIZE * 2
         response = client.generic("POST", url(org), b"", content_type="application/json",
+                                  **auth_for(org),
                                   CONTENT_LENGTH=str(settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1))
         assert_refused(response, 413, "larger than")
 
@@ -288,6 +293,7 @@ def test_the_key_never_reaches_a_log_record(client, org, settings, caplog):
             post(client, org, b"{not json").status_code,
             post(client, org, nested(100)).status_code,
             client.generic("POST", url(org), b"", content_type="application/json",
+                                  **auth_for(org),
                            CONTENT_LENGTH=str(CAP + 1)).status_code,
             client.get(url(org)).status_code,
             post(client, org, follow_up()).status_code,

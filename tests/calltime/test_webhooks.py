@@ -19,6 +19,7 @@ from forwarding.models import CallRecord
 from portal.models import AuditEvent, Membership
 from providers import graph
 from providers.base import ProviderError
+from tests.bot_keys import key_server
 from tests.calltime.graph_calls import (
     BETA_CALL,
     BETA_LINE,
@@ -106,7 +107,7 @@ class TestWebhookAnswers:
         ('{"value": [{"changeType": "created", "resourceData": {}}]}', "resource"),
     ])
     def test_a_malformed_body_is_400_with_a_short_message(self, client, v1_org, data, words):
-        response = client.post(url(v1_org), data=data, content_type="application/json")
+        response = post(client, v1_org, data)
         assert response.status_code == 400
         message = response.json()["error"]
         assert words in message and len(message) < 120
@@ -376,9 +377,11 @@ class TestRedirect:
 
     def test_the_webhook_needs_two_queries_for_an_incoming_call(self, client, v1_org, ada,
                                                                 queued):
+        token = key_server().token_for(v1_org)  # (its signing reads the org's connection)
         with CaptureQueriesContext(connection) as queries:
-            assert post(client, v1_org, incoming()).status_code == 202
-        # The org by its key; one INSERT that also finds the called person.
+            assert post(client, v1_org, incoming(), token=token).status_code == 202
+        # The org (and its connection) by its key; one INSERT that also finds the called
+        # person.
         assert [q.split()[0] for q in statements(queries)] == ["SELECT", "INSERT"]
         assert CallRecord.objects.get().person == ada
 

@@ -146,6 +146,17 @@ class SandboxClient:
     def reset(self):
         self.control("POST", "reset", expect=200)
 
+    @property
+    def notification_openid_config(self):
+        """GRAPH_NOTIFICATION_OPENID_CONFIG for a portal that trusts this sandbox's keys."""
+        return f"{self.url}/aps/v1/.well-known/OpenIdConfiguration"
+
+    def jwt(self, claims, headers=None):
+        """A token signed with the sandbox's current key (`iss`, `iat`, `nbf`, `exp` filled
+        in when absent)."""
+        body = {"claims": claims, **({"headers": headers} if headers else {})}
+        return self.control("POST", "jwt", expect=200, json=body).json()["token"]
+
     def requests(self, path=None):
         params = {"path": path} if path else None
         return self.control("GET", "requests", expect=200, params=params).json()

@@ -14,7 +14,9 @@ from django.utils import timezone
 
 from forwarding.calltime import recovery, webhook_orgs
 from forwarding.models import CallRecord
+from portal.connections.selectors import bot_app_id
 from portal.models import AuditEvent
+from providers import bot_tokens
 from tests.cast import make_org, make_person, update
 
 from .harness import wait_until
@@ -23,6 +25,16 @@ pytestmark = pytest.mark.integration
 
 TOKEN = "it-graph-token"
 DEADLINE_MS = 6000  # shorter than Graph's 15 s so that a lost call fails fast
+
+
+@pytest.fixture(autouse=True)
+def _trust_the_sandboxs_keys(sandbox, settings):
+    """The sandbox signs every notification (aud: the line's appId, tid: its org); the
+    portal checks them against the sandbox's OpenID document."""
+    settings.GRAPH_NOTIFICATION_OPENID_CONFIG = sandbox.notification_openid_config
+    bot_tokens.forget_keys()
+    yield
+    bot_tokens.forget_keys()
 
 
 def graph_org(sandbox, version, org_id):
@@ -40,7 +52,7 @@ def line(sandbox, live_server, person, identity_type="user"):
         "lineId": person.provider_person_id, "orgId": org.provider_org_id,
         "callbackUrl": live_server.url + webhook_orgs.webhook_path(org),
         "apiVersion": org.graph_api_version, "identityType": identity_type,
-        "displayName": person.display_name,
+        "displayName": person.display_name, "appId": bot_app_id(org),
     })
     return person
 
@@ -279,3 +291,37 @@ def test_a_pstn_line_and_a_teams_caller_of_the_org(sandbox, live_server, calls_w
     # The caller was matched through the org's people, and is shown by name.
     assert (record.rule, record.caller_label) == ("caller_rule:1", boss.display_name)
     audited(record)
+
+
+def test_signed_notifications_survive_a_key_rotation(sandbox, live_server, redirect_threads):
+    """The sandbox signs with a new key and drops the old one: the next call's kid is
+    unknown, the portal fetches the sandbox's JWKS again and redirects it, no restart.
+    (Re-fetches are spaced a minute apart; that limit is tested in
+    tests/calltime/test_notification_auth.py and lifted here.)"""
+    org = graph_org(sandbox, "v1.0", "it-keys")
+    ada = line(sandbox, live_server, make_person(
+        org, name="Ada", number="+442079460601", provider_person_id="ada-keys"))
+    _sandboxed, record = finish(sandbox, call(sandbox, ada, "+14255550100"))
+    assert record.redirect_status == CallRecord.REDIRECTED
+    bot_tokens.key_source(sandbox.notification_openid_config).refetch_seconds = 0
+    sandbox.control("POST", "keys/rotate", expect=200, json={"keepPrevious": False})
+    _sandboxed, record = finish(sandbox, call(sandbox, ada, "+14255550100"))
+    assert record.redirect_status == CallRecord.REDIRECTED
+    assert bot_tokens.key_source(sandbox.notification_openid_config).fetches == 2
+
+
+def test_a_notification_for_another_bot_is_refused(sandbox, live_server, redirect_threads):
+    """The sandbox's line belongs to another bot application: every notification is
+    signed for it, the portal answers 401 and records no call."""
+    org = graph_org(sandbox, "v1.0", "it-other-bot")
+    ada = make_person(org, name="Ada", number="+442079460602", provider_person_id="ada-other")
+    sandbox.control("POST", "graph/lines", expect=201, json={
+        "lineId": ada.provider_person_id, "orgId": org.provider_org_id,
+        "callbackUrl": live_server.url + webhook_orgs.webhook_path(org),
+        "apiVersion": "v1.0", "appId": "someone-elses-bot"})
+    call_id = call(sandbox, ada, "+14255550100")
+    notified = wait_until(lambda: sandbox.control(
+        "GET", f"graph/calls/{call_id}", expect=200).json()["notifications"], 10,
+        message="the incoming notification sent")
+    assert notified[0]["status"] == 401
+    assert not CallRecord.objects.filter(provider_call_id=call_id).exists()

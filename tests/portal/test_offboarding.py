@@ -184,14 +184,14 @@ def graph_admin(client, graph_org):
 
 
 def webhook(client, key):
-    # Not valid JSON: a known key gets as far as the parser (400), an unknown one 404.
+    # No token: a known key gets as far as the token check (401), an unknown one 404.
     return client.post(reverse("graph_webhook", args=[key]), data=b"{not json",
                        content_type="application/json")
 
 
 def test_rotating_the_webhook_key_refuses_the_old_one_at_once(client, graph_org, graph_admin):
     old = graph_org.webhook_key
-    assert webhook(client, old).status_code == 400  # known, and now in the org cache
+    assert webhook(client, old).status_code == 401  # known, and now in the org cache
     assert webhook_orgs.org_for_webhook(old) is not None
     response = client.post(reverse("webhook_key_rotate", args=[graph_org.id]))
     assert response.status_code == 302
@@ -199,7 +199,7 @@ def test_rotating_the_webhook_key_refuses_the_old_one_at_once(client, graph_org,
     new = graph_org.webhook_key
     assert new != old and len(new) >= 40
     assert webhook(client, old).status_code == 404
-    assert webhook(client, new).status_code == 400
+    assert webhook(client, new).status_code == 401
     event = AuditEvent.objects.get(event="org.webhook_key_rotated")
     assert (event.org, event.actor, event.old, event.new) == (graph_org, graph_admin, None,
                                                               None)

@@ -252,10 +252,11 @@ TABLE: dict[str, Entry] = {
     "drift_resolve": url(writes=True, GET=PAGE_405, POST=ADMINS_302,
                          data=lambda w, role, t: {"choice": "override"}),
     # --- call time -----------------------------------------------------------------------
-    # The key in the URL authenticates Graph; who is signed in does not matter. The body
-    # is not valid JSON, so nothing may be recorded.
+    # The key in the URL and Graph's signed bearer token authenticate Graph; who is
+    # signed in does not matter. No token: 401 before the body (not valid JSON either)
+    # is read, so nothing may be recorded.
     "graph_webhook": url(GET="405 405 405 405 405 405 405 405",
-                         POST="400 400 400 400 400 400 400 400",
+                         POST="401 401 401 401 401 401 401 401",
                          data=lambda w, role, t: Raw(b"{not json")),
     "person_calls": url(GET=ADMINS_200, POST=PAGE_405),
     "lync_manifest": url(writes=True, GET=PAGE_405, POST=ADMINS_200, org="org_a_lync"),

@@ -175,9 +175,10 @@ def test_the_markup_check_sees_what_it_looks_for():
 
 # --- CSRF on every write ---------------------------------------------------------------------
 
-# graph_webhook: authenticated by the secret key in its URL (Graph can send neither a
-# cookie nor a token). api_not_found: changes nothing and answers every method the API's
-# JSON 404, like the API views, which check CSRF only where a session could write.
+# graph_webhook: authenticated by the secret key in its URL and Graph's signed bearer token
+# (Graph can send neither a cookie nor a CSRF token). api_not_found: changes nothing and
+# answers every method the API's JSON 404, like the API views, which check CSRF only where
+# a session could write.
 CSRF_EXEMPT = {"graph_webhook", "api_not_found"}
 # Who sends the forged request: someone the view would obey, so that only CSRF stops it.
 _PREFERENCE = ("admin", "partner", "member", "staff", "anonymous")

@@ -20,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from forwarding.calltime import webhook_orgs
 from portal.audit import Actor
 from portal.connections import services
+from portal.connections.selectors import bot_app_id
 from portal.models import Delegation, Organization
 
 ACTOR = Actor.system("make run (sandbox_connect)")
@@ -136,7 +137,7 @@ def register_people(sandbox, org):
                                          "callbackUrl": webhook_orgs.webhook_url(org),
                                          "apiVersion": org.graph_api_version,
                                          "identityType": "user",
-                                         "appId": settings.MICROSOFT_CLIENT_ID,
+                                         "appId": bot_app_id(org),
                                          "displayName": person.display_name})
         else:
             continue
