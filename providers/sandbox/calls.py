@@ -28,9 +28,12 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
+from .identity_http import APS_ISSUER
+from .keys import timed_claims
 from .state import GraphCall, GraphLine, SandboxState
 
 NOTIFY_TIMEOUT_S = 5.0
+NOTIFICATION_TOKEN_LIFETIME = 3600
 PHONE_RE = re.compile(r"^\+[1-9][0-9]{1,14}$")
 
 _ODATA_CALL = "#microsoft.graph.call"
@@ -366,9 +369,14 @@ def _deliver(
     error: str | None = None
     sent_at = time.time()
     try:
+        # Signed like Graph's: a bot verifies it against /aps/v1/.well-known/OpenIdConfiguration.
+        token = state.keys.sign(timed_claims(
+            NOTIFICATION_TOKEN_LIFETIME, iss=APS_ISSUER, aud=call.line.app_id,
+            tid=call.line.org_id,
+        ))
         # The control API only accepts http(s) callback URLs.
         status = _notifier.post(call.line.callback_url, data, {
-            "Content-Type": "application/json", "Authorization": "Bearer sandbox"})
+            "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
         if status >= 400:
             error = f"HTTP {status}"
     except Exception as exc:  # connection refused, timeout, bad URL...

@@ -14,8 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 from . import calls
+from .controlkit import ControlError, json_body, optional_int, required_str
+from .identity_control import IdentityControl
 from .provider import split_path
 from .state import (
+    DEFAULT_BOT_APP_ID,
     DEFAULT_SYSTEM_MAX_RINGS,
     GRAPH_DEFAULT_DEADLINE_MS,
     UCWA_ERROR_SWITCHES,
@@ -27,35 +30,12 @@ from .state import (
     new_webex_settings,
 )
 from .ucwa import settings_view
-from .wire import BadJson, Request, Response, is_int
+from .wire import Request, Response, is_int
 
 API_VERSIONS = ("v1.0", "beta")
 IDENTITY_TYPES = ("application", "applicationInstance", "user")
 MAX_BATCH_CALLS = 100
 _URL_RE = re.compile(r"^https?://[^\s/]+")
-
-
-class ControlError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def _required_str(body: dict[str, Any], key: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not value:
-        raise ControlError(400, f"{key} is required and must be a non-empty string")
-    return value
-
-
-def _optional_int(body: dict[str, Any], key: str, minimum: int) -> int | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not is_int(value) or value < minimum:
-        raise ControlError(400, f"{key} must be an integer >= {minimum}")
-    return value
 
 
 def _error_switches(value: Any, base: dict[str, bool]) -> dict[str, bool]:
@@ -109,6 +89,7 @@ class Control:
             ("DELETE", ("faults", "*"), self.delete_fault),
             ("GET", ("requests",), self.requests),
             ("GET", ("stats",), self.stats),
+            *IdentityControl(state).routes,
         ]
 
     def handle(self, req: Request) -> Response:
@@ -133,15 +114,7 @@ class Control:
 
     @staticmethod
     def _body(req: Request) -> dict[str, Any]:
-        try:
-            body = req.json()
-        except BadJson as exc:
-            raise ControlError(400, str(exc)) from None
-        if body is None:
-            return {}
-        if not isinstance(body, dict):
-            raise ControlError(400, "request body must be a JSON object")
-        return body
+        return json_body(req)
 
     # --- routes -------------------------------------------------------------
 
@@ -158,8 +131,8 @@ class Control:
 
     def add_token(self, req: Request, args: list[str]) -> Response:
         body = self._body(req)
-        token = _required_str(body, "token")
-        org_id = _required_str(body, "orgId")
+        token = required_str(body, "token")
+        org_id = required_str(body, "orgId")
         partner_for = body.get("partnerFor") or []
         if not isinstance(partner_for, list) or not all(
             isinstance(o, str) and o for o in partner_for
@@ -176,9 +149,9 @@ class Control:
 
     def add_person(self, req: Request, args: list[str]) -> Response:
         body = self._body(req)
-        org_id = _required_str(body, "orgId")
-        person_id = _required_str(body, "personId")
-        system_max = _optional_int(body, "systemMaxNumberOfRings", 2)
+        org_id = required_str(body, "orgId")
+        person_id = required_str(body, "personId")
+        system_max = optional_int(body, "systemMaxNumberOfRings", 2)
         if system_max is None:
             system_max = DEFAULT_SYSTEM_MAX_RINGS
         # Re-posting a person replaces it: forwarding off again, new org/max.
@@ -205,8 +178,8 @@ class Control:
 
     def add_app(self, req: Request, args: list[str]) -> Response:
         body = self._body(req)
-        app_id = _required_str(body, "applicationId")
-        token = _required_str(body, "token")
+        app_id = required_str(body, "applicationId")
+        token = required_str(body, "token")
         org_id = body.get("orgId")
         if org_id is not None and (not isinstance(org_id, str) or not org_id):
             raise ControlError(400, "orgId must be a non-empty string")
@@ -238,9 +211,9 @@ class Control:
 
     def add_line(self, req: Request, args: list[str]) -> Response:
         body = self._body(req)
-        line_id = _required_str(body, "lineId")
-        org_id = _required_str(body, "orgId")
-        callback_url = _required_str(body, "callbackUrl")
+        line_id = required_str(body, "lineId")
+        org_id = required_str(body, "orgId")
+        callback_url = required_str(body, "callbackUrl")
         if not _URL_RE.match(callback_url):
             raise ControlError(400, "callbackUrl must be an http:// or https:// URL")
         api_version = body.get("apiVersion", "v1.0")
@@ -252,7 +225,12 @@ class Control:
         display_name = body.get("displayName", "sandbox bot")
         if not isinstance(display_name, str):
             raise ControlError(400, "displayName must be a string")
-        line = GraphLine(line_id, org_id, callback_url, api_version, identity_type, display_name)
+        app_id = body.get("appId", DEFAULT_BOT_APP_ID)
+        if not isinstance(app_id, str) or not app_id:
+            raise ControlError(400, "appId must be a non-empty string")
+        line = GraphLine(
+            line_id, org_id, callback_url, api_version, identity_type, display_name, app_id
+        )
         with self.state.lock:
             self.state.lines[line_id] = line
         return Response(201, line.view())
@@ -264,13 +242,13 @@ class Control:
     def _call_args(self, body: Any) -> tuple[GraphLine, str, int, str | None]:
         if not isinstance(body, dict):
             raise ControlError(400, "each call must be a JSON object")
-        line_id = _required_str(body, "lineId")
+        line_id = required_str(body, "lineId")
         caller = body.get("caller")
         try:
             calls.parse_caller(caller)
         except ValueError as exc:
             raise ControlError(400, str(exc)) from None
-        deadline_ms = _optional_int(body, "deadlineMs", 1) or GRAPH_DEFAULT_DEADLINE_MS
+        deadline_ms = optional_int(body, "deadlineMs", 1) or GRAPH_DEFAULT_DEADLINE_MS
         display_name = body.get("callerDisplayName")
         if display_name is not None and not isinstance(display_name, str):
             raise ControlError(400, "callerDisplayName must be a string")
@@ -336,8 +314,8 @@ class Control:
         status = body.get("status")
         if status is not None and (not is_int(status) or not 400 <= status <= 599):
             raise ControlError(400, "status must be an integer between 400 and 599")
-        retry_after = _optional_int(body, "retryAfter", 0)
-        delay_ms = _optional_int(body, "delayMs", 0)
+        retry_after = optional_int(body, "retryAfter", 0)
+        delay_ms = optional_int(body, "delayMs", 0)
         if status is None and not delay_ms:
             raise ControlError(400, "a fault needs a status, a delayMs, or both")
         count = body.get("count", 1)

@@ -165,8 +165,10 @@ class GraphProvider(Provider):
         st = self.state
         with st.lock:
             token = st.tokens.get(req.bearer_token() or "")
-            if token is None:
+            if token is None or not token.usable_by(self.name):
                 raise GraphError(401, "Access token is empty or not valid.")
+            if token.expired():
+                raise GraphError(401, "Lifetime validation failed, the token is expired.")
             call: GraphCall | None = st.calls.get(call_id or "")
             if call is None:
                 raise GraphError(404, f"Call {call_id} was not found.")

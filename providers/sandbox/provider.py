@@ -42,6 +42,10 @@ class Provider:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
 
+    def matches(self, req: Request) -> bool:
+        """Whether this provider serves the request (the first that does wins)."""
+        return req.path.startswith(self.prefix)
+
     def prepare(self, req: Request) -> None:
         """Fill ``req.org_id`` and ``req.person_id`` (for limits, faults and the log)."""
 

@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .control import Control
 from .graph import GraphProvider
+from .identity_http import IdentityProvider
 from .provider import Provider
 from .state import SandboxState
 from .ucwa import UcwaProvider
@@ -60,7 +61,9 @@ class SandboxServer(ThreadingHTTPServer):
         self.state = state or SandboxState()
         self.log_requests = log_requests
         self.control = Control(self.state)
+        # Identity first: its routes share the Webex and UCWA prefixes.
         self.providers: list[Provider] = [
+            IdentityProvider(self.state),
             WebexProvider(self.state),
             UcwaProvider(self.state),
             GraphProvider(self.state),
@@ -93,7 +96,7 @@ class SandboxServer(ThreadingHTTPServer):
                 traceback.print_exc(file=sys.stderr)
                 return Response(500, {"error": "internal sandbox error (see its stderr)"})
         for provider in self.providers:
-            if req.path.startswith(provider.prefix):
+            if provider.matches(req):
                 return self._serve_provider(provider, req)
         return Response(404, {"error": f"no route for {req.method} {req.path}"})
 
@@ -239,7 +242,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             f"Date: {formatdate(usegmt=True)}",
         ]
         if payload:
-            lines.append("Content-Type: application/json")
+            lines.append(f"Content-Type: {resp.content_type}")
         lines.append(f"Content-Length: {len(payload)}")
         for name, value in resp.headers.items():
             lines.append(f"{name}: {value}")

@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .identity import IdentityState
+from .keys import KeyRing
 from .limits import FaultRegistry, RateLimits
 
 # Bounded so that long load runs keep memory flat; tests look at recent entries.
@@ -34,12 +36,31 @@ class Token:
     token: str
     org_id: str
     partner_for: list[str]
+    # Tokens seeded through POST /_sandbox/tokens never expire and work on every
+    # provider; tokens minted by a token endpoint carry an expiry, the provider
+    # they are for ("webex", "graph", "ucwa"), their client and their grant.
+    expires_at: float | None = None
+    audience: str | None = None
+    client_id: str | None = None
+    grant_id: str | None = None
 
     def can_reach(self, org_id: str) -> bool:
         return org_id == self.org_id or org_id in self.partner_for
 
+    def expired(self) -> bool:
+        return self.expires_at is not None and time.time() >= self.expires_at
+
+    def usable_by(self, provider: str) -> bool:
+        return self.audience in (None, provider)
+
     def view(self) -> dict[str, Any]:
-        return {"token": self.token, "orgId": self.org_id, "partnerFor": list(self.partner_for)}
+        view: dict[str, Any] = {
+            "token": self.token, "orgId": self.org_id, "partnerFor": list(self.partner_for)
+        }
+        if self.audience is not None:
+            view.update(audience=self.audience, clientId=self.client_id,
+                        expiresAt=self.expires_at, expired=self.expired())
+        return view
 
 
 def new_webex_settings(system_max: int) -> dict[str, Any]:
@@ -119,6 +140,9 @@ class UcwaApp:
         }
 
 
+DEFAULT_BOT_APP_ID = "sandbox-bot"
+
+
 @dataclass
 class GraphLine:
     line_id: str
@@ -127,6 +151,7 @@ class GraphLine:
     api_version: str  # "v1.0" | "beta"
     identity_type: str  # application | applicationInstance | user
     display_name: str
+    app_id: str = DEFAULT_BOT_APP_ID  # the bot application: ``aud`` of notification tokens
 
     def view(self) -> dict[str, Any]:
         return {
@@ -136,6 +161,7 @@ class GraphLine:
             "apiVersion": self.api_version,
             "identityType": self.identity_type,
             "displayName": self.display_name,
+            "appId": self.app_id,
         }
 
 
@@ -202,6 +228,7 @@ class SandboxState:
         self.lock = threading.RLock()
         self.limits = RateLimits()
         self.faults = FaultRegistry()
+        self.keys = KeyRing()  # survives reset (see keys.py)
         self._seq = itertools.count(1)
         self._init_data()
 
@@ -211,6 +238,7 @@ class SandboxState:
         self.ucwa_apps: dict[str, UcwaApp] = {}
         self.lines: dict[str, GraphLine] = {}
         self.calls: dict[str, GraphCall] = {}
+        self.identity = IdentityState()
         self.request_log: collections.deque[dict[str, Any]] = collections.deque(
             maxlen=REQUEST_LOG_SIZE
         )
@@ -274,4 +302,5 @@ class SandboxState:
                 "byStatus": dict(self.by_status),
                 "maxConcurrentPerPerson": dict(self.max_concurrent),
                 "inFlightPerPerson": dict(self.in_flight),
+                "identity": self.identity.stats_view(),
             }

@@ -161,7 +161,16 @@ class UcwaProvider(Provider):
         try:
             return self._handle(req)
         except UcwaError as exc:
-            return self._error_body(exc.status, exc.code, exc.message, exc.subcode)
+            resp = self._error_body(exc.status, exc.code, exc.message, exc.subcode)
+            if exc.status == 401:
+                # UCWA's challenge names its token endpoint and the grants it takes.
+                resp.headers["WWW-Authenticate"] = (
+                    f'Bearer trusted_issuers="", client_id="00000004-0000-0ff1-ce00-'
+                    f'000000000000", MsRtcOAuth href="{req.base_url()}/ucwa/WebTicket/'
+                    f'oauthtoken",grant_type="urn:microsoft.rtc:windows,'
+                    f'urn:microsoft.rtc:anonmeeting,password"'
+                )
+            return resp
 
     def _handle(self, req: Request) -> Response:
         app_id, rest = self._parse(req)
@@ -172,8 +181,9 @@ class UcwaProvider(Provider):
             app = st.ucwa_apps.get(app_id or "")
             if app is None:
                 raise UcwaError(404, "NotFound", f"Application {app_id} was not found.")
-            if req.bearer_token() != app.token:
-                raise UcwaError(401, "Unauthorized", "The bearer token is missing or not valid.")
+            problem = self._token_problem(req.bearer_token(), app)
+            if problem is not None:
+                raise UcwaError(401, "Unauthorized", problem)
             if not rest:
                 if req.method != "GET":
                     raise UcwaError(405, "MethodNotAllowed", "Use GET on this resource.")
@@ -197,6 +207,18 @@ class UcwaProvider(Provider):
                     raise UcwaError(status, code, message, subcode)
             self._apply(app, operation, target, ring_delay)
             return Response(204)
+
+    def _token_problem(self, bearer: str | None, app: UcwaApp) -> str | None:
+        """None when the bearer may use the app: the token it was registered with, or
+        a token from the WebTicket endpoint for the app's org; else why not."""
+        if bearer is not None and bearer == app.token:
+            return None
+        token = self.state.tokens.get(bearer or "")
+        if token is None or token.audience != "ucwa" or token.org_id != app.org_id:
+            return "The bearer token is missing or not valid."
+        if token.expired():
+            return "The bearer token has expired."
+        return None
 
     @staticmethod
     def _params(req: Request) -> dict[str, Any]:

@@ -59,7 +59,7 @@ class WebexError(Exception):
         self.message = message
 
 
-def _tracking_id(req: Request) -> str:
+def tracking_id(req: Request) -> str:
     # Webex gives every request a tracking id; one per request, shared by the
     # TrackingID header and the error body so that log lines can be correlated.
     if "trackingId" not in req.extra:
@@ -153,7 +153,8 @@ class WebexProvider(Provider):
         st = self.state
         with st.lock:
             token = st.tokens.get(req.bearer_token() or "")
-            if token is None:
+            # An expired or revoked token gets the same 401 as an unknown one, as at Webex.
+            if token is None or token.expired() or not token.usable_by(self.name):
                 raise WebexError(
                     401,
                     "The request requires a valid access token set in the "
@@ -188,9 +189,9 @@ class WebexProvider(Provider):
             {
                 "message": message,
                 "errors": [{"description": message}],
-                "trackingId": _tracking_id(req),
+                "trackingId": tracking_id(req),
             },
         )
 
     def finalize(self, req: Request, resp: Response) -> None:
-        resp.headers["TrackingID"] = _tracking_id(req)
+        resp.headers["TrackingID"] = tracking_id(req)

@@ -9,12 +9,16 @@ which is what guarantees a correct ``Content-Length`` on keep-alive connections.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import html
 import json
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 _NO_BODY = object()
 
@@ -67,6 +71,30 @@ class Request:
             self._parsed = None
             self._json_error = f"Malformed JSON body: {exc}"
 
+    def form(self) -> dict[str, str]:
+        """An ``application/x-www-form-urlencoded`` body as a dict of first values."""
+        try:
+            text = self.raw_body.decode("utf-8")
+        except UnicodeDecodeError:
+            return {}
+        return {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
+
+    def basic_auth(self) -> tuple[str, str] | None:
+        """(user, password) of an ``Authorization: Basic`` header, else None."""
+        scheme, _, value = self.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        user, sep, password = decoded.partition(":")
+        return (user, password) if sep else None
+
+    def base_url(self) -> str:
+        """The sandbox's own base URL as the client addressed it (Host header)."""
+        return f"http://{self.headers.get('host', '127.0.0.1')}"
+
     def bearer_token(self) -> str | None:
         """The token of an ``Authorization: Bearer <token>`` header, else None."""
         value = self.headers.get("authorization", "")
@@ -85,15 +113,38 @@ class Response:
     status: int
     body: Any = None  # JSON-serialisable value, or None for an empty body
     headers: dict[str, str] = field(default_factory=dict)
+    # A body that is not JSON (an HTML page) is given as bytes with its own type.
+    raw: bytes | None = None
+    content_type: str = "application/json"
 
     def encode(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
         if self.body is None:
             return b""
         return json.dumps(self.body, separators=(",", ":")).encode("utf-8")
 
 
-def json_response(status: int, body: Any = None, **headers: str) -> Response:
-    return Response(status, body, dict(headers))
+def html_response(status: int, title: str, body_html: str) -> Response:
+    """A small complete HTML page; ``body_html`` must already be escaped."""
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title></head>\n<body>\n<h1>{html.escape(title)}</h1>\n"
+        f"{body_html}\n</body></html>\n"
+    )
+    return Response(
+        status,
+        raw=page.encode("utf-8"),
+        content_type="text/html; charset=utf-8",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def redirect(url: str, params: dict[str, str | None]) -> Response:
+    """302 to ``url`` with ``params`` (None values left out) added to its query."""
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    sep = "&" if "?" in url else "?"
+    return Response(302, headers={"Location": f"{url}{sep}{query}", "Cache-Control": "no-store"})
 
 
 def iso_now(with_fraction: bool = False) -> str:

@@ -66,6 +66,7 @@ def test_reset_forgets_everything(seeded, receiver):
         "byStatus": {},
         "maxConcurrentPerPerson": {},
         "inFlightPerPerson": {},
+        "identity": {"tokenRequests": []},
     }
     assert sb.http.get(sb.url + WEBEX.format("alice"), headers=auth()).status_code == 401
 
