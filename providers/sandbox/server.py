@@ -61,13 +61,13 @@ class SandboxServer(ThreadingHTTPServer):
         self.state = state or SandboxState()
         self.log_requests = log_requests
         self.control = Control(self.state)
-        # Identity first: its routes share the Webex and UCWA prefixes.
         self.providers: list[Provider] = [
-            IdentityProvider(self.state),
             WebexProvider(self.state),
             UcwaProvider(self.state),
             GraphProvider(self.state),
         ]
+        # Asked first: its routes share the Webex and UCWA prefixes.
+        self.identity = IdentityProvider(self.state)
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, SandboxHandler)
@@ -95,7 +95,7 @@ class SandboxServer(ThreadingHTTPServer):
             except Exception:
                 traceback.print_exc(file=sys.stderr)
                 return Response(500, {"error": "internal sandbox error (see its stderr)"})
-        for provider in self.providers:
+        for provider in (self.identity, *self.providers):
             if provider.matches(req):
                 return self._serve_provider(provider, req)
         return Response(404, {"error": f"no route for {req.method} {req.path}"})

@@ -147,12 +147,9 @@ def redirect(url: str, params: dict[str, str | None]) -> Response:
     return Response(302, headers={"Location": f"{url}{sep}{query}", "Cache-Control": "no-store"})
 
 
-def iso_now(with_fraction: bool = False) -> str:
+def iso_now() -> str:
     """UTC timestamp in the ISO 8601 'Z' form the Microsoft APIs use."""
-    now = datetime.now(UTC)
-    if with_fraction:
-        return now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    return now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def is_int(value: Any) -> bool:

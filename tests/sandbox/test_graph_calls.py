@@ -60,7 +60,9 @@ def without(mapping, *keys):
 
 def assert_delivery_headers(item):
     assert item["headers"]["content-type"] == "application/json"
-    assert item["headers"]["authorization"] == "Bearer sandbox"
+    # A signed JWT (its claims are checked in test_identity_tokens.py).
+    scheme, _, token = item["headers"]["authorization"].partition(" ")
+    assert scheme == "Bearer" and token.count(".") == 2
     assert item["path"] == "/api/calls"
 
 
@@ -382,6 +384,7 @@ def test_lines_and_calls_are_listed(graph, receiver):
         "apiVersion": "v1.0",
         "identityType": "application",
         "displayName": "test bot",
+        "appId": "sandbox-bot",
     }
     assert graph.control("GET", "graph/lines", 200).json() == [line]
     call = graph.call(LINE_ID, "+14255550100", deadline_ms=5000)
