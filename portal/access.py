@@ -111,6 +111,10 @@ def needs_mfa(user, person=None):
     a bulk job)."""
     if person is not None and person.user_id == user.id:
         return False
+    # "Turned on" suffices because no session of such a user exists without the code:
+    # every sign-in, a password or a work account (Microsoft, Webex), passes allauth's
+    # MFA stage, which asks for it (MFA_TRUST_ENABLED is off; tested in
+    # tests/portal/test_signin_work_account.py and tests/browser/).
     return not is_mfa_enabled(user)
 
 

@@ -6,6 +6,7 @@ people from the provider import and the bulk tools), and a second, unaudited roa
 the most powerful users would undo the audit log's promise. Organizations have no other
 page, so their admin form writes through portal.org_services (validated and audited)."""
 
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
@@ -86,3 +87,18 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "event", "actor_label", "person_label", "org"]
     list_filter = ["event"]
     search_fields = ["actor_label", "person_label", "correlation_id"]
+
+
+# Sign-in with a work account: the identity providers come from the environment
+# (portal/settings/identity.py), no token is stored, and a link between an IdP account and
+# a portal account is made only by the audited rule of portal.adapters, so Django admin
+# shows links read-only and edits neither apps nor tokens.
+for _model in (SocialApp, SocialToken, SocialAccount):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+@admin.register(SocialAccount)
+class SocialAccountAdmin(ReadOnlyAdmin):
+    list_display = ("user", "provider", "uid", "date_joined", "last_login")
+    search_fields = ("user__email", "uid")

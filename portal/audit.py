@@ -48,6 +48,7 @@ class Event(models.TextChoices):
     CONNECTION_NEEDS_REAUTHORIZATION = ("connection.needs_reauthorization",
                                         "Provider connection needs re-authorization")
     CONNECTION_DISCONNECTED = "connection.disconnected", "Provider disconnected"
+    IDENTITY_LINKED = "account.identity_linked", "Work account linked for sign-in"
 
 
 def event_label(code: str) -> str:

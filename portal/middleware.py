@@ -1,5 +1,7 @@
 """Security headers the framework does not set by itself."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 
 # No inline scripts or styles anywhere: everything is served from /static/.
@@ -10,6 +12,19 @@ CSP = (
 )
 
 
+def signin_origins():
+    """Origins of the configured sign-in identity providers ("Sign in with Microsoft"
+    posts to the portal, which redirects to the IdP: browsers apply form-action to that
+    redirect too)."""
+    apps = settings.SOCIALACCOUNT_PROVIDERS.get("openid_connect", {}).get("APPS", [])
+    origins = []
+    for app in apps:
+        parts = urlsplit(app.get("settings", {}).get("server_url", ""))
+        if parts.scheme in ("http", "https") and parts.netloc:
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+    return sorted(set(origins))
+
+
 class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -17,7 +32,11 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", self.policy)
+        policy = self.policy
+        if origins := signin_origins():
+            policy = policy.replace("form-action 'self'",
+                                    "form-action 'self' " + " ".join(origins))
+        response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 

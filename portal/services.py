@@ -186,6 +186,20 @@ def account_for_address(email, *, org=None):
     return users.first()
 
 
+@transaction.atomic
+def identity_link(*, user: User, sociallogin, request=None, ip=None):
+    """Link an identity provider's account (allauth's `sociallogin`, not saved yet) to
+    `user`, who from now on signs in with it; the caller has checked that the provider
+    vouches for `user`'s own address (portal.adapters)."""
+    sociallogin.connect(request, user)
+    account = sociallogin.account
+    audit.record(
+        event=audit.Event.IDENTITY_LINKED, actor=audit.Actor.for_user(user, ip=ip),
+        new={"provider": account.provider, "uid": account.uid, "email": user.email},
+    )
+    return account
+
+
 def invitation_lookup(token):
     """The open invitation for `token`, or None when unknown, used or expired."""
     try:

@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -218,6 +220,16 @@ ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "reset_password": "20/m/ip,5/m/key",
 }
+# Sign in with a work account (portal.adapters.PortalSocialAccountAdapter): an identity
+# provider's account signs into the portal account with the same verified address, or
+# the one it was linked to; nobody is signed up, and allauth's own matching by email
+# (which folds case its own way) stays off. The providers are in identity.py.
+SOCIALACCOUNT_ADAPTER = "portal.adapters.PortalSocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+SOCIALACCOUNT_STORE_TOKENS = False  # sign-in only: the portal never calls the IdP's APIs
+SOCIALACCOUNT_QUERY_EMAIL = True
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Call forwarding portal"
 # Reverse proxies in front of the web processes that append to X-Forwarded-For: the

@@ -73,3 +73,61 @@ if not 0 <= GRAPH_NOTIFICATION_LEEWAY_SECONDS <= 600:
 if not _DEBUG and GRAPH_NOTIFICATION_AUTH and not GRAPH_NOTIFICATION_OPENID_CONFIG.startswith(
         "https://"):
     raise ImproperlyConfigured("GRAPH_NOTIFICATION_OPENID_CONFIG must be an https:// URL")
+
+# --- Sign in with a work account (allauth's OpenID Connect provider) -------------------
+# One registration per identity provider; a provider whose client id is empty is not
+# offered. The redirect URI to register is PUBLIC_URL + /accounts/oidc/<id>/login/callback/
+# (<id>: microsoft, webex). Microsoft's discovery document is per tenant: its issuer
+# must be one fixed tenant for the ID token's issuer check, so a deployment names its
+# tenant (a GUID or a verified domain).
+SIGNIN_MICROSOFT_CLIENT_ID = _env.str("SIGNIN_MICROSOFT_CLIENT_ID", default="")
+SIGNIN_MICROSOFT_CLIENT_SECRET = _env.str("SIGNIN_MICROSOFT_CLIENT_SECRET", default="")
+SIGNIN_MICROSOFT_TENANT = _env.str("SIGNIN_MICROSOFT_TENANT", default="")
+if SIGNIN_MICROSOFT_CLIENT_ID and SIGNIN_MICROSOFT_TENANT in ("", "common", "organizations",
+                                                             "consumers"):
+    # Their discovery documents name an issuer template ({tenantid}) that no ID token
+    # matches: allauth would refuse every sign-in.
+    raise ImproperlyConfigured(
+        "SIGNIN_MICROSOFT_TENANT must name your Microsoft Entra tenant (its id or a "
+        "verified domain), not common/organizations/consumers, when "
+        "SIGNIN_MICROSOFT_CLIENT_ID is set")
+SIGNIN_MICROSOFT_SERVER_URL = _env.str(
+    "SIGNIN_MICROSOFT_SERVER_URL",
+    default=(f"{_SANDBOX}/login" if _DEBUG else "https://login.microsoftonline.com")
+    + f"/{SIGNIN_MICROSOFT_TENANT}/v2.0/.well-known/openid-configuration",
+)
+SIGNIN_WEBEX_CLIENT_ID = _env.str("SIGNIN_WEBEX_CLIENT_ID", default="")
+SIGNIN_WEBEX_CLIENT_SECRET = _env.str("SIGNIN_WEBEX_CLIENT_SECRET", default="")
+SIGNIN_WEBEX_SERVER_URL = _env.str(
+    "SIGNIN_WEBEX_SERVER_URL",
+    default=(f"{_SANDBOX}/webex/v1" if _DEBUG else "https://webexapis.com/v1")
+    + "/.well-known/openid-configuration",
+)
+
+
+def signin_providers(*, microsoft=("", "", ""), webex=("", "", "")):
+    """SOCIALACCOUNT_PROVIDERS for allauth from (client id, secret, discovery URL) per
+    identity provider; those without a client id are left out (not offered)."""
+    apps = []
+    for provider_id, name, (client_id, secret, server_url), extra in (
+        # Microsoft's userinfo has no email_verified and no xms_edov: the ID token's
+        # claims are the ones the portal's linking rule reads (portal.signin).
+        ("microsoft", "Microsoft", microsoft, {"fetch_userinfo": False}),
+        ("webex", "Webex", webex, {}),
+    ):
+        if not client_id:
+            continue
+        apps.append({
+            "provider_id": provider_id, "name": name, "client_id": client_id,
+            "secret": secret,
+            "settings": {"server_url": server_url, "oauth_pkce_enabled": True,
+                         "token_auth_method": "client_secret_post", **extra},
+        })
+    return {"openid_connect": {"APPS": apps, "SCOPE": ["openid", "email", "profile"]}}
+
+
+SOCIALACCOUNT_PROVIDERS = signin_providers(
+    microsoft=(SIGNIN_MICROSOFT_CLIENT_ID, SIGNIN_MICROSOFT_CLIENT_SECRET,
+               SIGNIN_MICROSOFT_SERVER_URL),
+    webex=(SIGNIN_WEBEX_CLIENT_ID, SIGNIN_WEBEX_CLIENT_SECRET, SIGNIN_WEBEX_SERVER_URL),
+)

@@ -260,6 +260,28 @@ TABLE: dict[str, Entry] = {
                          data=lambda w, role, t: Raw(b"{not json")),
     "person_calls": url(GET=ADMINS_200, POST=PAGE_405),
     "lync_manifest": url(writes=True, GET=PAGE_405, POST=ADMINS_200, org="org_a_lync"),
+    # --- Sign in with a work account (allauth's social accounts) ------------------------
+    # The IdP routes are sign-in steps, public by nature: who they sign in as depends on
+    # what the IdP vouches for, never on the caller (tests/portal/test_signin_work_account.py,
+    # tests/browser/test_work_account_journeys.py). The world configures no IdP, so an
+    # IdP id answers 404 to everyone.
+    "openid_connect_login": url(GET="404 404 404 404 404 404 404 404",
+                                POST="404 404 404 404 404 404 404 404"),
+    "openid_connect_callback": url(GET="404 404 404 404 404 404 404 404",
+                                   POST="404 404 404 404 404 404 404 404"),
+    # Links of one's own account: sign in first; a POST without an account to remove
+    # changes nothing.
+    "socialaccount_connections": url(GET="login 200 200 200 200 200 200 200",
+                                     POST="login 200 200 200 200 200 200 200"),
+    # Nobody is signed up through an IdP: with no pending sign-in it sends to sign in.
+    "socialaccount_signup": url(GET=" ".join(["login"] * 8), POST=" ".join(["login"] * 8)),
+    # allauth's "sign-in failed" page answers 401 (the refusals of the portal's rule
+    # have their own page, 403).
+    "socialaccount_login_error": url(GET=" ".join(["401"] * 8),
+                                     POST=" ".join(["405"] * 8)),
+    # allauth's old addresses of the same pages: a permanent redirect to the new ones.
+    **{f"accounts/social/{old}": url(GET=" ".join(["301"] * 8), POST=" ".join(["301"] * 8))
+       for old in ("login/cancelled/", "login/error/", "signup/", "connections/")},
     # --- Django's admin, where the prefix rule below does not fit -----------------------
     # Signing out is open to anyone signed in (and sends a non-staff user to /admin/,
     # which then asks them to sign in); it changes nothing but the session.
