@@ -24,6 +24,13 @@ migrate: $(STAMP)
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
+# The demo offers "Sign in with Microsoft / Webex" through the sandbox's identity providers
+# (sandbox_connect registers these clients and a work account for every demo user).
+run: export SIGNIN_MICROSOFT_CLIENT_ID ?= portal-signin-demo
+run: export SIGNIN_MICROSOFT_CLIENT_SECRET ?= demo-signin-secret
+run: export SIGNIN_MICROSOFT_TENANT ?= globex-tenant
+run: export SIGNIN_WEBEX_CLIENT_ID ?= portal-webex-signin-demo
+run: export SIGNIN_WEBEX_CLIENT_SECRET ?= demo-signin-secret
 run: $(STAMP)
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput

@@ -21,7 +21,7 @@ from forwarding.calltime import webhook_orgs
 from portal.audit import Actor
 from portal.connections import services
 from portal.connections.selectors import bot_app_id
-from portal.models import Delegation, Organization
+from portal.models import Delegation, Organization, User
 
 ACTOR = Actor.system("make run (sandbox_connect)")
 
@@ -93,6 +93,25 @@ def register_apps(sandbox):
         "accessTokenLifetime": lifetime})
 
 
+def register_signin(sandbox):
+    """The sign-in clients configured for this deployment (SIGNIN_*), and a work account
+    at each identity provider for every demo user, so "Sign in with ..." works."""
+    callback = f"{settings.PUBLIC_URL}/accounts/oidc/{{}}/login/callback/"
+    idps = [("microsoft", settings.SIGNIN_MICROSOFT_CLIENT_ID,
+             settings.SIGNIN_MICROSOFT_CLIENT_SECRET),
+            ("webex", settings.SIGNIN_WEBEX_CLIENT_ID, settings.SIGNIN_WEBEX_CLIENT_SECRET)]
+    for issuer, client_id, secret in idps:
+        if not client_id:
+            continue
+        sandbox.post("idp/clients", {"issuer": issuer, "clientId": client_id,
+                                     "clientSecret": secret,
+                                     "redirectUris": [callback.format(issuer)]})
+        for user in User.objects.filter(is_active=True).exclude(email=""):
+            sandbox.post("idp/users", {"issuer": issuer, "email": user.email,
+                                       "tenant": settings.SIGNIN_MICROSOFT_TENANT,
+                                       "name": user.get_full_name() or user.email})
+
+
 def connect(sandbox, org):
     """Connect one org through its provider's flow in the sandbox."""
     lifetime = settings.DEMO_TOKEN_LIFETIME_SECONDS
@@ -159,6 +178,7 @@ class Command(BaseCommand):
         sandbox.wait(options["wait"])
         orgs = [o for o in Organization.objects.all() if o.base_url.startswith(sandbox.base)]
         register_apps(sandbox)
+        register_signin(sandbox)
         people = 0
         for org in orgs:
             customers = list(Delegation.objects.active().filter(partner=org)
