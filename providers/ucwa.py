@@ -3,7 +3,8 @@
 UCWA exposes operations, not a document: one primary mode at a time (immediate forward,
 or simultaneous ring and/or unanswered-call forwarding). A push turns forwarding off and
 then applies the desired operations, so the end state never depends on the previous one.
-Targets are tel: or sip: URIs of at most 80 characters.
+Targets are tel: or sip: URIs of at most 80 characters (`UCWA.destination_max_length`,
+counting the tel: that `to_uri` puts before a number; validation refuses longer ones).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import requests
 
 from providers import ucwa
 from providers.base import Connection, ForwardingState, ProviderError
+from providers.capabilities import GRAPH, LYNC, PORTAL_DESTINATION_MAX_LENGTH, UCWA, WEBEX
 from providers.http import DEFAULT_TIMEOUT
 from tests.providers import fake_http
 
@@ -310,3 +311,28 @@ class TestErrors:
             ucwa.UcwaProvider().fetch(CONN, APP)
         assert (info.value.permanent, info.value.status_code) == (False, None)
         assert info.value.message == f"{SFB} could not be reached."
+
+
+# --- the target length limit (seed 000: at most 80 characters, tel:/sip: URI) ------------------
+
+
+class TestTargetLimit:
+    @pytest.mark.parametrize("destination", [
+        "+12025550100", "2001", "sip:ada@contoso.com", "sip:ada@contoso.com;transport=tls",
+    ])
+    def test_the_capability_counts_what_to_uri_sends(self, destination):
+        assert UCWA.destination_wire_length(destination) == len(ucwa.to_uri(destination))
+
+    def test_a_number_counts_the_tel_prefix(self):
+        assert UCWA.destination_length_problem("1" * 76) is None  # tel: + 76 = 80
+        problem = UCWA.destination_length_problem("1" * 77)
+        assert problem == (f"Use at most 80 characters ({SFB}'s limit, counting the tel: it "
+                           "puts before a number); this one has 81.")
+
+    def test_only_ucwa_has_a_documented_limit(self):
+        assert UCWA.destination_max_length == 80 and UCWA.destination_limit_documented
+        for caps in (WEBEX, GRAPH, LYNC):
+            assert caps.destination_max_length == PORTAL_DESTINATION_MAX_LENGTH
+            assert not caps.destination_limit_documented
+            assert caps.destination_wire_length("+12025550100") == 12
+            assert caps.label in caps.destination_length_problem("1" * 201)
