@@ -116,8 +116,8 @@ def normalize_destination(value, *, region: str,
     """The stored form of a destination typed by a person; "" for an empty one.
 
     `length_problem`: the limit of the provider that will receive it
-    (`Capabilities.destination_length_problem`), checked on the stored form; what was typed
-    is read only up to the portal's own bound. Raises AddressError with a message a person
+    (`Capabilities.destination_length_problem`), checked on the stored form; what was
+    typed is read only up to the portal's own bound. Raises AddressError with a message a person
     can act on."""
     if value is None:
         return ""

@@ -88,6 +88,8 @@ class Capabilities:
     destination_max_length: int = PORTAL_DESTINATION_MAX_LENGTH
     destination_limit_documented: bool = False
     number_uri_prefix: str = ""
+    # Why a sips: destination cannot be sent (None when it can).
+    sips_reason: str | None = None
 
     def supports(self, feature: str) -> bool:
         if feature not in FEATURES:
@@ -232,6 +234,9 @@ UCWA = Capabilities(
     destination_max_length=80,
     destination_limit_documented=True,
     number_uri_prefix="tel:",
+    # Seed 000: a target is "a tel URI" or "a sip URI"; UCWA's own links are TLS already.
+    sips_reason="Skype for Business takes sip: addresses, not sips:. Write the address "
+    "with sip: (its connections are encrypted anyway).",
 )
 
 GRAPH = Capabilities(

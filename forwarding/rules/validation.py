@@ -102,14 +102,17 @@ def _form_error(exc: addresses.AddressError) -> ValidationError:
 
 def normalize_destination(value, *, region: str, caps: Capabilities | None = None) -> str:
     """The stored form of a destination typed by a person; "" for an empty one. With
-    `caps`, no longer than that provider takes, and a refusal names it."""
+    `caps`, one that provider takes (its length limit, sips:), and a refusal names it."""
     length_problem = (caps.destination_length_problem if caps is not None
                       else addresses.portal_length_problem)
     try:
-        return addresses.normalize_destination(value, region=region,
-                                               length_problem=length_problem)
+        result = addresses.normalize_destination(value, region=region,
+                                                 length_problem=length_problem)
     except addresses.AddressError as exc:
         raise _form_error(exc) from None
+    if caps is not None and caps.sips_reason and result.startswith("sips:"):
+        raise ValidationError(caps.sips_reason, code="bad_sip")
+    return result
 
 
 def normalize_caller(value: str, *, region: str) -> str:

@@ -223,6 +223,28 @@ class TestFetch:
     def test_empty_body_is_all_off(self, fake):
         assert self.fetch(fake, {}) == ForwardingState()
 
+    def test_targets_read_back_in_the_stored_form(self, fake):
+        # A server may spell the scheme or host differently from what was sent; the stored
+        # form (providers.addresses) lower-cases both and keeps the user part.
+        state = self.fetch(fake, {"activeSetting": "immediateForward",
+                                  "immediateForwardTarget": "SIP:Ada.Lovelace@Contoso.COM",
+                                  "unansweredCallEnabled": True,
+                                  "unansweredCallTarget": "TEL:+12025550122", "ringDelay": 30})
+        assert state.always_destination == "sip:Ada.Lovelace@contoso.com"
+        assert state.no_answer_destination == "+12025550122"
+
+
+class TestUri:
+    @pytest.mark.parametrize("destination, uri", [
+        ("+12025550100", "tel:+12025550100"),
+        ("2001", "tel:2001"),
+        ("sip:ada@contoso.com;transport=tls", "sip:ada@contoso.com;transport=tls"),
+        ("sips:ada@contoso.com", "sips:ada@contoso.com"),  # never "sip:sips:..."
+    ])
+    def test_to_uri_and_back(self, destination, uri):
+        assert ucwa.to_uri(destination) == uri
+        assert ucwa.from_uri(uri) == destination
+
 
 # --- errors -----------------------------------------------------------------------------------
 

@@ -192,6 +192,13 @@ class TestLimits:
         assert_refused(person, "window_destination", "Skype for Business (UCWA)'s limit",
                        window_destination=sip_of_length(81))
 
+    def test_ucwa_refuses_sips_with_its_reason(self, ucwa_org, graph_org):
+        person = make_person(ucwa_org)
+        assert_refused(person, "always_destination", "Skype for Business takes sip: addresses",
+                       always_enabled=True, always_destination="sips:ada@contoso.com")
+        teams = make_person(graph_org)
+        assert update(teams, simring_enabled=True, simring_targets=["sips:ada@contoso.com"])
+
     def test_webex_takes_a_100_character_destination(self, org):
         # Issue 15: refused with "Skype for Business's limit" on a Webex org.
         person = make_person(org)
