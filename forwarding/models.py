@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from portal.models import Person
+from providers.capabilities import PORTAL_DESTINATION_MAX_LENGTH as DESTINATION_MAX
 
 
 class SyncStatus(models.TextChoices):
@@ -32,22 +33,22 @@ class ForwardingSettings(models.Model):
     person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="forwarding")
 
     always_enabled = models.BooleanField(default=False)
-    always_destination = models.CharField(max_length=80, blank=True)
+    always_destination = models.CharField(max_length=DESTINATION_MAX, blank=True)
     always_ring_reminder = models.BooleanField(default=False)
     always_voicemail = models.BooleanField(default=False)
 
     busy_enabled = models.BooleanField(default=False)
-    busy_destination = models.CharField(max_length=80, blank=True)
+    busy_destination = models.CharField(max_length=DESTINATION_MAX, blank=True)
     busy_voicemail = models.BooleanField(default=False)
 
     no_answer_enabled = models.BooleanField(default=False)
-    no_answer_destination = models.CharField(max_length=80, blank=True)
+    no_answer_destination = models.CharField(max_length=DESTINATION_MAX, blank=True)
     # In the provider's unit (capabilities.no_answer_unit): rings for Webex, seconds for UCWA.
     no_answer_ring_after = models.PositiveSmallIntegerField(null=True, blank=True)
     no_answer_voicemail = models.BooleanField(default=False)
 
     continuity_enabled = models.BooleanField(default=False)
-    continuity_destination = models.CharField(max_length=80, blank=True)
+    continuity_destination = models.CharField(max_length=DESTINATION_MAX, blank=True)
     continuity_voicemail = models.BooleanField(default=False)
 
     simring_enabled = models.BooleanField(default=False)
@@ -59,7 +60,7 @@ class ForwardingSettings(models.Model):
     window_enabled = models.BooleanField(default=False)
     window_start = models.DateTimeField(null=True, blank=True)
     window_end = models.DateTimeField(null=True, blank=True)
-    window_destination = models.CharField(max_length=80, blank=True)
+    window_destination = models.CharField(max_length=DESTINATION_MAX, blank=True)
     # What the portal last acted on: scheduled -> active -> ended. The beat task moves it.
     window_state = models.CharField(max_length=10, blank=True)
 
@@ -124,7 +125,7 @@ class CallerRule(models.Model):
     # Normalised numbers and SIP URIs of the callers this rule matches.
     callers = models.JSONField(default=list)
     match_anonymous = models.BooleanField(default=False)
-    destination = models.CharField(max_length=80)
+    destination = models.CharField(max_length=DESTINATION_MAX)
     disposition = models.CharField(max_length=8, choices=DISPOSITIONS, default=FORWARD)
     mask_caller = models.BooleanField(default=False)
     mask_callee = models.BooleanField(default=False)

@@ -5,7 +5,9 @@ tenancy models, the forwarding rules and the provider adapters share one set of 
 - Destinations: numbers become E.164 with `phonenumbers` (national numbers read in the
   org's default region), internal extensions stay digits, `tel:` URIs become E.164,
   `sip:` URIs keep their user part and get a lower-case scheme and host. At most
-  DESTINATION_MAX_LENGTH characters and no control or invisible formatting characters.
+  PORTAL_DESTINATION_MAX_LENGTH characters and no control or invisible formatting
+  characters; the provider's own limit is its capability (`destination_length_problem`),
+  checked by forwarding.rules.validation on the stored form.
 - Callers: the same forms, leniently (a caller is matched, never dialled), plus
   "anonymous" for a withheld number.
 - Keys: the forms under which two addresses compare equal (loop checks, caller rules,
@@ -22,7 +24,7 @@ import unicodedata
 
 import phonenumbers
 
-from providers.capabilities import DESTINATION_LIMIT_SOURCE, DESTINATION_MAX_LENGTH
+from providers.capabilities import PORTAL_DESTINATION_MAX_LENGTH
 
 
 class AddressError(ValueError):
@@ -63,13 +65,22 @@ def check_characters(value: str) -> None:
             )
 
 
-def check_length(value: str) -> None:
-    if len(value) > DESTINATION_MAX_LENGTH:
-        raise AddressError(
-            f"Use at most {DESTINATION_MAX_LENGTH} characters ({DESTINATION_LIMIT_SOURCE}'s "
-            f"limit); this one has {len(value)}.",
-            code="too_long",
-        )
+def portal_length_problem(value: str) -> str | None:
+    """Why `value` is longer than the portal takes anywhere (None when it is not)."""
+    if len(value) <= PORTAL_DESTINATION_MAX_LENGTH:
+        return None
+    return (f"Use at most {PORTAL_DESTINATION_MAX_LENGTH} characters (the portal's limit); "
+            f"this one has {len(value)}.")
+
+
+def check_length(value: str, length_problem=portal_length_problem) -> None:
+    """Refuse a value longer than the portal takes (the text is not read further), or
+    longer than `length_problem` (a provider's `destination_length_problem`) allows."""
+    problem = length_problem(value)
+    if problem is None and len(value) > PORTAL_DESTINATION_MAX_LENGTH:
+        problem = portal_length_problem(value)
+    if problem:
+        raise AddressError(problem, code="too_long")
 
 
 def parse_number(value: str, region: str, *, strict: bool):
@@ -100,10 +111,14 @@ def normalize_sip(value: str) -> str:
     return f"{scheme}:{match['user']}@{host}{match['port'] or ''}{match['params'] or ''}"
 
 
-def normalize_destination(value, *, region: str) -> str:
+def normalize_destination(value, *, region: str,
+                          length_problem=portal_length_problem) -> str:
     """The stored form of a destination typed by a person; "" for an empty one.
 
-    Raises AddressError with a message a person can act on."""
+    `length_problem`: the limit of the provider that will receive it
+    (`Capabilities.destination_length_problem`), checked on the stored form; what was
+    typed is read only up to the portal's own bound. Raises AddressError with a message a person
+    can act on."""
     if value is None:
         return ""
     if not isinstance(value, str):
@@ -112,7 +127,8 @@ def normalize_destination(value, *, region: str) -> str:
     value = value.strip()
     if not value:
         return ""
-    check_length(value)
+    if len(value) > PORTAL_DESTINATION_MAX_LENGTH:
+        check_length(value, length_problem)
     lower = value.lower()
     if lower.startswith(("sip:", "sips:")):
         result = normalize_sip(value)
@@ -149,7 +165,7 @@ def normalize_destination(value, *, region: str) -> str:
         raise AddressError(
             "Enter a phone number, an extension, or a tel: or sip: URI.", code="invalid"
         )
-    check_length(result)
+    check_length(result, length_problem)
     return result
 
 

@@ -29,8 +29,11 @@ FEATURE_LABELS = {
     "time_window": "Time window",
 }
 
-DESTINATION_MAX_LENGTH = 80  # UCWA's limit, the smallest of the providers
-DESTINATION_LIMIT_SOURCE = "Skype for Business"
+# The portal's own bound on a destination where the provider documents none (Webex's
+# callForwarding, Graph's redirect targets, an MSPL manifest): room for any SIP URI people
+# use, small enough for pages, manifests and the database columns. Also the most a typed
+# destination or caller may hold before it is read at all.
+PORTAL_DESTINATION_MAX_LENGTH = 200
 
 # Options inside a feature. Each can be missing on a provider that has the feature.
 OPTIONS = ("ring_reminder", "voicemail", "disposition", "masking")
@@ -79,6 +82,14 @@ class Capabilities:
     options_need_version: dict = field(default_factory=dict)
     # option -> reason it is missing, where the generic sentence would not be precise.
     option_reasons: dict = field(default_factory=dict)
+    # The longest destination the provider takes, counted as it travels: with
+    # `number_uri_prefix` in front of a number (UCWA sends "tel:+1..."). Documented by the
+    # provider when `destination_limit_documented`, else the portal's own bound.
+    destination_max_length: int = PORTAL_DESTINATION_MAX_LENGTH
+    destination_limit_documented: bool = False
+    number_uri_prefix: str = ""
+    # Why a sips: destination cannot be sent (None when it can).
+    sips_reason: str | None = None
 
     def supports(self, feature: str) -> bool:
         if feature not in FEATURES:
@@ -141,6 +152,24 @@ class Capabilities:
                 maximum = own
         return self.no_answer_min, maximum
 
+    def destination_wire_length(self, destination: str) -> int:
+        """The length of a stored destination as the provider receives it."""
+        if destination.lower().startswith(("sip:", "sips:", "tel:")):
+            return len(destination)
+        return len(self.number_uri_prefix) + len(destination)
+
+    def destination_length_problem(self, destination: str) -> str | None:
+        """Why a stored destination is too long for this provider (None when it fits)."""
+        length = self.destination_wire_length(destination)
+        if length <= self.destination_max_length:
+            return None
+        whose = (f"{self.label}'s limit" if self.destination_limit_documented
+                 else f"the portal's limit for {self.label}")
+        counted = (f", counting the {self.number_uri_prefix} it puts before a number"
+                   if self.number_uri_prefix and length != len(destination) else "")
+        return (f"Use at most {self.destination_max_length} characters ({whose}{counted}); "
+                f"this one has {length}.")
+
     def simring_timeout_default(self, target_count: int) -> int | None:
         """The provider's own ring timeout when none is chosen (Graph: 55 s for one target,
         60 s for several)."""
@@ -184,6 +213,7 @@ WEBEX = Capabilities(
     no_answer_max=20,  # systemMaxNumberOfRings; a person's own maximum may be lower
     no_answer_default=3,
     no_answer_max_key="systemMaxNumberOfRings",
+    # Seed 001 documents no length for a destination: the portal's own bound applies.
 )
 
 UCWA = Capabilities(
@@ -200,6 +230,13 @@ UCWA = Capabilities(
     no_answer_max=60,
     no_answer_default=20,
     simring_max_targets=1,
+    # Seed 000: "The maximum length is 80 characters" of the target, a tel: or sip: URI.
+    destination_max_length=80,
+    destination_limit_documented=True,
+    number_uri_prefix="tel:",
+    # Seed 000: a target is "a tel URI" or "a sip URI"; UCWA's own links are TLS already.
+    sips_reason="Skype for Business takes sip: addresses, not sips:. Write the address "
+    "with sip: (its connections are encrypted anyway).",
 )
 
 GRAPH = Capabilities(

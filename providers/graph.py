@@ -23,9 +23,11 @@ from urllib.parse import quote
 from providers.addresses import E164_RE
 
 from .base import Connection
+from .capabilities import GRAPH
 from .http import error_message, json_or_empty, send
 
-LABEL = "Microsoft Graph"
+# One name in every sentence (timeouts, refusals): the capabilities' label.
+LABEL = GRAPH.label
 DEFAULT_BASE_URL = "https://graph.microsoft.com"
 API_VERSIONS = ("v1.0", "beta")
 
@@ -226,13 +228,13 @@ def redirect_url(base_url: str, request: RedirectRequest) -> str:
 # --- errors -------------------------------------------------------------------------------------
 
 _STATUS_WORDS = {
-    400: "Graph refused the redirect",
-    401: "Graph refused the portal's credentials; an admin must reconnect the organization",
-    403: "Graph refused: the bot may not redirect calls of this tenant (check its Calls.* "
+    400: f"{LABEL} refused the redirect",
+    401: f"{LABEL} refused the portal's credentials; an admin must reconnect the organization",
+    403: f"{LABEL} refused: the bot may not redirect calls of this tenant (check its Calls.* "
          "permissions)",
-    404: "Graph does not know this call any more (it ended, or the org uses the other API "
+    404: f"{LABEL} does not know this call any more (it ended, or the org uses the other API "
          "version)",
-    429: "Graph asked the portal to slow down",
+    429: f"{LABEL} asked the portal to slow down",
 }
 
 
@@ -240,7 +242,7 @@ def _describe(response):
     body = json_or_empty(response)
     error = body.get("error") if isinstance(body.get("error"), dict) else {}
     detail = str(error.get("message") or "")[:300]
-    return error_message("Graph", response.status_code,
+    return error_message(LABEL, response.status_code,
                          _STATUS_WORDS.get(response.status_code), detail), None
 
 

@@ -7,12 +7,15 @@ from importlib import import_module
 
 from .capabilities import MATRIX
 
-# kind -> (label, "module:Class" of the adapter, or None when the provider is not pushed to)
+# kind -> (label, "module:Class" of the adapter, or None when the provider is not pushed to).
+# The label is the capabilities' one: each provider has one name.
 PROVIDERS = {
-    "webex": ("Webex Calling", "providers.webex:WebexProvider"),
-    "graph": ("Microsoft Teams (Graph)", None),
-    "ucwa": ("Skype for Business (UCWA)", "providers.ucwa:UcwaProvider"),
-    "lync": ("Lync Server 2013 (MSPL)", None),
+    kind: (MATRIX[kind].label, path) for kind, path in (
+        ("webex", "providers.webex:WebexProvider"),
+        ("graph", None),
+        ("ucwa", "providers.ucwa:UcwaProvider"),
+        ("lync", None),
+    )
 }
 
 assert set(PROVIDERS) == set(MATRIX), "registry and capability matrix must list the same kinds"

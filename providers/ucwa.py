@@ -3,13 +3,15 @@
 UCWA exposes operations, not a document: one primary mode at a time (immediate forward,
 or simultaneous ring and/or unanswered-call forwarding). A push turns forwarding off and
 then applies the desired operations, so the end state never depends on the previous one.
-Targets are tel: or sip: URIs of at most 80 characters.
+Targets are tel: or sip: URIs of at most 80 characters (`UCWA.destination_max_length`,
+counting the tel: that `to_uri` puts before a number; validation refuses longer ones).
 """
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
+from .addresses import AddressError, normalize_sip
 from .base import Connection, ForwardingState, Provider, ProviderError, PushResult
 from .capabilities import UCWA
 from .http import error_message, json_or_empty, send
@@ -47,7 +49,9 @@ def _describe(response):
 
 
 def to_uri(destination: str) -> str:
-    if destination.startswith(("tel:", "sip:")):
+    """The target UCWA takes for a stored destination: a sip: URI as it is, a number or
+    an extension as a tel: URI."""
+    if destination.lower().startswith(("tel:", "sip:", "sips:")):
         return destination
     if "@" in destination:
         return f"sip:{destination}"
@@ -55,9 +59,19 @@ def to_uri(destination: str) -> str:
 
 
 def from_uri(uri: str | None) -> str:
+    """A target read back in the stored form of destinations (providers.addresses), so a
+    pushed state and what UCWA holds compare equal: tel: dropped, a SIP URI's scheme and
+    host in lower case."""
     if not uri:
         return ""
-    return uri[4:] if uri.startswith("tel:") else uri
+    if uri.lower().startswith("tel:"):
+        return uri[4:]
+    if uri.lower().startswith(("sip:", "sips:")):
+        try:
+            return normalize_sip(uri)
+        except AddressError:
+            return uri
+    return uri
 
 
 def plan(state: ForwardingState):

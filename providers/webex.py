@@ -9,19 +9,21 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from .base import Connection, ForwardingState, Provider, PushResult
+from .capabilities import WEBEX
 from .http import error_message, json_or_empty, send
 
-LABEL = "Webex"
+# One name in every sentence (timeouts, refusals): the capabilities' label.
+LABEL = WEBEX.label
 
 _STATUS_WORDS = {
-    400: "Webex refused the settings",
-    401: "Webex refused the portal's credentials; an admin must reconnect the organization",
-    403: "Webex refused: the portal may not change this person's settings "
+    400: f"{LABEL} refused the settings",
+    401: f"{LABEL} refused the portal's credentials; an admin must reconnect the organization",
+    403: f"{LABEL} refused: the portal may not change this person's settings "
          "(check the token's scope or the partner's access to this org)",
-    404: "Webex does not know this person (were they removed from Webex Calling?)",
-    409: "Webex refused the change as conflicting",
-    423: "Webex has this person's settings locked for now",
-    429: "Webex asked the portal to slow down",
+    404: f"{LABEL} does not know this person (were they removed from {LABEL}?)",
+    409: f"{LABEL} refused the change as conflicting",
+    423: f"{LABEL} has this person's settings locked for now",
+    429: f"{LABEL} asked the portal to slow down",
 }
 
 
@@ -33,7 +35,7 @@ def _describe(response):
         detail = ""
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
             detail = errors[0].get("description")
-    return error_message("Webex", response.status_code,
+    return error_message(LABEL, response.status_code,
                          _STATUS_WORDS.get(response.status_code), detail), None
 
 

@@ -37,9 +37,9 @@ from portal import access, audit
 
 log = logging.getLogger(__name__)
 
-EVENT_JOB_CREATED = "bulk.job_created"
-EVENT_JOB_FINISHED = "bulk.job_finished"
-EVENT_JOB_STOPPED = "bulk.job_stopped"
+EVENT_JOB_CREATED = audit.Event.BULK_JOB_CREATED
+EVENT_JOB_FINISHED = audit.Event.BULK_JOB_FINISHED
+EVENT_JOB_STOPPED = audit.Event.BULK_JOB_STOPPED
 QUEUE = "bulk"
 # Queued by name (forwarding.bulk.tasks registers it): this module never imports tasks.
 APPLY_TASK = "forwarding.bulk_apply"

@@ -14,6 +14,7 @@ from django.utils import timezone
 from forwarding.rules.routing import LINE_STATE_LABELS, LINE_STATES
 from forwarding.rules.validation import FIELD_FEATURES, FIELD_OPTIONS
 from portal import audit
+from providers.capabilities import PORTAL_DESTINATION_MAX_LENGTH
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 DATETIME_INPUTS = [DATETIME_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
@@ -38,8 +39,10 @@ def _datetime_field(label):
 def _destination(label):
     return forms.CharField(
         label=label, required=False, help_text=DESTINATION_HELP,
-        # The browser stops at 80; the server checks again (and says why).
-        widget=forms.TextInput(attrs={"maxlength": 80, "autocomplete": "off",
+        # The browser stops only at what no provider takes; the server checks the person's
+        # provider's limit and names it.
+        widget=forms.TextInput(attrs={"maxlength": PORTAL_DESTINATION_MAX_LENGTH,
+                                      "autocomplete": "off",
                                       "inputmode": "tel", "spellcheck": "false"}),
     )
 

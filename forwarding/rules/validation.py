@@ -2,8 +2,11 @@
 
 - Destinations: numbers become E.164 with `phonenumbers` (national numbers read in the
   org's default region), internal extensions stay digits, `tel:` URIs become E.164,
-  `sip:` URIs keep their user part and get a lower-case scheme and host. At most 80
-  characters (UCWA's limit) and no control or invisible formatting characters.
+  `sip:` URIs keep their user part and get a lower-case scheme and host. No control or
+  invisible formatting characters; at most the person's provider's length
+  (`Capabilities.destination_max_length`: UCWA's documented 80 characters, counting the
+  tel: it puts before a number; the portal's own bound elsewhere), with the refusal naming
+  that provider.
 - Capabilities: a setting the person's provider does not support is refused with the
   matrix's reason, whatever the client sent; limits come from the matrix too.
 - Self and loops: a destination equal to the person's own line is refused, and so is a
@@ -97,12 +100,19 @@ def _form_error(exc: addresses.AddressError) -> ValidationError:
     return ValidationError(exc.message, code=exc.code)
 
 
-def normalize_destination(value, *, region: str) -> str:
-    """The stored form of a destination typed by a person; "" for an empty one."""
+def normalize_destination(value, *, region: str, caps: Capabilities | None = None) -> str:
+    """The stored form of a destination typed by a person; "" for an empty one. With
+    `caps`, one that provider takes (its length limit, sips:), and a refusal names it."""
+    length_problem = (caps.destination_length_problem if caps is not None
+                      else addresses.portal_length_problem)
     try:
-        return addresses.normalize_destination(value, region=region)
+        result = addresses.normalize_destination(value, region=region,
+                                                 length_problem=length_problem)
     except addresses.AddressError as exc:
         raise _form_error(exc) from None
+    if caps is not None and caps.sips_reason and result.startswith("sips:"):
+        raise ValidationError(caps.sips_reason, code="bad_sip")
+    return result
 
 
 def normalize_caller(value: str, *, region: str) -> str:
@@ -246,7 +256,8 @@ def _parse_changes(errors, changes, subject) -> dict:
         try:
             value = _coerce(field, raw)
             if field in DESTINATION_FIELDS:
-                value = normalize_destination(value, region=subject.region)
+                value = normalize_destination(value, region=subject.region,
+                                              caps=subject.caps)
         except ValidationError as exc:
             errors.add(field, exc)
             continue
@@ -274,7 +285,8 @@ def _normalize_targets(errors, raw_targets, subject) -> list[str]:
     targets = []
     for i, raw in enumerate(raw_targets, start=1):
         try:
-            targets.append(normalize_destination(raw, region=subject.region))
+            targets.append(normalize_destination(raw, region=subject.region,
+                                                 caps=subject.caps))
         except ValidationError as exc:
             errors.add("simring_targets", f"Line {i} ({raw.strip()[:40]}): "
                        + " ".join(exc.messages))
@@ -418,7 +430,8 @@ def _check_rule(errors, key, rule, subject) -> dict:
 
     destination = ""
     try:
-        destination = normalize_destination(rule.get("destination"), region=subject.region)
+        destination = normalize_destination(rule.get("destination"), region=subject.region,
+                                            caps=caps)
     except ValidationError as exc:
         errors.add(key + "destination", exc)
     else:

@@ -119,13 +119,6 @@ def validate_beta(body: Any) -> dict[str, Any]:
     return copy.deepcopy(targets[0])
 
 
-def effective_timeout(body: dict[str, Any]) -> int:
-    """Timeout the redirect runs with: the given one, else 55 s (one) / 60 s (several)."""
-    if "timeout" in body:
-        return int(body["timeout"])
-    return 55 if len(body["targets"]) == 1 else 60
-
-
 class GraphProvider(Provider):
     name = "graph"
     prefix = "/graph/"

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from forwarding.models import ForwardingSettings
 from forwarding.rules import services
 from portal.audit import Actor
-from portal.models import AuditEvent, Delegation
+from portal.models import AuditEvent, Delegation, Membership
 from tests.cast import audit_count, make_org, make_person, update
 
 from .conftest import ROLES, user_of
@@ -199,6 +199,21 @@ class TestValidation:
         assert response.status_code == 400
         message = response.json()["errors"]["always_destination"][0]
         assert "Bob Builder → Mia Member → Bob Builder" in message
+
+    def test_the_length_limit_is_the_orgs_providers(self, api, roles):
+        sip100 = "sip:" + "a" * 84 + "@example.com"
+        response = api(roles.admin).patch(url(roles.bob), {
+            "version": 1, "always_enabled": True, "always_destination": sip100}, format="json")
+        assert response.status_code == 200, response.content  # Webex: the portal's 200
+        assert response.json()["always_destination"] == sip100
+        ucwa_org = make_org("ucwa", name="Lyncco")
+        person = make_person(ucwa_org, number="+12025550177")
+        Membership.objects.create(user=roles.admin, org=ucwa_org, role=Membership.ADMIN)
+        response = api(roles.admin).patch(url(person), {
+            "version": 1, "always_enabled": True, "always_destination": sip100}, format="json")
+        assert response.status_code == 400, response.content
+        assert response.json()["errors"]["always_destination"] == [
+            "Use at most 80 characters (Skype for Business (UCWA)'s limit); this one has 100."]
 
     def test_unknown_fields_are_refused_like_the_service_does(self, api, roles):
         response = api(roles.admin).patch(url(roles.bob), {"version": 1, "alwaysEnabled": True},

@@ -111,3 +111,9 @@ def test_without_api_docs_public_the_schema_and_docs_need_sign_in(api, roles, se
     assert b"swagger-ui" in signed_in.get("/api/docs/").content
     with_token = api(roles.member, token=True)
     assert with_token.get("/api/schema/", {"format": "json"}).json()["paths"]
+
+
+def test_provider_names_in_the_schema_are_the_capabilities_labels(openapi):
+    text = str(openapi.document["components"]["schemas"])
+    assert ("In the provider's unit (rings for Webex Calling, seconds for Skype for Business "
+            "(UCWA)).") in text

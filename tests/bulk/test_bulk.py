@@ -211,6 +211,20 @@ class TestDryRun:
         (row,) = plan_csv(org, text).rows
         assert row.errors["simring_enabled"][0].startswith("Simultaneous ring is not available")
 
+    def test_destination_length_is_the_orgs_providers(self, org, people):
+        sip100 = "sip:" + "a" * 84 + "@example.com"
+        rows = [{"email": "p1@acme.example", "always_enabled": "yes",
+                 "always_destination": sip100}]
+        columns = ("email", "always_enabled", "always_destination")
+        (row,) = plan_csv(org, csv_text(rows, columns)).rows
+        assert row.valid, row.errors  # Webex Calling: the portal's limit of 200
+        ucwa_org = make_org("ucwa")
+        make_person(ucwa_org, email="p1@ucwa.example", number="+12025550188")
+        rows[0]["email"] = "p1@ucwa.example"
+        (row,) = plan_csv(ucwa_org, csv_text(rows, columns)).rows
+        assert row.errors["always_destination"] == [
+            "Use at most 80 characters (Skype for Business (UCWA)'s limit); this one has 100."]
+
     def test_provider_person_id_names_the_person(self, org, people):
         text = csv_text([{"provider_person_id": people[4].provider_person_id,
                           "busy_enabled": "yes", "busy_destination": "2009"}],

@@ -139,7 +139,7 @@ def test_permanent_403_is_tried_once_and_fails_with_a_human_message(sandbox, wor
         20, message="failed")
     time.sleep(1.5)  # give a wrong retry the chance to happen before counting
     assert len(puts(sandbox, person)) == 1
-    assert row.last_error.startswith("Webex refused: the portal may not change this person")
+    assert row.last_error.startswith("Webex Calling refused: the portal may not change this person")
     assert "{" not in row.last_error  # no raw provider body on the page
     event = AuditEvent.objects.get(person=person, event="push.failed")
     assert event.data["permanent"] is True and event.data["status"] == 403

@@ -256,8 +256,8 @@ class TestBadInput:
     @pytest.mark.parametrize(
         ("fields", "field", "message"),
         [
-            ({"always_enabled": True, "always_destination": "sip:" + "a" * 65 + "@example.com"},
-             "always_destination", "at most 80 characters"),
+            ({"always_enabled": True, "always_destination": "sip:" + "a" * 185 + "@example.com"},
+             "always_destination", "limit for Webex Calling); this one has 201"),
             ({"no_answer_enabled": True, "no_answer_destination": "2001",
               "no_answer_ring_after": "21"}, "no_answer_ring_after", "between 2 and 20 rings"),
             ({"no_answer_enabled": True, "no_answer_destination": "2001",

@@ -61,12 +61,17 @@ def test_control_characters_are_always_refused(text, control, at):
         normalize_destination(value, region="US")
 
 
-@given(st.integers(81, 200))
-def test_more_than_80_characters_is_refused(length):
+@given(st.sampled_from(["webex", "ucwa", "graph", "lync"]), st.integers(20, 400))
+def test_a_destination_is_refused_exactly_when_longer_than_its_provider_takes(kind, length):
+    caps = capabilities_for(kind)
     value = "sip:" + "a" * (length - len("sip:@x.io")) + "@x.io"
     assert len(value) == length
-    with pytest.raises(ValidationError):
-        normalize_destination(value, region="US")
+    if length > caps.destination_max_length:
+        with pytest.raises(ValidationError) as refused:
+            normalize_destination(value, region="US", caps=caps)
+        assert caps.label in refused.value.messages[0]
+    else:
+        assert normalize_destination(value, region="US", caps=caps) == value
 
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

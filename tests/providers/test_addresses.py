@@ -3,6 +3,7 @@
 import pytest
 
 from providers import addresses
+from providers.capabilities import UCWA, WEBEX
 
 
 @pytest.mark.parametrize("value, region, expected", [
@@ -22,7 +23,7 @@ def test_destinations_are_stored_in_one_form(value, region, expected):
     ("12ab", "invalid"),
     ("+1 202 555", "bad_number"),
     ("+1202555\u202e0100", "control_character"),
-    ("+1" + "2" * 100, "too_long"),
+    ("+1" + "2" * 200, "too_long"),
 ])
 def test_unusable_destinations_raise_address_error_with_a_code(value, code):
     with pytest.raises(addresses.AddressError) as caught:
@@ -41,3 +42,18 @@ def test_keys_and_display():
     assert addresses.display_destination("+12025550100") == "+1 202 555 0100"
     assert addresses.display_destination("2001") == "extension 2001"
     assert addresses.E164_RE.match("+12025550100") and not addresses.E164_RE.match("2001")
+
+
+def test_the_length_limit_is_the_receiving_providers():
+    sip = "sip:" + "a" * 69 + "@example.com"  # 85 characters
+    assert addresses.normalize_destination(sip, region="US") == sip
+    with pytest.raises(addresses.AddressError) as caught:
+        addresses.normalize_destination(sip, region="US",
+                                        length_problem=UCWA.destination_length_problem)
+    assert caught.value.code == "too_long"
+    assert caught.value.message == ("Use at most 80 characters (Skype for Business (UCWA)'s "
+                                    "limit); this one has 85.")
+    with pytest.raises(addresses.AddressError) as caught:
+        addresses.normalize_destination(sip * 3, region="US",
+                                        length_problem=WEBEX.destination_length_problem)
+    assert "(the portal's limit for Webex Calling); this one has 255." in caught.value.message

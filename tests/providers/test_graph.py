@@ -285,13 +285,13 @@ def test_beta_redirect_reads_the_operation(fake):
 
 
 @pytest.mark.parametrize("status, permanent, words", [
-    (400, True, "Graph refused the redirect: Call X is in state 'terminated'"),
+    (400, True, "Microsoft Teams (Graph) refused the redirect: Call X is in state 'terminated'"),
     (401, True, "credentials"),
     (403, True, "permissions"),
     (404, True, "does not know this call"),
     (429, False, "slow down"),
-    (500, False, "Graph had a problem (500)"),
-    (503, False, "Graph had a problem (503)"),
+    (500, False, "Microsoft Teams (Graph) had a problem (500)"),
+    (503, False, "Microsoft Teams (Graph) had a problem (503)"),
 ])
 def test_errors_are_translated(fake, status, permanent, words):
     server = fake((status, _error("X", "Call X is in state 'terminated'; only an incoming "

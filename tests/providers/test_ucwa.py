@@ -11,6 +11,7 @@ import requests
 
 from providers import ucwa
 from providers.base import Connection, ForwardingState, ProviderError
+from providers.capabilities import GRAPH, LYNC, PORTAL_DESTINATION_MAX_LENGTH, UCWA, WEBEX
 from providers.http import DEFAULT_TIMEOUT
 from tests.providers import fake_http
 
@@ -222,6 +223,28 @@ class TestFetch:
     def test_empty_body_is_all_off(self, fake):
         assert self.fetch(fake, {}) == ForwardingState()
 
+    def test_targets_read_back_in_the_stored_form(self, fake):
+        # A server may spell the scheme or host differently from what was sent; the stored
+        # form (providers.addresses) lower-cases both and keeps the user part.
+        state = self.fetch(fake, {"activeSetting": "immediateForward",
+                                  "immediateForwardTarget": "SIP:Ada.Lovelace@Contoso.COM",
+                                  "unansweredCallEnabled": True,
+                                  "unansweredCallTarget": "TEL:+12025550122", "ringDelay": 30})
+        assert state.always_destination == "sip:Ada.Lovelace@contoso.com"
+        assert state.no_answer_destination == "+12025550122"
+
+
+class TestUri:
+    @pytest.mark.parametrize("destination, uri", [
+        ("+12025550100", "tel:+12025550100"),
+        ("2001", "tel:2001"),
+        ("sip:ada@contoso.com;transport=tls", "sip:ada@contoso.com;transport=tls"),
+        ("sips:ada@contoso.com", "sips:ada@contoso.com"),  # never "sip:sips:..."
+    ])
+    def test_to_uri_and_back(self, destination, uri):
+        assert ucwa.to_uri(destination) == uri
+        assert ucwa.from_uri(uri) == destination
+
 
 # --- errors -----------------------------------------------------------------------------------
 
@@ -310,3 +333,28 @@ class TestErrors:
             ucwa.UcwaProvider().fetch(CONN, APP)
         assert (info.value.permanent, info.value.status_code) == (False, None)
         assert info.value.message == f"{SFB} could not be reached."
+
+
+# --- the target length limit (seed 000: at most 80 characters, tel:/sip: URI) ------------------
+
+
+class TestTargetLimit:
+    @pytest.mark.parametrize("destination", [
+        "+12025550100", "2001", "sip:ada@contoso.com", "sip:ada@contoso.com;transport=tls",
+    ])
+    def test_the_capability_counts_what_to_uri_sends(self, destination):
+        assert UCWA.destination_wire_length(destination) == len(ucwa.to_uri(destination))
+
+    def test_a_number_counts_the_tel_prefix(self):
+        assert UCWA.destination_length_problem("1" * 76) is None  # tel: + 76 = 80
+        problem = UCWA.destination_length_problem("1" * 77)
+        assert problem == (f"Use at most 80 characters ({SFB}'s limit, counting the tel: it "
+                           "puts before a number); this one has 81.")
+
+    def test_only_ucwa_has_a_documented_limit(self):
+        assert UCWA.destination_max_length == 80 and UCWA.destination_limit_documented
+        for caps in (WEBEX, GRAPH, LYNC):
+            assert caps.destination_max_length == PORTAL_DESTINATION_MAX_LENGTH
+            assert not caps.destination_limit_documented
+            assert caps.destination_wire_length("+12025550100") == 12
+            assert caps.label in caps.destination_length_problem("1" * 201)

@@ -190,7 +190,7 @@ class TestErrors:
         assert exc.permanent is True
         assert exc.status_code == 400
         assert exc.retry_after is None
-        assert exc.message == "Webex refused the settings: Invalid destination: 12ab."
+        assert exc.message == "Webex Calling refused the settings: Invalid destination: 12ab."
         assert str(exc) == exc.message
         assert "{" not in exc.message and "trackingId" not in exc.message
         assert json.loads(exc.raw) == body  # the body is kept for the log only
@@ -199,7 +199,7 @@ class TestErrors:
     def test_400_detail_from_errors_description(self, fake):
         body = {"errors": [{"description": "numberOfRings must be between 2 and 20"}]}
         exc = refused(fake, 400, body)
-        assert exc.message == ("Webex refused the settings: "
+        assert exc.message == ("Webex Calling refused the settings: "
                                "numberOfRings must be between 2 and 20.")
         assert exc.permanent is True
 
@@ -211,22 +211,22 @@ class TestErrors:
     ])
     def test_400_detail_that_is_not_a_string_is_left_out(self, fake, body):
         exc = refused(fake, 400, body)
-        assert exc.message == "Webex refused the settings."
+        assert exc.message == "Webex Calling refused the settings."
         assert "{" not in exc.message and "[" not in exc.message
 
     def test_400_non_string_message_falls_back_to_the_errors_description(self, fake):
         body = {"message": {"code": 7}, "errors": [{"description": "Invalid destination"}]}
         assert refused(fake, 400, body).message == (
-            "Webex refused the settings: Invalid destination.")
+            "Webex Calling refused the settings: Invalid destination.")
 
     @pytest.mark.parametrize("status, words", [
-        (401, "Webex refused the portal's credentials; an admin must reconnect the "
+        (401, "Webex Calling refused the portal's credentials; an admin must reconnect the "
               "organization."),
-        (403, "Webex refused: the portal may not change this person's settings (check the "
+        (403, "Webex Calling refused: the portal may not change this person's settings (check the "
               "token's scope or the partner's access to this org)."),
-        (404, "Webex does not know this person (were they removed from Webex Calling?)."),
-        (409, "Webex refused the change as conflicting."),
-        (410, "Webex refused the request (410)."),
+        (404, "Webex Calling does not know this person (were they removed from Webex Calling?)."),
+        (409, "Webex Calling refused the change as conflicting."),
+        (410, "Webex Calling refused the request (410)."),
     ])
     def test_permanent_4xx_with_own_words_and_no_detail(self, fake, status, words):
         body = {"message": "secret internal detail", "errors": [{"description": "x"}]}
@@ -241,13 +241,13 @@ class TestErrors:
         assert exc.permanent is False
         assert exc.status_code == 423
         assert exc.retry_after == 30.0
-        assert exc.message == "Webex has this person's settings locked for now."
+        assert exc.message == "Webex Calling has this person's settings locked for now."
 
     def test_429_is_transient_with_retry_after_seconds(self, fake):
         exc = refused(fake, 429, {"message": "Too many requests"},
                       headers={"Retry-After": "120"})
         assert (exc.permanent, exc.status_code, exc.retry_after) == (False, 429, 120.0)
-        assert exc.message == "Webex asked the portal to slow down."
+        assert exc.message == "Webex Calling asked the portal to slow down."
 
     def test_429_with_retry_after_http_date(self, fake):
         later = email.utils.formatdate(time.time() + 90, usegmt=True)
@@ -268,11 +268,11 @@ class TestErrors:
         assert exc.permanent is False
         assert exc.status_code == status
         assert exc.retry_after == 5.0
-        assert exc.message == f"Webex had a problem ({status})."
+        assert exc.message == f"Webex Calling had a problem ({status})."
 
     def test_html_error_page_is_not_shown(self, fake):
         exc = refused(fake, 502, text="<html><body>Bad gateway</body></html>")
-        assert exc.message == "Webex had a problem (502)."
+        assert exc.message == "Webex Calling had a problem (502)."
         assert "<html>" in exc.raw
 
     def test_fetch_errors_are_translated_too(self, fake):
@@ -292,7 +292,7 @@ class TestTransport:
         assert exc.permanent is False
         assert exc.status_code is None
         assert exc.retry_after is None
-        assert exc.message == "Webex did not answer in time."
+        assert exc.message == "Webex Calling did not answer in time."
         assert "read timed out" in exc.raw
         assert isinstance(exc.__cause__, requests.Timeout)
 
@@ -302,4 +302,4 @@ class TestTransport:
             webex.WebexProvider().fetch(CONN, PERSON)
         assert info.value.permanent is False
         assert info.value.status_code is None
-        assert info.value.message == "Webex could not be reached."
+        assert info.value.message == "Webex Calling could not be reached."

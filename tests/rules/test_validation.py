@@ -12,6 +12,13 @@ from forwarding.rules import services
 from forwarding.rules.validation import normalize_caller, normalize_destination
 from tests.cast import audit_count, make_org, make_person, update
 
+
+def sip_of_length(n: int) -> str:
+    value = "sip:" + "a" * (n - len("sip:@example.com")) + "@example.com"
+    assert len(value) == n
+    return value
+
+
 # --- destinations -----------------------------------------------------------------------
 
 
@@ -38,7 +45,7 @@ def test_destinations_are_normalised(raw, region, stored):
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ("sip:" + "a" * 65 + "@example.com", "at most 80 characters"),  # 81 characters
+        ("sip:" + "a" * 185 + "@example.com", "at most 200 characters (the portal's limit)"),
         ("+1 202 555 0100\n", "control character"),
         ("+1 202\x00555 0100", "control character"),
         ("sip:\u202eevil@example.com", "control character"),  # right-to-left override
@@ -163,11 +170,58 @@ class TestLimits:
                        simring_enabled=True, simring_targets=["+13035550000"],
                        simring_timeout=30)
 
-    def test_an_81_character_destination_is_refused(self, org):
+    def test_ucwa_refuses_an_81_character_destination_naming_itself(self, ucwa_org):
+        person = make_person(ucwa_org)
+        assert_refused(person, "always_destination",
+                       "at most 80 characters (Skype for Business (UCWA)'s limit); "
+                       "this one has 81",
+                       always_enabled=True, always_destination=sip_of_length(81))
+
+    def test_ucwa_takes_80_characters(self, ucwa_org):
+        person = make_person(ucwa_org)
+        assert update(person, always_enabled=True,
+                      always_destination=sip_of_length(80)).always_destination == (
+            sip_of_length(80))
+
+    def test_ucwa_limit_applies_to_every_destination_it_receives(self, ucwa_org):
+        person = make_person(ucwa_org)
+        assert_refused(person, "no_answer_destination", "Skype for Business (UCWA)'s limit",
+                       no_answer_enabled=True, no_answer_destination=sip_of_length(81))
+        assert_refused(person, "simring_targets", "Skype for Business (UCWA)'s limit",
+                       simring_enabled=True, simring_targets=[sip_of_length(81)])
+        assert_refused(person, "window_destination", "Skype for Business (UCWA)'s limit",
+                       window_destination=sip_of_length(81))
+
+    def test_ucwa_refuses_sips_with_its_reason(self, ucwa_org, graph_org):
+        person = make_person(ucwa_org)
+        assert_refused(person, "always_destination", "Skype for Business takes sip: addresses",
+                       always_enabled=True, always_destination="sips:ada@contoso.com")
+        teams = make_person(graph_org)
+        assert update(teams, simring_enabled=True, simring_targets=["sips:ada@contoso.com"])
+
+    def test_webex_takes_a_100_character_destination(self, org):
+        # Issue 15: refused with "Skype for Business's limit" on a Webex org.
         person = make_person(org)
-        assert_refused(person, "always_destination", "at most 80 characters",
-                       always_enabled=True,
-                       always_destination="sip:" + "a" * 65 + "@example.com")
+        settings = update(person, always_enabled=True, always_destination=sip_of_length(100))
+        settings.refresh_from_db()
+        assert settings.always_destination == sip_of_length(100)
+
+    def test_webex_refusal_names_the_portals_limit_for_webex(self, org):
+        person = make_person(org)
+        errors = assert_refused(person, "busy_destination",
+                                "at most 200 characters (the portal's limit for Webex "
+                                "Calling); this one has 201",
+                                busy_enabled=True, busy_destination=sip_of_length(201))
+        assert "Skype" not in str(errors)
+
+    def test_graph_caller_rule_destination_has_the_portals_limit_for_teams(self, graph_org):
+        person = make_person(graph_org)
+        rule = {"callers": ["+12025550111"], "destination": sip_of_length(120)}
+        assert update(person, rules=[rule]) is not None
+        rule = {"callers": ["+12025550111"], "destination": sip_of_length(201)}
+        errors = assert_refused(person, "caller_rules-0-destination",
+                                "the portal's limit for Microsoft Teams (Graph)", rules=[rule])
+        assert "Skype" not in str(errors)
 
     def test_duplicate_simring_targets_are_refused(self, graph_org):
         person = make_person(graph_org)

@@ -18,8 +18,13 @@ from forwarding.api.serializers.common import (
     named_choice,
 )
 from forwarding.models import SyncStatus
-from providers.capabilities import FEATURES
+from providers.capabilities import FEATURES, MATRIX
 from providers.registry import KIND_CHOICES
+
+# "In the provider's unit (rings for Webex Calling, seconds for Skype for Business (UCWA))."
+NO_ANSWER_UNITS_HELP = "In the provider's unit ({}).".format(", ".join(
+    f"{caps.no_answer_unit} for {caps.label}" for caps in MATRIX.values()
+    if caps.no_answer_unit))
 
 
 # Reads an answers.SyncAnswer.
@@ -116,9 +121,7 @@ class ForwardingSerializer(ActingMixin):
     busy_voicemail = _flag()
     no_answer_enabled = _flag()
     no_answer_destination = _destination()
-    no_answer_ring_after = _count(
-        help_text="In the provider's unit (rings for "
-        "Webex, seconds for Skype for Business).")
+    no_answer_ring_after = _count(help_text=NO_ANSWER_UNITS_HELP)
     no_answer_voicemail = _flag()
     continuity_enabled = _flag()
     continuity_destination = _destination()
