@@ -33,6 +33,7 @@ from .provider import Provider
 from .state import SandboxState
 from .ucwa import UcwaProvider
 from .webex import WebexProvider
+from .webex_settings import WebexSettingsProvider
 from .wire import Request, Response
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -62,6 +63,7 @@ class SandboxServer(ThreadingHTTPServer):
         self.log_requests = log_requests
         self.control = Control(self.state)
         self.providers: list[Provider] = [
+            WebexSettingsProvider(self.state),  # before WebexProvider: same prefix
             WebexProvider(self.state),
             UcwaProvider(self.state),
             GraphProvider(self.state),
