@@ -63,13 +63,13 @@ class SandboxServer(ThreadingHTTPServer):
         self.log_requests = log_requests
         self.control = Control(self.state)
         self.providers: list[Provider] = [
-            WebexSettingsProvider(self.state),  # before WebexProvider: same prefix
             WebexProvider(self.state),
             UcwaProvider(self.state),
             GraphProvider(self.state),
         ]
-        # Asked first: its routes share the Webex and UCWA prefixes.
+        # Asked first: their routes share the Webex and UCWA prefixes.
         self.identity = IdentityProvider(self.state)
+        self.webex_settings = WebexSettingsProvider(self.state)
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, SandboxHandler)
@@ -97,7 +97,7 @@ class SandboxServer(ThreadingHTTPServer):
             except Exception:
                 traceback.print_exc(file=sys.stderr)
                 return Response(500, {"error": "internal sandbox error (see its stderr)"})
-        for provider in (self.identity, *self.providers):
+        for provider in (self.identity, self.webex_settings, *self.providers):
             if provider.matches(req):
                 return self._serve_provider(provider, req)
         return Response(404, {"error": f"no route for {req.method} {req.path}"})
