@@ -33,6 +33,7 @@ from .provider import Provider
 from .state import SandboxState
 from .ucwa import UcwaProvider
 from .webex import WebexProvider
+from .webex_settings import WebexSettingsProvider
 from .wire import Request, Response
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -66,8 +67,9 @@ class SandboxServer(ThreadingHTTPServer):
             UcwaProvider(self.state),
             GraphProvider(self.state),
         ]
-        # Asked first: its routes share the Webex and UCWA prefixes.
+        # Asked first: their routes share the Webex and UCWA prefixes.
         self.identity = IdentityProvider(self.state)
+        self.webex_settings = WebexSettingsProvider(self.state)
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, SandboxHandler)
@@ -95,7 +97,7 @@ class SandboxServer(ThreadingHTTPServer):
             except Exception:
                 traceback.print_exc(file=sys.stderr)
                 return Response(500, {"error": "internal sandbox error (see its stderr)"})
-        for provider in (self.identity, *self.providers):
+        for provider in (self.identity, self.webex_settings, *self.providers):
             if provider.matches(req):
                 return self._serve_provider(provider, req)
         return Response(404, {"error": f"no route for {req.method} {req.path}"})

@@ -97,6 +97,9 @@ class WebexPerson:
     org_id: str
     system_max_rings: int
     settings: dict[str, Any]
+    # Selective forward, simultaneous ring, schedules and do not disturb
+    # (webex_settings.PersonFeatures), created on first use.
+    features: Any = None
 
     def view(self) -> dict[str, Any]:
         return {
@@ -104,6 +107,8 @@ class WebexPerson:
             "orgId": self.org_id,
             "systemMaxNumberOfRings": self.system_max_rings,
             "settings": copy.deepcopy(self.settings),
+            # Selective forward, criteria, simultaneous ring, DND and schedules.
+            "features": self.features.view() if self.features is not None else None,
         }
 
 

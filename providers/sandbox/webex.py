@@ -17,6 +17,7 @@ import uuid
 from typing import Any
 
 from .provider import Provider, split_path
+from .state import WebexPerson
 from .wire import BadJson, Request, Response, is_int
 
 _BOOL = "bool"
@@ -150,22 +151,8 @@ class WebexProvider(Provider):
             raise WebexError(404, "The requested resource could not be found.")
         if req.method not in ("GET", "PUT"):
             raise WebexError(405, f"Method {req.method} is not allowed on this resource.")
-        st = self.state
-        with st.lock:
-            token = st.tokens.get(req.bearer_token() or "")
-            # An expired or revoked token gets the same 401 as an unknown one, as at Webex.
-            if token is None or token.expired() or not token.usable_by(self.name):
-                raise WebexError(
-                    401,
-                    "The request requires a valid access token set in the "
-                    "Authorization request header.",
-                )
-            org_id = req.param("orgId") or token.org_id
-            if not token.can_reach(org_id):
-                raise WebexError(403, f"The token is not authorized for organization {org_id}.")
-            person = st.people.get(person_id)
-            if person is None or person.org_id != org_id:
-                raise WebexError(404, f"Person {person_id} not found in organization {org_id}.")
+        with self.state.lock:
+            person = self.authorized_person(req, person_id)
             if req.method == "GET":
                 return Response(200, copy.deepcopy(person.settings))
             try:
@@ -182,6 +169,26 @@ class WebexProvider(Provider):
                     target = target[key]
                 target[path[-1]] = value
             return Response(204)
+
+    def authorized_person(self, req: Request, person_id: str) -> WebexPerson:
+        """The person a request may address, or a WebexError (401, 403, 404) as Webex
+        answers it; the caller holds the state lock."""
+        st = self.state
+        token = st.tokens.get(req.bearer_token() or "")
+        # An expired or revoked token gets the same 401 as an unknown one, as at Webex.
+        if token is None or token.expired() or not token.usable_by(self.name):
+            raise WebexError(
+                401,
+                "The request requires a valid access token set in the "
+                "Authorization request header.",
+            )
+        org_id = req.param("orgId") or token.org_id
+        if not token.can_reach(org_id):
+            raise WebexError(403, f"The token is not authorized for organization {org_id}.")
+        person = st.people.get(person_id)
+        if person is None or person.org_id != org_id:
+            raise WebexError(404, f"Person {person_id} not found in organization {org_id}.")
+        return person
 
     def error(self, req: Request, status: int, message: str, code: str | None = None) -> Response:
         return Response(
