@@ -1,9 +1,9 @@
 """The one answer to "who in this org is behind this destination?".
 
 Every part of the portal that turns a destination into a person asks here: the loop check
-of an edit (`find_loops`, through a `LineIndex`), the Graph bot when it rings a colleague's
-Teams identity and the Lync manifest when it dials a colleague by SIP URI
-(`people_behind`). They all find a person the same way:
+of an edit (forwarding.rules.loops.find_loops, through a `LineIndex`), the Graph bot when
+it rings a colleague's Teams identity and the Lync manifest when it dials a colleague by
+SIP URI (`people_behind`). They all find a person the same way:
 
 - a destination is compared by its key (providers.addresses.destination_key) with the keys
   of a person's lines (keys_of_lines: numbers in E.164 read in the org's region, SIP URIs
