@@ -10,6 +10,12 @@ tenancy models, the forwarding rules and the provider adapters share one set of 
   checked by forwarding.rules.validation on the stored form.
 - Callers: the same forms, leniently (a caller is matched, never dialled), plus
   "anonymous" for a withheld number.
+- Emergency numbers (`emergency_number`): never a destination. The org's region's own
+  (phonenumbers' short-number metadata, with or without the national prefix) and, in any
+  org, the numbers every GSM phone dials as emergency calls (3GPP TS 22.101: 112, 911,
+  000, 08, 110, 118, 119, 999), also written with "+<country code>" (then the emergency
+  numbers of that country count too). Exact matches only: "9115550100" is an ordinary
+  number in the US, and extension 1000 is not "000".
 - Keys: the forms under which two addresses compare equal (loop checks, caller rules,
   the Graph bot's "who is behind this number").
 
@@ -23,6 +29,7 @@ import re
 import unicodedata
 
 import phonenumbers
+from phonenumbers import shortnumberinfo
 
 from providers.capabilities import PORTAL_DESTINATION_MAX_LENGTH
 
@@ -49,6 +56,12 @@ _SIP_RE = re.compile(
     r"(?P<port>:\d{1,5})?(?P<params>;[^\s<>\"]*)?$",
     re.IGNORECASE,
 )
+
+
+# What every GSM phone treats as an emergency call, SIM or no SIM (3GPP TS 22.101).
+COMMON_EMERGENCY_NUMBERS = frozenset({"112", "911", "000", "08", "110", "118", "119", "999"})
+# Emergency short numbers are at most this long; a longer digit string is no candidate.
+_MAX_EMERGENCY_DIGITS = 6
 
 
 # --- destinations and callers ---------------------------------------------------------
@@ -99,6 +112,67 @@ def parse_number(value: str, region: str, *, strict: bool):
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _dialled_part(value: str) -> str:
+    """What a destination dials, without a tel: or sip: wrapper: "tel:911" and
+    "sip:911@pbx.example.com;user=phone" dial 911."""
+    lower = value.lower()
+    if lower.startswith("tel:"):
+        return value[4:].split(";", 1)[0]
+    if lower.startswith(("sip:", "sips:")):
+        return value.split(":", 1)[1].split("@", 1)[0].split(";", 1)[0]
+    return value
+
+
+def _emergency_candidates(compact: str, region: str):
+    """(short number, regions whose emergency numbers it is checked against, whether the
+    common numbers count) for each way `compact` may hide a short number."""
+    if compact.startswith("+"):
+        digits = compact[1:]
+        for size in (1, 2, 3):
+            regions = phonenumbers.region_codes_for_country_code(int(digits[:size] or 0))
+            if digits[size:] and regions and regions[0] != "001":
+                yield digits[size:], regions, True
+        return
+    yield compact, (region,), True
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    prefix = metadata.national_prefix if metadata is not None else None
+    if prefix and compact.startswith(prefix) and len(compact) > len(prefix):
+        # "0999" in GB, "1911" in the US: the region's own numbers only ("1000" stays an
+        # extension in a US org).
+        yield compact[len(prefix):], (region,), False
+
+
+def emergency_number(value, *, region: str) -> str | None:
+    """The emergency number `value` would dial ("911"), or None. See the module
+    docstring for which numbers count."""
+    if not isinstance(value, str):
+        return None
+    text = _dialled_part(value.strip())
+    if not _NUMBER_CHARS_RE.match(text):
+        return None
+    compact = SEPARATORS_RE.sub("", text)
+    if len(compact.lstrip("+")) > _MAX_EMERGENCY_DIGITS + 3:
+        return None
+    for short, regions, common in _emergency_candidates(compact, region):
+        if len(short) > _MAX_EMERGENCY_DIGITS:
+            continue
+        if common and short in COMMON_EMERGENCY_NUMBERS:
+            return short
+        if any(shortnumberinfo.is_emergency_number(short, r) for r in regions):
+            return short
+    return None
+
+
+def check_not_emergency(value, *, region: str) -> None:
+    number = emergency_number(value, region=region)
+    if number is not None:
+        raise AddressError(
+            f"{number} is an emergency number. Calls are never forwarded to the emergency "
+            "services: enter another destination.",
+            code="emergency",
+        )
+
+
 def normalize_sip(value: str) -> str:
     match = _SIP_RE.match(value)
     if not match:
@@ -117,8 +191,8 @@ def normalize_destination(value, *, region: str,
 
     `length_problem`: the limit of the provider that will receive it
     (`Capabilities.destination_length_problem`), checked on the stored form; what was
-    typed is read only up to the portal's own bound. Raises AddressError with a message a person
-    can act on."""
+    typed is read only up to the portal's own bound. An emergency number is refused
+    (`emergency_number`). Raises AddressError with a message a person can act on."""
     if value is None:
         return ""
     if not isinstance(value, str):
@@ -129,6 +203,7 @@ def normalize_destination(value, *, region: str,
         return ""
     if len(value) > PORTAL_DESTINATION_MAX_LENGTH:
         check_length(value, length_problem)
+    check_not_emergency(value, region=region)
     lower = value.lower()
     if lower.startswith(("sip:", "sips:")):
         result = normalize_sip(value)

@@ -75,9 +75,12 @@ def django_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
     return {"non_field_errors": list(exc.messages)}
 
 
-def invalid(errors: dict, detail: str = INVALID) -> exceptions.ValidationError:
+def invalid(errors: dict, detail: str = INVALID,
+            confirm: str | None = None) -> exceptions.ValidationError:
+    """A 400. `confirm`: the flag that saves anyway when the errors are only warnings."""
     error = exceptions.ValidationError(errors)
     error.portal_detail = detail
+    error.portal_confirm = confirm
     return error
 
 
@@ -90,6 +93,8 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         response.data = {"detail": getattr(exc, "portal_detail", INVALID),
                          "errors": flatten(exc.detail)}
+        if getattr(exc, "portal_confirm", None):
+            response.data["confirm"] = exc.portal_confirm
         return response
     data = response.data if isinstance(response.data, dict) else {"detail": response.data}
     body = {"detail": str(data.get("detail", ""))}
@@ -110,6 +115,10 @@ class ErrorSerializer(serializers.Serializer):
     )
     current_version = serializers.IntegerField(
         required=False, help_text="The stored version, on 409 and 412.")
+    confirm = serializers.CharField(
+        required=False, help_text="On a 400 that only warns (a forwarding loop through busy, "
+        "no answer or offline forwarding): the flag to send as true to save anyway, "
+        "`confirm_loops`.")
 
 
 _WORDS = {

@@ -26,7 +26,7 @@ from forwarding.api.errors import error_responses
 from forwarding.api.params import INT_MAX, PeopleFilters
 from forwarding.bulk import selectors as bulk_selectors
 from forwarding.rules import selectors, services
-from forwarding.rules.validation import DEFAULTS, EDITABLE_FIELDS
+from forwarding.rules.validation import DEFAULTS, EDITABLE_FIELDS, LoopWarning
 from forwarding.sync import delivery
 from portal import access
 
@@ -78,6 +78,10 @@ IF_MATCH = OpenApiParameter(
     description='The version you read, as the ETag of GET: "7". A stale one answers 412.')
 
 
+LOOP_WARNING = ("Not saved: this change makes a forwarding loop in some conditions (see "
+                "`errors`). Send it again with confirm_loops: true to save it anyway.")
+
+
 def _etag(settings):
     return f'"{settings.version}"'
 
@@ -126,15 +130,19 @@ class PersonForwarding(PortalAPIView):
         serializer = s.ForwardingSerializer(data=request.data, partial=True)
         if not serializer.is_valid():
             raise errors.invalid(serializer.errors)
+        confirm_loops = bool(serializer.validated_data.get("confirm_loops", False))
         changes, rules = self._changes(serializer, request.data, partial=partial)
         actor = self.actor(access.acting_partner(request.user, person))
         try:
             saved = services.forwarding_update(
                 person=person, changes=changes, expected_version=expected, actor=actor,
-                caller_rules=rules)
+                caller_rules=rules, confirm_loops=confirm_loops)
         except services.StaleVersion as exc:
             raise errors.Conflict(exc.message, current_version=exc.current_version,
                                   status_code=412 if if_match else 409) from None
+        except LoopWarning as exc:
+            raise errors.invalid(errors.django_errors(exc), LOOP_WARNING,
+                                 confirm="confirm_loops") from None
         except ValidationError as exc:
             raise errors.invalid(errors.django_errors(exc)) from None
         return self._answer(person, selectors.stored_settings(saved.person))
@@ -163,6 +171,7 @@ class PersonForwarding(PortalAPIView):
     def _changes(serializer, raw, *, partial):
         data = dict(serializer.validated_data)
         data.pop("version", None)
+        data.pop("confirm_loops", None)
         rules = data.pop("caller_rules", None)
         if rules is not None:
             rules = [dict(rule) for rule in rules]

@@ -279,10 +279,11 @@ def _apply(row: BulkJobRow, actor) -> list[str]:
     expected = row.expected_version if row.expected_version is not None else locked.version
     try:
         # forwarding_update runs in a savepoint: a refused row leaves nothing behind
-        # but the row's own outcome.
+        # but the row's own outcome. Loops through busy, no answer or offline forwarding
+        # were shown as row warnings by the dry run: applying it confirms them.
         saved = services.forwarding_update(
             person=person, changes=row.changes, expected_version=expected, actor=actor,
-            push_queue=QUEUE)
+            push_queue=QUEUE, confirm_loops=True)
     except services.StaleVersion as exc:
         row.status, row.errors = BulkJobRow.FAILED, {"version": [exc.message]}
         return []

@@ -39,6 +39,9 @@ class PlanRow:
     expected_version: int | None = None
     current_version: int | None = None
     diff: list = field(default_factory=list)  # [{"field", "old", "new"}], JSON values
+    # Loops through busy, no answer or offline forwarding, keyed by field: shown by the
+    # dry run, confirmed by applying it.
+    warnings: dict = field(default_factory=dict)
 
     @property
     def valid(self):
@@ -139,7 +142,7 @@ def _check(entry, settings_of, seen, *, index, caps, region, now) -> PlanRow:
     try:
         changed, _rules = validate_proposal(
             subject=subject, current=current, changes=entry.changes, caller_rules=None,
-            now=now, line_index=index)
+            now=now, line_index=index, warnings=row.warnings)
     except DjangoValidationError as exc:
         errors.update(_messages(exc))
         return row

@@ -28,6 +28,7 @@ from forwarding.pages.forms import (
 )
 from forwarding.pages.links import person_page_url
 from forwarding.rules import routing, selectors, services
+from forwarding.rules.validation import LoopWarning
 from portal import access, audit
 from portal.models import AuditEvent
 from providers.capabilities import DELIVERY_WORDS
@@ -158,6 +159,7 @@ def _save(request, person, settings, caps):
         saved = services.forwarding_update(
             person=person, changes=form.changes(),
             expected_version=form.cleaned_data["version"], actor=actor, caller_rules=rules,
+            confirm_loops=request.POST.get("confirm_loops") == "yes",
         )
     except services.StaleVersion as exc:
         # Keep what they typed, show the current settings above it and the new version
@@ -168,8 +170,11 @@ def _save(request, person, settings, caps):
         fresh = selectors.stored_settings(person)
         return _render_error(request, person, fresh, form, formset, status=409, conflict=True)
     except ValidationError as exc:
+        # A LoopWarning is shown next to its field like an error, with a "forward anyway"
+        # box that sends the same form again, confirmed.
         _attach_errors(form, formset, rule_forms, exc)
-        return _render_error(request, person, settings, form, formset, status=400)
+        return _render_error(request, person, settings, form, formset, status=400,
+                             loop_warning=isinstance(exc, LoopWarning))
 
     if saved.version == form.cleaned_data["version"]:
         messages.info(request, "Nothing changed: these settings were already in force.")
@@ -179,9 +184,11 @@ def _save(request, person, settings, caps):
     return redirect(person_page_url(request, person))
 
 
-def _render_error(request, person, settings, form, formset, *, status, conflict=False):
+def _render_error(request, person, settings, form, formset, *, status, conflict=False,
+                  loop_warning=False):
     context = _context(request, person, settings, form=form, formset=formset,
                        conflict=conflict)
+    context["loop_warning"] = loop_warning
     return render(request, "forwarding/person.html", context, status=status)
 
 

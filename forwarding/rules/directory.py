@@ -1,9 +1,9 @@
 """The one answer to "who in this org is behind this destination?".
 
 Every part of the portal that turns a destination into a person asks here: the loop check
-of an edit (`find_loops`, through a `LineIndex`), the Graph bot when it rings a colleague's
-Teams identity and the Lync manifest when it dials a colleague by SIP URI
-(`people_behind`). They all find a person the same way:
+of an edit (forwarding.rules.loops.find_loops, through a `LineIndex`), the Graph bot when
+it rings a colleague's Teams identity and the Lync manifest when it dials a colleague by
+SIP URI (`people_behind`). They all find a person the same way:
 
 - a destination is compared by its key (providers.addresses.destination_key) with the keys
   of a person's lines (keys_of_lines: numbers in E.164 read in the org's region, SIP URIs
@@ -22,7 +22,7 @@ Teams identity and the Lync manifest when it dials a colleague by SIP URI
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import phonenumbers
@@ -39,6 +39,9 @@ from providers.addresses import destination_key, keys_of_lines
 # reaches (the order the former whole-org index was built in).
 PERSON_ORDER = ("display_name", "id")
 LINE_FIELDS = ("phone_number", "extension", "sip_uri")
+# The forwarding that sends calls on only in a condition of the line, in the order a
+# warning names them: busy, not answered, offline.
+CONDITIONS = ("busy", "no_answer", "continuity")
 
 # A walk longer than this many steps (one query each) loads the rest of the org at once:
 # past that point one query for everybody is cheaper than one more query per step.
@@ -142,6 +145,9 @@ class _Reached:
     window: str  # the time window's destination while it is on, else ""
     window_end: datetime | None
     rules: list  # caller rule destinations, in rule order
+    # (condition, destination) of busy, no answer and offline forwarding that can fire:
+    # on, with a destination, and always-forward off (which takes precedence).
+    conditional: list = field(default_factory=list)
 
     def targets(self, now: datetime) -> list[str]:
         """Where their stored settings send every (or some) call: always-forward, a time
@@ -159,6 +165,8 @@ _INDEX_COLUMNS = (
     "forwarding__always_enabled", "forwarding__always_destination",
     "forwarding__window_enabled", "forwarding__window_destination",
     "forwarding__window_end",
+    *(f"forwarding__{condition}_{part}" for condition in CONDITIONS
+      for part in ("enabled", "destination")),
 )
 
 
@@ -196,6 +204,12 @@ class LineIndex:
         reached = self._reached.get(person_id)
         return reached.targets(now) if reached is not None else []
 
+    def conditional_targets(self, person_id: int) -> list[tuple[str, str]]:
+        """(condition, destination) of the person's busy, no answer and offline
+        forwarding that can fire (see _Reached.conditional)."""
+        reached = self._reached.get(person_id)
+        return list(reached.conditional) if reached is not None else []
+
     def resolve(self, keys) -> None:
         """Find the people behind `keys` (destination keys) not looked up yet: one query,
         none when every key is known already."""
@@ -228,15 +242,13 @@ class LineIndex:
             rows = self._rows_with_rules(wanted)
         else:
             rows, wanted = self._rows_then_rules(), None
-        for (person_id, name, phone, extension, sip, always_on, always, window_on, window,
-             window_end, rule_destinations) in rows:
-            self._reached.setdefault(person_id, _Reached(
-                name=name,
-                always=always if always_on and always else "",
-                window=window if window_on and window and window_end else "",
-                window_end=window_end,
-                rules=list(rule_destinations or ()),
-            ))
+        for row in rows:
+            person_id, name, phone, extension, sip = row[:5]
+            values = dict(zip(_INDEX_COLUMNS[5:], row[5:-1], strict=True))
+            values = {column.removeprefix("forwarding__"): value
+                      for column, value in values.items()}
+            values["caller_rules"] = [{"destination": d} for d in row[-1] or ()]
+            self._reached.setdefault(person_id, _reached(name, values))
             _claim(self._person_of, (phone, extension, sip), self.region, wanted, person_id)
         if wanted is None:
             self.complete = True
@@ -267,105 +279,15 @@ class LineIndex:
 
 
 def _reached(name: str, values: dict) -> _Reached:
+    always = values["always_destination"] if values.get("always_enabled") else ""
     return _Reached(
         name=name,
-        always=values["always_destination"] if values.get("always_enabled") else "",
-        window=values["window_destination"] if values.get("window_enabled")
+        always=always or "",
+        window=(values.get("window_destination") or "") if values.get("window_enabled")
         and values.get("window_end") else "",
         window_end=values.get("window_end"),
         rules=[rule["destination"] for rule in values.get("caller_rules", ())],
+        conditional=[] if always else [
+            (condition, values[f"{condition}_destination"]) for condition in CONDITIONS
+            if values.get(f"{condition}_enabled") and values.get(f"{condition}_destination")],
     )
-
-
-# --- loops inside the org ------------------------------------------------------------------
-
-
-def _own_edges(subject, merged: dict, rules: list | None, stored_rules: list,
-               now: datetime) -> list[tuple[str, str]]:
-    """(error key, destination) for each destination the person's new settings send calls
-    to, as far as their provider supports the feature."""
-    caps = subject.caps
-    edges = []
-    if caps.supports("always") and merged.get("always_enabled") and merged.get(
-            "always_destination"):
-        edges.append(("always_destination", merged["always_destination"]))
-    if caps.supports("time_window") and merged.get("window_enabled") and merged.get(
-            "window_destination") and merged.get("window_end") and merged["window_end"] > now:
-        edges.append(("window_destination", merged["window_destination"]))
-    if caps.supports("caller_rules"):
-        for i, rule in enumerate(rules if rules is not None else stored_rules):
-            if rule["destination"]:
-                edges.append((f"caller_rules-{i}-destination", rule["destination"]))
-    return edges
-
-
-def find_loops(*, subject, merged: dict, rules: list | None, stored_rules: list,
-               now: datetime, index: LineIndex | None = None) -> dict:
-    """Errors keyed by field for each of this person's destinations that leads, through
-    other people's forwarding, back to this person.
-
-    `subject`: the forwarding.rules.validation.Subject being edited. `index`: a LineIndex
-    of the person's org to reuse (a bulk job); a fresh one otherwise."""
-    person = subject.person
-    own_edges = _own_edges(subject, merged, rules, stored_rules, now)
-    if not own_edges:
-        return {}
-
-    if index is None:
-        index = LineIndex(person.org, region=subject.region)
-    elif index.org_id != person.org_id:
-        # An index of another org would let a loop check read (and name) its people.
-        raise ValueError("This LineIndex belongs to another organisation.")
-    index.resolve(destination_key(destination) for _, destination in own_edges)
-
-    errors = {}
-    for key, destination in own_edges:
-        first = index.person_for(destination_key(destination))
-        if first is None or first == person.id:
-            continue
-        path = _path_back(index, first, person.id, now)
-        if path is not None:
-            cycle = [person.id, *path]
-            words = " → ".join(
-                person.display_name if pid == person.id else index.name(pid) for pid in cycle
-            )
-            errors.setdefault(key, []).append(
-                f"This would make a forwarding loop: {words}. Calls would go round and "
-                "never ring anyone."
-            )
-    return errors
-
-
-def _path_back(index: LineIndex, start_id: int, goal_id: int, now: datetime):
-    """Breadth-first: the shortest chain of people from `start_id` to `goal_id`.
-
-    Walked one level at a time so that each level costs one query (the destinations of
-    the whole level are resolved together); within a level people and their destinations
-    are taken in the same order as a person-by-person breadth-first search, so the chain
-    found, and the names in the message, are the same. The goal (the person being
-    edited) is never expanded: their stored settings are the ones being replaced."""
-    parents = {start_id: None}
-    level = [start_id]
-    steps = 0
-    while level:
-        steps += 1
-        if steps > MAX_WALK_STEPS:
-            index.load_all()
-        targets = {pid: [destination_key(d) for d in index.targets(pid, now)] for pid in level}
-        index.resolve(key for keys in targets.values() for key in keys)
-        next_level = []
-        for pid in level:
-            for key in targets[pid]:
-                nxt = index.person_for(key)
-                if nxt is None or nxt in parents:
-                    continue
-                parents[nxt] = pid
-                if nxt == goal_id:
-                    chain = []
-                    while nxt is not None:
-                        chain.append(nxt)
-                        nxt = parents[nxt]
-                    return list(reversed(chain))
-                next_level.append(nxt)
-        level = next_level
-    return None

@@ -144,7 +144,7 @@ def _lock(person, expected_version) -> ForwardingSettings:
 
 
 def _apply(*, settings, person, changes, caller_rules, actor, event, data=None, now=None,
-           push_queue="interactive"):
+           push_queue="interactive", confirm_loops=False):
     """Validate and save; returns the settings (version unchanged when nothing changed)."""
     now = now or timezone.now()
     caps = selectors.caps_for(person)
@@ -153,7 +153,7 @@ def _apply(*, settings, person, changes, caller_rules, actor, event, data=None, 
 
     changed, rules = validation.validate_proposal(
         subject=_subject(person, caps), current=current, changes=changes,
-        caller_rules=caller_rules, now=now,
+        caller_rules=caller_rules, now=now, confirm_loops=confirm_loops,
     )
     if not changed and rules is None:
         return settings
@@ -204,19 +204,22 @@ def _apply(*, settings, person, changes, caller_rules, actor, event, data=None, 
 
 def forwarding_update(*, person, changes: dict, expected_version: int, actor: audit.Actor,
                       caller_rules: list[dict] | None = None,
-                      push_queue: str = "interactive") -> ForwardingSettings:
+                      push_queue: str = "interactive",
+                      confirm_loops: bool = False) -> ForwardingSettings:
     """Change some of a person's settings (and, when given, replace the caller rules).
 
     Raises StaleVersion when `expected_version` is not the stored version and
     ValidationError (a dict keyed by field) when anything is invalid; nothing is written
     then. Saving values equal to the stored ones changes nothing and bumps nothing.
     `push_queue`: the Celery queue of the resulting push (bulk jobs use "bulk", so
-    thousands of pushes never wait in front of one person's edit)."""
+    thousands of pushes never wait in front of one person's edit). A loop through busy,
+    no answer or offline forwarding raises validation.LoopWarning (a ValidationError)
+    unless `confirm_loops`."""
     with transaction.atomic():
         settings = _lock(person, expected_version)
         return _apply(settings=settings, person=person, changes=dict(changes),
                       caller_rules=caller_rules, actor=actor, event=EVENT_UPDATED,
-                      push_queue=push_queue)
+                      push_queue=push_queue, confirm_loops=confirm_loops)
 
 
 def restorable_snapshot(event: AuditEvent, person) -> dict | None:

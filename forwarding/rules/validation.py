@@ -9,16 +9,20 @@
   that provider.
 - Capabilities: a setting the person's provider does not support is refused with the
   matrix's reason, whatever the client sent; limits come from the matrix too.
+- Emergency numbers are never a destination, in any feature (providers.addresses
+  .emergency_number: the org's region's and the common ones).
 - Self and loops: a destination equal to the person's own line is refused, and so is a
   forwarding loop inside the org through always-forward, an active or future time window
-  or caller rules. The message names the cycle.
+  or caller rules. The message names the cycle. A loop that also goes through busy, no
+  answer or offline forwarding is a warning (LoopWarning) until confirmed.
 
 Every error is keyed by the field that caused it (model field names, and
 "caller_rules-<i>-<field>" for caller rules), so forms can show it next to that field.
-Only the loop check touches the database (forwarding.rules.directory.find_loops): it
-looks up the people behind this person's destinations and walks on from them
-(LineIndex), one query per step, so an edit costs the same in an org of ten people or of
-ten thousand.
+Destinations as form errors live in forwarding.rules.destinations, caller rules in
+forwarding.rules.caller_rules. Only the loop check touches the database
+(forwarding.rules.loops.find_loops): it looks up the people behind this person's
+destinations and walks on from them (LineIndex), one query per step, so an edit costs the
+same in an org of ten people or of ten thousand.
 """
 
 from __future__ import annotations
@@ -28,10 +32,18 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 
-from forwarding.rules.directory import LineIndex, find_loops
-from providers import addresses
-from providers.addresses import ANONYMOUS, destination_key, display_destination, keys_of_lines
-from providers.capabilities import FEATURE_LABELS, Capabilities
+from forwarding.rules.caller_rules import MAX_CALLER_RULES as MAX_CALLER_RULES
+from forwarding.rules.caller_rules import MAX_CALLERS_PER_RULE as MAX_CALLERS_PER_RULE
+from forwarding.rules.caller_rules import RULE_FIELDS as RULE_FIELDS
+from forwarding.rules.caller_rules import check_caller_rules
+from forwarding.rules.destinations import check_not_self, unsupported_message
+from forwarding.rules.destinations import line_keys as line_keys
+from forwarding.rules.destinations import normalize_caller as normalize_caller
+from forwarding.rules.destinations import normalize_destination as normalize_destination
+from forwarding.rules.directory import CONDITIONS, LineIndex
+from forwarding.rules.loops import find_loops
+from providers.addresses import destination_key, display_destination
+from providers.capabilities import Capabilities
 
 # --- the settings vocabulary -----------------------------------------------------------
 
@@ -85,47 +97,6 @@ DEFAULTS = {
     **{f: "" for f in DESTINATION_FIELDS},
     "simring_targets": [],
 }
-
-RULE_FIELDS = (
-    "callers", "match_anonymous", "destination", "disposition", "mask_caller", "mask_callee",
-)
-# Not a provider limit: a bound that keeps pages, manifests and call-time decisions small.
-MAX_CALLER_RULES = 50
-MAX_CALLERS_PER_RULE = 100
-
-# --- destinations: providers.addresses holds the rules; these raise form errors ---------
-
-
-def _form_error(exc: addresses.AddressError) -> ValidationError:
-    return ValidationError(exc.message, code=exc.code)
-
-
-def normalize_destination(value, *, region: str, caps: Capabilities | None = None) -> str:
-    """The stored form of a destination typed by a person; "" for an empty one. With
-    `caps`, one that provider takes (its length limit, sips:), and a refusal names it."""
-    length_problem = (caps.destination_length_problem if caps is not None
-                      else addresses.portal_length_problem)
-    try:
-        result = addresses.normalize_destination(value, region=region,
-                                                 length_problem=length_problem)
-    except addresses.AddressError as exc:
-        raise _form_error(exc) from None
-    if caps is not None and caps.sips_reason and result.startswith("sips:"):
-        raise ValidationError(caps.sips_reason, code="bad_sip")
-    return result
-
-
-def normalize_caller(value: str, *, region: str) -> str:
-    """The matching form of a caller (see providers.addresses.normalize_caller)."""
-    try:
-        return addresses.normalize_caller(value, region=region)
-    except addresses.AddressError as exc:
-        raise _form_error(exc) from None
-
-
-def line_keys(person, *, region: str) -> set[str]:
-    """Normalised forms of every address that reaches `person`."""
-    return keys_of_lines(person.lines(), region)
 
 
 # --- type checks of a changes dict ---------------------------------------------------------
@@ -199,19 +170,18 @@ class Errors:
             raise ValidationError(self.by_key)
 
 
-def _unsupported_message(caps: Capabilities, feature: str) -> str:
-    return f"{FEATURE_LABELS[feature]} is not available: {caps.reason(feature)}"
-
-
 def validate_proposal(*, subject: Subject, current: dict, changes: dict,
                       caller_rules: list | None, now: datetime,
-                      line_index: LineIndex | None = None):
+                      line_index: LineIndex | None = None, confirm_loops: bool = False,
+                      warnings: dict | None = None):
     """Check `changes` (and the new caller rules, when given) against `current`.
 
     Returns (changed values, normalised caller rules or None when unchanged). Raises one
-    ValidationError holding every problem, keyed by field. `line_index`: a LineIndex of
-    the person's org shared by many calls (a bulk job); by default each call looks up
-    only what its loop check needs."""
+    ValidationError holding every problem, keyed by field, and LoopWarning (also a
+    ValidationError) for loops through busy, no answer or offline forwarding unless
+    `confirm_loops`. `warnings`: a dict that receives those warnings instead of raising
+    (a dry run shows them). `line_index`: a LineIndex of the person's org shared by many
+    calls (a bulk job); by default each call looks up only what its loop check needs."""
     caps = subject.caps
     errors = Errors()
     proposed = _parse_changes(errors, changes, subject)
@@ -227,22 +197,43 @@ def validate_proposal(*, subject: Subject, current: dict, changes: dict,
 
     rules = None
     if caller_rules is not None:
-        rules = _check_caller_rules(errors, caller_rules, subject)
+        rules = check_caller_rules(errors, caller_rules, subject)
         if rules is not None and rules == current.get("caller_rules", []):
             rules = None
 
     errors.raise_if_any()
     # The loop check reads the database: only for a proposal that is valid otherwise and
     # that changes where every (or some) call goes.
-    if {"always", "time_window"} & touched or rules is not None:
-        loops = find_loops(subject=subject, merged=merged, rules=rules,
-                           stored_rules=current.get("caller_rules", []), now=now,
-                           index=line_index)
-        for key, messages in loops.items():
-            for message in messages:
-                errors.add(key, message)
-        errors.raise_if_any()
+    warn_for = touched | ({"caller_rules"} if rules is not None else set())
+    if {"always", "time_window", *CONDITIONS} & touched or rules is not None:
+        _check_loops(errors, subject=subject, merged=merged, rules=rules, current=current,
+                     now=now, index=line_index, warn_for=warn_for,
+                     confirm_loops=confirm_loops, warnings=warnings)
     return changed, rules
+
+
+class LoopWarning(ValidationError):
+    """Loops that only busy, no answer or offline forwarding make: refused until the
+    person confirms (`confirm_loops`). Messages keyed by field, as any ValidationError, so
+    a caller that does not offer a confirmation shows them as errors."""
+
+    code = "loop_warning"
+
+
+def _check_loops(errors, *, subject, merged, rules, current, now, index, warn_for,
+                 confirm_loops, warnings) -> None:
+    findings = find_loops(subject=subject, merged=merged, rules=rules,
+                          stored_rules=current.get("caller_rules", []), now=now,
+                          index=index, warn_for=warn_for)
+    for key, messages in findings.errors.items():
+        for message in messages:
+            errors.add(key, message)
+    errors.raise_if_any()
+    if warnings is not None:
+        for key, messages in findings.warnings.items():
+            warnings.setdefault(key, []).extend(messages)
+    elif findings.warnings and not confirm_loops:
+        raise LoopWarning(findings.warnings)
 
 
 def _parse_changes(errors, changes, subject) -> dict:
@@ -273,7 +264,7 @@ def _drop_unsupported(errors, proposed, caps) -> None:
         if value == DEFAULTS[field]:
             continue
         if not caps.supports(feature):
-            errors.add(field, _unsupported_message(caps, feature))
+            errors.add(field, unsupported_message(caps, feature))
             del proposed[field]
         elif field in FIELD_OPTIONS and value and not caps.has_option(FIELD_OPTIONS[field]):
             errors.add(field, caps.option_reason(FIELD_OPTIONS[field]))
@@ -303,7 +294,7 @@ def _check_features(errors, merged, changed, touched, subject, now) -> None:
         if merged[f"{feature}_enabled"] and not merged[dest_field] and dest_field not in errors:
             errors.add(dest_field, "Enter where the calls should go, or turn this off.")
         if dest_field in changed and merged[dest_field]:
-            _check_not_self(errors, dest_field, merged[dest_field], subject)
+            check_not_self(errors, dest_field, merged[dest_field], subject)
 
     if "no_answer" in touched and caps.supports("no_answer"):
         _check_no_answer(errors, merged, changed, subject)
@@ -311,11 +302,6 @@ def _check_features(errors, merged, changed, touched, subject, now) -> None:
         _check_simring(errors, merged, subject)
     if "time_window" in touched and caps.supports("time_window"):
         _check_window(errors, merged, changed, subject, now)
-
-
-def _check_not_self(errors, key, destination, subject):
-    if destination_key(destination) in subject.own_keys:
-        errors.add(key, f"This is {subject.owner_words}: calls would come straight back.")
 
 
 def _check_no_answer(errors, merged, changed, subject):
@@ -389,111 +375,6 @@ def _check_window(errors, merged, changed, subject, now):
         if "window_destination" not in errors:
             errors.add("window_destination", "Enter where calls go during the time window.")
     elif "window_destination" in changed:
-        _check_not_self(errors, "window_destination", destination, subject)
+        check_not_self(errors, "window_destination", destination, subject)
 
 
-def _as_bool(value) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise ValidationError("Choose yes or no.", code="invalid")
-
-
-def _check_caller_rules(errors, caller_rules, subject):
-    """The caller rules normalised, or None when the list as a whole is refused."""
-    caps = subject.caps
-    if not isinstance(caller_rules, list | tuple):
-        errors.add("caller_rules", "Send the caller rules as a list.")
-        return None
-    if caller_rules and not caps.supports("caller_rules"):
-        errors.add("caller_rules", _unsupported_message(caps, "caller_rules"))
-        return None
-    if len(caller_rules) > MAX_CALLER_RULES:
-        errors.add("caller_rules", f"At most {MAX_CALLER_RULES} caller rules.")
-        return None
-    result = []
-    for i, rule in enumerate(caller_rules):
-        if not isinstance(rule, dict):
-            errors.add("caller_rules", f"Rule {i + 1} is not a rule.")
-            continue
-        result.append(_check_rule(errors, f"caller_rules-{i}-", rule, subject))
-    return result
-
-
-def _check_rule(errors, key, rule, subject) -> dict:
-    """One caller rule normalised; its problems are keyed "caller_rules-<i>-<field>"."""
-    caps = subject.caps
-    unknown = set(rule) - set(RULE_FIELDS) - {"position", "id"}
-    for name in sorted(unknown):
-        errors.add(key + name, "This is not a caller rule setting.")
-
-    callers, anonymous = _rule_callers(errors, key, rule, subject)
-
-    destination = ""
-    try:
-        destination = normalize_destination(rule.get("destination"), region=subject.region,
-                                            caps=caps)
-    except ValidationError as exc:
-        errors.add(key + "destination", exc)
-    else:
-        if not destination:
-            errors.add(key + "destination", "Enter where these callers' calls go.")
-        else:
-            _check_not_self(errors, key + "destination", destination, subject)
-
-    disposition = rule.get("disposition") or "forward"
-    if disposition not in ("forward", "redirect"):
-        errors.add(key + "disposition", "Choose forward or redirect.")
-    elif disposition not in (caps.dispositions or ("forward",)):
-        errors.add(key + "disposition", caps.option_reason("disposition"))
-
-    masks = {}
-    for name in ("mask_caller", "mask_callee"):
-        try:
-            masks[name] = _as_bool(rule.get(name, False))
-        except ValidationError as exc:
-            errors.add(key + name, exc)
-            masks[name] = False
-        if masks[name] and not caps.masking:
-            errors.add(key + name, caps.option_reason("masking"))
-    return {
-        "callers": callers,
-        "match_anonymous": anonymous,
-        "destination": destination,
-        "disposition": disposition,
-        "mask_caller": masks["mask_caller"],
-        "mask_callee": masks["mask_callee"],
-    }
-
-
-def _rule_callers(errors, key, rule, subject) -> tuple[list[str], bool]:
-    """(the rule's callers normalised, without repeats; whether it matches anonymous
-    callers)."""
-    raw_callers = rule.get("callers") or []
-    if isinstance(raw_callers, str):
-        raw_callers = raw_callers.splitlines()
-    callers, bad = [], []
-    for raw in raw_callers:
-        if not isinstance(raw, str) or not raw.strip():
-            continue
-        try:
-            caller = normalize_caller(raw, region=subject.region)
-        except ValidationError as exc:
-            bad.append(f"{raw.strip()[:40]}: {' '.join(exc.messages)}")
-            continue
-        if caller not in callers:
-            callers.append(caller)
-    anonymous = False
-    try:
-        anonymous = _as_bool(rule.get("match_anonymous", False))
-    except ValidationError as exc:
-        errors.add(key + "match_anonymous", exc)
-    if ANONYMOUS in callers:  # typed as a word: the same as ticking the box
-        callers.remove(ANONYMOUS)
-        anonymous = True
-    for message in bad:
-        errors.add(key + "callers", message)
-    if not bad and not callers and not anonymous:
-        errors.add(key + "callers", "List at least one caller, or tick anonymous callers.")
-    if len(callers) > MAX_CALLERS_PER_RULE:
-        errors.add(key + "callers", f"At most {MAX_CALLERS_PER_RULE} callers per rule.")
-    return callers, anonymous

@@ -135,6 +135,12 @@ class ForwardingSerializer(ActingMixin):
     window_end = serializers.DateTimeField(required=False, allow_null=True)
     window_destination = _destination()
     caller_rules = CallerRuleSerializer(many=True, required=False)
+    confirm_loops = serializers.BooleanField(
+        write_only=True, required=False,
+        help_text="Save even though the change makes a forwarding loop through busy, no "
+        "answer or offline forwarding (\"when Ada is busy, calls bounce between Ada and "
+        "Grace\"). Without it such a change answers 400 with the warnings in `errors` and "
+        "`confirm: \"confirm_loops\"`. A loop through always-forward is refused anyway.")
 
     person = PersonRefSerializer(read_only=True)
     window_state = serializers.CharField(read_only=True)
