@@ -99,8 +99,11 @@ def answered(sandboxed):
 
 
 def audited(record):
-    event = AuditEvent.objects.get(event="call.redirected",
-                                   data__call_id=record.provider_call_id)
+    # The call's last notification can be handled (another request) before the redirect
+    # thread commits its outcome and audit row: wait for the row, as for the record.
+    event = wait_until(lambda: AuditEvent.objects.filter(
+        event="call.redirected", data__call_id=record.provider_call_id).first(), 10,
+        message=f"audit row of {record.provider_call_id}")
     assert event.person_id == record.person_id and event.org_id == record.org_id
     assert event.actor_label == "Teams call bot"
     assert event.data["targets"] == record.targets and event.data["rule"] == record.rule
