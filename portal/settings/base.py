@@ -232,6 +232,12 @@ SOCIALACCOUNT_STORE_TOKENS = False  # sign-in only: the portal never calls the I
 SOCIALACCOUNT_QUERY_EMAIL = True
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Call forwarding portal"
+# Two-factor code fields ask phones for the numeric keypad and one-time-code autofill.
+MFA_FORMS = {
+    "authenticate": "portal.mfa_forms.NumericAuthenticateForm",
+    "reauthenticate": "portal.mfa_forms.NumericReauthenticateForm",
+    "activate_totp": "portal.mfa_forms.NumericActivateTOTPForm",
+}
 # Reverse proxies in front of the web processes that append to X-Forwarded-For: the
 # client is the entry this many hops from the right; 0 ignores the header (REMOTE_ADDR).
 # One number for the audit rows (portal.clientip), allauth's login rate limits and DRF.
