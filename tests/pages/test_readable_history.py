@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from forwarding.rules import history
 from portal import audit
-from portal.models import AuditEvent
-from tests.cast import make_org, make_person, update
+from portal.models import AuditEvent, Membership
+from tests.cast import make_org, make_person, make_user, update
 
 SYSTEM = audit.Actor.system("delivery")
 
@@ -104,3 +104,21 @@ class TestTimeZones:
         html = client.get(reverse("person_history", args=[mia.id])).content.decode()
         assert re.search(r'<time class="when" datetime="[^"]+">\w{3} \d\d \w{3} \d{4} '
                          r'\d\d:\d\d (GMT|BST)</time>', html)
+
+
+# --- example numbers follow the org's region ----------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("region", "example"), [
+    ("GB", "+44 121 234 5678, or national: 0121 234 5678"),
+    ("DE", "+49 30 123456, or national: 030 123456"),
+])
+def test_help_text_shows_an_example_number_of_the_orgs_region(client, region, example):
+    org = make_org("webex", default_region=region)
+    user = make_user(org=org, role=Membership.MEMBER)
+    person = make_person(org, user=user, number="+442079460000")
+    client.force_login(user)
+    html = client.get(reverse("person_forwarding", args=[person.id])).content.decode()
+    assert example in html
+    assert "202 555 0100" not in html
