@@ -26,6 +26,10 @@ seed: migrate
 
 # The demo offers "Sign in with Microsoft / Webex" through the sandbox's identity providers
 # (sandbox_connect registers these clients and a work account for every demo user).
+# DEBUG is off, so people see the site's own 404 and 500 pages; `make run DEBUG=1` brings
+# back Django's debug pages for a developer. The sandbox defaults stay on either way.
+run: export DEBUG ?= 0
+run: export SANDBOX_DEFAULTS ?= 1
 run: export SIGNIN_MICROSOFT_CLIENT_ID ?= portal-signin-demo
 run: export SIGNIN_MICROSOFT_CLIENT_SECRET ?= demo-signin-secret
 run: export SIGNIN_MICROSOFT_TENANT ?= globex-tenant

@@ -8,6 +8,7 @@ service, which refuses it with the capability matrix's reason.
 
 from __future__ import annotations
 
+import phonenumbers
 from django import forms
 from django.utils import timezone
 
@@ -21,6 +22,18 @@ DATETIME_INPUTS = [DATETIME_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%
 DESTINATION_HELP = (
     "A phone number (+1 202 555 0100, or national), an extension, or a tel: or sip: address."
 )
+
+
+def destination_help(region: str) -> str:
+    """DESTINATION_HELP with an example number of the org's region (a UK org reads a UK
+    number, a German one a German number)."""
+    example = phonenumbers.example_number(region or "")
+    if example is None:
+        return DESTINATION_HELP
+    full = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    national = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return (f"A phone number ({full}, or national: {national}), an extension, or a tel: or "
+            f"sip: address.")
 
 
 class LocalDateTimeInput(forms.DateTimeInput):
@@ -90,6 +103,9 @@ class ForwardingForm(forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.caps = caps
+        for field in self.fields.values():
+            if field.help_text == DESTINATION_HELP:
+                field.help_text = destination_help(person.org.default_region)
         bounds = caps.no_answer_bounds(person.provider_data or {})
         if bounds:
             unit = caps.no_answer_unit

@@ -27,7 +27,7 @@ from forwarding.pages.forms import (
     rules_initial,
 )
 from forwarding.pages.links import person_page_url
-from forwarding.rules import routing, selectors, services
+from forwarding.rules import history, routing, selectors, services
 from forwarding.rules.validation import LoopWarning
 from portal import access, audit
 from portal.models import AuditEvent
@@ -247,44 +247,28 @@ def _event_filters(request, codes):
     return form, {}
 
 
-def _event_rows(events, *, person=None, caps=None, name=None, use_person_label=False):
-    """Rows for an events table. Descriptions say "you" unless `name` is given or
-    `use_person_label` asks for each event's person."""
-    rows = []
-    for event in events:
-        row = {"event": event, "label": audit.event_label(event.event),
-               "changes": [], "restorable": False}
-        if event.event in services.RESTORABLE_EVENTS and isinstance(event.old, dict) and \
-                isinstance(event.new, dict) and caps is not None:
-            row["changes"] = selectors.describe_changes(
-                event.old, event.new, caps=caps,
-                name=(event.person_label or None) if use_person_label else name,
-            )
-        if person is not None:
-            row["restorable"] = services.restorable_snapshot(event, person) is not None
-        rows.append(row)
-    return rows
-
-
 def _history(request, person, *, status=200):
     caps = selectors.caps_for(person)
     base = selectors.person_events(person)
     filters_form, filters = _event_filters(request, selectors.event_codes(base))
-    events = selectors.person_events(person, **filters)
+    events = history.visible_events(selectors.person_events(person, **filters),
+                                    event=filters.get("event"))
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     settings = selectors.stored_settings(person)
     is_self = person.user_id == request.user.id
     return render(request, "forwarding/history.html", {
         "person": person,
         "org": person.org,
-        "is_self": person.user_id == request.user.id,
+        "is_self": is_self,
         "via_partner": access.acting_partner(request.user, person),
         "read_only": access.needs_mfa(request.user, person),
         "settings": settings,
         "filters": filters_form,
         "page": page,
-        "rows": _event_rows(page.object_list, person=person, caps=caps,
-                            name=None if is_self else person.display_name),
+        "rows": history.rows_for(
+            page.object_list, caps=caps, zone=history.zone_for(org=person.org, person=person),
+            name=None if is_self else person.display_name,
+            restorable=lambda e: services.restorable_snapshot(e, person) is not None),
         "page_url": person_page_url(request, person),
     }, status=status if not filters_form.errors else 400)
 
@@ -373,15 +357,16 @@ def org_audit(request, org_id):
     org, via = access.admin_org_or_404(request.user, org_id)
     base = selectors.org_events(org)
     filters_form, filters = _event_filters(request, selectors.event_codes(base))
-    page = Paginator(selectors.org_events(org, **filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    events = history.visible_events(selectors.org_events(org, **filters),
+                                    event=filters.get("event"))
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     caps = selectors.caps_for_org(org)
     return render(request, "forwarding/org_audit.html", {
         "org": org,
         "via_partner": via,
         "filters": filters_form,
         "page": page,
-        "rows": _event_rows(page.object_list, caps=caps, use_person_label=True),
+        "rows": history.rows_for(page.object_list, caps=caps, zone=history.zone_for(org=org),
+                                 use_person_label=True),
     }, status=400 if filters_form.errors else 200)
 

@@ -63,6 +63,10 @@ def _provider_hosts(name, defaults):
 
 
 DEBUG = env.bool("DEBUG", default=True)
+# Defaults that point at the local sandbox (provider URLs, demo client ids, loopback base
+# URLs): on in development and tests. `make run` keeps them with DEBUG off (the site's own
+# 404 and 500 pages); production.py and identity.py turn them off in production.
+SANDBOX_DEFAULTS = env.bool("SANDBOX_DEFAULTS", default=DEBUG)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -232,6 +236,12 @@ SOCIALACCOUNT_STORE_TOKENS = False  # sign-in only: the portal never calls the I
 SOCIALACCOUNT_QUERY_EMAIL = True
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Call forwarding portal"
+# Two-factor code fields ask phones for the numeric keypad and one-time-code autofill.
+MFA_FORMS = {
+    "authenticate": "portal.mfa_forms.NumericAuthenticateForm",
+    "reauthenticate": "portal.mfa_forms.NumericReauthenticateForm",
+    "activate_totp": "portal.mfa_forms.NumericActivateTOTPForm",
+}
 # Reverse proxies in front of the web processes that append to X-Forwarded-For: the
 # client is the entry this many hops from the right; 0 ignores the header (REMOTE_ADDR).
 # One number for the audit rows (portal.clientip), allauth's login rate limits and DRF.
@@ -419,7 +429,7 @@ PROVIDER_BASE_URL_ALLOWED_HOSTS = _provider_hosts("PROVIDER_BASE_URL_ALLOWED_HOS
     "ucwa": [],  # on-premises servers: each deployment lists its own
     "lync": [],  # nothing is sent: the rules go out as a downloaded manifest
 })
-PROVIDER_ALLOW_LOOPBACK = env.bool("PROVIDER_ALLOW_LOOPBACK", default=DEBUG)
+PROVIDER_ALLOW_LOOPBACK = env.bool("PROVIDER_ALLOW_LOOPBACK", default=SANDBOX_DEFAULTS)
 # Threads per web process that redirect Graph calls without going through the broker
 # (forwarding.calltime.threads); 0 sends every redirect through the `calls` queue.
 GRAPH_REDIRECT_THREADS = _env_int("GRAPH_REDIRECT_THREADS", 8)

@@ -14,7 +14,9 @@ _env = environ.Env()
 # providers in production. base.py is imported before production.py sets DEBUG = False,
 # so production is recognised by its settings module, whatever DEBUG the environment says.
 _PRODUCTION = os.environ.get("DJANGO_SETTINGS_MODULE", "").endswith(".production")
-_DEBUG = _env.bool("DEBUG", default=True) and not _PRODUCTION
+# SANDBOX_DEFAULTS as in base.py: DEBUG's value unless set (`make run` sets it with DEBUG off).
+_DEBUG = _env.bool("SANDBOX_DEFAULTS", default=_env.bool("DEBUG", default=True)) and \
+    not _PRODUCTION
 _SANDBOX = _env.str("SANDBOX_URL", default="http://127.0.0.1:8025").rstrip("/")
 
 # The portal's Webex integration (developer.webex.com > My Webex Apps > Integration):
