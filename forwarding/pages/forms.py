@@ -13,7 +13,7 @@ from django import forms
 from django.utils import timezone
 
 from forwarding.rules.routing import LINE_STATE_LABELS, LINE_STATES
-from forwarding.rules.validation import FIELD_FEATURES, FIELD_OPTIONS
+from forwarding.rules.validation import FIELD_FEATURES, FIELD_OPTIONS, normalize_caller
 from portal import audit
 from providers.capabilities import PORTAL_DESTINATION_MAX_LENGTH
 
@@ -129,6 +129,13 @@ class ForwardingForm(forms.Form):
             )
             timeout.widget.attrs.update({"min": caps.simring_timeout_min,
                                          "max": caps.simring_timeout_max})
+        for name, feature in FIELD_FEATURES.items():
+            if name.endswith("_enabled"):
+                # Each card's switch: the script hides the card's other fields while it
+                # is off (without JavaScript they all stay visible).
+                self.fields[name].widget.attrs.update({
+                    "role": "switch", "class": "switch", "data-switch": "",
+                    "aria-controls": f"body-{feature}"})
         tz = timezone.get_current_timezone_name()
         self.fields["window_start"].help_text = f"Date and time, {tz}."
         self.fields["window_end"].help_text = (
@@ -148,13 +155,21 @@ class ForwardingForm(forms.Form):
         return True
 
     def sections(self):
-        """(feature, legend, bound fields) for every supported feature, in order."""
+        """One card per supported feature, in order: a dict with the feature, its legend,
+        the switch (its `*_enabled` field), the fields it reveals, and whether it is on
+        (as posted, or as stored)."""
         result = []
         for feature, label, supported, _reason in self.caps.features():
             if not supported or feature == "caller_rules":
                 continue
             names = [n for n, f in FIELD_FEATURES.items() if f == feature and self.shown(n)]
-            result.append((feature, label, [self[n] for n in names]))
+            switch = next((n for n in names if n.endswith("_enabled")), None)
+            result.append({
+                "feature": feature, "legend": label,
+                "switch": self[switch] if switch else None,
+                "fields": [self[n] for n in names if n != switch],
+                "on": bool(self[switch].value()) if switch else True,
+            })
         return result
 
     def changes(self) -> dict:
@@ -278,12 +293,21 @@ class TestCallForm(forms.Form):
         choices=[(s, LINE_STATE_LABELS[s]) for s in LINE_STATES],
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, region="US", **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        self.region = region
         self.fields["at"].help_text = (
             f"Date and time, {timezone.get_current_timezone_name()}; now when empty."
         )
+
+    def clean_caller(self):
+        """The caller as typed, once it reads as a number or SIP address of the org's
+        region: "12ab" would match no rule and explain nothing."""
+        caller = self.cleaned_data["caller"].strip()
+        if caller:
+            normalize_caller(caller, region=self.region)
+        return caller
 
 
 class PeopleSearchForm(forms.Form):

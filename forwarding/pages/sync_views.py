@@ -6,12 +6,15 @@ called from the request (a check is queued for a worker)."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_POST
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET, require_POST
 
 from forwarding.models import ForwardingSettings
+from forwarding.pages import delivery as delivery_line
 from forwarding.pages.links import person_page_url
+from forwarding.rules import selectors
 from forwarding.rules.services import StaleVersion
 from forwarding.sync import delivery, drift, outbox
 from portal import access, audit
@@ -65,8 +68,9 @@ def check_now(request, person_id):
             messages.error(request, "The check could not be queued right now. Try again in a "
                                     "minute.")
         else:
-            messages.success(request, f"Reading {person.display_name}'s settings back from the "
-                                      f"provider. Reload this page in a few seconds.")
+            messages.success(request, f"Comparing {person.display_name}'s settings with "
+                                      f"{row.person.org.capabilities.label}: the result "
+                                      "appears under Delivery once it has answered.")
     return redirect(person_page_url(request, person))
 
 
@@ -93,3 +97,22 @@ def drift_resolve(request, person_id):
     else:
         messages.error(request, "Choose whether to adopt the provider's settings or push ours.")
     return redirect(person_page_url(request, person))
+
+
+@login_required
+@require_GET
+def sync_state(request, person_id):
+    """What the person page's script polls: the Delivery line, rendered as on the page,
+    whether it can still change by itself, and when the provider was last compared."""
+    person = access.person_for(request.user, person_id)
+    settings = selectors.stored_settings(person)
+    caps = selectors.caps_for(person)
+    context = delivery_line.context(request, person, settings, caps)
+    return JsonResponse({
+        "status": context["sync"]["css"],
+        "label": context["sync"]["label"],
+        "settled": context["settled"],
+        "checked_at": context["checked_at"] or None,
+        "compare": context["compare"],
+        "html": render_to_string("forwarding/_delivery.html", context, request=request),
+    }, headers={"Cache-Control": "no-store"})

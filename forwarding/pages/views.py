@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from forwarding.pages import delivery, simulator
 from forwarding.pages.forms import (
     RULES_PREFIX,
     CallerRuleFormSet,
@@ -42,13 +43,10 @@ def _context(request, person, settings, *, form, formset, conflict=False):
     is_self = person.user_id == request.user.id
     current = services.values(settings)
     return {
-        "person": person,
+        **delivery.context(request, person, settings, caps),
         "org": person.org,
-        "caps": caps,
         "is_self": is_self,
         "via_partner": access.acting_partner(request.user, person),
-        "read_only": access.needs_mfa(request.user, person),
-        "settings": settings,
         "description": selectors.describe(
             current, caps=caps, name=None if is_self else person.display_name
         ),
@@ -58,7 +56,6 @@ def _context(request, person, settings, *, form, formset, conflict=False):
             if not ok and _option_matters(caps, option)
         ],
         "delivery": DELIVERY_WORDS[caps.delivery].format(label=caps.label),
-        "sync": selectors.sync_view(settings if settings.pk else None, caps),
         "form": form,
         "formset": formset,
         "rule_errors": getattr(formset, "service_errors", []) if formset is not None else [],
@@ -66,18 +63,7 @@ def _context(request, person, settings, *, form, formset, conflict=False):
         "page_url": person_page_url(request, person),
         "own_line": selectors.display(person.phone_number),
         "conflict": conflict,
-        "can_admin": access.is_org_admin(request.user, person.org),
-        "drift_description": _drift_description(current, settings, caps),
     }
-
-
-def _drift_description(current, settings, caps):
-    """The provider's state (as read back by a drift check) in the page's plain words."""
-    if not settings.drift_state:
-        return []
-    theirs = {**current, **settings.drift_state, "window_enabled": False, "caller_rules": []}
-    return [item for item in selectors.describe(theirs, caps=caps) if item["on"]] or [
-        {"label": "Forwarding", "text": "off"}]
 
 
 def _option_matters(caps, option):
@@ -323,16 +309,19 @@ def person_restore(request, person_id):
 @require_GET
 def person_test(request, person_id):
     person = access.person_for(request.user, person_id)
-    form = TestCallForm(request.GET or None, initial={"line_state": "busy"})
-    decision, status, asked = None, 200, {}
+    form = TestCallForm(request.GET or None, initial={"line_state": "busy"},
+                        region=person.org.default_region)
+    result, status, asked = None, 200, {}
     if form.is_bound:
         if form.is_valid():
             at = form.cleaned_data["at"] or timezone.now()
             caller = form.cleaned_data["caller"] or None
+            state = form.cleaned_data["line_state"]
             decision = routing.decide(routing.rules_for(person), caller=caller, at=at,
-                                      line_state=form.cleaned_data["line_state"])
+                                      line_state=state)
+            result = simulator.outcome(decision, state)
             asked = {"caller": caller, "at": selectors.when(at),
-                     "state": routing.LINE_STATE_LABELS[form.cleaned_data["line_state"]]}
+                     "state": routing.LINE_STATE_LABELS[state]}
         else:
             status = 400
     return render(request, "forwarding/test.html", {
@@ -341,8 +330,7 @@ def person_test(request, person_id):
         "is_self": person.user_id == request.user.id,
         "via_partner": access.acting_partner(request.user, person),
         "form": form,
-        "decision": decision,
-        "targets": [selectors.display(t) for t in decision.targets] if decision else [],
+        "result": result,
         "asked": asked,
         "page_url": person_page_url(request, person),
     }, status=status)

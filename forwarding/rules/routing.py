@@ -19,8 +19,9 @@ Precedence: the first step that applies decides.
    "idle" line skips this step, as does a state whose forwarding is off.
 5. Simultaneous ring: the person's own line and the targets ring together, for the
    chosen timeout or the provider's default (Graph: 55 s for one target, 60 s for
-   several). Code "simring".
-6. Nothing applies: the person's own line rings. Code "none".
+   several). Code "simring". An offline line does not ring: only the targets do.
+6. Nothing applies: the person's own line rings. Code "none". With the line offline
+   nothing rings: no targets.
 
 A feature the person's provider does not support (see providers.capabilities) never
 decides, even when a value for it is stored. Dispositions: "forward" (the caller is not
@@ -163,22 +164,40 @@ def decide(rules: RoutingRules, *, caller, at: datetime, line_state: str) -> Dec
         return decision
 
     # 5. simultaneous ring
+    offline = line_state == "offline"
     if caps.supports("simring") and rules.simring_enabled and rules.simring_targets:
-        targets = ([rules.own_line] if rules.own_line else []) + list(rules.simring_targets)
-        timeout = rules.simring_timeout or caps.simring_timeout_default(len(targets))
-        return Decision(
-            targets=targets, disposition="ring", timeout=timeout, rule="simring",
-            explanation="Simultaneous ring: "
-            + ", ".join(_words(t) for t in targets)
-            + " ring at the same time"
-            + (f" for {timeout} seconds." if timeout else "."),
-        )
+        return _simring(rules, offline=offline)
 
     # 6. nothing applies
+    if offline:
+        # An offline phone cannot ring: saying it does would hide that the call is lost.
+        return Decision(
+            targets=[], disposition="ring", rule="none",
+            explanation="The phone is offline and nothing forwards the call: it reaches "
+            "nobody (the caller hears that the line is unavailable, or voicemail where "
+            "the provider has it).",
+        )
     return Decision(
         targets=[rules.own_line] if rules.own_line else [], disposition="ring", rule="none",
         explanation="No forwarding applies: the call rings "
         + (_words(rules.own_line) if rules.own_line else "the person's own line") + ".",
+    )
+
+
+def _simring(rules: RoutingRules, *, offline: bool) -> Decision:
+    """Step 5: the own line and the targets ring together; an offline line does not."""
+    own = [rules.own_line] if rules.own_line and not offline else []
+    ringing = own + list(rules.simring_targets)
+    # The provider's default timeout counts the own line whatever its state.
+    count = len(rules.simring_targets) + (1 if rules.own_line else 0)
+    timeout = rules.simring_timeout or rules.caps.simring_timeout_default(count)
+    return Decision(
+        targets=ringing, disposition="ring", timeout=timeout, rule="simring",
+        explanation=("The phone is offline, so only the other numbers ring: " if offline
+                     else "Simultaneous ring: ")
+        + ", ".join(_words(t) for t in ringing)
+        + (" ring" if len(ringing) > 1 else " rings") + " at the same time"
+        + (f" for {timeout} seconds." if timeout else "."),
     )
 
 

@@ -3,6 +3,7 @@ follow the pages: owner may retry, only admins compare and resolve, strangers ge
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from forwarding.models import ForwardingSettings, SyncStatus
 from forwarding.rules import services
@@ -112,3 +113,51 @@ def test_other_person_in_org_is_not_the_members(client, org, member):
     other = make_person(org)
     client.force_login(member)
     assert client.post(reverse("sync_retry", args=[other.id])).status_code == 404
+
+
+# --- the Delivery line the person page's script polls (sync_state) -------------------------
+
+
+def test_the_owner_polls_their_delivery_line_until_it_settles(client, member, failed_row):
+    ForwardingSettings.objects.filter(pk=failed_row.pk).update(
+        sync_status=SyncStatus.PENDING, last_error="")
+    client.force_login(member)
+    url = reverse("sync_state", args=[failed_row.person_id])
+    page = client.get(reverse("my_forwarding")).content.decode()
+    assert f'data-state-url="{url}"' in page and 'data-settled="false"' in page
+    data = client.get(url).json()
+    assert (data["status"], data["label"], data["settled"]) == ("pending", "Pending", False)
+    assert '<span class="badge pending">Pending</span>' in data["html"]
+    ForwardingSettings.objects.filter(pk=failed_row.pk).update(
+        sync_status=SyncStatus.SYNCED, synced_version=failed_row.version)
+    data = client.get(url).json()
+    assert (data["status"], data["settled"]) == ("synced", True)
+    assert '<span class="badge synced">Synced</span>' in data["html"]
+
+
+def test_the_delivery_line_says_what_the_last_comparison_found(client, admin_user, failed_row):
+    checked = timezone.now().replace(hour=10, minute=42)
+    ForwardingSettings.objects.filter(pk=failed_row.pk).update(
+        sync_status=SyncStatus.SYNCED, synced_version=failed_row.version, last_error="",
+        drift_checked_at=checked)
+    client.force_login(admin_user)
+    url = reverse("sync_state", args=[failed_row.person_id])
+    data = client.get(url).json()
+    local = timezone.localtime(checked)
+    at = (f"{local:%H:%M}" if local.date() == timezone.localdate()
+          else f"{local:%a %d %b %H:%M}")
+    assert data["compare"] == f"Checked at {at}: matches Webex Calling."
+    assert data["checked_at"] == checked.isoformat()
+    assert data["compare"] in client.get(
+        reverse("person_forwarding", args=[failed_row.person_id])).content.decode()
+    ForwardingSettings.objects.filter(pk=failed_row.pk).update(
+        drift_state={"always_enabled": True, "always_destination": "+12025550999"})
+    data = client.get(url).json()
+    assert data["compare"] == f"Checked at {at}: Webex Calling differs from the portal (see below)."
+    assert "outside the portal" in data["html"]
+
+
+def test_a_stranger_cannot_poll_the_delivery_line(client, other_org, failed_row):
+    stranger = make_user(org=other_org, role=Membership.ADMIN, mfa=True)
+    client.force_login(stranger)
+    assert client.get(reverse("sync_state", args=[failed_row.person_id])).status_code == 404

@@ -36,8 +36,8 @@ def form_data(person, **fields):
 def assert_page_is_clean(response):
     html = response.content.decode()
     assert 'style="' not in html, "inline styles break the CSP"
-    # Scripts of our own are files (src=...); an inline one would be refused by the CSP.
-    assert not re.search(r"<script(?![^>]*\ssrc=)", html), "inline scripts break the CSP"
+    # Scripts only from our static files (src=), never inline.
+    assert not re.search(r"<script(?![^>]*\bsrc=\"/static/)", html), "inline script"
 
 
 def unchanged(person, version, events):
@@ -388,6 +388,29 @@ class TestPages:
         assert "Last error: Webex refused: not enabled for calling" in html
         assert "Version 2 is waiting to be delivered" in html
 
+    def test_one_card_per_kind_with_a_switch_and_no_stale_destination_as_if_on(
+            self, client, member, mia):
+        # Busy on; no-answer was on with a destination, then switched off (kept, unused).
+        update(mia, busy_enabled=True, busy_destination="+1 202 555 0177",
+               no_answer_enabled=True, no_answer_destination="+1 202 555 0188")
+        update(mia, no_answer_enabled=False)
+        client.force_login(member)
+        html = client.get(reverse("my_forwarding")).content.decode()
+        for feature in ("always", "busy", "no_answer", "continuity"):
+            assert f'<fieldset id="section-{feature}" class="feature-card' in html
+            assert f'aria-controls="body-{feature}"' in html
+            assert f'id="body-{feature}"' in html
+        assert html.count('role="switch"') == 5  # and the time window
+        busy = html[html.index('id="section-busy"'):html.index('id="section-no_answer"')]
+        no_answer = html[html.index('id="section-no_answer"'):
+                         html.index('id="section-continuity"')]
+        assert "is-off" not in busy and "data-off-note" not in busy
+        assert 'class="feature-card is-off"' in no_answer
+        assert "Off: calls do not go here." in no_answer
+        assert "+12025550188" in no_answer  # kept in the field, said to be unused
+        assert 'class="save-bar"' in html
+        assert '<script src="/static/js/person-page.js" defer></script>' in html
+
     def test_the_test_panel_explains_the_decision(self, client, member, mia):
         update(mia, busy_enabled=True, busy_destination="+1 202 555 0177")
         client.force_login(member)
@@ -398,8 +421,45 @@ class TestPages:
         assert "If +1 555 0100 calls at Wed 04 Mar 2026 21:00" in html
         assert "The line is busy, so forward-when-busy sends the call to +1 202 555 0177." \
             in html
-        assert "<code>busy</code>" in html
+        # Decided by the card of the person page, in its words, never a rule code.
+        assert "<dt>Decided by</dt><dd>Forward when busy</dd>" in html
+        assert "<code>" not in html
         assert_page_is_clean(response)
+
+    def test_the_test_panel_speaks_the_page_words_for_no_answer_and_nothing(
+            self, client, member, mia):
+        update(mia, no_answer_enabled=True, no_answer_destination="+1 202 555 0177")
+        client.force_login(member)
+        url = reverse("person_test", args=[mia.id])
+        html = client.get(url, {"line_state": "no_answer"}).content.decode()
+        assert "<dd>Forward when not answered</dd>" in html
+        html = client.get(url, {"line_state": "idle"}).content.decode()
+        assert "<dd>Nothing: no forwarding applies</dd>" in html
+        assert "no_answer<" not in html and ">none<" not in html
+
+    def test_an_offline_phone_without_offline_forwarding_does_not_ring(
+            self, client, member, mia):
+        update(mia, busy_enabled=True, busy_destination="+1 202 555 0177")
+        client.force_login(member)
+        response = client.get(reverse("person_test", args=[mia.id]),
+                              {"line_state": "offline"})
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "The phone is offline and nothing forwards the call" in html
+        assert "<dt>Goes to</dt><dd>Nobody</dd>" in html
+        assert "It does not ring anywhere: the phone is offline" in html
+        assert "the call rings" not in html and "<dd>Rings" not in html
+
+    def test_the_test_panel_refuses_an_invalid_caller_next_to_the_field(
+            self, client, member, mia):
+        client.force_login(member)
+        response = client.get(reverse("person_test", args=[mia.id]),
+                              {"caller": "12ab", "line_state": "busy"})
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert 'id="id_caller_error"' in html
+        assert "Enter a phone number, an extension, a sip: URI" in html
+        assert 'class="card decision"' not in html
 
     def test_the_test_panel_refuses_bad_input(self, client, member, mia):
         client.force_login(member)

@@ -121,10 +121,15 @@ PRECEDENCE = [
     ("Lync has no time window or simring: always decides, then none",
      everything(LYNC, drop=("caller_rules",)), "+12025550999", AT, "idle",
      ("always", ["+12025550200"], "forward", None)),
-    ("Lync offline: no continuity, no simring: the line rings",
+    # An offline phone cannot ring: nothing does, rather than "the line rings".
+    ("Lync offline: no continuity, no simring: nothing rings",
      everything(LYNC, drop=("caller_rules", "always_enabled")), "+12025550999", AT,
      "offline",
-     ("none", [OWN], "ring", None)),
+     ("none", [], "ring", None)),
+    ("Graph offline: simring rings the other numbers only, the timeout counts the line",
+     everything(GRAPH, drop=("caller_rules", "window_enabled", "always_enabled")),
+     "+12025550999", AT, "offline",
+     ("simring", ["+12025550204"], "ring", 60)),
     ("Graph v1.0 cannot redirect: the rule forwards",
      everything(GRAPH_V1), "sip:boss@contoso.example", AT, "idle",
      ("caller_rule:2", ["sip:assistant@contoso.example"], "forward", None)),
@@ -195,5 +200,9 @@ def test_plan_for_loads_settings_and_rules_from_the_database():
 def test_plan_for_a_person_without_settings_rings_the_line():
     person = make_person(make_org("webex"), number="+12025550142")
     decision = decide(routing.rules_for(person), caller=None, at=timezone.now(),
-                      line_state="offline")
+                      line_state="idle")
     assert (decision.rule, decision.targets) == ("none", ["+12025550142"])
+    offline = decide(routing.rules_for(person), caller=None, at=timezone.now(),
+                     line_state="offline")
+    assert (offline.rule, offline.targets) == ("none", [])
+    assert "rings" not in offline.explanation and "offline" in offline.explanation

@@ -249,6 +249,9 @@ TABLE: dict[str, Entry] = {
     "bulk_job_resume": url(GET=PAGE_405, POST=ADMINS_302),
     "sync_retry": url(writes=True, GET=PAGE_405, POST=ADMINS_302),
     "sync_check": url(writes=True, GET=PAGE_405, POST=ADMINS_302),
+    # What the person page's script polls: whoever may see the page (the member's own
+    # line is covered by tests/pages/test_sync_views.py).
+    "sync_state": url(GET=ADMINS_200, POST=PAGE_405),
     "drift_resolve": url(writes=True, GET=PAGE_405, POST=ADMINS_302,
                          data=lambda w, role, t: {"choice": "override"}),
     # --- call time -----------------------------------------------------------------------
