@@ -88,7 +88,7 @@ class BulkEditForm(forms.Form):
                 field = _FORM_FIELD_OF.get(name.rsplit("_", 1)[-1])
                 for message in messages:
                     who.setdefault((field, message), []).append(row.person_label or row.key)
-        self.add_error(None, "Nobody ticked can take this change, so nothing was started. "
+        self.add_error(None, "Nobody ticked can take this change. "
                              "Correct it below and apply it again.")
         for (field, message), names in who.items():
             if len(names) < len(plan.rows):
