@@ -19,7 +19,8 @@ from forwarding.api.errors import error_responses
 from forwarding.bulk import drafts, jobs
 from forwarding.bulk.plan import edit_description, plan_edit
 from forwarding.models import BulkJob
-from forwarding.pages.bulk_views import csv_response, too_many_people, upload_too_large
+from forwarding.pages.bulk_forms import too_many_people
+from forwarding.pages.bulk_views import csv_response, upload_too_large
 from portal import access
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from itertools import islice
 
 from celery import current_app
@@ -30,7 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from forwarding.bulk.selectors import job_progress
+from forwarding.bulk.selectors import job_progress, undo_changes
 from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings
 from forwarding.rules import services
 from portal import access, audit
@@ -48,7 +48,6 @@ INSERT_BATCH = 2000  # job rows stored per INSERT
 # A task hands what is left to a new task after this long, well inside the task time
 # limit (a slow provider check or a big org must not get a chunk killed mid-way).
 TASK_BUDGET_SECONDS = 30.0
-WINDOW_FIELDS = ("window_enabled", "window_start", "window_end", "window_destination")
 
 
 def job_actor(job: BulkJob) -> audit.Actor:
@@ -151,7 +150,7 @@ def job_undo(*, job: BulkJob, actor: audit.Actor) -> BulkJob:
                     description=f"Undo of job #{job.pk}: {job.description}")
         rows = []
         for source in applied:
-            changes, guard, note = _undo_changes(source, now)
+            changes, guard, note = undo_changes(source, now)
             row = BulkJobRow(job=undo, line=source.line, key=source.key, person=source.person,
                              person_label=source.person_label, changes=changes, guard=guard)
             if source.person is None:
@@ -165,21 +164,6 @@ def job_undo(*, job: BulkJob, actor: audit.Actor) -> BulkJob:
                 row.errors = {"non_field_errors": [note]}
             rows.append(row)
         return _start(undo, rows)
-
-
-def _undo_changes(source: BulkJobRow, now: datetime):
-    previous, written = source.previous or {}, source.written or {}
-    fields = [name for name in written if name in previous]
-    note = ""
-    end = previous.get("window_end")
-    if set(fields) & set(WINDOW_FIELDS) and previous.get("window_enabled") and (
-            not end or datetime.fromisoformat(end) <= now):
-        # As restore does: a time window that is over is not brought back.
-        fields = [name for name in fields if name not in WINDOW_FIELDS]
-        note = "The time window from before the job is over; it is not brought back."
-    changes = {name: previous[name] for name in fields}
-    guard = {name: written[name] for name in fields}
-    return changes, guard, note
 
 
 # --- applying rows (Celery, bulk queue) ----------------------------------------------------------

@@ -10,11 +10,14 @@ whatever its size. Every rule about forwarding values comes from `forwarding.rul
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import Count, F, Q
 from django.http import Http404
+from django.utils import timezone
 
-from forwarding.models import BulkJob, BulkJobRow, SyncStatus
-from forwarding.rules import selectors
+from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings, SyncStatus
+from forwarding.rules import previews, selectors, services
 from portal import access
 from portal.models import AuditEvent, Organization, Person
 
@@ -221,3 +224,80 @@ def row_outcome(row) -> str:
     if settings.sync_status == SyncStatus.FAILED:
         return "push_failed"
     return row.status
+
+
+# --- a job's state and its undo -------------------------------------------------------------
+
+WINDOW_FIELDS = ("window_enabled", "window_start", "window_end", "window_destination")
+UNDO_PREVIEW_ROWS = 100  # people listed on the undo confirmation page
+
+
+def job_state(job, progress) -> dict:
+    """The badge of a job: {"label", "css"}. A job that is done but some of whose rows
+    failed (or whose delivery failed) says so and is not green."""
+    if job.status == BulkJob.STOPPED:
+        return {"label": "Stopped", "css": "failed"}
+    if job.status != BulkJob.DONE:
+        return {"label": job.get_status_display(), "css": "pending"}
+    if progress["failed"] or progress["push_failed"]:
+        return {"label": "Done with errors", "css": "done-with-errors"}
+    if not progress["settled"]:
+        return {"label": "Done, being delivered", "css": "pushing"}
+    return {"label": "Done", "css": "synced"}
+
+
+def undo_changes(source: BulkJobRow, now: datetime):
+    """What undoing one applied row brings back: (changes, guard, note). `guard` holds what
+    the job wrote; a field that no longer holds it was changed since and is left alone."""
+    previous, written = source.previous or {}, source.written or {}
+    fields = [name for name in written if name in previous]
+    note = ""
+    end = previous.get("window_end")
+    if set(fields) & set(WINDOW_FIELDS) and previous.get("window_enabled") and (
+            not end or datetime.fromisoformat(end) <= now):
+        # As restore does: a time window that is over is not brought back.
+        fields = [name for name in fields if name not in WINDOW_FIELDS]
+        note = "The time window from before the job is over; it is not brought back."
+    changes = {name: previous[name] for name in fields}
+    guard = {name: written[name] for name in fields}
+    return changes, guard, note
+
+
+def _undo_item(source, current, caps, now) -> dict:
+    changes, guard, note = undo_changes(source, now)
+    name = source.person.display_name
+    item = {"person": source.person, "label": name, "lines": [], "notes": [note] if note
+            else []}
+    moved = [field for field, value in guard.items() if current.get(field) != value]
+    if moved:
+        fields = ", ".join(previews.field_label(field) for field in moved)
+        item["notes"].append(f"Changed since the job ({fields}); left as it is.")
+        return item
+    item["lines"] = previews.describe_diff(current, {**current, **changes}, caps=caps,
+                                           name=name)
+    if not item["lines"] and not item["notes"]:
+        item["notes"].append("Nothing to bring back: already as before the job.")
+    return item
+
+
+def undo_preview(job, *, now=None, limit=UNDO_PREVIEW_ROWS) -> dict:
+    """What undoing `job` would do now, person by person in the words of the person page:
+    {"items": [{"person", "label", "lines": [{"label", "before", "after"}], "notes"}],
+    "total": applied rows, "shown": how many are listed}. Two queries for the settings."""
+    now = now or timezone.now()
+    applied = job.rows.filter(status=BulkJobRow.APPLIED).select_related("person")
+    total = applied.count()
+    sources = list(applied.order_by("line", "id")[:limit])
+    ids = [row.person_id for row in sources if row.person_id]
+    stored = {s.person_id: s for s in ForwardingSettings.objects.filter(person_id__in=ids)
+              .prefetch_related("caller_rules")}
+    caps = selectors.caps_for_org(job.org)
+    items = []
+    for source in sources:
+        if source.person is None:
+            items.append({"person": None, "label": source.person_label, "lines": [],
+                          "notes": ["This person no longer exists."]})
+            continue
+        settings = stored.get(source.person_id) or ForwardingSettings(person=source.person)
+        items.append(_undo_item(source, services.snapshot(settings), caps, now))
+    return {"items": items, "total": total, "shown": len(items)}

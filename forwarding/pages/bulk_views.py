@@ -27,9 +27,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from forwarding.bulk import jobs
 from forwarding.bulk import selectors as bulk_selectors
 from forwarding.bulk.csvfile import COLUMNS, change_text, export_rows
-from forwarding.bulk.plan import EDIT_FEATURES, edit_description, plan_edit
+from forwarding.bulk.plan import edit_description, plan_edit
 from forwarding.models import BulkJob, BulkJobRow
-from forwarding.pages import draft_views
+from forwarding.pages import draft_views, views
+from forwarding.pages.bulk_forms import BulkEditForm
+from forwarding.rules.previews import field_label, reasons
 from portal import access, audit
 
 ROWS_PER_PAGE = 100
@@ -42,15 +44,6 @@ def upload_too_large(size: int) -> str | None:
         return None
     return (f"This file is larger than {filesizeformat(limit)}, the most one import "
             "takes; split it into smaller files.")
-
-
-def too_many_people(count: int) -> str | None:
-    """The message for a bulk edit of more than BULK_EDIT_MAX_PEOPLE people, else None."""
-    limit = settings.BULK_EDIT_MAX_PEOPLE
-    if count <= limit:
-        return None
-    return (f"{count:,} people were chosen; a bulk edit takes at most {limit:,}. "
-            "Split it into smaller ones.")
 
 
 class _Echo:
@@ -84,37 +77,6 @@ class ImportForm(forms.Form):
         return upload
 
 
-class IdsField(forms.Field):
-    widget = forms.MultipleHiddenInput  # reads every value of the name (the checkboxes)
-    default_error_messages = {"required": "Tick at least one person in the list.",
-                              "invalid": "Tick people in the list."}
-
-    def to_python(self, value):
-        value = value or []
-        if (message := too_many_people(len(value))) is not None:
-            raise forms.ValidationError(message)
-        try:
-            return [int(v) for v in value]
-        except (TypeError, ValueError):
-            raise forms.ValidationError(self.error_messages["invalid"]) from None
-
-
-class BulkEditForm(forms.Form):
-    # Ids of anyone: people of another org are refused row by row by the plan.
-    people = IdsField()
-    feature = forms.ChoiceField(label="Forwarding", choices=list(
-        EDIT_FEATURES.items()))
-    action = forms.ChoiceField(label="Action", choices=[("set", "Set to"), ("off", "Turn off")],
-                               widget=forms.RadioSelect, initial="set")
-    destination = forms.CharField(label="Destination", required=False, max_length=200)
-
-    def clean(self):
-        data = super().clean()
-        if data.get("action") == "set" and not (data.get("destination") or "").strip():
-            self.add_error("destination", "Enter where the calls should go.")
-        return data
-
-
 def _job(request, job_id):
     job = bulk_selectors.job_for(request.user, job_id)
     return job, access.partner_for(request.user, job.org)
@@ -136,7 +98,8 @@ def bulk_import(request, org_id):
     progress = bulk_selectors.jobs_progress(jobs.object_list)
     return render(request, "forwarding/bulk_import.html", {
         "org": org, "via_partner": via, "form": form, "page": jobs,
-        "jobs": [(job, progress[job.pk]) for job in jobs.object_list],
+        "jobs": [(job, progress[job.pk], bulk_selectors.job_state(job, progress[job.pk]))
+                 for job in jobs.object_list],
         "columns": COLUMNS,
     }, status=400 if form.errors else 200)
 
@@ -151,26 +114,28 @@ def bulk_export(request, org_id):
 @login_required
 @require_POST
 def bulk_edit(request, org_id):
+    """Validate the whole request, then start a job; when nobody ticked can take it (or a
+    value is wrong) no job exists and the people list comes back with the errors next to
+    the fields, the ticks and every value kept."""
     org, via = access.admin_org_or_404(request.user, org_id)
     back = reverse("org_people", args=[org.pk])
     if (refused := access.require_mfa(request, back)) is not None:
         return refused
-    form = BulkEditForm(request.POST)
-    if not form.is_valid():
-        for field, errors in form.errors.items():
-            label = form.fields[field].label if field in form.fields else ""
-            for error in errors:
-                messages.error(request, f"{label}: {error}" if label and field != "people"
-                               else error)
-        return redirect(back)
-    data = form.cleaned_data
-    plan = plan_edit(org, data["people"], feature=data["feature"],
-                                    action=data["action"], destination=data["destination"])
-    job = jobs.job_create(org=org, plan=plan, actor=audit.actor_from_request(
-        request, via_partner=via), kind=BulkJob.EDIT,
-        description=edit_description(data))
-    messages.success(request, f"Bulk job #{job.pk} started.")
-    return redirect("bulk_job", job_id=job.pk)
+    form = BulkEditForm(request.POST, caps=org.capabilities)
+    list_params = {"q": request.POST.get("q", ""), "page": request.POST.get("list_page")}
+    if form.is_valid():
+        data = form.cleaned_data
+        plan = plan_edit(org, data["people"], feature=data["feature"],
+                         action=data["action"], destination=data["destination"])
+        if plan.valid:
+            job = jobs.job_create(org=org, plan=plan, actor=audit.actor_from_request(
+                request, via_partner=via), kind=BulkJob.EDIT,
+                description=edit_description(data))
+            messages.success(request, f"Bulk job #{job.pk} started.")
+            return redirect("bulk_job", job_id=job.pk)
+        form.refuse(plan)
+    return views.people_page(request, org, via, params=list_params, bulk_form=form,
+                             status=400)
 
 
 # --- a job and its progress ------------------------------------------------------------------
@@ -189,10 +154,9 @@ def _row_view(row):
     outcome = bulk_selectors.row_outcome(row)
     return {"row": row, "outcome": outcome, "outcome_label": OUTCOME_LABELS[outcome],
             "css": OUTCOME_CSS[outcome],
-            "changes": [(name, change_text(name, value))
+            "changes": [(field_label(name), change_text(name, value))
                         for name, value in (row.changes or {}).items()],
-            "messages": [f"{field}: {m}" if field != "non_field_errors" else m
-                         for field, errors in (row.errors or {}).items() for m in errors]}
+            "messages": reasons(row.errors)}
 
 
 OUTCOME_LABELS = {
@@ -208,6 +172,12 @@ OUTCOME_CSS = {
 }
 
 
+def _can_undo(job, progress, undone_by) -> bool:
+    # A stopped job can be undone too: its applied rows stay applied.
+    return (job.status in (BulkJob.DONE, BulkJob.STOPPED) and not undone_by
+            and progress["applied"] > 0)
+
+
 @login_required
 @require_GET
 def bulk_job(request, job_id):
@@ -217,12 +187,11 @@ def bulk_job(request, job_id):
     undone_by = list(job.undone_by.all())
     return render(request, "forwarding/bulk_job.html", {
         "job": job, "org": job.org, "via_partner": via, "progress": progress,
+        "state": bulk_selectors.job_state(job, progress),
         "page": page, "status": status, "statuses": BulkJobRow.STATUSES,
         "rows": [_row_view(row) for row in page.object_list],
         "undone_by": undone_by,
-        # A stopped job can be undone too: its applied rows stay applied.
-        "can_undo": job.status in (BulkJob.DONE, BulkJob.STOPPED) and not undone_by
-        and progress["applied"] > 0,
+        "can_undo": _can_undo(job, progress, undone_by),
         "needs_mfa": access.needs_mfa(request.user),
     })
 
@@ -230,25 +199,36 @@ def bulk_job(request, job_id):
 @login_required
 @require_GET
 def bulk_job_progress(request, job_id):
-    """What the job page's script polls: the counters and the outcome of the rows on the
-    page it shows."""
+    """What the job page's script polls: the state, the counters, whether Undo is on offer
+    and the outcome of the rows on the page it shows."""
     job, _via = _job(request, job_id)
     page, _status = _rows_page(request, job)
     progress = bulk_selectors.job_progress(job)
     rows = [_row_view(row) for row in page.object_list]
     return JsonResponse({
         "status": job.status, "status_label": job.get_status_display(), "progress": progress,
+        "state": bulk_selectors.job_state(job, progress),
+        "can_undo": _can_undo(job, progress, list(job.undone_by.all())),
         "rows": [{"id": r["row"].pk, "outcome": r["outcome"], "label": r["outcome_label"],
                   "css": r["css"], "messages": r["messages"]} for r in rows],
     })
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def bulk_job_undo(request, job_id):
+    """GET: what undo would change, person by person, and a button to confirm it.
+    POST: the undo, as a new job."""
     job, via = _job(request, job_id)
     if (refused := access.require_mfa(request, reverse("bulk_job", args=[job.pk]))) is not None:
         return refused
+    if request.method == "GET":
+        progress = bulk_selectors.job_progress(job)
+        return render(request, "forwarding/bulk_undo.html", {
+            "job": job, "org": job.org, "via_partner": via,
+            "can_undo": _can_undo(job, progress, list(job.undone_by.all())),
+            "preview": bulk_selectors.undo_preview(job),
+        })
     try:
         undo = jobs.job_undo(job=job, actor=audit.actor_from_request(request, via_partner=via))
     except ValidationError as exc:

@@ -15,9 +15,10 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from forwarding.pages import delivery, simulator
+from forwarding.pages.bulk_forms import BulkEditForm
 from forwarding.pages.forms import (
     RULES_PREFIX,
     CallerRuleFormSet,
@@ -28,7 +29,7 @@ from forwarding.pages.forms import (
     rules_initial,
 )
 from forwarding.pages.links import person_page_url
-from forwarding.rules import history, routing, selectors, services
+from forwarding.rules import history, previews, routing, selectors, services
 from forwarding.rules.validation import LoopWarning
 from portal import access, audit
 from portal.models import AuditEvent
@@ -200,12 +201,20 @@ def person_forwarding(request, person_id):
 @require_GET
 def org_people(request, org_id):
     org, via = access.admin_org_or_404(request.user, org_id)
-    search = PeopleSearchForm(request.GET or None)
+    return people_page(request, org, via, params=request.GET)
+
+
+def people_page(request, org, via, *, params, bulk_form=None, status=200):
+    """The people list of `org` (search `q` and `page` from `params`) with its bulk edit
+    form; `bulk_form` is a bound one coming back with its errors and ticks."""
+    search = PeopleSearchForm({"q": params["q"]} if params.get("q") else None)
     query = search.cleaned_data["q"] if search.is_valid() else ""
     page = Paginator(selectors.people_list(org, query=query), PAGE_SIZE).get_page(
-        request.GET.get("page")
+        params.get("page")
     )
     caps = selectors.caps_for_org(org)
+    bulk_form = bulk_form or BulkEditForm(caps=caps)
+    ticked = bulk_form.ticked
     rows = []
     for person in page.object_list:
         settings = getattr(person, "forwarding", None)
@@ -214,11 +223,16 @@ def org_people(request, org_id):
             "number": selectors.display(person.phone_number),
             "summary": selectors.short_summary(settings, caps),
             "sync": selectors.sync_view(settings, caps),
+            "ticked": person.id in ticked,
         })
+    shown = {row["person"].id for row in rows}
+    if params.get("q") and not search.is_valid():
+        status = 400
     return render(request, "forwarding/people.html", {
         "org": org, "via_partner": via, "search": search, "query": query, "page": page,
-        "rows": rows, "caps": caps,
-    }, status=200 if search.is_valid() or not request.GET else 400)
+        "rows": rows, "caps": caps, "bulk_form": bulk_form,
+        "ticked_elsewhere": sorted(ticked - shown),
+    }, status=status)
 
 
 # --- history and restore ---------------------------------------------------------------------
@@ -266,16 +280,21 @@ def person_history(request, person_id):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def person_restore(request, person_id):
+    """GET: what restoring the version of `event` would change, and a button to confirm.
+    POST: the restore."""
     person = access.person_for(request.user, person_id)
     if access.needs_mfa(request.user, person):
         return access.require_mfa(request, reverse("person_history", args=[person.id]))
     try:
-        event_id = int(request.POST.get("event", ""))
+        event_id = int(request.POST.get("event", "") if request.method == "POST"
+                       else request.GET.get("event", ""))
     except ValueError:
         raise Http404("No such event") from None
     event = get_object_or_404(AuditEvent, pk=event_id, person=person)
+    if request.method == "GET":
+        return _restore_confirm(request, person, event)
     try:
         expected = int(request.POST.get("version", ""))
     except ValueError:
@@ -300,6 +319,19 @@ def person_restore(request, person_id):
         messages.success(request, f"Restored the settings of version {event.new['version']} "
                          f"as the new version {saved.version}.")
     return redirect(person_page_url(request, person))
+
+
+def _restore_confirm(request, person, event):
+    snap = services.restorable_snapshot(event, person)
+    if snap is None:
+        raise Http404("This event holds no settings to restore")
+    return render(request, "forwarding/restore_confirm.html", {
+        "person": person, "org": person.org, "event": event, "version": snap["version"],
+        "is_self": person.user_id == request.user.id,
+        "via_partner": access.acting_partner(request.user, person),
+        "preview": previews.restore_preview(person, snap),
+        "page_url": person_page_url(request, person),
+    })
 
 
 # --- test my forwarding --------------------------------------------------------------------

@@ -230,18 +230,12 @@ def restorable_snapshot(event: AuditEvent, person) -> dict | None:
     return event.new
 
 
-def forwarding_restore(*, person, event: AuditEvent, expected_version: int,
-                       actor: audit.Actor) -> ForwardingSettings:
-    """Bring back the settings as they were after `event` (one of this person's
-    forwarding events). A new change: new version, its own audit row, a push.
-
-    Features the provider does not support (any more) are left as they are, and so is a
-    time window that is already over."""
-    snap = restorable_snapshot(event, person)
-    if snap is None:
-        raise ValidationError({"event": ["This event holds no settings to restore."]})
-    now = timezone.now()
-    caps = selectors.caps_for(person)
+def restore_changes(snap: dict, *, caps, now=None) -> tuple[dict, list | None, bool]:
+    """What restoring `snap` changes: (changes, caller rules or None, whether a time window
+    that is over was left out). Features the provider does not support (any more) are left
+    as they are, and so is a time window that is already over. Pure: the restore and its
+    preview (forwarding.rules.previews) share it."""
+    now = now or timezone.now()
     changes = {
         name: snap[name]
         for name in validation.EDITABLE_FIELDS
@@ -257,6 +251,20 @@ def forwarding_restore(*, person, event: AuditEvent, expected_version: int,
         if name in changes:
             changes[name] = validation._coerce(name, changes[name])
     rules = snap.get("caller_rules") if caps.supports("caller_rules") else None
+    return changes, rules, skipped_window
+
+
+def forwarding_restore(*, person, event: AuditEvent, expected_version: int,
+                       actor: audit.Actor) -> ForwardingSettings:
+    """Bring back the settings as they were after `event` (one of this person's
+    forwarding events). A new change: new version, its own audit row, a push
+    (`restore_changes` says what is left out)."""
+    snap = restorable_snapshot(event, person)
+    if snap is None:
+        raise ValidationError({"event": ["This event holds no settings to restore."]})
+    now = timezone.now()
+    changes, rules, skipped_window = restore_changes(snap, caps=selectors.caps_for(person),
+                                                     now=now)
     data = {"restored_version": snap["version"], "restored_event": event.id}
     if skipped_window:
         data["window_skipped"] = "the time window of that version is over"

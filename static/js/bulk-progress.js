@@ -1,5 +1,6 @@
 /* Live progress of a bulk job: polls the job's progress.json (same origin) and updates the
-   counters, the two progress bars and the outcome of the rows on the page. Without
+   state badge, the counters, the two progress bars, the outcome of the rows on the page
+   and whether "Undo" is offered. Without
    JavaScript the page still works: its "Refresh" link reloads it. */
 (function () {
   "use strict";
@@ -52,7 +53,15 @@
 
   function update(data) {
     var p = data.progress;
-    setText(root, "status", data.status_label);
+    var badge = root.querySelector('[data-field="state"]');
+    if (badge && data.state) {
+      badge.className = "badge " + data.state.css;
+      badge.textContent = data.state.label;
+    }
+    // Undo is offered as soon as the job has finished, without a reload.
+    document.querySelectorAll("[data-when-undoable]").forEach(function (node) {
+      node.hidden = !data.can_undo;
+    });
     ["applied", "pushed", "failed", "push_failed", "pending", "total"].forEach(function (name) {
       setText(root, name, p[name]);
     });

@@ -71,6 +71,8 @@ def test_the_progress_page_moves_while_the_job_runs(page, live_server, sandbox, 
     job = BulkJob.objects.get()
     assert page.url.endswith(f"/bulk-jobs/{job.id}/")
     page.evaluate("() => { window.__notReloaded = true; }")
+    # Nothing to undo while the job waits: the Undo link is there, hidden.
+    assert page.locator("#undo-job").count() == 1 and not page.is_visible("#undo-job")
     first = counters(page)
     assert first["processed"] == 0 and first["pending"] == str(PEOPLE)
     screenshot(page, "bulk-02-queued")
@@ -93,7 +95,13 @@ def test_the_progress_page_moves_while_the_job_runs(page, live_server, sandbox, 
         time.sleep(0.2)
     else:
         pytest.fail(f"the job did not settle; last seen {seen[-1]}")
+    # Undo appears by itself once the job is done (the page was never reloaded).
+    page.wait_for_selector("#undo-job", state="visible", timeout=10_000)
+    assert page.text_content('[data-field="state"]') in ("Done", "Done, being delivered")
     screenshot(page, "bulk-04-done")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "bulk-04-done-390")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     final = seen[-1]
     assert final["marker"], "the page was reloaded; the script should have updated it"
@@ -106,3 +114,22 @@ def test_the_progress_page_moves_while_the_job_runs(page, live_server, sandbox, 
     assert page.csp_violations == []
     assert ForwardingSettings.objects.filter(busy_destination="+13035550100",
                                              synced_version=2).count() == PEOPLE
+
+    # Undo asks first: a page says, person by person, what it will change.
+    page.click("#undo-job")
+    page.wait_for_selector(".undo-preview")
+    assert BulkJob.objects.count() == 1
+    first_person = page.locator(".preview-people > li").first
+    assert "Person 00" in first_person.text_content()
+    assert "Calls go to +1 303 555 0100 when Person 00 is busy." in first_person.text_content()
+    assert page.locator(".preview-people > li").count() == PEOPLE
+    screenshot(page, "bulk-05-undo-confirm")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "bulk-05-undo-confirm-390")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.click("text=Yes, undo job")
+    page.wait_for_selector("#job-progress")
+    undo = BulkJob.objects.get(kind=BulkJob.UNDO)
+    assert page.url.endswith(f"/bulk-jobs/{undo.id}/")
+    assert page.csp_violations == []

@@ -161,15 +161,69 @@ class TestBulkEditFromThePeopleList:
         assert ForwardingSettings.objects.filter(no_answer_enabled=True,
                                                  no_answer_ring_after=3).count() == 2
 
-    @pytest.mark.parametrize("data, message", [
-        ({"feature": "busy", "action": "off"}, "Tick at least one person in the list."),
-        ({"people": ["1"], "feature": "busy", "action": "set"},
-         "Destination: Enter where the calls should go."),
+    @pytest.mark.parametrize("data, where, message", [
+        ({"feature": "busy", "action": "off"}, "bulk-edit-errors",
+         "Tick at least one person in the list."),
+        ({"people": ["1"], "feature": "busy", "action": "set"}, "bulk-destination_error",
+         "Enter where the calls should go."),
     ])
-    def test_bad_input_goes_back_with_a_message(self, client, admin_user, org, data, message):
+    def test_bad_input_comes_back_with_the_error_next_to_its_field(
+            self, client, admin_user, org, data, where, message):
         client.force_login(admin_user)
-        response = client.post(reverse("bulk_edit", args=[org.id]), data, follow=True)
-        assert message in response.content.decode() and not BulkJob.objects.exists()
+        response = client.post(reverse("bulk_edit", args=[org.id]), data)
+        assert response.status_code == 400 and not BulkJob.objects.exists()
+        html = response.content.decode()
+        assert message in html.split(f'id="{where}"', 1)[1].split("</div>", 1)[0]
+        assert_clean(response)
+
+    def test_a_destination_nobody_can_take_starts_no_job_and_keeps_the_form(
+            self, client, admin_user, org, people):
+        client.force_login(admin_user)
+        before = state()
+        response = client.post(reverse("bulk_edit", args=[org.id]), {
+            "people": [p.id for p in people], "feature": "no_answer", "action": "set",
+            "destination": "12ab", "q": "", "list_page": ""})
+        assert response.status_code == 400 and state() == before
+        html = response.content.decode()
+        assert "Nothing was started." in html
+        # The reason sits under the destination field, once (everybody shares it), and
+        # the field keeps what was typed.
+        errors = html.split('id="bulk-destination_error"', 1)[1].split("</div>", 1)[0]
+        assert errors.count("<li>") == 1, errors
+        assert "<li>Enter a phone number, an extension, or a tel: or sip: URI.</li>" in errors
+        assert 'value="12ab"' in html
+        # The ticks, the chosen forwarding and the action are kept.
+        for person in people:
+            assert re.search(rf'value="{person.id}" form="bulk-edit"[^>]* checked', html)
+        assert re.search(r'<option value="no_answer" selected>', html)
+        assert re.search(r'value="set"[^>]*checked', html)
+
+    def test_a_reason_some_people_have_names_them(self, client, admin_user, org, people):
+        mia, bob = people
+        client.force_login(admin_user)
+        # Bob's own number is fine for Mia but a loop for Bob himself: Mia's row goes ahead.
+        response = client.post(reverse("bulk_edit", args=[org.id]), {
+            "people": [bob.id], "feature": "busy", "action": "set",
+            "destination": "+12025550102"})
+        assert response.status_code == 400 and not BulkJob.objects.exists()
+        response = client.post(reverse("bulk_edit", args=[org.id]), {
+            "people": [mia.id, bob.id], "feature": "busy", "action": "set",
+            "destination": "+12025550102"})
+        job = BulkJob.objects.get()
+        assert response.url == reverse("bulk_job", args=[job.id])
+        outcome = dict(job.rows.values_list("person_id", "status"))
+        assert outcome == {mia.id: BulkJobRow.PENDING, bob.id: BulkJobRow.INVALID}
+
+    def test_ticks_on_other_pages_of_the_list_are_kept(self, client, admin_user, org, people,
+                                                        settings):
+        client.force_login(admin_user)
+        response = client.post(reverse("bulk_edit", args=[org.id]), {
+            "people": [people[0].id, 999_999], "feature": "busy", "action": "set",
+            "destination": "12ab", "q": "Bob"})
+        html = response.content.decode()
+        # The search is kept; Mia is not on this page of the list, her tick rides along.
+        assert 'value="Bob"' in html
+        assert f'<input type="hidden" name="people" value="{people[0].id}">' in html
 
     def test_needs_mfa_and_an_admin(self, client, admin_no_mfa, member, org, people):
         data = {"people": [people[1].id], "feature": "busy", "action": "off"}
@@ -223,6 +277,36 @@ class TestJobPage:
         assert [r["outcome"] for r in data["rows"]] == ["pushed", "applied"]
         assert data["rows"][0]["css"] == "synced"
 
+    def test_progress_json_offers_undo_once_done_and_says_done_with_errors(
+            self, client, admin_user, job, people):
+        client.force_login(admin_user)
+        url = reverse("bulk_job_progress", args=[job.id])
+        data = client.get(url).json()
+        assert data["can_undo"] is False and data["state"]["label"] == "Queued"
+        # Bob's row fails at apply time (his settings changed since the plan).
+        BulkJobRow.objects.filter(job=job, person=people[1]).update(expected_version=99)
+        run(job.id)
+        data = client.get(url).json()
+        assert data["can_undo"] is True
+        assert data["state"] == {"label": "Done with errors", "css": "done-with-errors"}
+        html = client.get(reverse("bulk_job", args=[job.id])).content.decode()
+        assert '<span class="badge done-with-errors" data-field="state">Done with errors' in html
+        assert "synced" not in html.split('data-field="state"', 1)[0].rsplit("<span", 1)[1]
+        listing = client.get(reverse("bulk_import", args=[job.org_id])).content.decode()
+        assert '<span class="badge done-with-errors">Done with errors</span>' in listing
+
+    def test_row_reasons_use_the_labels_people_see(self, client, admin_user, org, people):
+        client.force_login(admin_user)
+        mia, bob = people
+        client.post(reverse("bulk_edit", args=[org.id]), {
+            "people": [mia.id, bob.id], "feature": "busy", "action": "set",
+            "destination": "+12025550102"})
+        job = BulkJob.objects.get()
+        html = client.get(reverse("bulk_job", args=[job.id])).content.decode()
+        assert "busy_destination" not in html and "busy_enabled" not in html
+        assert "<li>Forward when busy: destination: " in html
+        assert "<li>Forward when busy: yes</li>" in html
+
     def test_undo_and_resume(self, client, admin_user, job):
         client.force_login(admin_user)
         resumed = client.post(reverse("bulk_job_resume", args=[job.id]), follow=True)
@@ -230,6 +314,19 @@ class TestJobPage:
         too_early = client.post(reverse("bulk_job_undo", args=[job.id]), follow=True)
         assert "still running" in too_early.content.decode()
         run(job.id)
+        # The job page links to the confirmation; the confirmation shows what undo would
+        # change and changes nothing itself.
+        assert f'href="{reverse("bulk_job_undo", args=[job.id])}"' in client.get(
+            reverse("bulk_job", args=[job.id])).content.decode()
+        before = state()
+        confirm = client.get(reverse("bulk_job_undo", args=[job.id]))
+        assert confirm.status_code == 200 and state() == before
+        assert_clean(confirm)
+        html = confirm.content.decode()
+        assert html.count("<h3>") == 2 and 'name="csrfmiddlewaretoken"' in html
+        assert "Calls go to extension 2001 when Mia Member is busy." in html
+        assert "When Mia Member is busy, calls are not forwarded." in html
+        assert f"Yes, undo job #{job.id}" in html
         response = client.post(reverse("bulk_job_undo", args=[job.id]))
         undo = BulkJob.objects.get(kind=BulkJob.UNDO)
         assert response.url == reverse("bulk_job", args=[undo.id])

@@ -564,6 +564,34 @@ class TestHistory:
         assert (event.event, event.actor_id, event.data["restored_version"]) == (
             "forwarding.restored", admin_user.id, 2)
 
+    def test_restore_shows_what_it_will_change_and_asks_first(self, client, admin_user, mia):
+        update(mia, busy_enabled=True, busy_destination="2001")
+        update(mia, busy_destination="2002")
+        v2 = AuditEvent.objects.get(person=mia, new__version=2)
+        client.force_login(admin_user)
+        history = client.get(reverse("person_history", args=[mia.id])).content.decode()
+        # History's button leads to the confirmation (a GET form), not to the restore.
+        form = history.split(f'name="event" value="{v2.id}"', 1)[0].rsplit("<form", 1)[1]
+        assert 'method="get"' in form and "csrfmiddlewaretoken" not in form
+        events = AuditEvent.objects.count()
+        response = client.get(reverse("person_restore", args=[mia.id]), {"event": v2.id})
+        assert response.status_code == 200 and unchanged(mia, 3, 2)
+        assert AuditEvent.objects.count() == events
+        assert_page_is_clean(response)
+        html = response.content.decode()
+        assert "Restore version 2 for Mia Member?" in html
+        preview = html.split('class="card restore-preview"', 1)[1].split("</section>", 1)[0]
+        assert "Forward when busy" in preview
+        before, after = preview.split('class="after"', 1)
+        assert "Calls go to extension 2002 when Mia Member is busy." in before
+        assert "Calls go to extension 2001 when Mia Member is busy." in after
+        confirm = html.split('class="confirm"', 1)[1].split("</form>", 1)[0]
+        assert 'name="csrfmiddlewaretoken"' in confirm
+        assert f'name="event" value="{v2.id}"' in confirm and 'name="version" value="3"' in confirm
+        # An event of somebody else, or one without settings, is not found.
+        assert client.get(reverse("person_restore", args=[mia.id]),
+                          {"event": "x"}).status_code == 404
+
     def test_a_stale_restore_is_a_conflict(self, client, admin_user, mia):
         update(mia, busy_enabled=True, busy_destination="2001")
         update(mia, busy_destination="2002")

@@ -227,7 +227,9 @@ TABLE: dict[str, Entry] = {
     "org_audit": url(GET=ADMINS_200, POST=PAGE_405),
     "person_forwarding": url(writes=True, GET=ADMINS_200, POST=ADMINS_302, data=_person_form),
     "person_history": url(GET=ADMINS_200, POST=PAGE_405),
-    "person_restore": url(writes=True, GET=PAGE_405, POST=ADMINS_302, data=_restore),
+    # GET is the confirmation page of ?event=<id>; without one there is nothing to show.
+    "person_restore": url(writes=True, GET="login 404 404 404 404 404 404 404",
+                          POST=ADMINS_302, data=_restore),
     "person_test": url(GET=ADMINS_200, POST=PAGE_405),
     "org_switcher": url(GET="login 404 404 200 200 200 200 404", POST=PAGE_405),
     # POST is the dry run: it shows what would change and writes nothing.
@@ -245,7 +247,8 @@ TABLE: dict[str, Entry] = {
                                               "action": "set", "destination": "2014"}),
     "bulk_job": url(GET=ADMINS_200, POST=PAGE_405),
     "bulk_job_progress": url(GET=ADMINS_200, POST=PAGE_405),
-    "bulk_job_undo": url(writes=True, GET=PAGE_405, POST=ADMINS_302),
+    # GET is the confirmation page: what undo would change; POST does it.
+    "bulk_job_undo": url(writes=True, GET=ADMINS_200, POST=ADMINS_302),
     "bulk_job_resume": url(GET=PAGE_405, POST=ADMINS_302),
     "sync_retry": url(writes=True, GET=PAGE_405, POST=ADMINS_302),
     "sync_check": url(writes=True, GET=PAGE_405, POST=ADMINS_302),

@@ -1,0 +1,84 @@
+"""What a change would do, in the words of the pages, before anybody confirms it: the
+"before -> after" lines of a restore or an undo, and the label people see for each
+settings field (row reasons of bulk jobs say "Forward when busy: destination", never
+`busy_destination`). Reads only.
+"""
+
+from __future__ import annotations
+
+from forwarding.rules import selectors, services
+from forwarding.rules.validation import FIELD_FEATURES
+from providers.capabilities import FEATURE_LABELS
+
+# The part of a feature a field is, as the person page names it.
+_FIELD_WORDS = {
+    "enabled": "",  # the feature itself: "Forward when busy"
+    "destination": "destination",
+    "ring_reminder": "ring reminder",
+    "voicemail": "voicemail",
+    "ring_after": "forward after",
+    "targets": "numbers to ring",
+    "timeout": "ring for",
+    "start": "from",
+    "end": "until",
+}
+_OTHER_LABELS = {
+    "version": "Version",
+    "caller_rules": FEATURE_LABELS["caller_rules"],
+    "person": "Person",
+    "job": "Job",
+}
+
+
+def field_label(name: str) -> str:
+    """"busy_destination" -> "Forward when busy: destination"; "" for errors of the whole
+    row (non_field_errors, __all__); an unknown name is given back as it is."""
+    if name in ("non_field_errors", "__all__", ""):
+        return ""
+    feature = FIELD_FEATURES.get(name)
+    if feature is None:
+        return _OTHER_LABELS.get(name, name)
+    prefix = {"time_window": "window", "no_answer": "no_answer"}.get(feature, feature)
+    part = name[len(prefix) + 1:] if name.startswith(prefix + "_") else name
+    word = _FIELD_WORDS.get(part, part.replace("_", " "))
+    return f"{FEATURE_LABELS[feature]}: {word}" if word else FEATURE_LABELS[feature]
+
+
+def reasons(errors: dict | None) -> list[str]:
+    """A row's {field: [messages]} as sentences that name the field the way pages do."""
+    out = []
+    for name, messages in (errors or {}).items():
+        label = field_label(name)
+        out.extend(f"{label}: {message}" if label else message for message in messages)
+    return out
+
+
+def describe_diff(old: dict, new: dict, *, caps, name=None) -> list[dict]:
+    """[{"label", "before", "after"}] for each feature whose plain-words sentence would
+    change from `old` to `new` (snapshots or values dicts)."""
+    before = {d["feature"]: d for d in selectors.describe(old, caps=caps, name=name)}
+    out = []
+    for item in selectors.describe(new, caps=caps, name=name):
+        previous = before.get(item["feature"])
+        if previous is None or previous["text"] != item["text"]:
+            out.append({"label": item["label"], "after": item["text"],
+                        "before": previous["text"] if previous else "Not set."})
+    return out
+
+
+def current_snapshot(person) -> dict:
+    """The person's stored settings as a snapshot (everything off when none yet)."""
+    return services.snapshot(selectors.stored_settings(person))
+
+
+def restore_preview(person, snap: dict, *, now=None) -> dict:
+    """What restoring `snap` (an event's settings) would change now: {"lines",
+    "window_skipped", "current_version"}, as forwarding_restore would do it."""
+    caps = selectors.caps_for(person)
+    current = current_snapshot(person)
+    changes, rules, skipped = services.restore_changes(snap, caps=caps, now=now)
+    after = {**current, **{name: snap[name] for name in changes}}
+    if rules is not None:
+        after["caller_rules"] = rules
+    return {"lines": describe_diff(current, after, caps=caps, name=person.display_name),
+            "window_skipped": skipped, "current_version": current["version"]}
