@@ -82,8 +82,11 @@
             say("Comparing with " + provider + "…");
           }
         }
-        if (!data.settled || awaiting) {
+        if (awaiting || data.status === "pending" || data.status === "pushing") {
           schedule(INTERVAL);
+        } else if (!data.settled) {
+          // Retrying or waiting for the connection: minutes rather than seconds away.
+          schedule(INTERVAL * 5);
         }
       })
       .catch(function () {
