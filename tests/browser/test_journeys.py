@@ -121,6 +121,9 @@ def test_an_admin_with_totp_edits_then_restores_an_earlier_version(page, live_se
     assert "journey setup" in rows.nth(1).inner_text()
     screenshot(page, "journey-2-history")
     page.click('button[aria-label^="Restore version 2 "]')
+    # Restore asks first, showing what it will change.
+    page.wait_for_selector(".restore-preview")
+    page.click("text=Yes, restore version 2")
     page.wait_for_selector("text=Restored the settings of version 2 as the new version 4.")
     assert page.input_value("#id_always_destination") == "+13035550101"
     assert "+1 303 555 0101" in page.inner_text("#now-heading + ul")
