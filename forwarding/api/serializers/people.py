@@ -135,7 +135,8 @@ class ForwardingSerializer(ActingMixin):
     window_end = serializers.DateTimeField(required=False, allow_null=True)
     window_destination = _destination()
     caller_rules = CallerRuleSerializer(many=True, required=False)
-    confirm_loops = serializers.BooleanField(
+    # A JSON boolean only, like every flag here (FlagField): 0, "yes" or "true" are refused.
+    confirm_loops = FlagField(
         write_only=True, required=False,
         help_text="Save even though the change makes a forwarding loop through busy, no "
         "answer or offline forwarding (\"when Ada is busy, calls bounce between Ada and "
