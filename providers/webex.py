@@ -27,7 +27,9 @@ _STATUS_WORDS = {
 }
 
 
-def _describe(response):
+def error_detail(response):
+    """Webex's own words for an error: `message`, else the first `errors[].description`
+    (not necessarily a string: error_message keeps only strings)."""
     body = json_or_empty(response)
     detail = body.get("message")
     errors = body.get("errors")
@@ -35,6 +37,11 @@ def _describe(response):
         detail = ""
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
             detail = errors[0].get("description")
+    return detail
+
+
+def _describe(response):
+    detail = error_detail(response)
     return error_message(LABEL, response.status_code,
                          _STATUS_WORDS.get(response.status_code), detail), None
 

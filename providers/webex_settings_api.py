@@ -18,6 +18,7 @@ from urllib.parse import quote
 from .base import Connection
 from .capabilities import WEBEX
 from .http import error_message, json_or_empty, send
+from .webex import error_detail
 from .webex_settings import (
     Criterion,
     DoNotDisturb,
@@ -44,13 +45,7 @@ _WORDS = {
 
 def _describer(what: str):
     def describe(response):
-        body = json_or_empty(response)
-        detail = body.get("message")
-        errors = body.get("errors")
-        if not isinstance(detail, str) or not detail:
-            detail = ""
-            if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-                detail = errors[0].get("description")
+        detail = error_detail(response)
         words = _WORDS.get(response.status_code)
         if words:
             words = words.replace("{what}", what)
