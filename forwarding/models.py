@@ -54,6 +54,28 @@ class ForwardingSettings(models.Model):
     simring_enabled = models.BooleanField(default=False)
     simring_targets = models.JSONField(default=list, blank=True)
     simring_timeout = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The simultaneous-ring targets (a subset of simring_targets) whose answerer must press
+    # a key to take the call, so a voicemail box there cannot swallow it (Webex's
+    # answerConfirmationEnabled per number).
+    simring_confirm = models.JSONField(default=list, blank=True)
+    # Webex's doNotRingIfOnCallEnabled: the targets are not rung while the person is on
+    # a call.
+    simring_skip_when_on_call = models.BooleanField(default=False)
+
+    # Do not disturb: the person's own phone does not ring (callers get the busy
+    # treatment); ring splash plays a short ring instead.
+    dnd_enabled = models.BooleanField(default=False)
+    dnd_ring_splash = models.BooleanField(default=False)
+
+    # The person's recurring schedules, read in the person's time zone (portal.timezones):
+    # [{"name": "Office hours", "kind": "business_hours",
+    #   "hours": {"monday": [["09:00", "17:00"]], ...}},
+    #  {"name": "Public holidays", "kind": "holidays",
+    #   "dates": [{"name": "Christmas", "start": "2026-12-25", "end": "2026-12-26",
+    #              "yearly": true}]}]
+    # Caller rules refer to a schedule by name. Wall-clock values, so they follow daylight
+    # saving; part of the versioned desired state like every other setting.
+    schedules = models.JSONField(default=list, blank=True)
 
     # A time window ("to my colleague from Monday 08:00 until Friday 18:00") overrides the
     # settings above while it lasts; they return by themselves when it ends.
@@ -129,6 +151,16 @@ class CallerRule(models.Model):
     disposition = models.CharField(max_length=8, choices=DISPOSITIONS, default=FORWARD)
     mask_caller = models.BooleanField(default=False)
     mask_callee = models.BooleanField(default=False)
+    # Every caller matches (callers and match_anonymous then do not matter): "all calls
+    # outside business hours go to ...".
+    match_all = models.BooleanField(default=False)
+    # The rule applies only during (or outside) one of the person's schedules, by name;
+    # blank: at all times.
+    DURING = "during"
+    OUTSIDE = "outside"
+    WHEN_CHOICES = [(DURING, "During the schedule"), (OUTSIDE, "Outside the schedule")]
+    schedule = models.CharField(max_length=80, blank=True)
+    schedule_when = models.CharField(max_length=8, choices=WHEN_CHOICES, blank=True)
 
     class Meta:
         ordering = ["position"]

@@ -11,6 +11,7 @@ from django.db.models.functions import Lower
 
 from portal.fields import EncryptedJSONField
 from portal.provider_urls import validate_base_url
+from portal.timezones import validate_time_zone
 from providers.addresses import stored_line
 from providers.capabilities import capabilities_for
 from providers.registry import KIND_CHOICES
@@ -59,6 +60,12 @@ class Organization(models.Model):
     default_region = models.CharField(
         "default phone region", max_length=2, default="US",
         help_text="Two-letter country code used to read national numbers, e.g. US, GB, DE.",
+    )
+    # IANA zone (e.g. "Europe/Berlin") in which the org's people enter and read times:
+    # time windows, schedules, history, the simulator. Stored instants stay UTC.
+    time_zone = models.CharField(
+        "time zone", max_length=64, default="UTC", validators=[validate_time_zone],
+        help_text="Where the org's people are, e.g. America/New_York or Europe/Berlin.",
     )
     # Pushes per second this org's provider accepts; shared by all workers.
     rate_limit_per_second = models.PositiveIntegerField(default=10)
@@ -142,6 +149,11 @@ class Person(models.Model):
     sip_uri = models.CharField("SIP URI", max_length=200, blank=True)
     # Webex personId, UCWA application id, Graph user / application instance id ...
     provider_person_id = models.CharField("provider person id", max_length=200)
+    # IANA zone of this person when it differs from the org's; blank: the org's.
+    time_zone = models.CharField(
+        "time zone", max_length=64, blank=True, validators=[validate_time_zone],
+        help_text="Leave blank to use the organisation's time zone.",
+    )
     # Provider facts that are not settings, e.g. Webex systemMaxNumberOfRings.
     provider_data = models.JSONField(default=dict, blank=True)
     user = models.ForeignKey(
@@ -189,6 +201,11 @@ class Person(models.Model):
         self.phone_number = stored_line(phone, region=region)
         self.extension = stored_line(extension, region=region, number_ok=False)
         self.sip_uri = (self.sip_uri or "").strip()
+
+    @property
+    def zone_name(self) -> str:
+        """The IANA zone this person's times are entered and read in."""
+        return self.time_zone or self.org.time_zone or "UTC"
 
     def lines(self):
         """Every address that reaches this person, for loop and self-forward checks."""
