@@ -9,6 +9,59 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class ScheduleState:
+    """A recurring schedule, in wall-clock values of the state's `time_zone`.
+
+    kind "business_hours": `hours` is ((weekday, "HH:MM", "HH:MM"), ...), weekday one of
+    WEEKDAYS, start < end, "24:00" allowed as an end. kind "holidays": `dates` is
+    ((name, "YYYY-MM-DD" first day, "YYYY-MM-DD" last day inclusive, yearly), ...)."""
+
+    name: str
+    kind: str  # "business_hours" | "holidays"
+    hours: tuple[tuple[str, str, str], ...] = ()
+    dates: tuple[tuple[str, str, str, bool], ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "kind": self.kind,
+                "hours": [list(h) for h in self.hours],
+                "dates": [list(d) for d in self.dates]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ScheduleState:
+        return cls(name=data["name"], kind=data["kind"],
+                   hours=tuple(tuple(h) for h in data.get("hours") or ()),
+                   dates=tuple(tuple(d) for d in data.get("dates") or ()))
+
+
+@dataclass(frozen=True)
+class CallerRuleState:
+    """"Calls from these callers (during / outside this schedule) go to destination."
+    `match_all`: every caller. `schedule` names one of the state's schedules; blank: at all
+    times. Rules are ordered: the first that matches a call decides."""
+
+    destination: str
+    callers: tuple[str, ...] = ()
+    match_anonymous: bool = False
+    match_all: bool = False
+    schedule: str = ""
+    schedule_when: str = ""  # "during" | "outside" when schedule is set
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["callers"] = list(self.callers)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CallerRuleState:
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        values["callers"] = tuple(values.get("callers") or ())
+        return cls(**values)
+
 
 @dataclass(frozen=True)
 class ForwardingState:
@@ -31,18 +84,37 @@ class ForwardingState:
     simring_enabled: bool = False
     simring_targets: tuple[str, ...] = ()
     simring_timeout: int | None = None
+    # Issue 16: the rest of a person's forwarding that some providers hold natively
+    # (Webex selective forward, simultaneous ring options, schedules, do not disturb).
+    simring_confirm: tuple[str, ...] = ()
+    simring_skip_when_on_call: bool = False
+    dnd_enabled: bool = False
+    dnd_ring_splash: bool = False
+    caller_rules: tuple[CallerRuleState, ...] = ()
+    schedules: tuple[ScheduleState, ...] = ()
+    time_zone: str = "UTC"
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["simring_targets"] = list(self.simring_targets)
+        data["simring_confirm"] = list(self.simring_confirm)
+        data["caller_rules"] = [r.to_dict() for r in self.caller_rules]
+        data["schedules"] = [s.to_dict() for s in self.schedules]
         return data
 
     @classmethod
     def from_dict(cls, data: dict) -> ForwardingState:
         names = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in names}
-        if "simring_targets" in values:
-            values["simring_targets"] = tuple(values["simring_targets"] or ())
+        for name in ("simring_targets", "simring_confirm"):
+            if name in values:
+                values[name] = tuple(values[name] or ())
+        if "caller_rules" in values:
+            values["caller_rules"] = tuple(CallerRuleState.from_dict(r)
+                                           for r in values["caller_rules"] or ())
+        if "schedules" in values:
+            values["schedules"] = tuple(ScheduleState.from_dict(s)
+                                        for s in values["schedules"] or ())
         return cls(**values)
 
 

@@ -18,7 +18,9 @@ from providers.addresses import display_destination
 from providers.base import ForwardingState
 from providers.capabilities import FEATURE_LABELS
 
-_STATE_FIELDS = [f.name for f in dataclass_fields(ForwardingState)]
+# The flat settings that travel as they are stored (issue 16's structured ones, caller
+# rules and schedules, are built separately).
+_STATE_FIELDS = [f.name for f in dataclass_fields(ForwardingState) if f.name in FIELD_FEATURES]
 
 
 def caps_for_org(org):
