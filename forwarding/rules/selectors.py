@@ -12,14 +12,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from forwarding.models import ForwardingSettings, SyncStatus
-from forwarding.rules.validation import DEFAULTS, FIELD_FEATURES
+from forwarding.rules.schedule_clock import schedule_state
+from forwarding.rules.validation import DEFAULTS, FIELD_FEATURES, FIELD_OPTIONS
 from portal.models import AuditEvent, Person
 from providers.addresses import display_destination
-from providers.base import ForwardingState
+from providers.base import CallerRuleState, ForwardingState
 from providers.capabilities import FEATURE_LABELS
 
-# The flat settings that travel as they are stored (issue 16's structured ones, caller
-# rules and schedules, are built separately).
+# The settings that travel as they are stored (the caller rules, rows of their own, and
+# the time zone, the person's, are added by desired_state).
 _STATE_FIELDS = [f.name for f in dataclass_fields(ForwardingState) if f.name in FIELD_FEATURES]
 
 
@@ -48,17 +49,24 @@ def window_running(settings, now) -> bool:
 def desired_state(settings, *, now=None) -> ForwardingState:
     """What the provider should have now: the stored settings, except that while a time
     window runs every call goes to the window's destination. The stored settings are not
-    touched, so they apply again by themselves when the window ends. Features the
-    provider does not support are sent as off."""
+    touched, so they apply again by themselves when the window ends. Features (and
+    options) the provider does not support are sent as off; schedules and caller rules as
+    the neutral ScheduleState and CallerRuleState, with the person's time zone."""
     now = now or timezone.now()
-    caps = caps_for(settings.person)
+    person = settings.person
+    caps = caps_for(person)
     data = {}
     for name in _STATE_FIELDS:
         value = getattr(settings, name)
-        if not caps.supports(FIELD_FEATURES[name]):
+        option = FIELD_OPTIONS.get(name)
+        if not caps.supports(FIELD_FEATURES[name]) or (option and not caps.has_option(option)):
             value = DEFAULTS[name]
         data[name] = value
     data["simring_targets"] = tuple(data["simring_targets"] or ())
+    data["simring_confirm"] = tuple(data["simring_confirm"] or ())
+    data["schedules"] = tuple(schedule_state(s) for s in data["schedules"] or ())
+    data["caller_rules"] = _caller_rule_states(settings, caps)
+    data["time_zone"] = person.zone_name or "UTC"
     if caps.supports("time_window") and window_running(settings, now):
         data["always_enabled"] = True
         data["always_destination"] = settings.window_destination
@@ -66,6 +74,21 @@ def desired_state(settings, *, now=None) -> ForwardingState:
         # does not carry over.
         data["always_voicemail"] = False
     return ForwardingState(**data)
+
+
+def _caller_rule_states(settings, caps) -> tuple[CallerRuleState, ...]:
+    if not caps.supports("caller_rules") or settings.pk is None:
+        return ()
+    scheduled = caps.rules_take_schedules()
+    return tuple(
+        CallerRuleState(
+            destination=rule.destination, callers=tuple(rule.callers),
+            match_anonymous=rule.match_anonymous, match_all=rule.match_all,
+            schedule=rule.schedule if scheduled else "",
+            schedule_when=rule.schedule_when if scheduled and rule.schedule else "",
+        )
+        for rule in settings.caller_rules.all()
+    )
 
 
 # --- people ------------------------------------------------------------------------------
