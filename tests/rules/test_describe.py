@@ -5,10 +5,10 @@ a fixed order, for "you" or for a named person."""
 from datetime import UTC, datetime
 
 from forwarding.rules import selectors
-from providers.capabilities import capabilities_for
+from providers.capabilities import FEATURES, capabilities_for
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-WEBEX = capabilities_for("webex")  # no simultaneous ring, no caller rules
+WEBEX = capabilities_for("webex")
 UCWA = capabilities_for("ucwa")
 GRAPH_BETA = capabilities_for("graph", "beta")
 
@@ -37,12 +37,9 @@ def texts(values, caps, name=None):
 
 def test_only_the_features_of_the_provider_in_a_fixed_order():
     assert [d["feature"] for d in selectors.describe({}, caps=WEBEX, now=NOW)] == [
-        feature for feature in ("always", "busy", "no_answer", "continuity", "simring",
-                                "caller_rules", "time_window") if WEBEX.supports(feature)]
+        feature for feature in FEATURES if WEBEX.supports(feature)]
     assert [d["feature"] for d in selectors.describe({}, caps=GRAPH_BETA, now=NOW)] == [
-        feature for feature in ("always", "busy", "no_answer", "continuity", "simring",
-                                "caller_rules", "time_window")
-        if GRAPH_BETA.supports(feature)]
+        feature for feature in FEATURES if GRAPH_BETA.supports(feature)]
 
 
 def test_everything_off_in_the_second_person():
@@ -59,7 +56,9 @@ def test_everything_on_for_a_named_person():
     assert described["no_answer"] == (
         True, "Calls go to sip:desk@acme.example when Mia does not answer within 3 "
         f"{WEBEX.no_answer_unit}.")
-    assert "simring" not in described
+    assert texts(EVERYTHING_ON, WEBEX, name="Mia")["simring"][1].startswith(
+        "Calls ring Mia's line and +1 202 555 0101, extension 2002 at the same time")
+    assert "simring" not in texts(EVERYTHING_ON, capabilities_for("lync"), name="Mia")
     assert texts(EVERYTHING_ON, UCWA, name="Mia")["simring"][1].startswith(
         "Calls ring Mia's line and +1 202 555 0101, extension 2002 at the same time")
 
