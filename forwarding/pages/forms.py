@@ -130,7 +130,9 @@ class ForwardingForm(forms.Form):
             timeout.widget.attrs.update({"min": caps.simring_timeout_min,
                                          "max": caps.simring_timeout_max})
         for name, feature in FIELD_FEATURES.items():
-            if name.endswith("_enabled"):
+            # Settings without a field on this form (schedules and do not disturb have
+            # their own parts of the page) are left to those parts.
+            if name.endswith("_enabled") and name in self.fields:
                 # Each card's switch: the script hides the card's other fields while it
                 # is off (without JavaScript they all stay visible).
                 self.fields[name].widget.attrs.update({
@@ -146,6 +148,8 @@ class ForwardingForm(forms.Form):
         """Whether the page shows field `name` for this provider."""
         if name == "version":
             return True
+        if name not in self.fields:
+            return False
         if not self.caps.supports(FIELD_FEATURES[name]):
             return False
         if name in FIELD_OPTIONS and not self.caps.has_option(FIELD_OPTIONS[name]):
@@ -163,6 +167,8 @@ class ForwardingForm(forms.Form):
             if not supported or feature == "caller_rules":
                 continue
             names = [n for n, f in FIELD_FEATURES.items() if f == feature and self.shown(n)]
+            if not names:
+                continue
             switch = next((n for n in names if n.endswith("_enabled")), None)
             result.append({
                 "feature": feature, "legend": label,
@@ -214,10 +220,12 @@ class CallerRuleForm(forms.Form):
     mask_caller = _flag("Hide the caller's number from the destination")
     mask_callee = _flag("Hide this person's number from the caller")
 
-    def __init__(self, *args, caps=None, **kwargs):
+    def __init__(self, *args, caps=None, region=None, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.caps = caps
+        if region is not None:
+            self.fields["destination"].help_text = destination_help(region)
         if caps is not None:
             # A field the page does not show is never posted: with an initial value it
             # would make an empty extra row look "changed" and fail validation.

@@ -85,7 +85,8 @@ def _forms(request, person, settings, caps):
     if caps.supports("caller_rules") or (data is not None and
                                          f"{RULES_PREFIX}-TOTAL_FORMS" in data):
         formset = CallerRuleFormSet(
-            data, prefix=RULES_PREFIX, form_kwargs={"caps": caps},
+            data, prefix=RULES_PREFIX,
+            form_kwargs={"caps": caps, "region": person.org.default_region},
             initial=rules_initial(current["caller_rules"]) if data is None else None,
         )
     return form, formset

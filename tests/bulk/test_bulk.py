@@ -205,11 +205,14 @@ class TestDryRun:
         assert all(r.valid for r in rows[1:])
 
     def test_unsupported_features_get_the_matrix_reason(self, org, people):
-        text = csv_text([{"email": "p1@acme.example", "simring_enabled": "yes",
-                          "simring_targets": "2001|2002"}],
-                        ("email", "simring_enabled", "simring_targets"))
-        (row,) = plan_csv(org, text).rows
-        assert row.errors["simring_enabled"][0].startswith("Simultaneous ring is not available")
+        ucwa = make_org("ucwa")
+        make_person(ucwa, email="u1@acme.example")
+        text = csv_text([{"email": "u1@acme.example", "busy_enabled": "yes",
+                          "dnd_enabled": "yes"}],
+                        ("email", "busy_enabled", "dnd_enabled"))
+        (row,) = plan_csv(ucwa, text).rows
+        assert row.errors["busy_enabled"][0].startswith("Forward when busy is not available")
+        assert row.errors["dnd_enabled"][0].startswith("Do not disturb is not available")
 
     def test_destination_length_is_the_orgs_providers(self, org, people):
         sip100 = "sip:" + "a" * 84 + "@example.com"

@@ -24,6 +24,8 @@ def form_data(person, **fields):
     """What the browser sends for the person's page, starting from the stored values."""
     settings = ForwardingSettings.objects.filter(person=person).first()
     data = {"version": settings.version if settings else 1}
+    if person.org.capabilities.supports("caller_rules"):
+        data.update(EMPTY_RULES)  # the page always sends the rules' management form
     data.update({k: v for k, v in fields.items() if v is not None})
     for key, value in list(data.items()):
         if value is True:
@@ -326,15 +328,16 @@ class TestBadInput:
             "Skype for Business has no separate forwarding when busy." in html
         assert unchanged(person, 1, 0)
 
-    def test_caller_rules_sent_to_webex_are_refused(self, client, member, mia):
-        client.force_login(member)
-        data = {**form_data(mia), **EMPTY_RULES, "caller_rules-TOTAL_FORMS": "1",
+    def test_caller_rules_sent_to_ucwa_are_refused(self, client, ucwa_org):
+        person = person_with_user(ucwa_org)
+        client.force_login(person.user)
+        data = {**form_data(person), **EMPTY_RULES, "caller_rules-TOTAL_FORMS": "1",
                 "caller_rules-0-callers": "+13035550110",
                 "caller_rules-0-destination": "+13035550111"}
         response = client.post(reverse("my_forwarding"), data)
         assert response.status_code == 400
         assert "no per-caller rules" in response.content.decode()
-        assert unchanged(mia, 1, 0)
+        assert unchanged(person, 1, 0)
 
     def test_a_bad_caller_rule_is_shown_next_to_its_field(self, client, graph_org):
         person = person_with_user(graph_org)
@@ -400,7 +403,8 @@ class TestPages:
             assert f'<fieldset id="section-{feature}" class="feature-card' in html
             assert f'aria-controls="body-{feature}"' in html
             assert f'id="body-{feature}"' in html
-        assert html.count('role="switch"') == 5  # and the time window
+        # and simultaneous ring (Webex's simultaneousRing) and the time window
+        assert html.count('role="switch"') == 6
         busy = html[html.index('id="section-busy"'):html.index('id="section-no_answer"')]
         no_answer = html[html.index('id="section-no_answer"'):
                          html.index('id="section-continuity"')]
