@@ -111,22 +111,24 @@ class HolidaySerializer(serializers.Serializer):
     yearly = FlagField(required=False, help_text="Comes back on the same days every year.")
 
 
-_INTERVALS = serializers.ListField(
-    child=serializers.ListField(child=TextField(), min_length=2, max_length=2),
-    required=False, help_text='[["09:00", "12:00"], ["13:00", "17:00"]]: start and end as '
-    'HH:MM in the person\'s time zone, "24:00" allowed as an end.')
+def _intervals():
+    # One field per weekday (a shared instance would be bound to one name only).
+    return serializers.ListField(
+        child=serializers.ListField(child=TextField(), min_length=2, max_length=2),
+        required=False, help_text='[["09:00", "12:00"], ["13:00", "17:00"]]: start and end '
+        'as HH:MM in the person\'s time zone, "24:00" allowed as an end.')
 
 
 class HoursSerializer(serializers.Serializer):
     """A weekday's intervals, for business hours."""
 
-    monday = _INTERVALS
-    tuesday = _INTERVALS
-    wednesday = _INTERVALS
-    thursday = _INTERVALS
-    friday = _INTERVALS
-    saturday = _INTERVALS
-    sunday = _INTERVALS
+    monday = _intervals()
+    tuesday = _intervals()
+    wednesday = _intervals()
+    thursday = _intervals()
+    friday = _intervals()
+    saturday = _intervals()
+    sunday = _intervals()
 
 
 class ScheduleSerializer(serializers.Serializer):
