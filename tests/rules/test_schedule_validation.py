@@ -303,3 +303,27 @@ def test_check_schedules_alone_keys_its_errors():
         {"name": "Office hours", "kind": "business_hours",
          "hours": {"monday": [["09:00", "17:00"]], "friday": [["09:00", "12:00"]]}}]
     assert errors.by_key == {}
+
+
+@pytest.mark.django_db
+def test_restore_brings_back_schedules_and_scheduled_rules(webex_person):
+    from forwarding.rules import previews
+    from portal.audit import Actor
+
+    update(webex_person, schedules=[OFFICE, HOLIDAYS], dnd_enabled=True,
+           rules=[OUTSIDE_RULE])  # v2
+    update(webex_person, schedules=[], dnd_enabled=False, rules=[])  # v3
+    v2 = AuditEvent.objects.get(person=webex_person, new__version=2)
+    assert v2.new["caller_rules"][0]["schedule"] == "Office hours"
+    preview = previews.restore_preview(webex_person, v2.new)
+    labels = {line["label"] for line in preview["lines"]}
+    assert {"Schedules (business hours and holidays)", "Do not disturb",
+            "Rules per caller"} <= labels
+    settings = services.forwarding_restore(person=webex_person, event=v2, expected_version=3,
+                                           actor=Actor.system("test"))
+    assert settings.version == 4
+    assert [s["name"] for s in settings.schedules] == ["Office hours", "Holidays"]
+    assert settings.dnd_enabled
+    rule = settings.caller_rules.get()
+    assert (rule.match_all, rule.schedule, rule.schedule_when) == (True, "Office hours",
+                                                                  "outside")
