@@ -120,9 +120,13 @@ def _check_hours(errors, key, hours) -> dict:
         errors.add(key + "hours", "Send the hours as a set of days (monday: "
                    "[[\"09:00\", \"17:00\"]], ...).")
         return {}
-    for day in sorted(set(hours) - set(WEEKDAYS)):
-        errors.add(key + "hours", f"{day!s:.20} is not a day of the week; use monday to "
-                   "sunday.")
+    unknown = sorted(str(day)[:20] for day in set(hours) - set(WEEKDAYS))
+    if unknown:
+        # One message however many there are: a client's mistake, not a list to read.
+        errors.add(key + "hours", f"{', '.join(unknown[:3])}"
+                   f"{' and others' if len(unknown) > 3 else ''} "
+                   f"{'is not a day' if len(unknown) == 1 else 'are not days'} of the week; "
+                   "use monday to sunday.")
     result = {}
     for day in WEEKDAYS:
         intervals = _check_day(errors, key + day, day, hours.get(day))
