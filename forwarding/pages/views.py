@@ -27,12 +27,14 @@ from forwarding.pages.forms import (
     PeopleSearchForm,
     TestCallForm,
     rules_initial,
+    zone_notes,
 )
 from forwarding.pages.links import person_page_url
 from forwarding.rules import history, previews, routing, selectors, services
 from forwarding.rules.validation import LoopWarning
 from portal import access, audit
 from portal.models import AuditEvent
+from portal.timezones import person_zone, shown
 from providers.capabilities import DELIVERY_WORDS
 
 PAGE_SIZE = 50
@@ -60,7 +62,7 @@ def _context(request, person, settings, *, form, formset, conflict=False):
         "form": form,
         "formset": formset,
         "rule_errors": getattr(formset, "service_errors", []) if formset is not None else [],
-        "test_form": TestCallForm(initial={"line_state": "busy"}),
+        "test_form": TestCallForm(initial={"line_state": "busy"}, zone=person_zone(person)),
         "page_url": person_page_url(request, person),
         "own_line": selectors.display(person.phone_number),
         "conflict": conflict,
@@ -163,6 +165,8 @@ def _save(request, person, settings, caps):
         return _render_error(request, person, settings, form, formset, status=400,
                              loop_warning=isinstance(exc, LoopWarning))
 
+    for note in zone_notes(form):
+        messages.info(request, note)
     if saved.version == form.cleaned_data["version"]:
         messages.info(request, "Nothing changed: these settings were already in force.")
     else:
@@ -266,7 +270,7 @@ def _history(request, person, *, status=200):
         "filters": filters_form,
         "page": page,
         "rows": history.rows_for(
-            page.object_list, caps=caps, zone=history.zone_for(org=person.org, person=person),
+            page.object_list, caps=caps, zone=timezone.get_current_timezone(),
             name=None if is_self else person.display_name,
             restorable=lambda e: services.restorable_snapshot(e, person) is not None),
         "page_url": person_page_url(request, person),
@@ -341,8 +345,9 @@ def _restore_confirm(request, person, event):
 @require_GET
 def person_test(request, person_id):
     person = access.person_for(request.user, person_id)
+    zone = person_zone(person)
     form = TestCallForm(request.GET or None, initial={"line_state": "busy"},
-                        region=person.org.default_region)
+                        region=person.org.default_region, zone=zone)
     result, status, asked = None, 200, {}
     if form.is_bound:
         if form.is_valid():
@@ -352,7 +357,8 @@ def person_test(request, person_id):
             decision = routing.decide(routing.rules_for(person), caller=caller, at=at,
                                       line_state=state)
             result = simulator.outcome(decision, state)
-            asked = {"caller": caller, "at": selectors.when(at),
+            # The answer speaks on the person's wall clock, like the form it came from.
+            asked = {"caller": caller, "at": shown(at, zone), "note": zone_notes(form),
                      "state": routing.LINE_STATE_LABELS[state]}
         else:
             status = 400
@@ -386,7 +392,8 @@ def org_audit(request, org_id):
         "via_partner": via,
         "filters": filters_form,
         "page": page,
-        "rows": history.rows_for(page.object_list, caps=caps, zone=history.zone_for(org=org),
+        "rows": history.rows_for(page.object_list, caps=caps,
+                                 zone=timezone.get_current_timezone(),
                                  use_person_label=True),
     }, status=400 if filters_form.errors else 200)
 
