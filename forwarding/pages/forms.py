@@ -12,8 +12,8 @@ from datetime import datetime
 
 import phonenumbers
 from django import forms
-from django.forms.fields import BaseTemporalField
 from django.core.exceptions import ValidationError
+from django.forms.fields import BaseTemporalField
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 

@@ -15,7 +15,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from forwarding.pages import delivery, simulator
 from forwarding.pages.bulk_forms import BulkEditForm
@@ -33,6 +33,8 @@ from forwarding.pages.links import person_page_url
 from forwarding.rules import history, previews, routing, selectors, services
 from forwarding.rules.validation import LoopWarning
 from portal import access, audit
+from portal import services as portal_services
+from portal.forms import TimeZoneForm
 from portal.models import AuditEvent
 from portal.timezones import person_zone, shown
 from providers.capabilities import DELIVERY_WORDS
@@ -66,7 +68,13 @@ def _context(request, person, settings, *, form, formset, conflict=False):
         "page_url": person_page_url(request, person),
         "own_line": selectors.display(person.phone_number),
         "conflict": conflict,
+        "zone_form": _zone_form(person),
     }
+
+
+def _zone_form(person, data=None):
+    return TimeZoneForm(data, initial={"time_zone": person.time_zone},
+                        blank_means=person.org.time_zone)
 
 
 def _option_matters(caps, option):
@@ -76,9 +84,9 @@ def _option_matters(caps, option):
     return True
 
 
-def _forms(request, person, settings, caps):
+def _forms(request, person, settings, caps, *, bound=True):
     current = services.values(settings)
-    data = request.POST if request.method == "POST" else None
+    data = request.POST if request.method == "POST" and bound else None
     form = ForwardingForm(
         data, caps=caps, person=person,
         initial=ForwardingForm.initial_from(current, settings.version),
@@ -196,6 +204,33 @@ def my_forwarding(request):
 @require_http_methods(["GET", "POST"])
 def person_forwarding(request, person_id):
     return _person_page(request, access.person_for(request.user, person_id))
+
+
+@login_required
+@require_POST
+def person_time_zone(request, person_id):
+    """The zone a person enters and reads times in: theirs to set, or their admins'."""
+    person = access.person_for(request.user, person_id)
+    if access.needs_mfa(request.user, person):
+        return access.require_mfa(request, person_page_url(request, person))
+    form = _zone_form(person, request.POST)
+    if form.is_valid():
+        actor = audit.actor_from_request(
+            request, via_partner=access.acting_partner(request.user, person))
+        try:
+            person = portal_services.person_time_zone_update(
+                person=person, time_zone=form.cleaned_data["time_zone"], actor=actor)
+        except ValidationError as exc:
+            form.add_error("time_zone", exc.message_dict.get("time_zone", exc.messages))
+        else:
+            messages.success(request, f"Times on this page are now in {person.zone_name}.")
+            return redirect(person_page_url(request, person))
+    settings = selectors.stored_settings(person)
+    page_form, formset = _forms(request, person, settings, selectors.caps_for(person),
+                                bound=False)
+    context = _context(request, person, settings, form=page_form, formset=formset)
+    context["zone_form"] = form
+    return render(request, "forwarding/person.html", context, status=400)
 
 
 # --- people list -----------------------------------------------------------------------------
