@@ -127,6 +127,8 @@ def export_rows(org):
     people = (Person.objects.filter(org=org).select_related("forwarding")
               .order_by("display_name", "id"))
     for person in people.iterator(chunk_size=2000):
+        person.org = org  # its zone without a query per person
+        zone = person_zone(person)
         settings = getattr(person, "forwarding", None)
         version = settings.version if settings is not None else 1
         cells = [_text_cell(person.email), person.provider_person_id,
