@@ -79,8 +79,8 @@ def _day(value: datetime) -> str:
 
 @dataclass(frozen=True)
 class LocalTime:
-    """A wall-clock time read in a zone: the instant, and a note when the time happened
-    twice that day (clocks went back) and the first occurrence was taken."""
+    """A wall-clock time read in a zone: the instant (in UTC), and a note when the time
+    happened twice that day (clocks went back) and the first occurrence was taken."""
 
     instant: datetime
     note: str = ""
@@ -101,7 +101,7 @@ def from_local(naive: datetime, tz, *, label: str = "") -> LocalTime:
     first = naive.replace(tzinfo=tz, fold=0)
     second = naive.replace(tzinfo=tz, fold=1)
     if first.utcoffset() == second.utcoffset():
-        return LocalTime(first)
+        return LocalTime(first.astimezone(_UTC))
     back_first = first.astimezone(_UTC).astimezone(tz).replace(tzinfo=None, fold=0)
     if back_first != naive.replace(fold=0):
         before, after = _transition(naive, tz)
@@ -118,7 +118,9 @@ def from_local(naive: datetime, tz, *, label: str = "") -> LocalTime:
             f"({_clock(naive)} {first.tzname()}, {offset_words(first)}).")
     if label:
         note = f"{label}: {note}"
-    return LocalTime(first, note)
+    # In UTC: Python never finds a zone's ambiguous time equal to any other-zone
+    # datetime (PEP 495), which would surprise every comparison downstream.
+    return LocalTime(first.astimezone(_UTC), note)
 
 
 def offset_words(value: datetime) -> str:
