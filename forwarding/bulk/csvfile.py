@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from forwarding.rules.validation import (
     BOOL_FIELDS,
@@ -104,11 +105,16 @@ def from_cell(name: str, text: str):
 
 def change_text(name: str, value) -> str:
     """A value of a change as people read it on the dry-run and job pages: the CSV's
-    spelling (yes/no, ISO dates, numbers to ring separated by |), "—" for nothing."""
+    spelling (yes/no, ISO dates with the viewer's offset, numbers to ring separated by
+    |), "—" for nothing."""
     if name not in EDITABLE_FIELDS:
         return "—" if value in (None, "") else str(value)
     if name not in BOOL_FIELDS and value in (None, "", []):
         return "—"
+    if name in DATETIME_FIELDS:
+        # On the viewer's wall clock with its offset: the page is read, not re-imported.
+        instant = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return to_cell(name, instant, zone=timezone.get_current_timezone())
     return to_cell(name, value)
 
 

@@ -397,6 +397,8 @@ class EventFilterForm(forms.Form):
     def __init__(self, *args, codes=(), **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        for name in ("since", "until"):
+            self.fields[name].help_text = f"Times in {timezone.get_current_timezone_name()}."
         known = dict(audit.Event.choices)
         choices = [("", "All events")]
         for code in sorted(set(codes) | set(known)):

@@ -96,3 +96,17 @@ def test_export_writes_each_persons_offset_and_round_trips(org, people):
     plan = plan_csv(org, out.getvalue())
     assert all(row.valid and not row.diff for row in plan.rows), [
         (row.errors, row.diff) for row in plan.rows]
+
+
+def test_dry_run_and_job_pages_show_window_values_on_the_viewers_clock():
+    from django.utils import timezone
+
+    from forwarding.bulk.csvfile import change_text
+    from portal.timezones import zone
+
+    with timezone.override(zone("Europe/Berlin")):
+        assert change_text("window_start", "2027-01-15T08:00:00+00:00") == \
+            "2027-01-15T09:00:00+01:00"
+        assert change_text("window_end", datetime(2027, 7, 1, 15, 0, tzinfo=UTC)) == \
+            "2027-07-01T17:00:00+02:00"
+        assert change_text("window_start", None) == "—"
