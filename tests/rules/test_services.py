@@ -339,7 +339,6 @@ def test_somebody_else_changing_my_forwarding_emails_me(mia, member, admin_user,
 @pytest.mark.django_db
 def test_the_email_speaks_on_the_persons_wall_clock(mia, admin_actor,
                                                      django_capture_on_commit_callbacks):
-
     mia.time_zone = "Europe/Berlin"
     mia.save(update_fields=["time_zone"])
     with django_capture_on_commit_callbacks(execute=True):
