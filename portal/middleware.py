@@ -82,7 +82,7 @@ class TimeZoneMiddleware:
         from portal.timezones import zone
 
         user = getattr(request, "user", None)
-        if request.path.startswith("/api/") or user is None or not user.is_authenticated:
+        if request.path_info.startswith("/api/") or user is None or not user.is_authenticated:
             timezone.deactivate()
             return self.get_response(request)
         timezone.activate(zone(viewer_zone_name(user)))
