@@ -209,7 +209,6 @@ class ForwardingForm(forms.Form):
         self.fields["window_end"].help_text = (
             f"{times}. Afterwards the settings above apply again by themselves."
         )
-        self.zone_name = zone_name
 
     def shown(self, name) -> bool:
         """Whether the page shows field `name` for this provider."""
