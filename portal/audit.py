@@ -37,6 +37,7 @@ class Event(models.TextChoices):
     DELEGATION_REVOKED = "delegation.revoked", "Partner access revoked"
     MEMBERSHIP_REMOVED = "membership.removed", "Removed from the organization"
     PERSON_UNLINKED = "person.unlinked", "Account unlinked from a line"
+    PERSON_TIME_ZONE_CHANGED = "person.time_zone_changed", "Time zone changed"
     ORGANIZATION_CREATED = "organization.created", "Organization created"
     ORGANIZATION_UPDATED = "organization.updated", "Organization changed"
     WEBHOOK_KEY_ROTATED = "org.webhook_key_rotated", "Teams webhook address changed"

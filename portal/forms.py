@@ -4,6 +4,9 @@ from django.contrib.auth import password_validation
 from portal.models import Membership, User
 from portal.models.tenancy import partner_by_code
 from portal.provider_urls import base_url_problem
+from portal.timezones import zone_names
+
+ZONE_LIST_ID = "zone-names"  # the <datalist> of partials/zone_datalist.html
 
 
 class InvitationForm(forms.Form):
@@ -78,3 +81,42 @@ class UcwaConnectForm(forms.Form):
         if problem:
             raise forms.ValidationError(problem)
         return url
+
+
+class TimeZoneForm(forms.Form):
+    """An org's or a person's IANA time zone, typed with the names of
+    partials/zone_datalist.html offered as the user types. A name in the wrong case is
+    taken in the right one; anything else is refused next to the field."""
+
+    time_zone = forms.CharField(
+        label="Time zone", max_length=64,
+        widget=forms.TextInput(attrs={"list": ZONE_LIST_ID, "autocomplete": "off",
+                                      "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, blank_means=None, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        field = self.fields["time_zone"]
+        if blank_means:
+            field.required = False
+            field.help_text = (f"A name such as Europe/Berlin or America/New_York. Leave "
+                               f"empty to use the organization's ({blank_means}).")
+        else:
+            field.help_text = ("A name such as Europe/Berlin or America/New_York: people "
+                               "without a zone of their own enter and read times in it.")
+
+    @property
+    def zone_names(self):
+        return zone_names()
+
+    def clean_time_zone(self):
+        name = self.cleaned_data["time_zone"].strip()
+        if not name:
+            return ""
+        known = {zone.lower(): zone for zone in zone_names()}
+        if name.lower() not in known:
+            raise forms.ValidationError(
+                f"{name} is not a time zone. Use a name such as Europe/Berlin or "
+                "America/New_York (start typing to see the list).")
+        return known[name.lower()]

@@ -1,8 +1,9 @@
-"""Security headers the framework does not set by itself."""
+"""Security headers the framework does not set by itself, and the viewer's time zone."""
 
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils import timezone
 
 # No inline scripts or styles anywhere: everything is served from /static/.
 CSP = (
@@ -50,3 +51,42 @@ def allow_form_action(response, origin: str):
     response.headers["Content-Security-Policy"] = policy.replace(
         "form-action 'self'", f"form-action 'self' {origin}")
     return response
+
+
+def viewer_zone_name(user) -> str:
+    """The zone a signed-in user reads times in: their own line's (its zone, else its
+    org's), else the zone of the first org they belong to, else UTC. One query."""
+    from django.db.models import OuterRef, Subquery
+
+    from portal.models import Membership, Person, User  # the app registry is ready by now
+
+    lines = Person.objects.filter(user=OuterRef("pk")).order_by("id")
+    orgs = Membership.objects.filter(user=OuterRef("pk")).order_by("id")
+    found = User.objects.filter(pk=user.pk).values_list(
+        Subquery(lines.values("time_zone")[:1]),
+        Subquery(lines.values("org__time_zone")[:1]),
+        Subquery(orgs.values("org__time_zone")[:1]),
+    ).first()
+    return next((name for name in found or () if name), "UTC")
+
+
+class TimeZoneMiddleware:
+    """Pages show every instant (history, audit log, jobs, calls) in the viewer's zone:
+    templates' |date and timezone.localtime read the zone activated here. The API keeps
+    answering in UTC with an offset, whoever asks, so it is left alone."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from portal.timezones import zone
+
+        user = getattr(request, "user", None)
+        if request.path_info.startswith("/api/") or user is None or not user.is_authenticated:
+            timezone.deactivate()
+            return self.get_response(request)
+        timezone.activate(zone(viewer_zone_name(user)))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -9,7 +9,7 @@ from portal.models import Organization
 
 # What an org row says, for the audit log; credentials are never written to the log.
 AUDITED_FIELDS = ["name", "provider_kind", "provider_org_id", "base_url", "default_region",
-                  "rate_limit_per_second", "graph_api_version"]
+                  "rate_limit_per_second", "graph_api_version", "time_zone"]
 
 
 def _values(org, names):

@@ -23,6 +23,7 @@ from django.utils import timezone
 from portal import audit, signals
 from portal.emails import AsciiLower, normalize_email, same_address
 from portal.models import Delegation, Invitation, Membership, Organization, Person, User
+from portal.timezones import validate_time_zone
 
 INVITATION_LIFETIME = timedelta(days=7)
 
@@ -117,6 +118,26 @@ def person_unlink(*, person: Person, actor: audit.Actor) -> bool:
     _withdraw(org=person.org, user=user, actor=actor,
               reason=f"{user} was unlinked from {person.display_name} by {actor.label}.")
     return True
+
+
+@transaction.atomic
+def person_time_zone_update(*, person: Person, time_zone: str, actor: audit.Actor) -> Person:
+    """Set the zone `person` enters and reads times in (blank: their org's). Stored
+    instants (a time window) stay the same instants; only how they read changes."""
+    person = Person.objects.select_for_update(of=("self",)).select_related("org").get(
+        pk=person.pk)
+    old = person.time_zone
+    try:
+        validate_time_zone(time_zone)
+    except ValidationError as exc:
+        raise ValidationError({"time_zone": exc.messages}) from None
+    if old == time_zone:
+        return person
+    person.time_zone = time_zone
+    person.save(update_fields=["time_zone"])
+    audit.record(event=audit.Event.PERSON_TIME_ZONE_CHANGED, actor=actor, person=person,
+                 old={"time_zone": old}, new={"time_zone": time_zone})
+    return person
 
 
 def _unlink(*, person, user, actor):

@@ -16,6 +16,7 @@ urlpatterns = [
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("orgs/<int:org_id>/settings/", views.org_settings, name="org_settings"),
     path("orgs/<int:org_id>/invite/", views.org_invite, name="org_invite"),
+    path("orgs/<int:org_id>/time-zone/", views.org_time_zone, name="org_time_zone"),
     path("orgs/<int:org_id>/delegations/", views.delegation_grant, name="delegation_grant"),
     path("orgs/<int:org_id>/delegations/<int:delegation_id>/revoke/",
          views.delegation_revoke, name="delegation_revoke"),

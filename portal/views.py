@@ -16,9 +16,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from forwarding.calltime import manifests, webhook_orgs
-from portal import access, audit, services
+from portal import access, audit, org_services, services
 from portal.emails import same_address
-from portal.forms import DelegationForm, InvitationForm, SetPasswordForm
+from portal.forms import DelegationForm, InvitationForm, SetPasswordForm, TimeZoneForm
 from portal.models import Delegation, Membership, Person
 
 MEMBERS_PAGE_SIZE = 50
@@ -89,7 +89,8 @@ def org_settings(request, org_id):
     return _settings_page(request, org, via)
 
 
-def _settings_page(request, org, via, *, invite_form=None, delegation_form=None, status=200):
+def _settings_page(request, org, via, *, invite_form=None, delegation_form=None,
+                   zone_form=None, status=200):
     """The org's settings page, also when a form on it comes back with errors: one
     context, so a re-shown page never loses a section."""
     delegations = (
@@ -107,6 +108,7 @@ def _settings_page(request, org, via, *, invite_form=None, delegation_form=None,
         "delegations": delegations,
         "received": received,
         "invite_form": invite_form or InvitationForm(),
+        "zone_form": zone_form or TimeZoneForm(initial={"time_zone": org.time_zone}),
         "delegation_form": delegation_form,
         "members": _members_page(request, org),
         **_call_time_context(org),
@@ -157,6 +159,29 @@ def org_invite(request, org_id):
             messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
             return redirect("org_settings", org_id=org.id)
     return _settings_page(request, org, via, invite_form=form, status=400)
+
+
+@login_required
+@require_POST
+def org_time_zone(request, org_id):
+    """The org's time zone: its admins, or a partner acting for it (audited as such)."""
+    org, via = access.admin_org_or_404(request.user, org_id)
+    refused = access.require_mfa(request, reverse("org_settings", args=[org.id]))
+    if refused is not None:
+        return refused
+    form = TimeZoneForm(request.POST)
+    if form.is_valid():
+        try:
+            org_services.organization_update(
+                org=org, changes={"time_zone": form.cleaned_data["time_zone"]},
+                actor=audit.actor_from_request(request, via_partner=via))
+        except ValidationError as exc:
+            form.add_error("time_zone", exc.message_dict.get("time_zone", exc.messages))
+        else:
+            messages.success(request, f"{org.name}'s time zone is now "
+                             f"{form.cleaned_data['time_zone']}.")
+            return redirect("org_settings", org_id=org.id)
+    return _settings_page(request, org, via, zone_form=form, status=400)
 
 
 @login_required

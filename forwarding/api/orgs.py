@@ -4,6 +4,7 @@ and revoked by a customer org's own admins."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
@@ -18,6 +19,7 @@ from forwarding.api.errors import error_responses
 from forwarding.api.params import DelegationFilters
 from forwarding.bulk import selectors as bulk_selectors
 from portal import access
+from portal import org_services as portal_services_org
 from portal import services as portal_services
 from portal.forms import UNKNOWN_PARTNER_CODE
 from portal.models import Delegation
@@ -38,16 +40,45 @@ class OrganizationList(PortalAPIView):
         return Response(s.OrganizationSerializer(orgs, many=True).data)
 
 
+def _visible_org(user, pk):
+    for org in bulk_selectors.orgs_for(user):
+        if org.id == pk:
+            return org
+    raise Http404("No such organization")
+
+
 class OrganizationDetail(PortalAPIView):
     serializer_class = s.OrganizationSerializer
 
     @extend_schema(operation_id="organizations_retrieve",
                    responses={200: s.OrganizationSerializer, **error_responses(404)})
     def get(self, request, pk):
-        for org in bulk_selectors.orgs_for(request.user):
-            if org.id == pk:
-                return Response(s.OrganizationSerializer(org).data)
-        raise Http404("No such organization")
+        return Response(s.OrganizationSerializer(_visible_org(request.user, pk)).data)
+
+    @extend_schema(operation_id="organizations_partial_update", request=s.TimeZoneSerializer,
+                   responses={200: s.OrganizationSerializer,
+                              **error_responses(400, 403, 404)},
+                   summary="Change the org's time zone (its admins, or a partner acting "
+                   "for it)")
+    def patch(self, request, pk):
+        org = _visible_org(request.user, pk)
+        if org.role == "member":
+            raise exceptions.PermissionDenied("Only the organization's admins can change it.")
+        require_mfa(request.user)
+        serializer = s.TimeZoneSerializer(data=request.data)
+        if not isinstance(request.data, dict) or not serializer.is_valid():
+            raise errors.invalid(serializer.errors if isinstance(request.data, dict)
+                                 else {"non_field_errors": ["Send a JSON object."]})
+        name = serializer.validated_data["time_zone"]
+        if not name:
+            raise errors.invalid({"time_zone": ["An organization needs a time zone, such as "
+                                                "Europe/Berlin."]})
+        try:
+            portal_services_org.organization_update(
+                org=org, changes={"time_zone": name}, actor=self.actor(org.via_partner))
+        except ValidationError as exc:
+            raise errors.invalid(errors.django_errors(exc)) from None
+        return Response(s.OrganizationSerializer(_visible_org(request.user, pk)).data)
 
 
 # --- delegations ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ the schema says date-time. Here an empty value is a value, checked like any othe
 
 from __future__ import annotations
 
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.utils import html
@@ -22,6 +23,32 @@ from rest_framework.utils import html
 from forwarding.api import errors
 from forwarding.bulk.selectors import BEHIND
 from forwarding.models import BulkJobRow, SyncStatus
+
+NAIVE_INSTANT = ("Give the time with its offset, e.g. 2026-03-29T09:00:00+02:00 or "
+                 "2026-03-29T07:00:00Z: without one it could be any of 24 hours.")
+
+
+class InstantField(serializers.DateTimeField):
+    """An ISO 8601 date and time WITH an offset. DRF would read one without an offset in
+    the server's zone, a guess the client never sees; the API refuses it instead (400
+    naming the field), so every instant it stores is the one the client meant. Answers
+    are ISO 8601 in UTC."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "ISO 8601 with an offset (Z or +02:00); a time "
+                          "without one is refused.")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.tzinfo is None:
+                raise serializers.ValidationError(NAIVE_INSTANT, code="naive")
+        return super().to_internal_value(value)
+
 
 # PostgreSQL's bigint (the ids: DEFAULT_AUTO_FIELD is BigAutoField) and integer (versions
 # and other PositiveIntegerField columns).
@@ -137,9 +164,10 @@ class EventFilters(serializers.Serializer):
     event = serializers.CharField(required=False, max_length=64,
                                   help_text="Event code, e.g. forwarding.updated.")
     correlation_id = serializers.CharField(required=False, max_length=64)
-    since = serializers.DateTimeField(required=False, help_text="From (inclusive).")
-    until = serializers.DateTimeField(required=False, help_text="Until (exclusive); after "
-                                      "`since` when both are given.")
+    since = InstantField(required=False, help_text="From (inclusive); ISO 8601 with an "
+                         "offset.")
+    until = InstantField(required=False, help_text="Until (exclusive); after `since` when "
+                         "both are given; ISO 8601 with an offset.")
 
     def validate(self, attrs):
         if attrs.get("since") and attrs.get("until") and attrs["until"] <= attrs["since"]:

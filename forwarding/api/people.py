@@ -29,6 +29,7 @@ from forwarding.rules import selectors, services
 from forwarding.rules.validation import DEFAULTS, EDITABLE_FIELDS, LoopWarning
 from forwarding.sync import delivery
 from portal import access
+from portal import services as portal_services
 
 # --- people -----------------------------------------------------------------------------------
 
@@ -58,12 +59,34 @@ class PersonDetail(PortalAPIView):
     @extend_schema(operation_id="people_retrieve", responses={
         200: s.PersonSerializer, **error_responses(404)})
     def get(self, request, pk):
-        person = access.person_for(request.user, pk)
+        return self._answer(request, access.person_for(request.user, pk))
+
+    @staticmethod
+    def _answer(request, person):
         settings = selectors.stored_settings(person)
         person.forwarding = settings if settings.pk else None
         via = access.acting_partner(request.user, person)
         return Response(s.PersonSerializer(
             answers.person_answer(person, user=request.user, via_partner=via)).data)
+
+    @extend_schema(operation_id="people_partial_update", request=s.TimeZoneSerializer,
+                   responses={200: s.PersonSerializer, **error_responses(400, 403, 404)},
+                   summary="Change a person's time zone (empty: the org's)")
+    def patch(self, request, pk):
+        person = access.person_for(request.user, pk)
+        require_mfa(request.user, person)
+        if not isinstance(request.data, dict):
+            raise errors.invalid({"non_field_errors": ["Send a JSON object."]})
+        serializer = s.TimeZoneSerializer(data=request.data)
+        if not serializer.is_valid():
+            raise errors.invalid(serializer.errors)
+        try:
+            person = portal_services.person_time_zone_update(
+                person=person, time_zone=serializer.validated_data["time_zone"],
+                actor=self.actor(access.acting_partner(request.user, person)))
+        except ValidationError as exc:
+            raise errors.invalid(errors.django_errors(exc)) from None
+        return self._answer(request, person)
 
 
 # --- forwarding -------------------------------------------------------------------------------

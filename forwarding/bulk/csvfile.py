@@ -30,6 +30,7 @@ from forwarding.rules.validation import (
     STRUCTURED_FIELDS,
 )
 from portal.models import Person
+from portal.timezones import from_local, person_zone
 
 # One row per person. The person is named by provider_person_id, else by email; version
 # (optional) is the version the row was read from; display_name is for people and ignored
@@ -58,8 +59,9 @@ def _text_cell(value: str) -> str:
     return f"'{value}" if value.startswith(_FORMULA_START) else value
 
 
-def to_cell(name: str, value) -> str:
-    """A stored setting as a CSV cell."""
+def to_cell(name: str, value, *, zone=None) -> str:
+    """A stored setting as a CSV cell; an instant in `zone` (the person's) with its
+    offset, so a spreadsheet shows the person's wall clock and the cell stays exact."""
     if name in BOOL_FIELDS:
         return "yes" if value else "no"
     if value is None:
@@ -67,7 +69,7 @@ def to_cell(name: str, value) -> str:
     if name in DATETIME_FIELDS:
         if isinstance(value, str):
             return value
-        return value.astimezone(UTC).isoformat()
+        return value.astimezone(zone or UTC).isoformat()
     if name in LIST_FIELDS:
         return LIST_SEPARATOR.join(value or [])
     return str(value)
@@ -94,9 +96,9 @@ def from_cell(name: str, text: str):
             value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
         except ValueError:
             raise DjangoValidationError(
-                "Enter a date and time like 2026-03-02T08:00:00+00:00.") from None
-        if value.tzinfo is None:
-            value = timezone.make_aware(value)  # the portal's time zone, as the forms do
+                "Enter a date and time like 2026-03-02T08:00:00+01:00.") from None
+        # Without an offset it stays naive here: it is read on the person's wall clock
+        # once the row's person is known (_read_local_times).
         return value
     if name in LIST_FIELDS:
         return [part.strip() for part in text.split(LIST_SEPARATOR) if part.strip()]
@@ -105,11 +107,16 @@ def from_cell(name: str, text: str):
 
 def change_text(name: str, value) -> str:
     """A value of a change as people read it on the dry-run and job pages: the CSV's
-    spelling (yes/no, ISO dates, numbers to ring separated by |), "—" for nothing."""
+    spelling (yes/no, ISO dates with the viewer's offset, numbers to ring separated by
+    |), "—" for nothing."""
     if name not in EDITABLE_FIELDS:
         return "—" if value in (None, "") else str(value)
     if name not in BOOL_FIELDS and value in (None, "", []):
         return "—"
+    if name in DATETIME_FIELDS:
+        # On the viewer's wall clock with its offset: the page is read, not re-imported.
+        instant = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return to_cell(name, instant, zone=timezone.get_current_timezone())
     return to_cell(name, value)
 
 
@@ -128,13 +135,15 @@ def export_rows(org):
     people = (Person.objects.filter(org=org).select_related("forwarding")
               .order_by("display_name", "id"))
     for person in people.iterator(chunk_size=2000):
+        person.org = org  # its zone without a query per person
+        zone = person_zone(person)
         settings = getattr(person, "forwarding", None)
         version = settings.version if settings is not None else 1
         cells = [_text_cell(person.email), person.provider_person_id,
                  _text_cell(person.display_name), str(version)]
         for name in SETTING_COLUMNS:
             value = getattr(settings, name) if settings is not None else DEFAULTS[name]
-            cells.append(to_cell(name, value))
+            cells.append(to_cell(name, value, zone=zone))
         yield cells
 
 
@@ -349,4 +358,22 @@ def _resolve(org, batch: list[Entry]) -> list[Entry]:
                      "their provider_person_id instead.")
             else:
                 _add(entry.errors, "email", "Nobody in this organization has this email.")
+        if entry.person is not None:
+            _read_local_times(entry)
     return batch
+
+
+def _read_local_times(entry: Entry) -> None:
+    """A date and time without an offset is the person's wall clock (docs/bulk-and-api.md):
+    one that does not exist there is refused in its cell; one that happens twice is read
+    as its first occurrence, as on the person page."""
+    zone = person_zone(entry.person)
+    for name in DATETIME_FIELDS:
+        value = entry.changes.get(name)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            try:
+                entry.changes[name] = from_local(value, zone).instant
+            except DjangoValidationError as exc:
+                del entry.changes[name]
+                for message in exc.messages:
+                    _add(entry.errors, name, message)

@@ -33,11 +33,11 @@ def settled(settings, caps) -> bool:
 
 
 def checked_at_words(value) -> str:
-    """"10:42" today, "Tue 03 Mar 10:42" otherwise, in the portal's time zone."""
+    """"10:42 CET" today, "Tue 03 Mar 10:42 CET" otherwise, in the viewer's time zone."""
     local = timezone.localtime(value)
     if local.date() == timezone.localdate():
-        return f"{local:%H:%M}"
-    return f"{local:%a %d %b %H:%M}"
+        return f"{local:%H:%M} {local.tzname()}"
+    return f"{local:%a %d %b %H:%M} {local.tzname()}"
 
 
 def compare_words(settings, caps) -> str:

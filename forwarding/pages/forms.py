@@ -8,13 +8,19 @@ service, which refuses it with the capability matrix's reason.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import phonenumbers
 from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.fields import BaseTemporalField
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from forwarding.rules.routing import LINE_STATE_LABELS, LINE_STATES
 from forwarding.rules.validation import FIELD_FEATURES, FIELD_OPTIONS, normalize_caller
 from portal import audit
+from portal.timezones import from_local, person_zone
 from providers.capabilities import PORTAL_DESTINATION_MAX_LENGTH
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -43,10 +49,65 @@ class LocalDateTimeInput(forms.DateTimeInput):
         super().__init__(attrs=attrs, format=DATETIME_FORMAT)
 
 
+AMBIGUOUS_HELP = ("A time that happens twice when clocks go back is read as the first "
+                  "one.")
+
+
+class ZonedDateTimeField(forms.DateTimeField):
+    """A date and time typed on a wall clock of `zone` (None: the viewer's, the active
+    zone), read into an aware instant. Unlike Django's field, a time that does not exist
+    there gets a message naming the clock change, and one that happens twice is read as
+    its first occurrence (portal.timezones.from_local), with a note in `self.note`.
+    A value with an offset ("2026-03-29T09:00+02:00") is taken as it is."""
+
+    def __init__(self, *args, zone=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.zone = zone
+        self.note = ""
+
+    def current_zone(self):
+        return self.zone or timezone.get_current_timezone()
+
+    def prepare_value(self, value):
+        if isinstance(value, datetime) and timezone.is_aware(value):
+            return timezone.localtime(value, self.current_zone()).replace(tzinfo=None)
+        return value
+
+    def to_python(self, value):
+        self.note = ""
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime):
+            parsed = value
+        else:
+            value = str(value).strip()
+            try:
+                parsed = parse_datetime(value)
+            except ValueError:
+                parsed = None
+            if parsed is None:
+                parsed = BaseTemporalField.to_python(self, value)
+        if timezone.is_aware(parsed):
+            return parsed
+        try:
+            local = from_local(parsed, self.current_zone())
+        except ValidationError as exc:
+            raise ValidationError(exc.messages, code="nonexistent_time") from None
+        if local.note:
+            self.note = f"{self.label}: {local.note}"
+        return local.instant
+
+
 def _datetime_field(label):
-    return forms.DateTimeField(
+    return ZonedDateTimeField(
         label=label, required=False, widget=LocalDateTimeInput(), input_formats=DATETIME_INPUTS,
     )
+
+
+def zone_notes(form) -> list[str]:
+    """The notes of `form`'s date and time fields (an ambiguous time read as the first)."""
+    return [field.note for field in form.fields.values()
+            if isinstance(field, ZonedDateTimeField) and field.note]
 
 
 def _destination(label):
@@ -138,10 +199,17 @@ class ForwardingForm(forms.Form):
                 self.fields[name].widget.attrs.update({
                     "role": "switch", "class": "switch", "data-switch": "",
                     "aria-controls": f"body-{feature}"})
-        tz = timezone.get_current_timezone_name()
-        self.fields["window_start"].help_text = f"Date and time, {tz}."
+        # The window is the person's: typed and shown on their wall clock, whoever edits.
+        zone_name = person.zone_name
+        viewer = timezone.get_current_timezone_name()
+        times = f"Times in {zone_name}"
+        if viewer != zone_name:
+            times += f" ({person.display_name}'s time zone; yours is {viewer})"
+        for name in ("window_start", "window_end"):
+            self.fields[name].zone = person_zone(person)
+        self.fields["window_start"].help_text = f"{times}. {AMBIGUOUS_HELP}"
         self.fields["window_end"].help_text = (
-            f"Date and time, {tz}. Afterwards the settings above apply again by themselves."
+            f"{times}. Afterwards the settings above apply again by themselves."
         )
 
     def shown(self, name) -> bool:
@@ -194,12 +262,10 @@ class ForwardingForm(forms.Form):
 
     @staticmethod
     def initial_from(values: dict, version: int) -> dict:
+        # Stored instants stay aware: the window fields show them in the person's zone.
         initial = dict(values)
         initial.pop("caller_rules", None)
         initial["simring_targets"] = "\n".join(values.get("simring_targets") or [])
-        for name in ("window_start", "window_end"):
-            if initial.get(name):
-                initial[name] = timezone.localtime(initial[name])
         initial["version"] = version
         return initial
 
@@ -301,12 +367,15 @@ class TestCallForm(forms.Form):
         choices=[(s, LINE_STATE_LABELS[s]) for s in LINE_STATES],
     )
 
-    def __init__(self, *args, region="US", **kwargs):
+    def __init__(self, *args, region="US", zone=None, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.region = region
+        # The person's wall clock (the simulator answers in it); the viewer's without one.
+        self.fields["at"].zone = zone
+        name = getattr(zone, "key", None) or timezone.get_current_timezone_name()
         self.fields["at"].help_text = (
-            f"Date and time, {timezone.get_current_timezone_name()}; now when empty."
+            f"Date and time in {name}; now when empty. {AMBIGUOUS_HELP}"
         )
 
     def clean_caller(self):
@@ -335,6 +404,8 @@ class EventFilterForm(forms.Form):
     def __init__(self, *args, codes=(), **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        for name in ("since", "until"):
+            self.fields[name].help_text = f"Times in {timezone.get_current_timezone_name()}."
         known = dict(audit.Event.choices)
         choices = [("", "All events")]
         for code in sorted(set(codes) | set(known)):

@@ -12,6 +12,8 @@ urlpatterns = [
     path("people/<int:person_id>/history/", views.person_history, name="person_history"),
     path("people/<int:person_id>/restore/", views.person_restore, name="person_restore"),
     path("people/<int:person_id>/test/", views.person_test, name="person_test"),
+    path("people/<int:person_id>/time-zone/", views.person_time_zone,
+         name="person_time_zone"),
     path("orgs/", bulk_views.org_switcher, name="org_switcher"),
     path("orgs/<int:org_id>/bulk/", bulk_views.bulk_import, name="bulk_import"),
     path("orgs/<int:org_id>/bulk/apply/", draft_views.bulk_import_apply,

@@ -15,7 +15,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from forwarding.pages import delivery, simulator
 from forwarding.pages.bulk_forms import BulkEditForm
@@ -27,12 +27,16 @@ from forwarding.pages.forms import (
     PeopleSearchForm,
     TestCallForm,
     rules_initial,
+    zone_notes,
 )
 from forwarding.pages.links import person_page_url
 from forwarding.rules import history, previews, routing, selectors, services
 from forwarding.rules.validation import LoopWarning
 from portal import access, audit
+from portal import services as portal_services
+from portal.forms import TimeZoneForm
 from portal.models import AuditEvent
+from portal.timezones import person_zone, shown
 from providers.capabilities import DELIVERY_WORDS
 
 PAGE_SIZE = 50
@@ -60,11 +64,17 @@ def _context(request, person, settings, *, form, formset, conflict=False):
         "form": form,
         "formset": formset,
         "rule_errors": getattr(formset, "service_errors", []) if formset is not None else [],
-        "test_form": TestCallForm(initial={"line_state": "busy"}),
+        "test_form": TestCallForm(initial={"line_state": "busy"}, zone=person_zone(person)),
         "page_url": person_page_url(request, person),
         "own_line": selectors.display(person.phone_number),
         "conflict": conflict,
+        "zone_form": _zone_form(person),
     }
+
+
+def _zone_form(person, data=None):
+    return TimeZoneForm(data, initial={"time_zone": person.time_zone},
+                        blank_means=person.org.time_zone)
 
 
 def _option_matters(caps, option):
@@ -74,9 +84,9 @@ def _option_matters(caps, option):
     return True
 
 
-def _forms(request, person, settings, caps):
+def _forms(request, person, settings, caps, *, bound=True):
     current = services.values(settings)
-    data = request.POST if request.method == "POST" else None
+    data = request.POST if request.method == "POST" and bound else None
     form = ForwardingForm(
         data, caps=caps, person=person,
         initial=ForwardingForm.initial_from(current, settings.version),
@@ -164,6 +174,8 @@ def _save(request, person, settings, caps):
         return _render_error(request, person, settings, form, formset, status=400,
                              loop_warning=isinstance(exc, LoopWarning))
 
+    for note in zone_notes(form):
+        messages.info(request, note)
     if saved.version == form.cleaned_data["version"]:
         messages.info(request, "Nothing changed: these settings were already in force.")
     else:
@@ -193,6 +205,33 @@ def my_forwarding(request):
 @require_http_methods(["GET", "POST"])
 def person_forwarding(request, person_id):
     return _person_page(request, access.person_for(request.user, person_id))
+
+
+@login_required
+@require_POST
+def person_time_zone(request, person_id):
+    """The zone a person enters and reads times in: theirs to set, or their admins'."""
+    person = access.person_for(request.user, person_id)
+    if access.needs_mfa(request.user, person):
+        return access.require_mfa(request, person_page_url(request, person))
+    form = _zone_form(person, request.POST)
+    if form.is_valid():
+        actor = audit.actor_from_request(
+            request, via_partner=access.acting_partner(request.user, person))
+        try:
+            person = portal_services.person_time_zone_update(
+                person=person, time_zone=form.cleaned_data["time_zone"], actor=actor)
+        except ValidationError as exc:
+            form.add_error("time_zone", exc.message_dict.get("time_zone", exc.messages))
+        else:
+            messages.success(request, f"Times on this page are now in {person.zone_name}.")
+            return redirect(person_page_url(request, person))
+    settings = selectors.stored_settings(person)
+    page_form, formset = _forms(request, person, settings, selectors.caps_for(person),
+                                bound=False)
+    context = _context(request, person, settings, form=page_form, formset=formset)
+    context["zone_form"] = form
+    return render(request, "forwarding/person.html", context, status=400)
 
 
 # --- people list -----------------------------------------------------------------------------
@@ -267,7 +306,7 @@ def _history(request, person, *, status=200):
         "filters": filters_form,
         "page": page,
         "rows": history.rows_for(
-            page.object_list, caps=caps, zone=history.zone_for(org=person.org, person=person),
+            page.object_list, caps=caps, zone=timezone.get_current_timezone(),
             name=None if is_self else person.display_name,
             restorable=lambda e: services.restorable_snapshot(e, person) is not None),
         "page_url": person_page_url(request, person),
@@ -342,8 +381,9 @@ def _restore_confirm(request, person, event):
 @require_GET
 def person_test(request, person_id):
     person = access.person_for(request.user, person_id)
+    zone = person_zone(person)
     form = TestCallForm(request.GET or None, initial={"line_state": "busy"},
-                        region=person.org.default_region)
+                        region=person.org.default_region, zone=zone)
     result, status, asked = None, 200, {}
     if form.is_bound:
         if form.is_valid():
@@ -353,7 +393,8 @@ def person_test(request, person_id):
             decision = routing.decide(routing.rules_for(person), caller=caller, at=at,
                                       line_state=state)
             result = simulator.outcome(decision, state)
-            asked = {"caller": caller, "at": selectors.when(at),
+            # The answer speaks on the person's wall clock, like the form it came from.
+            asked = {"caller": caller, "at": shown(at, zone), "note": zone_notes(form),
                      "state": routing.LINE_STATE_LABELS[state]}
         else:
             status = 400
@@ -387,7 +428,8 @@ def org_audit(request, org_id):
         "via_partner": via,
         "filters": filters_form,
         "page": page,
-        "rows": history.rows_for(page.object_list, caps=caps, zone=history.zone_for(org=org),
+        "rows": history.rows_for(page.object_list, caps=caps,
+                                 zone=timezone.get_current_timezone(),
                                  use_person_label=True),
     }, status=400 if filters_form.errors else 200)
 

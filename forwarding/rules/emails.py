@@ -12,8 +12,10 @@ from django.conf import settings as django_settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from forwarding.rules import selectors
+from portal.timezones import person_zone
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +31,11 @@ def is_somebody_else(person, actor) -> bool:
 
 def compose(*, person, actor, old, new, event) -> tuple[str, str]:
     caps = selectors.caps_for(person)
-    changes = selectors.describe_changes(old, new, caps=caps)
-    now_lines = [f"- {d['label']}: {d['text']}" for d in selectors.describe(new, caps=caps)]
+    # The reader is the person: every time in the email is on their wall clock.
+    with timezone.override(person_zone(person)):
+        changes = selectors.describe_changes(old, new, caps=caps)
+        now_lines = [f"- {d['label']}: {d['text']}"
+                     for d in selectors.describe(new, caps=caps)]
     verb = "restored an earlier version of" if event == "forwarding.restored" else "changed"
     subject = f"{actor.label} {verb} your call forwarding"
     link = django_settings.PUBLIC_URL + reverse("my_forwarding")

@@ -4,59 +4,32 @@ Every event shows its label from `portal.audit.Event`. A delivery outcome (`push
 folded into the change it delivered ("Delivered to Webex Calling at 10:42", "Not
 delivered: <reason>") instead of being a row of its own, unless somebody filters for it;
 technical ids (correlation, tracking id, attempt) go to a "Details" list that pages show
-behind a disclosure. Times are shown in the person's time zone (their line's, else their
-org's region's)."""
+behind a disclosure. Times are shown in the zone the page passes, by default the viewer's
+(portal.middleware.TimeZoneMiddleware activates it)."""
 
 from __future__ import annotations
 
-import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import phonenumbers
-from django.conf import settings as django_settings
 from django.utils import timezone
-from phonenumbers import timezone as number_zones
 
 from forwarding.rules import selectors
 from forwarding.rules.services import RESTORABLE_EVENTS
 from portal import audit
 from portal.models import AuditEvent
+from portal.timezones import shown
 
 OUTCOME_EVENTS = (audit.Event.PUSH_SUCCEEDED.value, audit.Event.PUSH_RETRYING.value,
                   audit.Event.PUSH_FAILED.value)
 CHANGE_EVENTS = RESTORABLE_EVENTS  # the events whose `new` is a saved version
-_UNKNOWN_ZONE = "Etc/Unknown"
 # Keys of `data` that are ids or measurements: behind the "Details" disclosure.
 _TECHNICAL = {"tracking_id": "Tracking id", "attempt": "Attempt", "status": "HTTP status",
               "duration_ms": "Duration (ms)", "requests": "Requests sent",
               "attempts": "Attempts so far", "retry_in_s": "Next try in (s)"}
 
 
-# --- time zones ----------------------------------------------------------------------------
-
-
-def _zone_of_number(number) -> str | None:
-    zones = [z for z in number_zones.time_zones_for_number(number) if z != _UNKNOWN_ZONE]
-    return zones[0] if zones else None
-
-
-def zone_for(*, org, person=None) -> zoneinfo.ZoneInfo:
-    """The time zone to show times in: the person's line's, else the org's region's (the
-    first zone of its example number), else the portal's."""
-    name = None
-    if person is not None and person.phone_number:
-        try:
-            name = _zone_of_number(phonenumbers.parse(person.phone_number, org.default_region))
-        except phonenumbers.NumberParseException:
-            name = None
-    if name is None and org is not None:
-        example = phonenumbers.example_number(org.default_region or "")
-        name = _zone_of_number(example) if example is not None else None
-    try:
-        return zoneinfo.ZoneInfo(name or django_settings.TIME_ZONE)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
+# --- moments -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -68,10 +41,10 @@ class Moment:
     clock: str
 
 
-def moment(value: datetime, zone) -> Moment:
+def moment(value: datetime, zone=None) -> Moment:
+    """`value` read in `zone`, else in the viewer's (the active zone)."""
     local = timezone.localtime(value, zone)
-    return Moment(text=f"{local:%a %d %b %Y %H:%M} {local.tzname()}", iso=value.isoformat(),
-                  clock=f"{local:%H:%M}")
+    return Moment(text=shown(value, zone), iso=value.isoformat(), clock=f"{local:%H:%M}")
 
 
 # --- rows ----------------------------------------------------------------------------------
@@ -160,7 +133,7 @@ def _summary(event, *, caps, zone) -> str:
     return ""
 
 
-def rows_for(events, *, caps, zone, name=None, use_person_label=False,
+def rows_for(events, *, caps, zone=None, name=None, use_person_label=False,
              restorable=None) -> list[Row]:
     """Readable rows for a page of events. Descriptions say "you" unless `name` is given
     or `use_person_label` asks for each event's person; `restorable(event)` says whether

@@ -7,7 +7,6 @@ import re
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
 
-from django.conf import settings as django_settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -15,6 +14,7 @@ from forwarding.models import ForwardingSettings, SyncStatus
 from forwarding.rules.schedule_clock import schedule_state
 from forwarding.rules.validation import DEFAULTS, FIELD_FEATURES, FIELD_OPTIONS
 from portal.models import AuditEvent, Person
+from portal.timezones import shown
 from providers.addresses import display_destination
 from providers.base import CallerRuleState, ForwardingState
 from providers.capabilities import FEATURE_LABELS
@@ -164,14 +164,14 @@ def event_codes(queryset):
 # --- plain words ---------------------------------------------------------------------------
 
 
-def when(value) -> str:
-    """A datetime (or ISO string) in the portal's time zone, the way people read it."""
+def when(value, zone=None) -> str:
+    """A datetime (or ISO string) the way people read it, in `zone`, else in the active
+    one (a page's viewer's; an email activates its reader's)."""
     if not value:
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    local = timezone.localtime(value)
-    return f"{local:%a %d %b %Y %H:%M} {django_settings.TIME_ZONE}"
+    return shown(value, zone)
 
 
 class Who:

@@ -5,7 +5,7 @@
    - the Delivery line refreshes itself from sync/state.json (same origin) while the
      badge shows a state that moves by itself (Pending, Pushing, Retrying, Waiting);
    - "Compare with <provider> now" is sent in the background and its result
-     ("Checked at 10:42: matches Webex Calling") replaces the line when it arrives. */
+     ("Checked at 10:42 CET: matches Webex Calling") replaces the line when it arrives. */
 (function () {
   "use strict";
 

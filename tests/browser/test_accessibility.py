@@ -146,6 +146,7 @@ def test_pages_are_accessible_and_fit_a_phone(context_factory, live_server, tran
     problems += check(page, f"{base}/people/{ada.id}/history/", "history", raw_codes=True)
     problems += check(page, f"{base}/orgs/{org.id}/audit/", "audit", raw_codes=True)
     problems += check(page, f"{base}/orgs/{org.id}/connection/", "connection")
+    problems += check(page, f"{base}/orgs/{org.id}/settings/", "org-settings")
     problems += check(page, f"{base}/orgs/{org.id}/bulk/", "bulk-import")
 
     # A dry run: the org's export with one valid change and one invalid row.

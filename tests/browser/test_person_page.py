@@ -134,7 +134,7 @@ def test_the_delivery_badge_turns_synced_and_compare_says_it_matches(
 
     page.get_by_role("button", name="Compare with Webex Calling now").click()
     page.wait_for_function(
-        "() => /^Checked at \\d\\d:\\d\\d: matches Webex Calling\\.$/"
+        "() => /^Checked at \\d\\d:\\d\\d \\S+: matches Webex Calling\\.$/"
         ".test(document.querySelector('#delivery [data-compare]').textContent)",
         timeout=30_000)
     assert page.evaluate("() => window.__notReloaded === true"), "the page was reloaded"

@@ -12,6 +12,7 @@ from django.urls import reverse
 from forwarding.bulk import jobs
 from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings, SyncStatus
 from portal.models import AuditEvent, Membership
+from portal.timezones import zone
 from tests.cast import make_org, make_person, make_user, update
 
 
@@ -264,6 +265,16 @@ class TestJobPage:
         html = client.get(reverse("bulk_job", args=[job.id])).content.decode()
         assert '<progress id="bar-processed" class="progress" max="2" value="2">' in html
         assert html.count("Saved, being delivered") == 2 and "Undo this job" in html
+
+    def test_the_start_reads_in_the_viewers_zone(self, client, admin_user, org, job):
+        """Time zones are activated once per request: the job page's |date follows the
+        admin's org's zone, with its abbreviation."""
+        org.time_zone = "Asia/Kolkata"
+        org.save(update_fields=["time_zone"])
+        client.force_login(admin_user)
+        html = client.get(reverse("bulk_job", args=[job.id])).content.decode()
+        local = job.created_at.astimezone(zone("Asia/Kolkata"))
+        assert f"on {local:%a %d %b %Y %H:%M} IST." in html
 
     def test_progress_json(self, client, admin_user, job, people):
         client.force_login(admin_user)

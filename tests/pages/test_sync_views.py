@@ -144,8 +144,8 @@ def test_the_delivery_line_says_what_the_last_comparison_found(client, admin_use
     url = reverse("sync_state", args=[failed_row.person_id])
     data = client.get(url).json()
     local = timezone.localtime(checked)
-    at = (f"{local:%H:%M}" if local.date() == timezone.localdate()
-          else f"{local:%a %d %b %H:%M}")
+    at = (f"{local:%H:%M} {local.tzname()}" if local.date() == timezone.localdate()
+          else f"{local:%a %d %b %H:%M} {local.tzname()}")
     assert data["compare"] == f"Checked at {at}: matches Webex Calling."
     assert data["checked_at"] == checked.isoformat()
     assert data["compare"] in client.get(

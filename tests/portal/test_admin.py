@@ -76,7 +76,7 @@ def _org_form(org, **changes):
             "provider_org_id": org.provider_org_id, "base_url": org.base_url,
             "default_region": org.default_region,
             "rate_limit_per_second": org.rate_limit_per_second,
-            "graph_api_version": org.graph_api_version}
+            "graph_api_version": org.graph_api_version, "time_zone": org.time_zone}
     data.update(changes)
     return data
 
@@ -105,12 +105,13 @@ def test_organization_created_in_admin_is_audited(client):
     response = client.post(reverse("admin:portal_organization_add"), {
         "name": "Initech", "provider_kind": "graph", "provider_org_id": "tenant-1",
         "base_url": "https://graph.microsoft.com", "default_region": "US",
-        "rate_limit_per_second": 10, "graph_api_version": "v1.0"})
+        "rate_limit_per_second": 10, "graph_api_version": "v1.0",
+        "time_zone": "America/Chicago"})
     assert response.status_code == 302
     org = Organization.objects.get(name="Initech")
     event = AuditEvent.objects.get(event="organization.created")
-    assert (event.org, event.actor, event.new["base_url"]) == (
-        org, staff, "https://graph.microsoft.com")
+    assert (event.org, event.actor, event.new["base_url"], event.new["time_zone"]) == (
+        org, staff, "https://graph.microsoft.com", "America/Chicago")
 
 
 @pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/",

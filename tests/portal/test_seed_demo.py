@@ -31,3 +31,16 @@ def test_seed_demo_is_idempotent_and_prints_json():
     member = next(u for u in data["users"] if u["role"] == "member")
     assert User.objects.get(email=member["email"]).check_password(member["password"])
     assert len(data["people"]) == 20
+
+
+def test_seed_demo_gives_orgs_the_zones_of_their_people():
+    out = StringIO()
+    call_command("seed_demo", "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    zones = {o["provider_org_id"]: o["time_zone"] for o in data["orgs"]}
+    assert zones["acme-webex"] == "America/New_York"
+    assert zones["umbrella-lync"] == "Europe/Berlin"
+    grace = Person.objects.get(provider_person_id="acme-webex-grace")
+    ada = Person.objects.get(provider_person_id="acme-webex-ada")
+    assert (grace.zone_name, ada.zone_name, ada.time_zone) == (
+        "Europe/Berlin", "America/New_York", "")

@@ -1,7 +1,7 @@
 """forwarding_update, restore, snapshots, desired_state and the change email."""
 
 import json
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -336,6 +336,19 @@ def test_somebody_else_changing_my_forwarding_emails_me(mia, member, admin_user,
     assert "(before: When you are busy, calls are not forwarded.)" in message.body
     assert "now version 2" in message.body
     assert "/me/" in message.body
+
+
+@pytest.mark.django_db
+def test_the_email_speaks_on_the_persons_wall_clock(mia, admin_actor,
+                                                     django_capture_on_commit_callbacks):
+    mia.time_zone = "Europe/Berlin"
+    mia.save(update_fields=["time_zone"])
+    with django_capture_on_commit_callbacks(execute=True):
+        update(mia, actor=admin_actor, window_enabled=True, window_destination="2001",
+               window_start=datetime(2027, 1, 15, 8, 0, tzinfo=UTC),
+               window_end=datetime(2027, 7, 1, 15, 0, tzinfo=UTC))
+    body = mail.outbox[0].body
+    assert "From Fri 15 Jan 2027 09:00 CET until Thu 01 Jul 2027 17:00 CEST" in body
 
 
 @pytest.mark.django_db

@@ -148,6 +148,9 @@ TABLE: dict[str, Entry] = {
                                  "Plenty-0f-entropy"}),
     # POST only re-renders the page (the view does not restrict methods); it writes nothing.
     "org_settings": url(GET=ADMINS_200, POST=ADMINS_200),
+    # Its admins, or the partner acting for it (audited as such).
+    "org_time_zone": url(writes=True, GET=PAGE_405, POST=ADMINS_302,
+                         data=lambda w, role, t: {"time_zone": "Pacific/Auckland"}),
     "org_invite": url(writes=True,
         GET=PAGE_405, POST="login 404 404 302 404 403 404 404",
         data=lambda w, role, t: {"email": "intruder@example.net", "role": "admin"}),
@@ -183,7 +186,8 @@ TABLE: dict[str, Entry] = {
                                          POST=PAGE_405),
     # --- API -----------------------------------------------------------------------------
     "api_people": api(GET=SIGNED_IN),
-    "api_person": api(GET=API_ADMINS),
+    "api_person": api(writes=True, GET=API_ADMINS, PATCH=API_ADMINS,
+                      data=lambda w, role, t: Json({"time_zone": "Pacific/Auckland"})),
     "api_person_forwarding": api(writes=True, GET=API_ADMINS, PUT=API_ADMINS, PATCH=API_ADMINS,
                                  data=_forwarding_json),
     "api_person_sync": api(GET=API_ADMINS),
@@ -191,7 +195,9 @@ TABLE: dict[str, Entry] = {
     "api_audit_events": api(GET=SIGNED_IN),
     "api_organizations": api(GET=SIGNED_IN),
     # A member sees their own org (without its health counts).
-    "api_organization": api(GET="401 200 404 200 404 200 404 404"),
+    "api_organization": api(writes=True, GET="401 200 404 200 404 200 404 404",
+                            PATCH="401 403 404 200 404 200 404 404",
+                            data=lambda w, role, t: Json({"time_zone": "Pacific/Auckland"})),
     "api_delegations": api(writes=True,
         GET=SIGNED_IN, POST="401 404 404 201 404 403 404 404",
         data=lambda w, role, t: Json({"customer": t["org"].pk,
@@ -231,6 +237,8 @@ TABLE: dict[str, Entry] = {
     "person_restore": url(writes=True, GET="login 404 404 404 404 404 404 404",
                           POST=ADMINS_302, data=_restore),
     "person_test": url(GET=ADMINS_200, POST=PAGE_405),
+    "person_time_zone": url(writes=True, GET=PAGE_405, POST=ADMINS_302,
+                            data=lambda w, role, t: {"time_zone": "Pacific/Auckland"}),
     "org_switcher": url(GET="login 404 404 200 200 200 200 404", POST=PAGE_405),
     # POST is the dry run: it shows what would change and writes nothing.
     "bulk_import": url(GET=ADMINS_200, POST=ADMINS_200,

@@ -35,9 +35,11 @@ from forwarding.api.serializers.people import (
     PersonSerializer,
     PersonSyncSerializer,
     SyncSerializer,
+    TimeZoneSerializer,
 )
 
 __all__ = [
+    "TimeZoneSerializer",
     "ActingMixin", "AuditEventSerializer", "BulkDraftSerializer", "BulkEditSerializer",
     "BulkJobRowSerializer", "BulkJobSerializer", "CallerRuleSerializer", "ChangeSerializer",
     "DelegationGrantSerializer", "DelegationSerializer", "DryRunRowSerializer",

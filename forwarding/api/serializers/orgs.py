@@ -57,6 +57,9 @@ class OrganizationSerializer(serializers.Serializer):
     name = serializers.CharField()
     provider_kind = serializers.ChoiceField(choices=KIND_CHOICES)
     provider_label = serializers.CharField(source="capabilities.label")
+    time_zone = serializers.CharField(help_text=(
+        "IANA zone in which the org's people without a zone of their own enter and read "
+        "times on the pages. API times are ISO 8601 with an offset whatever it is."))
     role = serializers.ChoiceField(
         choices=["admin", "partner", "member"],
         help_text="admin: the caller administers it; partner: through a delegation; "

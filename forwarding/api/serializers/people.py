@@ -6,9 +6,10 @@ answers read the objects of `forwarding.api.answers`."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from forwarding.api.params import INT_MAX, VersionField, WholeNumberField
+from forwarding.api.params import INT_MAX, InstantField, VersionField, WholeNumberField
 from forwarding.api.serializers.common import (
     ActingForField,
     ActingMixin,
@@ -18,6 +19,7 @@ from forwarding.api.serializers.common import (
     named_choice,
 )
 from forwarding.models import SyncStatus
+from portal.timezones import validate_time_zone
 from providers.capabilities import FEATURES, MATRIX
 from providers.registry import KIND_CHOICES
 
@@ -59,6 +61,12 @@ class PersonSerializer(ActingMixin):
     extension = serializers.CharField(source="person.extension", allow_blank=True)
     sip_uri = serializers.CharField(source="person.sip_uri", allow_blank=True)
     provider_person_id = serializers.CharField(source="person.provider_person_id")
+    time_zone = serializers.CharField(
+        source="person.time_zone", allow_blank=True,
+        help_text="IANA zone the person enters and reads times in on the pages; empty: "
+        "the org's (see zone_name).")
+    zone_name = serializers.CharField(source="person.zone_name",
+                                      help_text="The zone in force: time_zone, else the org's.")
     org = OrgRefSerializer()
     provider_kind = serializers.ChoiceField(source="org.provider_kind", choices=KIND_CHOICES)
     is_self = serializers.BooleanField(help_text="This line belongs to the caller.")
@@ -190,8 +198,8 @@ class ForwardingSerializer(ActingMixin):
                                 "do not disturb is on.")
     schedules = ScheduleSerializer(many=True, required=False, help_text="At most 20.")
     window_enabled = _flag()
-    window_start = serializers.DateTimeField(required=False, allow_null=True)
-    window_end = serializers.DateTimeField(required=False, allow_null=True)
+    window_start = InstantField(required=False, allow_null=True)
+    window_end = InstantField(required=False, allow_null=True)
     window_destination = _destination()
     caller_rules = CallerRuleSerializer(many=True, required=False)
     # A JSON boolean only, like every flag here (FlagField): 0, "yes" or "true" are refused.
@@ -211,3 +219,18 @@ class ForwardingSerializer(ActingMixin):
     sync = SyncSerializer(read_only=True)
     via_partner = OrgRefSerializer(read_only=True, allow_null=True)
     acting_for = ActingForField(read_only=True, allow_null=True)
+
+
+class TimeZoneSerializer(serializers.Serializer):
+    """PATCH body of an org or a person: their IANA time zone."""
+
+    time_zone = TextField(max_length=64, allow_blank=True, help_text=(
+        "An IANA name such as Europe/Berlin or America/New_York; for a person, empty "
+        "means the org's."))
+
+    def validate_time_zone(self, value):
+        try:
+            validate_time_zone(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+        return value

@@ -22,6 +22,16 @@ ORGS = [
     ("Umbrella (Lync)", "lync", "umbrella-lync", "", "DE"),
 ]
 PARTNER = ("Northwind Partners", "webex", "northwind-partner", "/webex/v1", "US")
+# Where each org's people are: their times are entered and read in this zone.
+ZONES = {
+    "acme-webex": "America/New_York",
+    "globex-tenant": "Europe/London",
+    "initech-ucwa": "America/Chicago",
+    "umbrella-lync": "Europe/Berlin",
+    "northwind-partner": "America/Los_Angeles",
+}
+# A person who works from elsewhere than their org: their own zone.
+TRAVELLERS = {("acme-webex", "grace"): "Europe/Berlin"}
 DELEGATED = ["acme-webex", "globex-tenant"]
 
 PEOPLE = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Linus Pauling"]
@@ -46,6 +56,7 @@ def _seed_org(name, kind, org_id, path, region, *, sandbox):
             # provider's flow (OAuth, admin consent, service account).
             "credentials": {},
             "default_region": region, "rate_limit_per_second": 20,
+            "time_zone": ZONES.get(org_id, "UTC"),
         },
     )
     return org
@@ -65,11 +76,13 @@ def _seed_people(org, index, region, result):
                 "phone_number": number,
                 "extension": f"{index + 1}{n:03d}",
                 "sip_uri": f"sip:{first}@{_slug(name)}.example",
+                "time_zone": TRAVELLERS.get((org_id, first), ""),
             },
         )
         result["people"].append({
             "id": person.id, "org": org.name, "display_name": person_name,
             "provider_person_id": person.provider_person_id, "phone_number": number,
+            "time_zone": person.zone_name,
         })
 
 
@@ -130,7 +143,8 @@ class Command(BaseCommand):
                                            sandbox=settings.SANDBOX_URL)
             result["orgs"].append({"id": org.id, "name": name, "provider_kind": kind,
                                    "provider_org_id": org_id,
-                                   "partner_code": org.partner_code})
+                                   "partner_code": org.partner_code,
+                                   "time_zone": org.time_zone})
             if (name, kind, org_id, path, region) != PARTNER:
                 _seed_people(org, index, region, result)
 
