@@ -126,7 +126,8 @@ def test_a_window_ending_inside_the_week_is_seen_in_the_right_local_hours_on_a_d
               window_end=datetime(2026, 3, 29, 8, 0, tzinfo=UTC)),
         zone=BERLIN, now=now)
     sunday = [r.text for r in result.ranges() if r.day.day == date(2026, 3, 29)]
-    assert sunday == ["Sun 00:00-10:00: Forwarded to extension 2001", "Sun 10:00-24:00: Rings the phone"]
+    assert sunday == ["Sun 00:00-10:00: Forwarded to extension 2001",
+                      "Sun 10:00-24:00: Rings the phone"]
 
 
 @needs_schedule_routing
