@@ -228,7 +228,7 @@ def test_an_admin_reads_the_week_in_the_persons_words_and_zone(client, org):
     person = make_person(org, name="Ada Lovelace", number="+12025550142")
     client.force_login(admin)
     html = client.get(reverse("person_forwarding", args=[person.id])).content.decode()
-    assert "Ada Lovelace&#x27;s week at a glance" in html
+    assert "Ada Lovelace's week at a glance" in html
     assert "00:00-24:00: Rings Ada Lovelace&#x27;s phone" in html
     assert "Times in Europe/Berlin." in html
 
