@@ -120,9 +120,10 @@ class ScheduleForm(forms.Form):
             KINDS[self.schedule_kind]
 
     def days(self):
-        """[(day label, [(from field, until field) per period])] for business hours."""
+        """[(day label, day, [[from field, until field] per period])] for business
+        hours."""
         return [(DAY_LABELS[day], day,
-                 [(self[f"{day}_from_{p}"], self[f"{day}_until_{p}"]) for p in range(PERIODS)])
+                 [[self[f"{day}_from_{p}"], self[f"{day}_until_{p}"]] for p in range(PERIODS)])
                 for day in WEEKDAYS]
 
     def date_rows(self):
