@@ -195,7 +195,6 @@ class ForwardingForm(forms.Form):
             if line and key not in [c[0] for c in choices]:
                 choices.append((key, display_destination(key) or line))
         self.fields["simring_confirm"].choices = choices
-        self.fields["simring_confirm"].widget.attrs["data-confirm-boxes"] = ""
 
     def target_key(self, value: str) -> str:
         """A simultaneous-ring number as the service stores it, so a tick and its line

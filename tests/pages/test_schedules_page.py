@@ -334,7 +334,10 @@ class TestNewCards:
         response = client.post(reverse("my_forwarding"),
                                shown_form(html, **{"sched-0-remove": "on"}))
         assert response.status_code == 400
-        assert "Office hours is used by caller rule 1" in response.content.decode()
+        page = response.content.decode()
+        # The rule, posted with the page, names the schedule that would be gone.
+        rule_field = page[page.index('id="id_caller_rules-0-schedule"'):]
+        assert "There is no schedule called Office hours" in rule_field[:1500]
         assert ForwardingSettings.objects.get(person=person).schedules == [OFFICE_HOURS]
 
     def test_press_a_key_boxes_follow_the_numbers(self, client, webex_member):
