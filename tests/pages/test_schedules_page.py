@@ -79,6 +79,8 @@ class FormValues(HTMLParser):
 
 
 def shown_form(html: str, **changes) -> dict:
+    """The form as shown, with `changes` ({name: value or list, or None to leave it
+    out}); {name: [values]}, which the test client posts as repeated fields."""
     parser = FormValues()
     parser.feed(html)
     data = {}
@@ -89,10 +91,7 @@ def shown_form(html: str, **changes) -> dict:
             data.pop(name, None)
         else:
             data[name] = value if isinstance(value, list) else [value]
-    query = QueryDict(mutable=True)
-    for name, values in data.items():
-        query.setlist(name, values)
-    return query
+    return data
 
 
 def posted(**fields) -> QueryDict:
