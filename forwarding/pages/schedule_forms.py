@@ -264,6 +264,11 @@ class ScheduleForms:
                                            "business_hours", rows=rows, new=new,
                                            initial=initial))
 
+    @staticmethod
+    def posted(data) -> bool:
+        """Whether `data` holds the Schedules card (its count of forms)."""
+        return f"{PREFIX}-TOTAL" in data
+
     def is_valid(self) -> bool:
         return all(form.is_valid() for form in self.forms)
 

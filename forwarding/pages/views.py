@@ -86,12 +86,14 @@ def _forms(request, person, settings, caps):
         data, caps=caps, person=person,
         initial=ForwardingForm.initial_from(current, settings.version),
     )
+    # A post without a card's fields (an older page, a script that sets one thing) leaves
+    # what that card holds as it is: no rules or schedules are wiped by omission.
     schedules = None
-    if offers(caps, "schedules"):
+    if offers(caps, "schedules") and (data is None or ScheduleForms.posted(data)):
         schedules = ScheduleForms(data, stored=list(settings.schedules or []))
     formset = None
-    if caps.supports("caller_rules") or (data is not None and
-                                         f"{RULES_PREFIX}-TOTAL_FORMS" in data):
+    if (caps.supports("caller_rules") and data is None) or (
+            data is not None and f"{RULES_PREFIX}-TOTAL_FORMS" in data):
         formset = CallerRuleFormSet(
             data, prefix=RULES_PREFIX,
             form_kwargs={"caps": caps,
