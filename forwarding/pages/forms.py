@@ -313,10 +313,12 @@ class CallerRuleForm(forms.Form):
     mask_caller = _flag("Hide the caller's number from the destination")
     mask_callee = _flag("Hide this person's number from the caller")
 
-    def __init__(self, *args, caps=None, schedule_names=(), **kwargs):
+    def __init__(self, *args, caps=None, schedule_names=(), region="", **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.caps = caps
+        if region:
+            self.fields["destination"].help_text = destination_help(region)
         current = self["schedule"].value() or ""
         self.fields["schedule"].choices = schedule_choices(schedule_names, current)
         if caps is not None:

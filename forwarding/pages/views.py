@@ -96,7 +96,7 @@ def _forms(request, person, settings, caps):
             data is not None and f"{RULES_PREFIX}-TOTAL_FORMS" in data):
         formset = CallerRuleFormSet(
             data, prefix=RULES_PREFIX,
-            form_kwargs={"caps": caps,
+            form_kwargs={"caps": caps, "region": person.org.default_region,
                          "schedule_names": schedules.names() if schedules else ()},
             initial=rules_initial(current["caller_rules"]) if data is None else None,
         )
