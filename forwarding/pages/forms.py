@@ -252,7 +252,8 @@ class ForwardingForm(forms.Form):
                     # A tick whose number left the list means nothing any more.
                     typed = {self.target_key(line) for line in
                              (self.cleaned_data.get("simring_targets") or "").splitlines()}
-                    value = [v for v in value if v in typed]
+                    value = [key for key in dict.fromkeys(self.target_key(v) for v in value)
+                             if key in typed]
                 data[name] = value
         return data
 
