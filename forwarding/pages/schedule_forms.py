@@ -112,6 +112,16 @@ class ScheduleForm(forms.Form):
     # --- for the template ---------------------------------------------------------------
 
     @property
+    def filled(self) -> bool:
+        """Whether anything was typed in (an added schedule then shows open again)."""
+        if self.errors:
+            return True
+        if not self.is_bound:
+            return False
+        return any(self[name].value() for name in self.fields
+                   if name not in ("kind", "rows", "remove"))
+
+    @property
     def legend(self) -> str:
         if self.new:
             return f"New schedule: {KINDS[self.schedule_kind].lower()}"

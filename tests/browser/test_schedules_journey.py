@@ -48,6 +48,7 @@ def test_an_admin_forwards_outside_business_hours_and_sees_the_week(
     assert page.is_visible("#id_dnd_ring_splash")
 
     # Business hours: Monday typed, the script copies it to the other weekdays.
+    page.get_by_text("Add business hours").click()
     page.fill("#id_sched-0-name", "Office hours")
     page.fill("#id_sched-0-monday_from_0", "09:00")
     page.fill("#id_sched-0-monday_until_0", "17:00")
@@ -92,10 +93,12 @@ def test_without_javascript_a_schedule_then_its_rule_in_two_saves(browser, live_
     page = context.new_page()
     signed_in(page, live_server, admin)
     page.goto(f"{live_server.url}/people/{person.id}/")
+    page.click("summary:has-text('Add business hours')")
     page.fill("#id_sched-0-name", "Office hours")
     for day in WEEKDAYS:
         page.fill(f"#id_sched-0-{day}_from_0", "08:30")
         page.fill(f"#id_sched-0-{day}_until_0", "16:30")
+    page.click("summary:has-text('Add holidays')")
     page.fill("#id_sched-1-name", "Public holidays")
     page.fill("#id_sched-1-date_0_name", "Christmas")
     page.fill("#id_sched-1-date_0_first", "2026-12-25")
@@ -121,11 +124,13 @@ def test_a_bad_period_is_shown_next_to_its_time_and_nothing_is_saved(page, live_
     admin, person = webex_admin_and_person()
     signed_in(page, live_server, admin)
     page.goto(f"{live_server.url}/people/{person.id}/")
+    page.get_by_text("Add business hours").click()
     page.fill("#id_sched-0-name", "Office hours")
     page.fill("#id_sched-0-monday_from_0", "17:00")
     page.fill("#id_sched-0-monday_until_0", "09:00")
     page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_selector("#error-summary")
+    assert page.is_visible("#id_sched-0-monday_from_0")  # what was typed shows open again
     assert "the end must be after the start" in page.inner_text("#id_sched-0-monday_from_0_error")
     page.click("#error-summary a[href='#id_sched-0-monday_from_0']")
     assert page.evaluate("document.activeElement.id") == "id_sched-0-monday_from_0" or \
