@@ -127,9 +127,9 @@ class ForwardingForm(forms.Form):
         "A number you add gets its box here once it is saved.",
     )
 
-    dnd_enabled = _flag("Do not disturb",
-                        "Your phone does not ring; callers are treated as if the line were "
-                        "busy (forwarding when busy applies, if it is on).")
+    dnd_enabled = _flag("Don't let the phone ring",
+                        "Callers are treated as if the line were busy: forwarding when busy "
+                        "applies if it is on, else they hear the busy tone or voicemail.")
     dnd_ring_splash = _flag("Play a short ring splash on the phone when a call arrives")
 
     window_enabled = _flag("Use a time window")
@@ -302,8 +302,7 @@ class CallerRuleForm(forms.Form):
     match_anonymous = _flag("or the caller is anonymous (number withheld)")
     schedule = ScheduleChoice(
         label="When", required=False, choices=[("", "At any time")],
-        help_text="Only during or outside one of the schedules below. A new schedule "
-        "appears here once it is saved.",
+        help_text="Only during or outside one of the schedules of the Schedules card.",
     )
     destination = _destination("send the call to")
     disposition = forms.ChoiceField(

@@ -105,6 +105,26 @@
     targets.addEventListener("input", rebuild);
   }
 
+  /* --- "All callers" makes the list of callers moot ---------------------------------------- */
+  document.querySelectorAll("input[name^=caller_rules-][name$=-match_all]").forEach(function (box) {
+    var rule = box.closest("fieldset.rule");
+    if (!rule) {
+      return;
+    }
+    var moot = ["callers", "match_anonymous"].map(function (name) {
+      var input = rule.querySelector("[name$=-" + name + "]");
+      return input ? input.closest(".field") : null;
+    }).filter(Boolean);
+    var apply = function () {
+      moot.forEach(function (field) {
+        // A field with an error stays in sight: its message says what to do.
+        field.classList.toggle("is-moot", box.checked && !field.classList.contains("has-error"));
+      });
+    };
+    box.addEventListener("change", apply);
+    apply();
+  });
+
   /* --- schedules to choose in the rules per caller --------------------------------------- */
   var card = document.querySelector("[data-schedules]");
   var selects = document.querySelectorAll("select[name^=caller_rules-][name$=-schedule]");

@@ -44,7 +44,7 @@ def test_an_admin_forwards_outside_business_hours_and_sees_the_week(
     page.goto(f"{live_server.url}/people/{person.id}/")
     assert "Times in America/New_York." in page.inner_text("#section-schedules")
 
-    page.get_by_role("switch", name="Do not disturb").check()
+    page.get_by_role("switch", name="Don't let the phone ring").check()
     assert page.is_visible("#id_dnd_ring_splash")
 
     # Business hours: Monday typed, the script copies it to the other weekdays.
