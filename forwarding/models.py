@@ -476,6 +476,7 @@ class CallRecord(models.Model):
         "time_window": "Time window",
         "always": "Always forward",
         "simring": "Simultaneous ring",
+        "dnd": "Do not disturb",
         "none": "No rule: rang the person",
     }
     STATUS_CSS = {PENDING: "pending", SENDING: "pushing", RETRYING: "retrying",

@@ -17,6 +17,8 @@ FEATURES = (
     "simring",
     "caller_rules",
     "time_window",
+    "schedules",
+    "dnd",
 )
 
 FEATURE_LABELS = {
@@ -27,6 +29,8 @@ FEATURE_LABELS = {
     "simring": "Simultaneous ring",
     "caller_rules": "Rules per caller",
     "time_window": "Time window",
+    "schedules": "Schedules (business hours and holidays)",
+    "dnd": "Do not disturb",
 }
 
 # The portal's own bound on a destination where the provider documents none (Webex's
@@ -36,13 +40,17 @@ FEATURE_LABELS = {
 PORTAL_DESTINATION_MAX_LENGTH = 200
 
 # Options inside a feature. Each can be missing on a provider that has the feature.
-OPTIONS = ("ring_reminder", "voicemail", "disposition", "masking")
+OPTIONS = ("ring_reminder", "voicemail", "disposition", "masking", "answer_confirmation",
+           "skip_when_on_call", "ring_splash")
 
 OPTION_LABELS = {
     "ring_reminder": "Ring reminder",
     "voicemail": "Send to the destination's voicemail",
     "disposition": "Choose forward or redirect",
     "masking": "Hide the caller's or your number",
+    "answer_confirmation": "Ask whoever answers a simultaneous-ring number to press a key",
+    "skip_when_on_call": "Do not ring the other numbers while you are on a call",
+    "ring_splash": "A short ring on your phone while do not disturb is on",
 }
 
 # How a change reaches the provider, in words for pages.
@@ -90,6 +98,16 @@ class Capabilities:
     number_uri_prefix: str = ""
     # Why a sips: destination cannot be sent (None when it can).
     sips_reason: str | None = None
+    # feature -> how a supported feature works with this provider, for pages and docs.
+    notes: dict = field(default_factory=dict)
+    # Simultaneous ring options (Webex: answerConfirmationEnabled per number,
+    # doNotRingIfOnCallEnabled) and do not disturb's ring splash (Webex ringSplashEnabled).
+    answer_confirmation: bool = False
+    skip_when_on_call: bool = False
+    ring_splash: bool = False
+    # Whether a caller rule may apply only during or outside one of the person's
+    # schedules; the reason when it may not (and the provider has caller rules).
+    rule_schedule_reason: str | None = None
 
     def supports(self, feature: str) -> bool:
         if feature not in FEATURES:
@@ -98,6 +116,10 @@ class Capabilities:
 
     def reason(self, feature: str) -> str | None:
         return self.unsupported.get(feature)
+
+    def note(self, feature: str) -> str | None:
+        """How a supported feature works with this provider (None: nothing to add)."""
+        return self.notes.get(feature) if self.supports(feature) else None
 
     def features(self):
         """(feature, label, supported, reason) for every feature, for pages."""
@@ -115,6 +137,8 @@ class Capabilities:
             return len(self.dispositions) > 1
         if option == "masking":
             return self.masking
+        if option in ("answer_confirmation", "skip_when_on_call", "ring_splash"):
+            return getattr(self, option)
         raise KeyError(f"unknown forwarding option {option!r}")
 
     def option_reason(self, option: str) -> str | None:
@@ -129,7 +153,25 @@ class Capabilities:
             "voicemail.",
             "disposition": f"{self.label} always forwards; the caller is not told.",
             "masking": f"{self.label} cannot hide the caller's or the callee's number.",
+            "answer_confirmation": f"{self.label} cannot ask whoever answers a "
+            "simultaneous-ring number to confirm with a key.",
+            "skip_when_on_call": f"{self.label} cannot hold back the other numbers while "
+            "you are on a call.",
+            "ring_splash": f"{self.label} plays no short ring while do not disturb is on.",
         }[option]
+
+    def rules_take_schedules(self) -> bool:
+        """Whether a caller rule may apply only during or outside a schedule: the one
+        question pages, validation and routing ask about it."""
+        return (self.supports("caller_rules") and self.supports("schedules")
+                and self.rule_schedule_reason is None)
+
+    def schedule_reason(self) -> str | None:
+        """Why a caller rule cannot carry a schedule (None when it can)."""
+        if self.rules_take_schedules():
+            return None
+        return (self.rule_schedule_reason or self.reason("schedules")
+                or self.reason("caller_rules"))
 
     def options(self):
         """(option, label, available, reason) for every option, for pages."""
@@ -202,10 +244,9 @@ WEBEX = Capabilities(
     kind="webex",
     label="Webex Calling",
     delivery="push",
-    unsupported={
-        "simring": "Webex Calling's call forwarding API has no simultaneous ring.",
-        "caller_rules": "Webex Calling's call forwarding API has no per-caller rules.",
-    },
+    # Every feature is Webex's own: callForwarding, selectiveForward (rules per caller and
+    # per schedule), simultaneousRing, the person's schedules and doNotDisturb.
+    unsupported={},
     ring_reminder=True,
     voicemail=True,
     no_answer_unit="rings",
@@ -213,6 +254,17 @@ WEBEX = Capabilities(
     no_answer_max=20,  # systemMaxNumberOfRings; a person's own maximum may be lower
     no_answer_default=3,
     no_answer_max_key="systemMaxNumberOfRings",
+    # simultaneousRing takes at most 10 numbers and rings them for as long as the
+    # person's no-answer setting: no timeout of its own.
+    simring_max_targets=10,
+    answer_confirmation=True,
+    skip_when_on_call=True,
+    ring_splash=True,
+    notes={
+        "caller_rules": "Sent to Webex as selective forwarding criteria, in order.",
+        "schedules": "Sent to Webex as the person's own schedules (business hours, "
+        "holidays), read in the person's time zone.",
+    },
     # Seed 001 documents no length for a destination: the portal's own bound applies.
 )
 
@@ -224,6 +276,14 @@ UCWA = Capabilities(
         "busy": "Skype for Business has no separate forwarding when busy.",
         "continuity": "Skype for Business has no forwarding when offline.",
         "caller_rules": "Skype for Business has no per-caller rules.",
+        # The Skype for Business client can apply forwarding "all the time" or "during
+        # work hours set in Outlook"; neither reaches UCWA's forwarding resources.
+        "schedules": "Skype for Business applies forwarding all the time or during the "
+        "work hours of the person's Outlook calendar; that choice is not part of its "
+        "forwarding API (UCWA), and it has no named schedules or holidays a rule could "
+        "refer to.",
+        "dnd": "In Skype for Business do not disturb is the person's presence, set in "
+        "the client; the portal's connection sets call forwarding only.",
     },
     no_answer_unit="seconds",
     no_answer_min=5,
@@ -256,6 +316,13 @@ GRAPH = Capabilities(
     simring_timeout_default_many=60,
     dispositions=("forward", "redirect"),
     masking=True,
+    notes={
+        "schedules": "Teams asks the portal about every call, so the portal checks the "
+        "schedules itself at that moment, in the person's time zone.",
+        "dnd": "Applied by the portal when a call arrives: the person's own line and the "
+        "simultaneous-ring numbers are not rung; caller rules, a time window and "
+        "always-forward still send calls on.",
+    },
     # targetDisposition, maskCaller and maskCallee are in the beta redirect only.
     options_need_version={"disposition": "beta", "masking": "beta"},
 )
@@ -271,6 +338,11 @@ LYNC = Capabilities(
         "simring": "The MSPL forwarding script retargets to one destination.",
         "time_window": "The MSPL manifest is deployed by hand, so it cannot change by "
         "itself at a set time.",
+        "schedules": "An MSPL script has no clock or calendar functions: it reads the "
+        "INVITE's headers only, so it cannot tell business hours, nights or holidays "
+        "apart (and the manifest is deployed by hand, so it cannot switch by itself).",
+        "dnd": "An MSPL script does not see the person's presence; do not disturb is "
+        "set in the Lync client itself.",
     },
     dispositions=("forward", "redirect"),
 )

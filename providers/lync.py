@@ -55,6 +55,12 @@ class CallerRule:
     destination: str  # sip:/tel: URI, E.164 number or extension
     disposition: str = "forward"  # "forward" | "redirect"
     match_anonymous: bool = False
+    # Every caller: no condition on From (the rules after it are never reached).
+    match_all: bool = False
+
+    @property
+    def matches_someone(self) -> bool:
+        return self.match_all or bool(self.callers) or self.match_anonymous
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,7 @@ class PersonRules:
     @property
     def has_rules(self) -> bool:
         return bool(self.always_destination) or any(
-            r.destination and (r.callers or r.match_anonymous) for r in self.caller_rules
+            r.destination and r.matches_someone for r in self.caller_rules
         )
 
 
@@ -215,14 +221,23 @@ def compile_script(people) -> str:
         seen.add(key)
         domain = person.domain or _domain_of(person.address)
         lines += ["", f"if ({_address_condition('toUri', 'toAddress', person.address)}) {{"]
+        taken = False
         for rule in person.caller_rules:
-            if not rule.destination or not (rule.callers or rule.match_anonymous):
+            if not rule.destination or not rule.matches_someone:
                 continue
+            if rule.match_all:
+                # Every call goes there: nothing after this rule is ever reached.
+                lines += _action(rule.destination, rule.disposition, domain=domain,
+                                 indent="    ")
+                taken = True
+                break
             lines.append(f"    if ({_caller_condition(rule)}) {{")
             lines += _action(rule.destination, rule.disposition, domain=domain,
                              indent="        ")
             lines.append("    }")
-        if person.always_destination:
+        if taken:
+            pass
+        elif person.always_destination:
             lines += _action(person.always_destination, "forward", domain=domain,
                              indent="    ")
         else:

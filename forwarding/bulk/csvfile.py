@@ -27,16 +27,18 @@ from forwarding.rules.validation import (
     EDITABLE_FIELDS,
     INT_FIELDS,
     LIST_FIELDS,
+    STRUCTURED_FIELDS,
 )
 from portal.models import Person
 
 # One row per person. The person is named by provider_person_id, else by email; version
 # (optional) is the version the row was read from; display_name is for people and ignored
-# on import. Then one column per setting (validation.EDITABLE_FIELDS). See
-# docs/bulk-and-api.md.
+# on import. Then one column per setting (validation.EDITABLE_FIELDS) except the
+# structured ones (schedules: edited on the person's page or through the API; caller
+# rules likewise). See docs/bulk-and-api.md.
 KEY_COLUMNS = ("email", "provider_person_id")
 INFO_COLUMNS = ("display_name",)
-SETTING_COLUMNS = EDITABLE_FIELDS
+SETTING_COLUMNS = tuple(f for f in EDITABLE_FIELDS if f not in STRUCTURED_FIELDS)
 COLUMNS = (*KEY_COLUMNS, *INFO_COLUMNS, "version", *SETTING_COLUMNS)
 LIST_SEPARATOR = "|"
 _TRUE = {"yes", "y", "true", "1", "on"}

@@ -59,12 +59,15 @@ def _person_rules(person, routes, caps, people) -> lync.PersonRules:
     rules = []
     if caps.supports("caller_rules"):
         for rule in routes.caller_rules:
+            if rule.schedule:
+                continue  # an MSPL script has no clock: routing never applies it either
             disposition = rule.disposition if rule.disposition in caps.dispositions \
                 else "forward"
             rules.append(lync.CallerRule(
                 callers=tuple(rule.callers),
                 destination=_lync_address(rule.destination, people),
                 disposition=disposition, match_anonymous=rule.match_anonymous,
+                match_all=rule.match_all,
             ))
     return lync.PersonRules(address=person.sip_uri or person.phone_number,
                             caller_rules=tuple(rules), always_destination=always)

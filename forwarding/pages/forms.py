@@ -17,13 +17,12 @@ from forwarding.rules.routing import LINE_STATE_LABELS, LINE_STATES
 from forwarding.rules.validation import (
     FIELD_FEATURES,
     FIELD_OPTIONS,
-    RULE_FIELDS,
     normalize_caller,
     normalize_destination,
 )
 from portal import audit
 from providers.addresses import display_destination
-from providers.capabilities import FEATURES, OPTIONS, PORTAL_DESTINATION_MAX_LENGTH
+from providers.capabilities import PORTAL_DESTINATION_MAX_LENGTH
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 DATETIME_INPUTS = [DATETIME_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
@@ -70,16 +69,6 @@ def _destination(label):
 
 def _flag(label, help_text=""):
     return forms.BooleanField(label=label, required=False, help_text=help_text)
-
-
-def offers(caps, feature: str) -> bool:
-    """Whether the provider offers `feature`. Do not disturb and schedules join the
-    capability matrix with issue 16; a matrix without them offers neither."""
-    return feature in FEATURES and caps.supports(feature)
-
-
-def offers_option(caps, option: str) -> bool:
-    return option in OPTIONS and caps.has_option(option)
 
 
 class AnyChoiceMultiple(forms.MultipleChoiceField):
@@ -168,7 +157,9 @@ class ForwardingForm(forms.Form):
             timeout.widget.attrs.update({"min": caps.simring_timeout_min,
                                          "max": caps.simring_timeout_max})
         for name, feature in FIELD_FEATURES.items():
-            if name.endswith("_enabled"):
+            # Settings without a field on this form (schedules and do not disturb have
+            # their own parts of the page) are left to those parts.
+            if name.endswith("_enabled") and name in self.fields:
                 # Each card's switch: the script hides the card's other fields while it
                 # is off (without JavaScript they all stay visible).
                 self.fields[name].widget.attrs.update({
@@ -209,8 +200,8 @@ class ForwardingForm(forms.Form):
         """Whether the page shows field `name` for this provider."""
         if name == "version":
             return True
-        if name not in FIELD_FEATURES:
-            return False  # a setting the service does not know (yet)
+        if name not in self.fields:
+            return False
         if not self.caps.supports(FIELD_FEATURES[name]):
             return False
         if name in FIELD_OPTIONS and not self.caps.has_option(FIELD_OPTIONS[name]):
@@ -225,9 +216,11 @@ class ForwardingForm(forms.Form):
         (as posted, or as stored)."""
         result = []
         for feature, label, supported, _reason in self.caps.features():
-            if not supported or feature in ("caller_rules", "schedules"):
-                continue  # cards of their own
+            if not supported or feature == "caller_rules":
+                continue
             names = [n for n, f in FIELD_FEATURES.items() if f == feature and self.shown(n)]
+            if not names:
+                continue
             switch = next((n for n in names if n.endswith("_enabled")), None)
             result.append({
                 "feature": feature, "legend": label,
@@ -313,11 +306,11 @@ class CallerRuleForm(forms.Form):
     mask_caller = _flag("Hide the caller's number from the destination")
     mask_callee = _flag("Hide this person's number from the caller")
 
-    def __init__(self, *args, caps=None, schedule_names=(), region="", **kwargs):
+    def __init__(self, *args, caps=None, region=None, schedule_names=(), **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.caps = caps
-        if region:
+        if region is not None:
             self.fields["destination"].help_text = destination_help(region)
         current = self["schedule"].value() or ""
         self.fields["schedule"].choices = schedule_choices(schedule_names, current)
@@ -333,10 +326,8 @@ class CallerRuleForm(forms.Form):
             return self.caps.has_option("disposition")
         if name in ("mask_caller", "mask_callee"):
             return self.caps.masking
-        if name == "match_all":
-            return "match_all" in RULE_FIELDS
         if name == "schedule":
-            return "schedule" in RULE_FIELDS and offers(self.caps, "schedules")
+            return self.caps.rules_take_schedules()
         return True
 
     def shown_fields(self):
@@ -357,8 +348,10 @@ class CallerRuleForm(forms.Form):
             "schedule": schedule,
             "schedule_when": when if schedule else "",
         }
-        # Only the settings the service knows: it refuses any other.
-        return {name: value for name, value in rule.items() if name in RULE_FIELDS}
+        if not self.shown("schedule"):
+            # Not on the page: a rule keeps applying at all times.
+            del rule["schedule"], rule["schedule_when"]
+        return rule
 
 
 class BaseCallerRuleFormSet(forms.BaseFormSet):

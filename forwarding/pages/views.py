@@ -26,7 +26,6 @@ from forwarding.pages.forms import (
     ForwardingForm,
     PeopleSearchForm,
     TestCallForm,
-    offers,
     rules_initial,
 )
 from forwarding.pages.links import person_page_url
@@ -89,7 +88,7 @@ def _forms(request, person, settings, caps):
     # A post without a card's fields (an older page, a script that sets one thing) leaves
     # what that card holds as it is: no rules or schedules are wiped by omission.
     schedules = None
-    if offers(caps, "schedules") and (data is None or ScheduleForms.posted(data)):
+    if caps.supports("schedules") and (data is None or ScheduleForms.posted(data)):
         schedules = ScheduleForms(data, stored=list(settings.schedules or []))
     formset = None
     if (caps.supports("caller_rules") and data is None) or (

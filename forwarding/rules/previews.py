@@ -21,6 +21,10 @@ _FIELD_WORDS = {
     "timeout": "ring for",
     "start": "from",
     "end": "until",
+    "confirm": "numbers whose answerer presses a key",
+    "skip_when_on_call": "not while on a call",
+    "ring_splash": "ring splash",
+    "schedules": "",  # the feature itself
 }
 _OTHER_LABELS = {
     "version": "Version",

@@ -7,21 +7,32 @@ and never the database, so callers can load a person's `RoutingRules` once
 
 Precedence: the first step that applies decides.
 
-1. Caller rules, in their order: the first rule that lists the caller. Numbers compare in
-   E.164 (national numbers read in the org's region), SIP URIs case-insensitively and
-   without parameters; a missing or withheld caller is "anonymous" and matches a rule
-   that ticks anonymous callers. Rule code "caller_rule:<n>", n counted from 1.
+1. Caller rules, in their order: the first rule that lists the caller (or takes every
+   caller, `match_all`) and whose schedule condition holds at that moment. Numbers
+   compare in E.164 (national numbers read in the org's region), SIP URIs
+   case-insensitively and without parameters; a missing or withheld caller is
+   "anonymous" and matches a rule that ticks anonymous callers. A rule with a schedule
+   applies only "during" it or only "outside" it, read on the wall clock of the
+   person's time zone (forwarding.rules.schedule_clock; daylight saving included); a
+   rule naming a schedule the person does not have, or on a provider whose rules take
+   no schedule, never applies. Rule code "caller_rule:<n>", n counted from 1.
 2. A time window running at that moment (start <= at < end): every call goes to the
    window's destination. Code "time_window".
 3. Always-forward. Code "always".
 4. The line state: "offline" -> business continuity ("continuity"), "busy" -> forward
    when busy ("busy"), "no_answer" -> forward when not answered ("no_answer"). An
-   "idle" line skips this step, as does a state whose forwarding is off.
+   "idle" line skips this step, as does a state whose forwarding is off. Do not disturb
+   makes the line behave as busy whatever its state: the own phone does not ring and
+   forward-when-busy applies if it is on.
 5. Simultaneous ring: the person's own line and the targets ring together, for the
    chosen timeout or the provider's default (Graph: 55 s for one target, 60 s for
-   several). Code "simring". An offline line does not ring: only the targets do.
+   several). Code "simring". An offline line does not ring: only the targets do. Not
+   while do not disturb is on; with "do not ring when on a call", not while the line is
+   busy (the call then reaches the busy line: call waiting or the busy tone).
 6. Nothing applies: the person's own line rings. Code "none". With the line offline
-   nothing rings: no targets.
+   nothing rings: no targets. With do not disturb nothing rings either: code "dnd", no
+   targets (the caller gets the busy treatment: the busy tone, or voicemail where the
+   provider has it).
 
 A feature the person's provider does not support (see providers.capabilities) never
 decides, even when a value for it is stored. Dispositions: "forward" (the caller is not
@@ -38,8 +49,10 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 
 from forwarding.models import ForwardingSettings
+from forwarding.rules import schedule_clock
 from forwarding.rules.validation import normalize_caller
 from providers.addresses import ANONYMOUS, caller_keys, destination_key, display_destination
+from providers.base import ScheduleState
 from providers.capabilities import Capabilities
 
 LINE_STATES = ("idle", "busy", "no_answer", "offline")
@@ -61,6 +74,9 @@ class CallerRoute:
     disposition: str = "forward"
     mask_caller: bool = False
     mask_callee: bool = False
+    match_all: bool = False
+    schedule: str = ""  # the name of one of the person's schedules; "": at all times
+    schedule_when: str = ""  # "during" | "outside"
 
 
 @dataclass(frozen=True)
@@ -82,11 +98,16 @@ class RoutingRules:
     simring_enabled: bool = False
     simring_targets: tuple[str, ...] = ()
     simring_timeout: int | None = None
+    simring_skip_when_on_call: bool = False
+    dnd_enabled: bool = False
     window_enabled: bool = False
     window_start: datetime | None = None
     window_end: datetime | None = None
     window_destination: str = ""
     caller_rules: tuple[CallerRoute, ...] = ()
+    schedules: tuple[ScheduleState, ...] = ()
+    # The IANA zone the schedules are read in: the person's, else their org's.
+    time_zone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -112,10 +133,35 @@ def _caller_words(caller, region: str) -> str:
     return "Caller " + display_destination(key)
 
 
-def _rule_matches(rule: CallerRoute, keys: set[str]) -> bool:
+def _caller_matches(rule: CallerRoute, keys: set[str]) -> bool:
+    if rule.match_all:
+        return True
     if ANONYMOUS in keys:
         return rule.match_anonymous
     return any(destination_key(c) in keys for c in rule.callers)
+
+
+def _schedule_holds(rules: RoutingRules, rule: CallerRoute, at: datetime) -> str | None:
+    """None when `rule`'s schedule condition does not hold at `at`; else the words that
+    say why it does ("" for a rule without a schedule)."""
+    if not rule.schedule:
+        return ""
+    if not rules.caps.rules_take_schedules() or rule.schedule_when not in ("during",
+                                                                            "outside"):
+        return None
+    schedule = schedule_clock.find(rules.schedules, rule.schedule)
+    if schedule is None:
+        return None
+    inside = schedule_clock.is_inside(schedule, at, rules.time_zone)
+    if inside != (rule.schedule_when == "during"):
+        return None
+    local = schedule_clock.wall_time(at, rules.time_zone)
+    return (f"{'during' if inside else 'outside'} {schedule.name} "
+            f"({local:%A %H:%M} in {rules.time_zone})")
+
+
+def dnd_on(rules: RoutingRules) -> bool:
+    return rules.caps.supports("dnd") and rules.dnd_enabled
 
 
 def window_active(rules: RoutingRules, at: datetime) -> bool:
@@ -138,7 +184,7 @@ def decide(rules: RoutingRules, *, caller, at: datetime, line_state: str) -> Dec
 
     # 1. caller rules
     if caps.supports("caller_rules"):
-        decision = _by_caller_rule(rules, caller, keys)
+        decision = _by_caller_rule(rules, caller, keys, at)
         if decision is not None:
             return decision
 
@@ -158,14 +204,32 @@ def decide(rules: RoutingRules, *, caller, at: datetime, line_state: str) -> Dec
             f"{_words(rules.always_destination)}.",
         )
 
-    # 4. line state
-    decision = _by_line_state(rules, line_state)
+    # 4. line state (do not disturb: the line behaves as busy)
+    dnd = dnd_on(rules)
+    decision = _by_line_state(rules, "busy" if dnd else line_state, dnd=dnd)
     if decision is not None:
         return decision
+    if dnd:
+        # 5 does not ring while do not disturb is on; 6: the own phone does not ring.
+        return Decision(
+            targets=[], disposition="ring", rule="dnd",
+            explanation="Do not disturb is on and nothing forwards the call: no phone "
+            "rings (the caller gets the busy treatment: the busy tone, or voicemail where "
+            "the provider has it).",
+        )
 
     # 5. simultaneous ring
     offline = line_state == "offline"
     if caps.supports("simring") and rules.simring_enabled and rules.simring_targets:
+        if line_state == "busy" and rules.simring_skip_when_on_call and \
+                caps.has_option("skip_when_on_call"):
+            return Decision(
+                targets=[rules.own_line] if rules.own_line else [], disposition="ring",
+                rule="none",
+                explanation="The line is busy and simultaneous ring does not ring the "
+                "other numbers during a call: the call reaches the busy line (call "
+                "waiting or the busy tone).",
+            )
         return _simring(rules, offline=offline)
 
     # 6. nothing applies
@@ -201,14 +265,24 @@ def _simring(rules: RoutingRules, *, offline: bool) -> Decision:
     )
 
 
-def _by_caller_rule(rules: RoutingRules, caller, keys: set[str]) -> Decision | None:
-    """Step 1: the first caller rule that lists the caller, if any."""
+def _by_caller_rule(rules: RoutingRules, caller, keys: set[str],
+                    at: datetime) -> Decision | None:
+    """Step 1: the first caller rule that takes the caller at that moment, if any."""
     caps = rules.caps
     for position, rule in enumerate(rules.caller_rules, start=1):
-        if not rule.destination or not _rule_matches(rule, keys):
+        if not rule.destination or not _caller_matches(rule, keys):
             continue
-        who = ("An anonymous caller" if ANONYMOUS in keys
-               else _caller_words(caller, rules.region))
+        when = _schedule_holds(rules, rule, at)
+        if when is None:
+            continue
+        if rule.match_all:
+            who = f"Caller rule {position} takes every call"
+            matched = f"{who}{', and it is ' + when if when else ''}"
+        else:
+            who = ("An anonymous caller" if ANONYMOUS in keys
+                   else _caller_words(caller, rules.region))
+            matched = (f"{who} matches caller rule {position}"
+                       f"{', and it is ' + when if when else ''}")
         allowed = caps.dispositions or ("forward",)
         disposition = rule.disposition if rule.disposition in allowed else "forward"
         told = ("the caller is told and calls the new number" if disposition == "redirect"
@@ -218,7 +292,7 @@ def _by_caller_rule(rules: RoutingRules, caller, keys: set[str]) -> Decision | N
             disposition=disposition,
             timeout=None,
             rule=f"caller_rule:{position}",
-            explanation=f"{who} matches caller rule {position}: the call is "
+            explanation=f"{matched}: the call is "
             f"{'redirected' if disposition == 'redirect' else 'forwarded'} to "
             f"{_words(rule.destination)} ({told}).",
             mask_caller=rule.mask_caller and caps.masking,
@@ -231,8 +305,10 @@ def _by_caller_rule(rules: RoutingRules, caller, keys: set[str]) -> Decision | N
 _STATE_FEATURES = {"offline": "continuity", "busy": "busy", "no_answer": "no_answer"}
 
 
-def _by_line_state(rules: RoutingRules, line_state: str) -> Decision | None:
-    """Step 4: the forwarding for the line's state, when it is on and has a destination."""
+def _by_line_state(rules: RoutingRules, line_state: str, *,
+                   dnd: bool = False) -> Decision | None:
+    """Step 4: the forwarding for the line's state, when it is on and has a destination
+    (`dnd`: the state is "busy" because do not disturb is on)."""
     caps = rules.caps
     feature = _STATE_FEATURES.get(line_state)
     if not (feature and caps.supports(feature) and getattr(rules, f"{feature}_enabled")
@@ -241,7 +317,8 @@ def _by_line_state(rules: RoutingRules, line_state: str) -> Decision | None:
     destination = getattr(rules, f"{feature}_destination")
     reason = {
         "continuity": "The phone is offline, so business continuity",
-        "busy": "The line is busy, so forward-when-busy",
+        "busy": ("Do not disturb is on, so the call is treated as busy and "
+                 "forward-when-busy" if dnd else "The line is busy, so forward-when-busy"),
         "no_answer": "The call is not answered"
         + (f" after {rules.no_answer_ring_after} {caps.no_answer_unit}"
            if rules.no_answer_ring_after else "")
@@ -261,12 +338,16 @@ def rules_from(settings, *, person, caps: Capabilities | None = None) -> Routing
         "caps": caps,
         "own_line": person.phone_number or person.extension or person.sip_uri,
         "region": org.default_region,
+        "time_zone": person.zone_name or "UTC",
     }
     if settings is None:
         return RoutingRules(**base)
-    names = [f for f in RoutingRules.__dataclass_fields__ if f not in {*base, "caller_rules"}]
+    names = [f for f in RoutingRules.__dataclass_fields__
+             if f not in {*base, "caller_rules", "schedules"}]
     values = {name: getattr(settings, name) for name in names}
     values["simring_targets"] = tuple(values["simring_targets"] or ())
+    values["schedules"] = tuple(schedule_clock.schedule_state(s)
+                                for s in settings.schedules or ())
     caller_rules = tuple(
         CallerRoute(
             callers=tuple(rule.callers),
@@ -275,6 +356,9 @@ def rules_from(settings, *, person, caps: Capabilities | None = None) -> Routing
             disposition=rule.disposition,
             mask_caller=rule.mask_caller,
             mask_callee=rule.mask_callee,
+            match_all=rule.match_all,
+            schedule=rule.schedule,
+            schedule_when=rule.schedule_when,
         )
         for rule in settings.caller_rules.all()
     )

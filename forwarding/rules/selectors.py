@@ -12,14 +12,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from forwarding.models import ForwardingSettings, SyncStatus
-from forwarding.rules.validation import DEFAULTS, FIELD_FEATURES
+from forwarding.rules.schedule_clock import schedule_state
+from forwarding.rules.validation import DEFAULTS, FIELD_FEATURES, FIELD_OPTIONS
 from portal.models import AuditEvent, Person
 from providers.addresses import display_destination
-from providers.base import ForwardingState
+from providers.base import CallerRuleState, ForwardingState
 from providers.capabilities import FEATURE_LABELS
 
-# The flat settings that travel as they are stored (issue 16's structured ones, caller
-# rules and schedules, are built separately).
+# The settings that travel as they are stored (the caller rules, rows of their own, and
+# the time zone, the person's, are added by desired_state).
 _STATE_FIELDS = [f.name for f in dataclass_fields(ForwardingState) if f.name in FIELD_FEATURES]
 
 
@@ -48,17 +49,24 @@ def window_running(settings, now) -> bool:
 def desired_state(settings, *, now=None) -> ForwardingState:
     """What the provider should have now: the stored settings, except that while a time
     window runs every call goes to the window's destination. The stored settings are not
-    touched, so they apply again by themselves when the window ends. Features the
-    provider does not support are sent as off."""
+    touched, so they apply again by themselves when the window ends. Features (and
+    options) the provider does not support are sent as off; schedules and caller rules as
+    the neutral ScheduleState and CallerRuleState, with the person's time zone."""
     now = now or timezone.now()
-    caps = caps_for(settings.person)
+    person = settings.person
+    caps = caps_for(person)
     data = {}
     for name in _STATE_FIELDS:
         value = getattr(settings, name)
-        if not caps.supports(FIELD_FEATURES[name]):
+        option = FIELD_OPTIONS.get(name)
+        if not caps.supports(FIELD_FEATURES[name]) or (option and not caps.has_option(option)):
             value = DEFAULTS[name]
         data[name] = value
     data["simring_targets"] = tuple(data["simring_targets"] or ())
+    data["simring_confirm"] = tuple(data["simring_confirm"] or ())
+    data["schedules"] = tuple(schedule_state(s) for s in data["schedules"] or ())
+    data["caller_rules"] = _caller_rule_states(settings, caps)
+    data["time_zone"] = person.zone_name or "UTC"
     if caps.supports("time_window") and window_running(settings, now):
         data["always_enabled"] = True
         data["always_destination"] = settings.window_destination
@@ -66,6 +74,21 @@ def desired_state(settings, *, now=None) -> ForwardingState:
         # does not carry over.
         data["always_voicemail"] = False
     return ForwardingState(**data)
+
+
+def _caller_rule_states(settings, caps) -> tuple[CallerRuleState, ...]:
+    if not caps.supports("caller_rules") or settings.pk is None:
+        return ()
+    scheduled = caps.rules_take_schedules()
+    return tuple(
+        CallerRuleState(
+            destination=rule.destination, callers=tuple(rule.callers),
+            match_anonymous=rule.match_anonymous, match_all=rule.match_all,
+            schedule=rule.schedule if scheduled else "",
+            schedule_when=rule.schedule_when if scheduled and rule.schedule else "",
+        )
+        for rule in settings.caller_rules.all()
+    )
 
 
 # --- people ------------------------------------------------------------------------------
@@ -223,9 +246,17 @@ def _simring_sentence(v, caps, who, now):
     if not (v.get("simring_enabled") and targets):
         return False, f"Only {who.possessive} own line rings."
     timeout = v.get("simring_timeout") or caps.simring_timeout_default(len(targets) + 1)
-    return True, (f"Calls ring {who.possessive} line and "
-                  + ", ".join(display_destination(t) for t in targets)
-                  + " at the same time" + (f", for {timeout} seconds." if timeout else "."))
+    text = (f"Calls ring {who.possessive} line and "
+            + ", ".join(display_destination(t) for t in targets)
+            + " at the same time" + (f", for {timeout} seconds." if timeout else "."))
+    confirm = v.get("simring_confirm") or []
+    if confirm and caps.answer_confirmation:
+        text += (" Whoever answers at " + ", ".join(display_destination(t) for t in confirm)
+                 + " presses a key to take the call.")
+    if v.get("simring_skip_when_on_call") and caps.skip_when_on_call:
+        text += (f" The other numbers do not ring while {who.subject} {who.be} on a "
+                 "call.")
+    return True, text
 
 
 def _caller_rules_sentence(v, caps, who, now):
@@ -239,6 +270,9 @@ def _rule_words(i, rule, who):
     callers = [display_destination(c) for c in rule.get("callers", [])]
     if rule.get("match_anonymous"):
         callers.append("anonymous callers")
+    calls = "all calls" if rule.get("match_all") else f"calls from {', '.join(callers)}"
+    if rule.get("schedule") and rule.get("schedule_when") in ("during", "outside"):
+        calls += f" {rule['schedule_when']} {rule['schedule']}"
     verb = "redirected" if rule.get("disposition") == "redirect" else "forwarded"
     told = ("the caller is told" if verb == "redirected" else "the caller is not told")
     masks = []
@@ -247,7 +281,7 @@ def _rule_words(i, rule, who):
     if rule.get("mask_callee"):
         masks.append(f"hiding {who.possessive} number")
     return (
-        f"Rule {i}: calls from {', '.join(callers)} are {verb} to "
+        f"Rule {i}: {calls} are {verb} to "
         f"{display_destination(rule.get('destination', ''))} ({told}"
         + (", " + " and ".join(masks) if masks else "") + ")."
     )
@@ -270,6 +304,63 @@ def _window_sentence(v, caps, who, now):
                   "afterwards the other settings apply again. " + status)
 
 
+def _dnd_sentence(v, caps, who, now):
+    if not v.get("dnd_enabled"):
+        return False, "Do not disturb is off."
+    splash = (" (only a short ring on the phone)"
+              if v.get("dnd_ring_splash") and caps.ring_splash else "")
+    return True, (f"Do not disturb is on: {who.possessive} phone does not ring{splash} and "
+                  "calls are treated as busy.")
+
+
+_DAY_WORDS = {"monday": "Monday", "tuesday": "Tuesday", "wednesday": "Wednesday",
+              "thursday": "Thursday", "friday": "Friday", "saturday": "Saturday",
+              "sunday": "Sunday"}
+
+
+def schedule_words(schedule: dict) -> str:
+    """One schedule in words: "Office hours: Monday to Friday 09:00-17:00", "Public
+    holidays: Christmas (25 Dec 2026 to 26 Dec 2026, every year)"."""
+    name = schedule.get("name", "")
+    if schedule.get("kind") == "holidays":
+        parts = []
+        for d in schedule.get("dates") or []:
+            first, last = d.get("start", ""), d.get("end") or d.get("start", "")
+            span = _day_words(first) if first == last else \
+                f"{_day_words(first)} to {_day_words(last)}"
+            parts.append(f"{d.get('name', '')} ({span}{', every year' if d.get('yearly') else ''})")
+        return f"{name}: " + ("; ".join(parts) or "no dates")
+    hours = schedule.get("hours") or {}
+    groups = []  # [first day, last day, intervals]
+    for day in _DAY_WORDS:
+        intervals = hours.get(day) or []
+        if groups and intervals and groups[-1][2] == intervals and \
+                list(_DAY_WORDS).index(groups[-1][1]) == list(_DAY_WORDS).index(day) - 1:
+            groups[-1][1] = day
+        elif intervals:
+            groups.append([day, day, intervals])
+    parts = []
+    for first, last, intervals in groups:
+        days = _DAY_WORDS[first] if first == last else \
+            f"{_DAY_WORDS[first]} to {_DAY_WORDS[last]}"
+        parts.append(days + " " + ", ".join(f"{s}-{e}" for s, e in intervals))
+    return f"{name}: " + ("; ".join(parts) or "no hours")
+
+
+def _day_words(value: str) -> str:
+    try:
+        return f"{datetime.fromisoformat(value):%d %b %Y}".lstrip("0")
+    except ValueError:
+        return value
+
+
+def _schedules_sentence(v, caps, who, now):
+    schedules = v.get("schedules") or []
+    if not schedules:
+        return False, "No schedules."
+    return True, ". ".join(schedule_words(s) for s in schedules) + "."
+
+
 # In the order pages and emails list them.
 _SENTENCES = (
     ("always", _always_sentence),
@@ -279,6 +370,8 @@ _SENTENCES = (
     ("simring", _simring_sentence),
     ("caller_rules", _caller_rules_sentence),
     ("time_window", _window_sentence),
+    ("schedules", _schedules_sentence),
+    ("dnd", _dnd_sentence),
 )
 
 
@@ -343,4 +436,6 @@ def short_summary(settings, caps) -> str:
     if caps.supports("simring") and settings.simring_enabled and settings.simring_targets:
         count = len(settings.simring_targets)
         parts.append(f"Rings {count} more number{'s' if count != 1 else ''}")
+    if caps.supports("dnd") and settings.dnd_enabled:
+        parts.insert(0, "Do not disturb")
     return "; ".join(parts) or "No forwarding"

@@ -57,6 +57,8 @@ def values(settings: ForwardingSettings) -> dict:
     """The editable settings as Python values, plus the caller rules in order."""
     data = {name: getattr(settings, name) for name in validation.EDITABLE_FIELDS}
     data["simring_targets"] = list(data["simring_targets"] or [])
+    data["simring_confirm"] = list(data["simring_confirm"] or [])
+    data["schedules"] = list(data["schedules"] or [])
     # An unsaved row (a page showing a person who never had settings) has no rules.
     rules = settings.caller_rules.all() if settings.pk is not None else []
     data["caller_rules"] = [_rule_dict(r) for r in rules]
@@ -75,9 +77,11 @@ def snapshot(settings: ForwardingSettings) -> dict:
     The shape of audit old/new values and what restore reads back:
     {"version": 7, "always_enabled": true, "always_destination": "+12025550100", ...,
      "window_start": "2026-03-02T08:00:00+00:00", "window_state": "scheduled",
+     "schedules": [{"name": "Office hours", "kind": "business_hours", "hours": {...}}],
      "caller_rules": [{"callers": [...], "match_anonymous": false, "destination": "...",
                        "disposition": "forward", "mask_caller": false,
-                       "mask_callee": false}]}"""
+                       "mask_callee": false, "match_all": false,
+                       "schedule": "Office hours", "schedule_when": "outside"}]}"""
     data = {name: _json_value(value) for name, value in values(settings).items()}
     data["window_state"] = settings.window_state
     data["version"] = settings.version

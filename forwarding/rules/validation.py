@@ -16,10 +16,16 @@
   or caller rules. The message names the cycle. A loop that also goes through busy, no
   answer or offline forwarding is a warning (LoopWarning) until confirmed.
 
-Every error is keyed by the field that caused it (model field names, and
-"caller_rules-<i>-<field>" for caller rules), so forms can show it next to that field.
-Destinations as form errors live in forwarding.rules.destinations, caller rules in
-forwarding.rules.caller_rules. Only the loop check touches the database
+- Schedules (business hours, holidays; forwarding.rules.schedules): names unique, hours
+  and dates well formed; a caller rule may name only a schedule the person has, and a
+  schedule a rule uses cannot be removed. Simultaneous-ring numbers to confirm are some
+  of the numbers that ring.
+
+Every error is keyed by the field that caused it (model field names,
+"caller_rules-<i>-<field>" for caller rules, "schedules-<i>-<field>" for a schedule's
+parts), so forms can show it next to that field. Destinations as form errors live in
+forwarding.rules.destinations, caller rules in forwarding.rules.caller_rules, schedules
+in forwarding.rules.schedules. Only the loop check touches the database
 (forwarding.rules.loops.find_loops): it looks up the people behind this person's
 destinations and walks on from them (LineIndex), one query per step, so an edit costs the
 same in an org of ten people or of ten thousand.
@@ -42,6 +48,7 @@ from forwarding.rules.destinations import normalize_caller as normalize_caller
 from forwarding.rules.destinations import normalize_destination as normalize_destination
 from forwarding.rules.directory import CONDITIONS, LineIndex
 from forwarding.rules.loops import find_loops
+from forwarding.rules.schedules import check_schedules, used_schedules_removed
 from providers.addresses import destination_key, display_destination
 from providers.capabilities import Capabilities
 
@@ -66,10 +73,15 @@ FIELD_FEATURES = {
     "simring_enabled": "simring",
     "simring_targets": "simring",
     "simring_timeout": "simring",
+    "simring_confirm": "simring",
+    "simring_skip_when_on_call": "simring",
     "window_enabled": "time_window",
     "window_start": "time_window",
     "window_end": "time_window",
     "window_destination": "time_window",
+    "dnd_enabled": "dnd",
+    "dnd_ring_splash": "dnd",
+    "schedules": "schedules",
 }
 EDITABLE_FIELDS = tuple(FIELD_FEATURES)
 
@@ -80,23 +92,33 @@ FIELD_OPTIONS = {
     "busy_voicemail": "voicemail",
     "no_answer_voicemail": "voicemail",
     "continuity_voicemail": "voicemail",
+    "simring_confirm": "answer_confirmation",
+    "simring_skip_when_on_call": "skip_when_on_call",
+    "dnd_ring_splash": "ring_splash",
 }
 
 BOOL_FIELDS = {f for f in EDITABLE_FIELDS if f.endswith(("_enabled", "_reminder", "_voicemail"))}
+BOOL_FIELDS |= {"simring_skip_when_on_call", "dnd_ring_splash"}
 INT_FIELDS = {"no_answer_ring_after", "simring_timeout"}
 DATETIME_FIELDS = {"window_start", "window_end"}
 DESTINATION_FIELDS = {
     "always_destination", "busy_destination", "no_answer_destination",
     "continuity_destination", "window_destination",
 }
-LIST_FIELDS = {"simring_targets"}
+LIST_FIELDS = {"simring_targets", "simring_confirm"}
+# Structured values, checked as a whole (forwarding.rules.schedules); edited through the
+# pages and the API, not CSV columns.
+STRUCTURED_FIELDS = {"schedules"}
 
 DEFAULTS = {
     **{f: False for f in BOOL_FIELDS},
     **{f: None for f in INT_FIELDS | DATETIME_FIELDS},
     **{f: "" for f in DESTINATION_FIELDS},
     "simring_targets": [],
+    "simring_confirm": [],
+    "schedules": [],
 }
+assert set(DEFAULTS) == set(EDITABLE_FIELDS)
 
 
 # --- type checks of a changes dict ---------------------------------------------------------
@@ -125,6 +147,8 @@ def _coerce(field: str, value):
         if not isinstance(value, datetime) or value.tzinfo is None:
             raise ValidationError("Enter a date and time with its time zone.", code="invalid")
         return value
+    if field in STRUCTURED_FIELDS:
+        return [] if value is None else value
     if field in LIST_FIELDS:
         if value is None:
             return []
@@ -186,20 +210,26 @@ def validate_proposal(*, subject: Subject, current: dict, changes: dict,
     errors = Errors()
     proposed = _parse_changes(errors, changes, subject)
     _drop_unsupported(errors, proposed, caps)
-    if "simring_targets" in proposed:
-        proposed["simring_targets"] = _normalize_targets(
-            errors, proposed["simring_targets"], subject)
+    for name in ("simring_targets", "simring_confirm"):
+        if name in proposed:
+            proposed[name] = _normalize_targets(errors, proposed[name], subject, key=name)
 
-    changed = {f: v for f, v in proposed.items() if current.get(f) != v}
-    merged = {**current, **changed}
+    changed = {f: v for f, v in proposed.items() if current.get(f, DEFAULTS[f]) != v}
+    merged = {**DEFAULTS, **current, **changed}
     touched = {FIELD_FEATURES[f] for f in changed}
     _check_features(errors, merged, changed, touched, subject, now)
 
+    # The rules may name only schedules the person will have (none where the provider
+    # has no schedules).
+    schedules = merged["schedules"] if caps.supports("schedules") else []
     rules = None
     if caller_rules is not None:
-        rules = check_caller_rules(errors, caller_rules, subject)
+        rules = check_caller_rules(errors, caller_rules, subject, schedules)
         if rules is not None and rules == current.get("caller_rules", []):
             rules = None
+    if "schedules" in changed and rules is None and "schedules" not in errors:
+        for message in used_schedules_removed(schedules, current.get("caller_rules", [])):
+            errors.add("schedules", message)
 
     errors.raise_if_any()
     # The loop check reads the database: only for a proposal that is valid otherwise and
@@ -246,6 +276,10 @@ def _parse_changes(errors, changes, subject) -> dict:
             continue
         try:
             value = _coerce(field, raw)
+            if field == "schedules":
+                value = check_schedules(errors, value)
+                if value is None:
+                    continue
             if field in DESTINATION_FIELDS:
                 value = normalize_destination(value, region=subject.region,
                                               caps=subject.caps)
@@ -271,16 +305,16 @@ def _drop_unsupported(errors, proposed, caps) -> None:
             del proposed[field]
 
 
-def _normalize_targets(errors, raw_targets, subject) -> list[str]:
-    """The simultaneous ring targets normalised; a bad one is an error naming its line."""
+def _normalize_targets(errors, raw_targets, subject, *, key="simring_targets") -> list[str]:
+    """The simultaneous ring targets (or those to confirm) normalised; a bad one is an
+    error naming its line."""
     targets = []
     for i, raw in enumerate(raw_targets, start=1):
         try:
             targets.append(normalize_destination(raw, region=subject.region,
                                                  caps=subject.caps))
         except ValidationError as exc:
-            errors.add("simring_targets", f"Line {i} ({raw.strip()[:40]}): "
-                       + " ".join(exc.messages))
+            errors.add(key, f"Line {i} ({raw.strip()[:40]}): " + " ".join(exc.messages))
     return [t for t in targets if t]
 
 
@@ -299,7 +333,7 @@ def _check_features(errors, merged, changed, touched, subject, now) -> None:
     if "no_answer" in touched and caps.supports("no_answer"):
         _check_no_answer(errors, merged, changed, subject)
     if "simring" in touched and caps.supports("simring"):
-        _check_simring(errors, merged, subject)
+        _check_simring(errors, merged, changed, subject)
     if "time_window" in touched and caps.supports("time_window"):
         _check_window(errors, merged, changed, subject, now)
 
@@ -321,7 +355,7 @@ def _check_no_answer(errors, merged, changed, subject):
         )
 
 
-def _check_simring(errors, merged, subject):
+def _check_simring(errors, merged, changed, subject):
     caps = subject.caps
     targets = merged["simring_targets"]
     if "simring_targets" not in errors:
@@ -344,6 +378,8 @@ def _check_simring(errors, merged, subject):
                        "anyway. Remove it from the list.")
         if merged["simring_enabled"] and not targets:
             errors.add("simring_targets", "List at least one number to ring, or turn this off.")
+    if "simring_targets" not in errors and "simring_confirm" not in errors:
+        _check_confirm(errors, merged, changed, targets)
     timeout = merged["simring_timeout"]
     if timeout is not None:
         if caps.simring_timeout_min is None:
@@ -355,6 +391,26 @@ def _check_simring(errors, merged, subject):
                 f"Choose between {caps.simring_timeout_min} and {caps.simring_timeout_max} "
                 f"seconds ({caps.label}).",
             )
+
+
+def _check_confirm(errors, merged, changed, targets):
+    """The numbers whose answerer must confirm: some of the numbers that ring, each once;
+    stored as the list of targets writes them."""
+    by_key = {destination_key(t): t for t in targets}
+    confirm, strangers = [], []
+    for value in merged["simring_confirm"]:
+        target = by_key.get(destination_key(value))
+        if target is None:
+            strangers.append(display_destination(value))
+        elif target not in confirm:
+            confirm.append(target)
+    if strangers:
+        errors.add("simring_confirm", ", ".join(strangers)
+                   + (" is not one of the numbers" if len(strangers) == 1
+                      else " are not among the numbers")
+                   + " that ring at the same time; add it there or remove it here.")
+    if confirm != merged["simring_confirm"]:
+        merged["simring_confirm"] = changed["simring_confirm"] = confirm
 
 
 def _check_window(errors, merged, changed, subject, now):

@@ -49,7 +49,8 @@ class TestRead:
             assert body["version"] == 2 and response["ETag"] == '"2"'
             assert body["person"]["display_name"] == "Bob Builder"
             assert body["supported_features"] == ["always", "busy", "no_answer", "continuity",
-                                                  "time_window"]
+                                                  "simring", "caller_rules", "time_window",
+                                                  "schedules", "dnd"]
             if role == "partner":
                 assert body["via_partner"] == {"id": roles.partner_org.id, "name": "Partner Co"}
                 assert body["acting_for"] == {"id": roles.org.id, "name": "Acme"}
@@ -177,11 +178,11 @@ class TestValidation:
 
     def test_an_unsupported_feature_is_refused_with_the_matrix_reason(self, api, roles):
         response = api(roles.admin).patch(url(roles.bob), {
-            "version": 1, "simring_enabled": True, "simring_targets": ["2001"]}, format="json")
+            "version": 1, "simring_enabled": True, "simring_targets": ["2001"],
+            "simring_timeout": 20}, format="json")
         assert response.status_code == 400
-        assert response.json()["errors"]["simring_enabled"] == [
-            "Simultaneous ring is not available: Webex Calling's call forwarding API has no "
-            "simultaneous ring."]
+        assert response.json()["errors"] == {"simring_timeout": [
+            "Webex Calling does not let you choose how long the lines ring."]}
 
     def test_forwarding_to_the_own_line(self, api, roles):
         response = api(roles.member).patch(url(roles.mia), {

@@ -2,26 +2,18 @@
 business hours and an "outside business hours, all callers -> +1 ..." rule, saves, and
 reads the week at a glance; the same without JavaScript in two saves; axe on the page
 with every new card filled. Screenshots at 1280 and 390 px go to
-artifacts/screenshots/schedules-*.png.
-
-These need the validation and routing of branch "sched" (capabilities "schedules" and
-"dnd"); on a tree without them they are skipped."""
+artifacts/screenshots/schedules-*.png."""
 
 import pytest
 
 from forwarding.models import ForwardingSettings
 from portal.models import Membership
-from providers.capabilities import FEATURES
 from tests.cast import make_org, make_person, make_user, update
 
 from .test_accessibility import axe_violations
 from .test_person_page import PHONE, both_widths, signed_in
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif("dnd" not in FEATURES, reason="schedules and do not disturb come "
-                       "with branch 'sched'"),
-]
+pytestmark = pytest.mark.browser
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 
 

@@ -205,11 +205,35 @@ class TestDryRun:
         assert all(r.valid for r in rows[1:])
 
     def test_unsupported_features_get_the_matrix_reason(self, org, people):
-        text = csv_text([{"email": "p1@acme.example", "simring_enabled": "yes",
-                          "simring_targets": "2001|2002"}],
-                        ("email", "simring_enabled", "simring_targets"))
-        (row,) = plan_csv(org, text).rows
-        assert row.errors["simring_enabled"][0].startswith("Simultaneous ring is not available")
+        ucwa = make_org("ucwa")
+        make_person(ucwa, email="u1@acme.example")
+        text = csv_text([{"email": "u1@acme.example", "busy_enabled": "yes",
+                          "dnd_enabled": "yes"}],
+                        ("email", "busy_enabled", "dnd_enabled"))
+        (row,) = plan_csv(ucwa, text).rows
+        assert row.errors["busy_enabled"][0].startswith("Forward when busy is not available")
+        assert row.errors["dnd_enabled"][0].startswith("Do not disturb is not available")
+
+    def test_do_not_disturb_and_simultaneous_ring_options_columns(self, org, people):
+        update(people[1], simring_enabled=True,
+               simring_targets=["+12025550101", "+12025550102"])
+        text = csv_text([
+            {"email": "p1@acme.example", "dnd_enabled": "yes", "dnd_ring_splash": "yes"},
+            {"email": "p2@acme.example", "simring_confirm": "+1 202 555 0102",
+             "simring_skip_when_on_call": "yes"},
+            {"email": "p3@acme.example", "simring_confirm": "+1 202 555 0199"},
+        ], ("email", "dnd_enabled", "dnd_ring_splash", "simring_confirm",
+            "simring_skip_when_on_call"))
+        rows = plan_csv(org, text).rows
+        assert [r.valid for r in rows] == [True, True, False]
+        assert {d["field"] for d in rows[0].diff} == {"dnd_enabled", "dnd_ring_splash"}
+        assert {"field": "simring_confirm", "old": [], "new": ["+12025550102"]} in rows[1].diff
+        assert "not one of the numbers" in rows[2].errors["simring_confirm"][0]
+        # The export writes them, and no schedules column: those are edited on pages/API.
+        header = export_text(org).splitlines()[0].split(",")
+        assert {"dnd_enabled", "dnd_ring_splash", "simring_confirm",
+                "simring_skip_when_on_call"} <= set(header)
+        assert "schedules" not in header
 
     def test_destination_length_is_the_orgs_providers(self, org, people):
         sip100 = "sip:" + "a" * 84 + "@example.com"

@@ -1,9 +1,6 @@
 """Issue 16 on the person page: the Schedules card, do not disturb, simultaneous ring's
 "press a key" boxes, caller rules for every caller and during / outside a schedule, and
-the week at a glance. Errors of the service land next to the field they name.
-
-The tests marked `needs_issue16_domain` need the validation and routing of branch "sched"
-(capabilities "schedules" and "dnd"); they are skipped on a tree without them."""
+the week at a glance. Errors of the service land next to the field they name."""
 
 from html.parser import HTMLParser
 
@@ -14,17 +11,12 @@ from django.urls import reverse
 from forwarding.models import ForwardingSettings
 from forwarding.pages.forms import CallerRuleForm
 from forwarding.pages.schedule_forms import ScheduleForms
-from forwarding.rules.validation import RULE_FIELDS
 from portal.models import Membership
-from providers.capabilities import FEATURES, capabilities_for
+from providers.capabilities import capabilities_for
 from tests.cast import audit_count, make_org, make_person, make_user, update
 
 from .test_views import assert_page_is_clean
 
-needs_issue16_domain = pytest.mark.skipif(
-    "dnd" not in FEATURES,
-    reason="validation and routing of schedules and do not disturb come with branch 'sched'",
-)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 OFFICE_HOURS = {"name": "Office hours", "kind": "business_hours",
                 "hours": {d: [["09:00", "17:00"]] for d in WEEKDAYS}}
@@ -183,18 +175,26 @@ def test_a_day_error_lands_on_that_days_first_time():
         "Interval 1 (17:00-09:00): the end must be after the start."]
 
 
-def test_a_rule_sends_only_the_settings_the_service_knows():
+def test_a_rule_for_every_caller_outside_a_schedule():
     form = CallerRuleForm(
         {"match_all": "on", "schedule": "outside:Office hours", "destination": "2001"},
         caps=capabilities_for("graph", "beta"), schedule_names=["Office hours"])
     assert form.is_valid(), form.errors
     rule = form.rule()
-    assert set(rule) <= set(RULE_FIELDS)
-    if "schedule" in RULE_FIELDS:
-        assert (rule["match_all"], rule["schedule"], rule["schedule_when"]) == (
-            True, "Office hours", "outside")
+    assert (rule["match_all"], rule["schedule"], rule["schedule_when"]) == (
+        True, "Office hours", "outside")
     choices = dict(form.fields["schedule"].choices)
     assert choices["outside:Office hours"] == "Only outside Office hours"
+    # A schedule typed in the same post (the script lists it before it is saved) is kept
+    # for the service to check.
+    typed = CallerRuleForm({"schedule": "during:Lunch", "destination": "2001",
+                            "match_all": "on"}, caps=capabilities_for("webex"))
+    assert typed.is_valid() and typed.rule()["schedule"] == "Lunch"
+    # Where rules take no schedule the field is not shown and nothing is sent for it.
+    lync = CallerRuleForm({"callers": "+13035550110", "destination": "2001"},
+                          caps=capabilities_for("lync"))
+    assert lync.is_valid() and not lync.shown("schedule")
+    assert "schedule" not in lync.rule()
 
 
 # --- the week at a glance (any provider) -------------------------------------------------
@@ -232,7 +232,7 @@ def test_an_admin_reads_the_week_in_the_persons_words_and_zone(client, org):
     assert "Times in Europe/Berlin." in html
 
 
-# --- the new cards, with the domain of branch "sched" -----------------------------------
+# --- the new cards -------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -243,7 +243,6 @@ def webex_member(db):
     return user, person
 
 
-@needs_issue16_domain
 @pytest.mark.django_db
 class TestNewCards:
     def test_the_page_shows_the_new_cards_and_an_unchanged_form_changes_nothing(

@@ -88,7 +88,7 @@ def routing_rules(draw):
     caller_rules = tuple(
         routing.CallerRoute(callers=tuple(draw(st.lists(callers.filter(bool), max_size=2))),
                             match_anonymous=draw(st.booleans()), destination=draw(destinations),
-                            disposition=draw(st.sampled_from(["forward", "redirect"])))
+                            disposition=draw(st.sampled_from(caps.dispositions or ("forward",))))
         for _ in range(draw(st.integers(0, 3)))
     ) if caps.supports("caller_rules") else ()
     return routing.RoutingRules(
@@ -103,6 +103,7 @@ def routing_rules(draw):
         window_enabled=window_on and caps.supports("time_window"), window_start=start,
         window_end=start + timedelta(hours=draw(st.integers(1, 72))),
         window_destination=draw(destinations), caller_rules=caller_rules,
+        dnd_enabled=draw(st.booleans()) and caps.supports("dnd"),
     )
 
 
@@ -111,7 +112,9 @@ def test_routing_precedence_holds(rules, caller, state):
     decision = routing.decide(rules, caller=caller, at=NOW, line_state=state)
     # Every call goes somewhere, but for an offline phone that nothing forwards: it reaches
     # nobody (the caller hears the line is unavailable).
-    assert decision.targets or state == "offline", "every call goes somewhere"
+    # Nor does a call under do not disturb that nothing forwards (the busy treatment).
+    assert decision.targets or state == "offline" or rules.dnd_enabled, \
+        "every call goes somewhere"
     matching = [i for i, rule in enumerate(rules.caller_rules, start=1)
                 if (caller in rule.callers) or (caller is None and rule.match_anonymous)]
     if matching:
@@ -126,10 +129,15 @@ def test_routing_precedence_holds(rules, caller, state):
         assert (decision.rule, decision.targets) == ("always", [rules.always_destination])
         return
     by_state = {"offline": "continuity", "busy": "busy", "no_answer": "no_answer"}
+    if rules.dnd_enabled:
+        state = "busy"  # do not disturb: the line behaves as busy
     feature = by_state.get(state)
     if feature and rules.caps.supports(feature) and getattr(rules, f"{feature}_enabled"):
         assert decision.rule == feature
         assert decision.targets == [getattr(rules, f"{feature}_destination")]
+        return
+    if rules.dnd_enabled:
+        assert (decision.rule, decision.targets) == ("dnd", [])
         return
     if rules.simring_enabled:
         assert decision.rule == "simring"

@@ -133,6 +133,22 @@ class TestRuleKinds:
         assert first < script.index('"sip:second@x.example"') < script.index(
             '"sip:always@x.example"')
 
+    def test_a_rule_for_every_caller_retargets_unconditionally_and_ends_the_block(self):
+        rules = [
+            lync.CallerRule(callers=("sip:a@x.example",), destination="sip:first@x.example"),
+            lync.CallerRule(callers=(), match_all=True, destination="sip:all@x.example",
+                            disposition="redirect"),
+            lync.CallerRule(callers=("sip:b@x.example",), destination="sip:never@x.example"),
+        ]
+        people = [person(rules=rules, always="sip:always@x.example")]
+        assert people[0].has_rules
+        _, script = parse(lync.compile_manifest(people, app_uri=APP))
+        block = block_of(script, '"ada@umbrella.example"')
+        assert block.index('"sip:first@x.example"') < block.index(
+            'Respond("302", "Moved Temporarily", "Contact=<sip:all@x.example>");\n    return;')
+        # Nothing after a rule for every caller is ever reached, so none is written.
+        assert "never@x.example" not in script and "always@x.example" not in script
+
     def test_a_person_with_a_number_only(self):
         _, script = parse(lync.compile_manifest(
             [person("+493012340001", always="sip:grace@umbrella.example")], app_uri=APP))

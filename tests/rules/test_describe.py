@@ -5,10 +5,10 @@ a fixed order, for "you" or for a named person."""
 from datetime import UTC, datetime
 
 from forwarding.rules import selectors
-from providers.capabilities import capabilities_for
+from providers.capabilities import FEATURES, capabilities_for
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-WEBEX = capabilities_for("webex")  # no simultaneous ring, no caller rules
+WEBEX = capabilities_for("webex")
 UCWA = capabilities_for("ucwa")
 GRAPH_BETA = capabilities_for("graph", "beta")
 
@@ -37,12 +37,9 @@ def texts(values, caps, name=None):
 
 def test_only_the_features_of_the_provider_in_a_fixed_order():
     assert [d["feature"] for d in selectors.describe({}, caps=WEBEX, now=NOW)] == [
-        feature for feature in ("always", "busy", "no_answer", "continuity", "simring",
-                                "caller_rules", "time_window") if WEBEX.supports(feature)]
+        feature for feature in FEATURES if WEBEX.supports(feature)]
     assert [d["feature"] for d in selectors.describe({}, caps=GRAPH_BETA, now=NOW)] == [
-        feature for feature in ("always", "busy", "no_answer", "continuity", "simring",
-                                "caller_rules", "time_window")
-        if GRAPH_BETA.supports(feature)]
+        feature for feature in FEATURES if GRAPH_BETA.supports(feature)]
 
 
 def test_everything_off_in_the_second_person():
@@ -59,7 +56,9 @@ def test_everything_on_for_a_named_person():
     assert described["no_answer"] == (
         True, "Calls go to sip:desk@acme.example when Mia does not answer within 3 "
         f"{WEBEX.no_answer_unit}.")
-    assert "simring" not in described
+    assert texts(EVERYTHING_ON, WEBEX, name="Mia")["simring"][1].startswith(
+        "Calls ring Mia's line and +1 202 555 0101, extension 2002 at the same time")
+    assert "simring" not in texts(EVERYTHING_ON, capabilities_for("lync"), name="Mia")
     assert texts(EVERYTHING_ON, UCWA, name="Mia")["simring"][1].startswith(
         "Calls ring Mia's line and +1 202 555 0101, extension 2002 at the same time")
 
@@ -83,3 +82,42 @@ def test_a_person_without_a_name_is_you_in_every_sentence():
     assert texts(values, WEBEX, name="")["no_answer"] == (
         True, f"Calls go to extension 2001 when you do not answer within 3 "
         f"{WEBEX.no_answer_unit}.")
+
+
+def test_schedules_dnd_confirmation_and_scheduled_rules_in_words():
+    values = {
+        "schedules": [
+            {"name": "Office hours", "kind": "business_hours", "hours": {
+                **{d: [["09:00", "17:00"]] for d in ("monday", "tuesday", "wednesday",
+                                                    "thursday", "friday")},
+                "saturday": [["10:00", "12:00"]]}},
+            {"name": "Holidays", "kind": "holidays", "dates": [
+                {"name": "Christmas", "start": "2026-12-25", "end": "2026-12-26",
+                 "yearly": True},
+                {"name": "Company day", "start": "2026-06-05", "end": "2026-06-05",
+                 "yearly": False}]},
+        ],
+        "dnd_enabled": True, "dnd_ring_splash": True,
+        "simring_enabled": True, "simring_targets": ["+12025550101", "+12025550102"],
+        "simring_confirm": ["+12025550102"], "simring_skip_when_on_call": True,
+        "caller_rules": [{"callers": [], "match_all": True, "destination": "+12025550199",
+                          "schedule": "Office hours", "schedule_when": "outside"}],
+    }
+    described = texts(values, WEBEX, name="Mia")
+    assert described["schedules"] == (True, (
+        "Office hours: Monday to Friday 09:00-17:00; Saturday 10:00-12:00. Holidays: "
+        "Christmas (25 Dec 2026 to 26 Dec 2026, every year); Company day (5 Jun 2026)."))
+    assert described["dnd"] == (True, "Do not disturb is on: Mia's phone does not ring "
+                                "(only a short ring on the phone) and calls are treated as "
+                                "busy.")
+    assert described["simring"][1].endswith(
+        "Whoever answers at +1 202 555 0102 presses a key to take the call. The other "
+        "numbers do not ring while Mia is on a call.")
+    assert described["caller_rules"] == (True, (
+        "Rule 1: all calls outside Office hours are forwarded to +1 202 555 0199 (the "
+        "caller is not told)."))
+    # History lines name them with their labels.
+    lines = selectors.describe_changes({}, values, caps=WEBEX)
+    assert any(line.startswith("Do not disturb: Do not disturb is on") for line in lines)
+    assert any(line.startswith("Schedules (business hours and holidays): Office hours")
+               and line.endswith("(before: No schedules.)") for line in lines)

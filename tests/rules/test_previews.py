@@ -12,6 +12,10 @@ from forwarding.rules.validation import EDITABLE_FIELDS
     ("no_answer_ring_after", "Forward when not answered: forward after"),
     ("window_end", "Time window: until"),
     ("simring_targets", "Simultaneous ring: numbers to ring"),
+    ("simring_confirm", "Simultaneous ring: numbers whose answerer presses a key"),
+    ("dnd_enabled", "Do not disturb"),
+    ("dnd_ring_splash", "Do not disturb: ring splash"),
+    ("schedules", "Schedules (business hours and holidays)"),
     ("version", "Version"),
     ("non_field_errors", ""),
 ])

@@ -223,7 +223,9 @@ def test_snapshot_holds_every_setting_rules_and_version_as_json(graph_org):
     assert snap["caller_rules"] == [{
         "callers": ["+13035550110"], "match_anonymous": False, "destination": "+13035550111",
         "disposition": "forward", "mask_caller": False, "mask_callee": False,
+        "match_all": False, "schedule": "", "schedule_when": "",
     }]
+    assert (snap["schedules"], snap["simring_confirm"], snap["dnd_enabled"]) == ([], [], False)
 
 
 # --- restore ---------------------------------------------------------------------------------

@@ -235,9 +235,19 @@ class TestUnsupported:
     @pytest.mark.parametrize(
         ("kind", "changes", "field", "reason"),
         [
-            ("webex", {"simring_enabled": True}, "simring_enabled", "no simultaneous ring"),
-            ("webex", {"simring_targets": ["+13035550000"]}, "simring_targets",
-             "no simultaneous ring"),
+            ("webex", {"simring_timeout": 20}, "simring_timeout",
+             "does not let you choose how long"),
+            ("ucwa", {"dnd_enabled": True}, "dnd_enabled", "presence"),
+            ("lync", {"dnd_enabled": True}, "dnd_enabled", "presence"),
+            ("ucwa", {"simring_skip_when_on_call": True}, "simring_skip_when_on_call",
+             "cannot hold back"),
+            ("graph", {"dnd_ring_splash": True}, "dnd_ring_splash", "no short ring"),
+            ("lync", {"schedules": [{"name": "Office", "kind": "business_hours",
+                                     "hours": {"monday": [["09:00", "17:00"]]}}]},
+             "schedules", "no clock"),
+            ("ucwa", {"schedules": [{"name": "Office", "kind": "business_hours",
+                                     "hours": {"monday": [["09:00", "17:00"]]}}]},
+             "schedules", "work hours of the person's Outlook calendar"),
             ("ucwa", {"busy_enabled": True}, "busy_enabled", "no separate forwarding"),
             ("ucwa", {"continuity_destination": "+13035550000"}, "continuity_destination",
              "no forwarding when offline"),
@@ -258,7 +268,7 @@ class TestUnsupported:
         person = make_person(make_org(kind))
         assert_refused(person, field, reason, **changes)
 
-    @pytest.mark.parametrize("kind", ["webex", "ucwa"])
+    @pytest.mark.parametrize("kind", ["ucwa"])
     def test_caller_rules_are_refused_where_missing(self, kind):
         person = make_person(make_org(kind))
         assert_refused(person, "caller_rules", "no per-caller rules",

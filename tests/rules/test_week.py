@@ -19,11 +19,6 @@ NEW_YORK = ZoneInfo("America/New_York")
 OWN = "+12025550142"
 # Wednesday 2 December 2026, 10:00 in Berlin.
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
-# Schedules reach routing with branch "sched"; until then these tests wait.
-needs_schedule_routing = pytest.mark.skipif(
-    "match_all" not in CallerRoute.__dataclass_fields__,
-    reason="routing.decide evaluates schedules once branch 'sched' is merged",
-)
 
 
 def rules(**values):
@@ -130,7 +125,6 @@ def test_a_window_ending_inside_the_week_is_seen_in_the_right_local_hours_on_a_d
                       "Sun 10:00-24:00: Rings the phone"]
 
 
-@needs_schedule_routing
 @pytest.mark.django_db
 def test_outside_business_hours_rule_forwards_evenings_and_weekends():
     """The journey's picture: calls from anyone outside Mon-Fri 09:00-17:00 go to a

@@ -90,10 +90,57 @@ class CallerRuleSerializer(serializers.Serializer):
     callers = serializers.ListField(child=TextField(allow_blank=True),
                                     required=False, help_text="Numbers or SIP URIs.")
     match_anonymous = _flag()
+    match_all = FlagField(required=False, help_text="Every caller (then leave `callers` "
+                          "empty and `match_anonymous` false).")
     destination = _destination()
     disposition = TextField(required=False, help_text="forward or redirect.")
     mask_caller = _flag()
     mask_callee = _flag()
+    schedule = TextField(required=False, allow_blank=True, help_text="The name of one of "
+                         "the person's `schedules`: the rule applies only during or outside "
+                         "it. Empty: at all times.")
+    schedule_when = TextField(required=False, allow_blank=True,
+                              help_text="during or outside (with a schedule).")
+
+
+class HolidaySerializer(serializers.Serializer):
+    name = TextField(help_text="1-80 characters, unique in its schedule.")
+    start = TextField(help_text="First day, YYYY-MM-DD.")
+    end = TextField(required=False, allow_blank=True,
+                    help_text="Last day (included), YYYY-MM-DD; the first day when empty.")
+    yearly = FlagField(required=False, help_text="Comes back on the same days every year.")
+
+
+def _intervals():
+    # One field per weekday (a shared instance would be bound to one name only).
+    return serializers.ListField(
+        child=serializers.ListField(child=TextField(), min_length=2, max_length=2),
+        required=False, help_text='[["09:00", "12:00"], ["13:00", "17:00"]]: start and end '
+        'as HH:MM in the person\'s time zone, "24:00" allowed as an end.')
+
+
+class HoursSerializer(serializers.Serializer):
+    """A weekday's intervals, for business hours."""
+
+    monday = _intervals()
+    tuesday = _intervals()
+    wednesday = _intervals()
+    thursday = _intervals()
+    friday = _intervals()
+    saturday = _intervals()
+    sunday = _intervals()
+
+
+class ScheduleSerializer(serializers.Serializer):
+    """A schedule that caller rules can refer to by name. Business hours list intervals per
+    weekday, holidays list dates; both are read on the wall clock of the person's time
+    zone, so they follow daylight saving."""
+
+    name = TextField(help_text="1-80 characters, unique among the person's schedules.")
+    kind = TextField(help_text="business_hours or holidays.")
+    hours = HoursSerializer(required=False, help_text="For business_hours.")
+    dates = HolidaySerializer(many=True, required=False, help_text="For holidays (at most "
+                              "100).")
 
 
 class PersonRefSerializer(serializers.Serializer):
@@ -130,6 +177,18 @@ class ForwardingSerializer(ActingMixin):
     simring_targets = serializers.ListField(
         child=TextField(allow_blank=True, trim_whitespace=False), required=False)
     simring_timeout = _count(help_text="Seconds.")
+    simring_confirm = serializers.ListField(
+        child=TextField(allow_blank=True, trim_whitespace=False), required=False,
+        help_text="Some of `simring_targets`: whoever answers there presses a key to take "
+        "the call (Webex answer confirmation).")
+    simring_skip_when_on_call = FlagField(
+        required=False, help_text="Do not ring `simring_targets` while the person is on a "
+        "call.")
+    dnd_enabled = FlagField(required=False, help_text="Do not disturb: the person's phone "
+                            "does not ring and calls are treated as busy.")
+    dnd_ring_splash = FlagField(required=False, help_text="A short ring on the phone while "
+                                "do not disturb is on.")
+    schedules = ScheduleSerializer(many=True, required=False, help_text="At most 20.")
     window_enabled = _flag()
     window_start = serializers.DateTimeField(required=False, allow_null=True)
     window_end = serializers.DateTimeField(required=False, allow_null=True)
