@@ -65,7 +65,7 @@ def _context(request, person, settings, *, form, formset, conflict=False, schedu
         "page_url": person_page_url(request, person),
         "own_line": selectors.display(person.phone_number),
         "conflict": conflict,
-        "week": week_view.build(person, is_self=is_self),
+        "week": week_view.build(person, is_self=is_self, settings=settings),
         "schedule_forms": schedules,
         "schedule_errors": schedules.summary() if schedules is not None else [],
     }

@@ -356,3 +356,29 @@ class TestNewCards:
         assert settings.simring_targets == ["+12025550177"]
         assert settings.simring_confirm == ["+12025550177"]
         assert settings.simring_skip_when_on_call
+
+
+@pytest.mark.django_db
+def test_the_week_is_kept_per_version_and_redrawn_after_a_change(client, member, mia,
+                                                                   monkeypatch):
+    from forwarding.rules import week
+
+    update(mia, always_enabled=True, always_destination="+1 202 555 0100")
+    client.force_login(member)
+    assert "00:00-24:00: Forwarded to +1 202 555 0100" in \
+        client.get(reverse("my_forwarding")).content.decode()
+
+    # The same version again: the week comes from the cache, routing is not asked.
+    def not_again(*args, **kwargs):
+        raise AssertionError("the week was computed again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(week, "week_at_a_glance", not_again)
+        assert "00:00-24:00: Forwarded to +1 202 555 0100" in \
+            client.get(reverse("my_forwarding")).content.decode()
+
+    # A new version is a new week.
+    update(mia, always_destination="+1 202 555 0111")
+    html = client.get(reverse("my_forwarding")).content.decode()
+    assert "00:00-24:00: Forwarded to +1 202 555 0111" in html
+    assert "+1 202 555 0100" not in html[html.index('aria-labelledby="week-heading"'):]
