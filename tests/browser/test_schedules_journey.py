@@ -50,6 +50,7 @@ def test_an_admin_forwards_outside_business_hours_and_sees_the_week(
 
     # The new schedule is a choice of the rule before it is saved.
     page.check("#id_caller_rules-0-match_all")
+    assert page.is_hidden("#id_caller_rules-0-callers")  # moot for every caller
     page.select_option("#id_caller_rules-0-schedule", "outside:Office hours")
     page.fill("#id_caller_rules-0-destination", "+1 202 555 0100")
     both_widths(page, "schedules-01-filled")
@@ -157,3 +158,26 @@ def test_no_serious_accessibility_problem_with_every_new_card_filled(browser, li
         problems += [f"{label}px: {v}" for v in axe_violations(page)]
     assert problems == []
     context.close()
+
+
+def test_a_typed_number_gets_its_press_a_key_box_at_once(page, live_server,
+                                                        transactional_db):
+    admin, person = webex_admin_and_person()
+    update(person, simring_enabled=True, simring_targets=["+1 202 555 0177"])
+    signed_in(page, live_server, admin)
+    page.goto(f"{live_server.url}/people/{person.id}/")
+    assert page.locator("[data-confirm-list] input").count() == 1
+    page.fill("#id_simring_targets", "+12025550177\n202 555 0178")
+    boxes = page.locator("[data-confirm-list] input")
+    assert boxes.count() == 2
+    page.get_by_label("202 555 0178").check()
+    page.get_by_label("Don't ring them while I'm on a call").check()
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_selector("text=Saved as version 3.")
+    settings = ForwardingSettings.objects.get(person=person)
+    assert settings.simring_targets == ["+12025550177", "+12025550178"]
+    assert settings.simring_confirm == ["+12025550178"]
+    assert settings.simring_skip_when_on_call
+    assert page.is_checked("#id_simring_confirm_1") and not page.is_checked(
+        "#id_simring_confirm_0")
+    assert page.csp_violations == []
