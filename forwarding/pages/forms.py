@@ -130,6 +130,7 @@ class ForwardingForm(forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.caps = caps
+        self._confirm_choices(person)
         for field in self.fields.values():
             if field.help_text == DESTINATION_HELP:
                 field.help_text = destination_help(person.org.default_region)
@@ -165,7 +166,6 @@ class ForwardingForm(forms.Form):
                 self.fields[name].widget.attrs.update({
                     "role": "switch", "class": "switch", "data-switch": "",
                     "aria-controls": f"body-{feature}"})
-        self._confirm_choices(person)
         tz = timezone.get_current_timezone_name()
         self.fields["window_start"].help_text = f"Date and time, {tz}."
         self.fields["window_end"].help_text = (
