@@ -8,8 +8,9 @@ validation and comes back keyed "schedules-<i>-<field>", which `attach_errors` p
 to the field it names.
 
 The forms work without JavaScript: each business-hours schedule has two periods per day
-(the second for a break), each holiday schedule as many date rows as it has dates plus
-two empty ones; saving adds more rows. The page's script only adds helpers ("copy
+(the second for a break; more when the stored schedule has more, e.g. from the API, so
+saving the page never drops one), each holiday schedule as many date rows as it has dates
+plus two empty ones; saving adds more rows. The page's script only adds helpers ("copy
 Monday to Tuesday-Friday").
 """
 
@@ -25,10 +26,12 @@ DAY_LABELS = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "
                                  "Saturday", "Sunday"), strict=True))
 KINDS = {"business_hours": "Business hours", "holidays": "Holidays"}
 PERIODS = 2  # per day: hours, and hours after a break
+MAX_PERIODS = 12  # the validation's bound on intervals per day
 EMPTY_DATE_ROWS = 2
 MAX_DATE_ROWS = 102  # the validation's bound on dates, plus the empty rows
 MAX_FORMS = 24  # the validation's bound on schedules, plus the two empty ones
 PREFIX = "sched"
+DATE_LINE = re.compile(r"^Date (\d+)\b")
 TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(:00)?$")
 
 
@@ -84,7 +87,9 @@ class ScheduleForm(forms.Form):
             except (TypeError, ValueError):
                 rows = 0
         self.schedule_kind = kind if kind in KINDS else "business_hours"
+        # `rows`: holiday rows, or periods per day of business hours.
         self.row_count = max(0, min(rows, MAX_DATE_ROWS))
+        self.period_count = max(PERIODS, min(rows, MAX_PERIODS))
         if new:
             del self.fields["remove"]
             self.fields["name"].help_text = (
@@ -92,8 +97,9 @@ class ScheduleForm(forms.Form):
         if self.schedule_kind == "business_hours":
             for day in WEEKDAYS:
                 label = DAY_LABELS[day]
-                for p in range(PERIODS):
-                    more = " (after a break)" if p else ""
+                for p in range(self.period_count):
+                    more = ("" if not p else " (after a break)" if p == 1
+                            else f" (period {p + 1})")
                     self.fields[f"{day}_from_{p}"] = _time_field(f"{label}{more}: from")
                     self.fields[f"{day}_until_{p}"] = _time_field(f"{label}{more}: until")
         else:
@@ -133,7 +139,8 @@ class ScheduleForm(forms.Form):
         """[(day label, day, [[from field, until field] per period])] for business
         hours."""
         return [(DAY_LABELS[day], day,
-                 [[self[f"{day}_from_{p}"], self[f"{day}_until_{p}"]] for p in range(PERIODS)])
+                 [[self[f"{day}_from_{p}"], self[f"{day}_until_{p}"]]
+                  for p in range(self.period_count)])
                 for day in WEEKDAYS]
 
     def date_rows(self):
@@ -146,7 +153,7 @@ class ScheduleForm(forms.Form):
         data = super().clean()
         if self.schedule_kind == "business_hours":
             for day in WEEKDAYS:
-                for p in range(PERIODS):
+                for p in range(self.period_count):
                     start, end = f"{day}_from_{p}", f"{day}_until_{p}"
                     raw_start, raw_end = data.get(start) or "", data.get(end) or ""
                     if bool(raw_start.strip()) != bool(raw_end.strip()):
@@ -183,7 +190,7 @@ class ScheduleForm(forms.Form):
             hours = {}
             for day in WEEKDAYS:
                 periods = [[data[f"{day}_from_{p}"], data[f"{day}_until_{p}"]]
-                           for p in range(PERIODS)
+                           for p in range(self.period_count)
                            if data.get(f"{day}_from_{p}") and data.get(f"{day}_until_{p}")]
                 if periods:
                     hours[day] = periods
@@ -215,7 +222,7 @@ class ScheduleForm(forms.Form):
             if day is None:
                 return None
             period = next((int(w) for w in words if w.isdigit()), 0)
-            period = period if period < PERIODS else 0
+            period = period if period < self.period_count else 0
             side = "until" if any(w in ("end", "until", "to") for w in words) else "from"
             return f"{day}_{side}_{period}"
         index = next((int(w) for w in words if w.isdigit()), None)
@@ -234,7 +241,7 @@ class ScheduleForm(forms.Form):
 def _initial(schedule: dict) -> dict:
     initial = {"name": schedule.get("name", ""), "kind": schedule.get("kind")}
     for day, periods in (schedule.get("hours") or {}).items():
-        for p, (start, end) in enumerate(periods[:PERIODS]):
+        for p, (start, end) in enumerate(periods[:MAX_PERIODS]):
             initial[f"{day}_from_{p}"] = start
             initial[f"{day}_until_{p}"] = _shown_clock(end)
     for r, entry in enumerate(schedule.get("dates") or []):
@@ -243,6 +250,14 @@ def _initial(schedule: dict) -> dict:
         initial[f"date_{r}_last"] = entry.get("end")
         initial[f"date_{r}_yearly"] = bool(entry.get("yearly"))
     return initial
+
+
+def _rows(schedule: dict) -> int:
+    """Holiday rows (the dates and two empty ones), or periods per day (two, or the most a
+    day of the stored schedule has)."""
+    if schedule.get("kind") == "holidays":
+        return len(schedule.get("dates") or []) + EMPTY_DATE_ROWS
+    return max([PERIODS, *(len(p) for p in (schedule.get("hours") or {}).values())])
 
 
 class ScheduleForms:
@@ -254,8 +269,7 @@ class ScheduleForms:
         self.errors: list[str] = []  # about the schedules as a whole
         self.sent: list[ScheduleForm] = []  # form of each schedule handed to the service
         if data is None:
-            specs = [(s.get("kind"), len(s.get("dates") or []) + EMPTY_DATE_ROWS, False,
-                      _initial(s)) for s in stored]
+            specs = [(s.get("kind"), _rows(s), False, _initial(s)) for s in stored]
             specs += [("business_hours", 0, True, {}),
                       ("holidays", EMPTY_DATE_ROWS + 1, True, {})]
             self.total = len(specs)
@@ -312,10 +326,11 @@ class ScheduleForms:
             return
         form = self.sent[int(index)]
         field = form.field_for(part) if part else None
-        if field and field in form.fields:
-            form.add_error(field, errors)
-        else:
-            form.add_error(None, errors)
+        for error in errors:
+            # "Date 2 (Company day): ..." names its row in the words, not in the key.
+            row = DATE_LINE.match(str(error)) if part == "dates" and not field else None
+            target = form.field_for(f"dates-{int(row.group(1)) - 1}") if row else field
+            form.add_error(target if target in form.fields else None, error)
 
     def summary(self) -> list[tuple[str, str, str]]:
         """(field id or "", label, message) of every error, for the page's error list."""

@@ -157,9 +157,28 @@ def test_holidays_rows_removed_and_blank_schedules():
     schedules.attach("schedules", ["Office hours is used by caller rule 1."])
     holidays = schedules.forms[1]
     assert holidays.errors["name"] == ["Schedule 1 has this name already."]
-    assert holidays.non_field_errors() == [
+    # Date 2 is the second row sent: row 2 of the page (row 1 was left empty).
+    assert holidays.errors["date_2_first"] == [
         "Date 2 (Company day): the last day is before the first."]
     assert schedules.errors == ["Office hours is used by caller rule 1."]
+
+
+def test_a_day_with_more_periods_than_the_page_offers_keeps_them_all():
+    """Set through the API: three periods on Monday. The page shows three, so saving it
+    drops none."""
+    stored = [{"name": "Shifts", "kind": "business_hours", "hours": {"monday": [
+        ["06:00", "10:00"], ["12:00", "14:00"], ["18:00", "24:00"]]}}]
+    shown = ScheduleForms(None, stored=stored)
+    form = shown.forms[0]
+    assert form.period_count == 3
+    assert form.initial["monday_until_2"] == "00:00"  # midnight, as a time input says it
+    data = posted(**{"sched-TOTAL": "1", "sched-0-kind": "business_hours",
+                     "sched-0-rows": "3", "sched-0-name": "Shifts",
+                     "sched-0-monday_from_0": "06:00", "sched-0-monday_until_0": "10:00",
+                     "sched-0-monday_from_1": "12:00", "sched-0-monday_until_1": "14:00",
+                     "sched-0-monday_from_2": "18:00", "sched-0-monday_until_2": "00:00"})
+    schedules = ScheduleForms(data, stored=stored)
+    assert schedules.is_valid() and schedules.schedules() == stored
 
 
 def test_a_day_error_lands_on_that_days_first_time():
