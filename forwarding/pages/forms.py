@@ -18,9 +18,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from forwarding.rules.routing import LINE_STATE_LABELS, LINE_STATES
-from forwarding.rules.validation import FIELD_FEATURES, FIELD_OPTIONS, normalize_caller
+from forwarding.rules.validation import (
+    FIELD_FEATURES,
+    FIELD_OPTIONS,
+    normalize_caller,
+    normalize_destination,
+)
 from portal import audit
 from portal.timezones import from_local, person_zone
+from providers.addresses import display_destination
 from providers.capabilities import PORTAL_DESTINATION_MAX_LENGTH
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -121,8 +127,16 @@ def _destination(label):
     )
 
 
-def _flag(label):
-    return forms.BooleanField(label=label, required=False)
+def _flag(label, help_text=""):
+    return forms.BooleanField(label=label, required=False, help_text=help_text)
+
+
+class AnyChoiceMultiple(forms.MultipleChoiceField):
+    """Ticks whose choices the browser may have added (the script lists a number as soon
+    as it is typed): every value is kept; the form decides what it means."""
+
+    def valid_value(self, value):
+        return isinstance(value, str) and len(value) <= PORTAL_DESTINATION_MAX_LENGTH
 
 
 class ForwardingForm(forms.Form):
@@ -154,6 +168,18 @@ class ForwardingForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
     )
     simring_timeout = forms.IntegerField(label="Ring for (seconds)", required=False)
+    simring_skip_when_on_call = _flag("Don't ring them while I'm on a call")
+    simring_confirm = AnyChoiceMultiple(
+        label="Ask whoever answers to press a key first", required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="So a voicemail box or an answering machine there cannot take the call. "
+        "A number you add gets its box here once it is saved.",
+    )
+
+    dnd_enabled = _flag("Don't let the phone ring",
+                        "Callers are treated as if the line were busy: forwarding when busy "
+                        "applies if it is on, else they hear the busy tone or voicemail.")
+    dnd_ring_splash = _flag("Play a short ring splash on the phone when a call arrives")
 
     window_enabled = _flag("Use a time window")
     window_start = _datetime_field("From")
@@ -164,6 +190,7 @@ class ForwardingForm(forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.caps = caps
+        self._confirm_choices(person)
         for field in self.fields.values():
             if field.help_text == DESTINATION_HELP:
                 field.help_text = destination_help(person.org.default_region)
@@ -212,6 +239,30 @@ class ForwardingForm(forms.Form):
             f"{times}. Afterwards the settings above apply again by themselves."
         )
 
+    def _confirm_choices(self, person):
+        """One "press a key" box per simultaneous-ring number: as typed in this post, else
+        as stored."""
+        self.region = person.org.default_region
+        if self.is_bound:
+            lines = (self.data.get("simring_targets") or "").splitlines()
+        else:
+            lines = (self.initial.get("simring_targets") or "").splitlines()
+        choices = []
+        for line in (line.strip() for line in lines):
+            key = self.target_key(line)
+            if line and key not in [c[0] for c in choices]:
+                choices.append((key, display_destination(key) or line))
+        self.fields["simring_confirm"].choices = choices
+
+    def target_key(self, value: str) -> str:
+        """A simultaneous-ring number as the service stores it, so a tick and its line
+        compare equal however the number is written; as typed when it does not read."""
+        try:
+            return normalize_destination(value, region=self.region, caps=self.caps) or \
+                value.strip()
+        except ValidationError:
+            return value.strip()
+
     def shown(self, name) -> bool:
         """Whether the page shows field `name` for this provider."""
         if name == "version":
@@ -257,6 +308,12 @@ class ForwardingForm(forms.Form):
                 value = self.cleaned_data[name]
                 if name == "simring_targets":
                     value = [line.strip() for line in (value or "").splitlines() if line.strip()]
+                if name == "simring_confirm":
+                    # A tick whose number left the list means nothing any more.
+                    typed = {self.target_key(line) for line in
+                             (self.cleaned_data.get("simring_targets") or "").splitlines()}
+                    value = [key for key in dict.fromkeys(self.target_key(v) for v in value)
+                             if key in typed]
                 data[name] = value
         return data
 
@@ -265,18 +322,46 @@ class ForwardingForm(forms.Form):
         # Stored instants stay aware: the window fields show them in the person's zone.
         initial = dict(values)
         initial.pop("caller_rules", None)
+        initial.pop("schedules", None)
         initial["simring_targets"] = "\n".join(values.get("simring_targets") or [])
         initial["version"] = version
         return initial
 
 
+class ScheduleChoice(forms.ChoiceField):
+    """ "At any time", or "during:<schedule>" / "outside:<schedule>". A name the page did
+    not list (typed into a schedule in this same post) is kept: whether the schedule
+    exists is the service's check, shown next to this field."""
+
+    def valid_value(self, value):
+        return value == "" or value.partition(":")[0] in ("during", "outside")
+
+
+def schedule_choices(names, current=""):
+    choices = [("", "At any time")]
+    names = list(names)
+    name = current.partition(":")[2]
+    if name and name not in names:
+        names.append(name)
+    for name in names:
+        choices += [(f"during:{name}", f"Only during {name}"),
+                    (f"outside:{name}", f"Only outside {name}")]
+    return choices
+
+
 class CallerRuleForm(forms.Form):
+    match_all = _flag("All callers",
+                      "Every call, whoever calls (the list of callers is then not used).")
     callers = forms.CharField(
         label="When the caller is", required=False,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
         help_text="One number or SIP address per line (sip:name@example.com).",
     )
     match_anonymous = _flag("or the caller is anonymous (number withheld)")
+    schedule = ScheduleChoice(
+        label="When", required=False, choices=[("", "At any time")],
+        help_text="Only during or outside one of the schedules of the Schedules card.",
+    )
     destination = _destination("send the call to")
     disposition = forms.ChoiceField(
         label="How", required=False, initial="forward",
@@ -286,12 +371,14 @@ class CallerRuleForm(forms.Form):
     mask_caller = _flag("Hide the caller's number from the destination")
     mask_callee = _flag("Hide this person's number from the caller")
 
-    def __init__(self, *args, caps=None, region=None, **kwargs):
+    def __init__(self, *args, caps=None, region=None, schedule_names=(), **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.caps = caps
         if region is not None:
             self.fields["destination"].help_text = destination_help(region)
+        current = self["schedule"].value() or ""
+        self.fields["schedule"].choices = schedule_choices(schedule_names, current)
         if caps is not None:
             # A field the page does not show is never posted: with an initial value it
             # would make an empty extra row look "changed" and fail validation.
@@ -304,6 +391,8 @@ class CallerRuleForm(forms.Form):
             return self.caps.has_option("disposition")
         if name in ("mask_caller", "mask_callee"):
             return self.caps.masking
+        if name == "schedule":
+            return self.caps.rules_take_schedules()
         return True
 
     def shown_fields(self):
@@ -311,15 +400,22 @@ class CallerRuleForm(forms.Form):
 
     def rule(self) -> dict:
         data = self.cleaned_data
+        when, _sep, schedule = (data.get("schedule") or "").partition(":")
         rule = {
             "callers": [c.strip() for c in (data.get("callers") or "").splitlines()
                         if c.strip()],
             "match_anonymous": bool(data.get("match_anonymous")),
+            "match_all": bool(data.get("match_all")),
             "destination": data.get("destination") or "",
             "disposition": data.get("disposition") or "forward",
             "mask_caller": bool(data.get("mask_caller")),
             "mask_callee": bool(data.get("mask_callee")),
+            "schedule": schedule,
+            "schedule_when": when if schedule else "",
         }
+        if not self.shown("schedule"):
+            # Not on the page: a rule keeps applying at all times.
+            del rule["schedule"], rule["schedule_when"]
         return rule
 
 
@@ -348,7 +444,9 @@ RULES_PREFIX = "caller_rules"
 
 def rules_initial(rules: list[dict]) -> list[dict]:
     return [
-        {**rule, "callers": "\n".join(rule["callers"]), "ORDER": i}
+        {**rule, "callers": "\n".join(rule["callers"]), "ORDER": i,
+         "schedule": (f"{rule.get('schedule_when') or 'during'}:{rule['schedule']}"
+                      if rule.get("schedule") else "")}
         for i, rule in enumerate(rules, start=1)
     ]
 

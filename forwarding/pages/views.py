@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from forwarding.pages import delivery, simulator
+from forwarding.pages import delivery, simulator, week_view
 from forwarding.pages.bulk_forms import BulkEditForm
 from forwarding.pages.forms import (
     RULES_PREFIX,
@@ -30,6 +30,7 @@ from forwarding.pages.forms import (
     zone_notes,
 )
 from forwarding.pages.links import person_page_url
+from forwarding.pages.schedule_forms import ScheduleForms
 from forwarding.rules import history, previews, routing, selectors, services
 from forwarding.rules.validation import LoopWarning
 from portal import access, audit
@@ -43,7 +44,7 @@ PAGE_SIZE = 50
 
 
 
-def _context(request, person, settings, *, form, formset, conflict=False):
+def _context(request, person, settings, *, form, formset, conflict=False, schedules=None):
     caps = selectors.caps_for(person)
     is_self = person.user_id == request.user.id
     current = services.values(settings)
@@ -69,6 +70,9 @@ def _context(request, person, settings, *, form, formset, conflict=False):
         "own_line": selectors.display(person.phone_number),
         "conflict": conflict,
         "zone_form": _zone_form(person),
+        "week": week_view.build(person, is_self=is_self, settings=settings),
+        "schedule_forms": schedules,
+        "schedule_errors": schedules.summary() if schedules is not None else [],
     }
 
 
@@ -91,22 +95,32 @@ def _forms(request, person, settings, caps, *, bound=True):
         data, caps=caps, person=person,
         initial=ForwardingForm.initial_from(current, settings.version),
     )
+    # A post without a card's fields (an older page, a script that sets one thing) leaves
+    # what that card holds as it is: no rules or schedules are wiped by omission.
+    schedules = None
+    if caps.supports("schedules") and (data is None or ScheduleForms.posted(data)):
+        schedules = ScheduleForms(data, stored=list(settings.schedules or []))
     formset = None
-    if caps.supports("caller_rules") or (data is not None and
-                                         f"{RULES_PREFIX}-TOTAL_FORMS" in data):
+    if (caps.supports("caller_rules") and data is None) or (
+            data is not None and f"{RULES_PREFIX}-TOTAL_FORMS" in data):
         formset = CallerRuleFormSet(
             data, prefix=RULES_PREFIX,
-            form_kwargs={"caps": caps, "region": person.org.default_region},
+            form_kwargs={"caps": caps, "region": person.org.default_region,
+                         "schedule_names": schedules.names() if schedules else ()},
             initial=rules_initial(current["caller_rules"]) if data is None else None,
         )
-    return form, formset
+    return form, formset, schedules
 
 
-def _attach_errors(form, formset, rule_forms, exc: ValidationError):
+def _attach_errors(form, formset, rule_forms, exc: ValidationError, schedules=None):
     """Put each error of the service next to the field that caused it."""
     for key, errors in exc.message_dict.items():
-        if key.startswith(f"{RULES_PREFIX}-") and rule_forms:
+        if schedules is not None and (key == "schedules" or key.startswith("schedules-")):
+            schedules.attach(key, errors)
+        elif key.startswith(f"{RULES_PREFIX}-") and rule_forms:
             _prefix, index, name = key.split("-", 2)
+            # "During / outside <schedule>" is one field on the page.
+            name = "schedule" if name == "schedule_when" else name
             target = rule_forms[int(index)] if int(index) < len(rule_forms) else None
             if target is not None and name in target.fields and target.shown(name):
                 target.add_error(name, errors)
@@ -133,14 +147,17 @@ def _person_page(request, person):
         if access.needs_mfa(request.user, person):
             return access.require_mfa(request, person_page_url(request, person))
         return _save(request, person, settings, caps)
-    form, formset = _forms(request, person, settings, caps)
+    form, formset, schedules = _forms(request, person, settings, caps)
     return render(request, "forwarding/person.html",
-                  _context(request, person, settings, form=form, formset=formset))
+                  _context(request, person, settings, form=form, formset=formset,
+                           schedules=schedules))
 
 
 def _save(request, person, settings, caps):
-    form, formset = _forms(request, person, settings, caps)
+    form, formset, schedules = _forms(request, person, settings, caps)
     valid = form.is_valid()
+    if schedules is not None and not schedules.is_valid():
+        valid = False
     rules, rule_forms = None, []
     if formset is not None:
         if formset.is_valid():
@@ -148,14 +165,18 @@ def _save(request, person, settings, caps):
         else:
             valid = False
     if not valid:
-        return _render_error(request, person, settings, form, formset, status=400)
+        return _render_error(request, person, settings, form, formset, status=400,
+                             schedules=schedules)
+    changes = form.changes()
+    if schedules is not None:
+        changes["schedules"] = schedules.schedules()
 
     actor = audit.actor_from_request(
         request, via_partner=access.acting_partner(request.user, person)
     )
     try:
         saved = services.forwarding_update(
-            person=person, changes=form.changes(),
+            person=person, changes=changes,
             expected_version=form.cleaned_data["version"], actor=actor, caller_rules=rules,
             confirm_loops=request.POST.get("confirm_loops") == "yes",
         )
@@ -166,13 +187,14 @@ def _save(request, person, settings, caps):
         form.data["version"] = exc.current_version
         messages.error(request, exc.message)
         fresh = selectors.stored_settings(person)
-        return _render_error(request, person, fresh, form, formset, status=409, conflict=True)
+        return _render_error(request, person, fresh, form, formset, status=409, conflict=True,
+                             schedules=schedules)
     except ValidationError as exc:
         # A LoopWarning is shown next to its field like an error, with a "forward anyway"
         # box that sends the same form again, confirmed.
-        _attach_errors(form, formset, rule_forms, exc)
+        _attach_errors(form, formset, rule_forms, exc, schedules)
         return _render_error(request, person, settings, form, formset, status=400,
-                             loop_warning=isinstance(exc, LoopWarning))
+                             loop_warning=isinstance(exc, LoopWarning), schedules=schedules)
 
     for note in zone_notes(form):
         messages.info(request, note)
@@ -185,9 +207,9 @@ def _save(request, person, settings, caps):
 
 
 def _render_error(request, person, settings, form, formset, *, status, conflict=False,
-                  loop_warning=False):
+                  loop_warning=False, schedules=None):
     context = _context(request, person, settings, form=form, formset=formset,
-                       conflict=conflict)
+                       conflict=conflict, schedules=schedules)
     context["loop_warning"] = loop_warning
     return render(request, "forwarding/person.html", context, status=status)
 
