@@ -172,3 +172,13 @@ class Provider:
 
     def fetch(self, conn: Connection, person_ref: str) -> ForwardingState:
         raise NotImplementedError
+
+    def comparable(self, state: ForwardingState) -> dict | None:
+        """A provider that holds more than flat settings (Webex: criteria, schedules)
+        gives the normal form of what it would hold for `state`; drift compares that.
+        None: compare the flat settings (forwarding.sync.delivery.comparable)."""
+        return None
+
+    def inexpressible(self, state: ForwardingState) -> list[str]:
+        """Why the provider cannot hold `state` exactly, one sentence each."""
+        return []

@@ -1,7 +1,13 @@
-"""Webex Calling: a person's call forwarding settings (seed 001).
+"""Webex Calling: a person's call forwarding settings (seed 001), and with them the rest of
+the person's forwarding (selective forward, simultaneous ring, schedules, do not disturb).
 
 GET/PUT {base}/people/{personId}/features/callForwarding[?orgId=]. A partner acting for
 a customer uses its own token and the customer's orgId.
+
+With `Connection.options["person_settings"]` (set by the push pipeline when the org's
+capabilities say Webex holds caller rules natively) a push writes every resource
+(`providers.webex_push`) and a read-back reads them all; without it only
+callForwarding travels, as before issue 16.
 """
 
 from __future__ import annotations
@@ -111,11 +117,19 @@ class WebexProvider(Provider):
     def _headers(self, conn):
         return {"Authorization": f"Bearer {conn.token}"}
 
-    def push(self, conn, person_ref, state):
+    def put_call_forwarding(self, conn, person_ref, body: dict):
         url, params = self._url(conn, person_ref)
-        response = send("PUT", url, params=params, json=to_wire(state),
-                        headers=self._headers(conn), provider_label=LABEL, describe_error=_describe,
-                        timeout=conn.options.get("timeout"))
+        return send("PUT", url, params=params, json=body,
+                    headers=self._headers(conn), provider_label=LABEL, describe_error=_describe,
+                    timeout=conn.options.get("timeout"))
+
+    def push(self, conn, person_ref, state):
+        if conn.options.get("person_settings"):
+            # Imported here: webex_push reads Webex's error words from this module.
+            from .webex_push import push_person
+            return push_person(conn, person_ref, state, to_wire=to_wire,
+                               put_call_forwarding=self.put_call_forwarding)
+        response = self.put_call_forwarding(conn, person_ref, to_wire(state))
         return PushResult(status_code=response.status_code,
                           tracking_id=response.headers.get("TrackingID", ""),
                           summary="PUT callForwarding")
@@ -125,4 +139,17 @@ class WebexProvider(Provider):
         response = send("GET", url, params=params, headers=self._headers(conn),
                         provider_label=LABEL, describe_error=_describe,
                         timeout=conn.options.get("timeout"))
-        return from_wire(json_or_empty(response))
+        state = from_wire(json_or_empty(response))
+        if conn.options.get("person_settings"):
+            from .webex_push import fetch_person
+            state, _ = fetch_person(conn, person_ref, call_forwarding=state)
+        return state
+
+    def comparable(self, state) -> dict | None:
+        """The normal form of everything Webex holds for `state` (drift compares it)."""
+        from .webex_compile import comparable_resources
+        return comparable_resources(state)
+
+    def inexpressible(self, state) -> list[str]:
+        from .webex_compile import inexpressible
+        return inexpressible(state)
