@@ -129,7 +129,7 @@ def adopt(*, settings: ForwardingSettings, actor: audit.Actor):
 def _changes_from(theirs: ForwardingState, row) -> dict:
     data = theirs.to_dict()
     caps = row.person.org.capabilities
-    keep = delivery.comparable(theirs, caps)
+    keep = delivery.flat_comparable(theirs, caps)
     changes = {}
     for name, value in data.items():
         if name in keep or name.endswith("_enabled"):
