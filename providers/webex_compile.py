@@ -484,8 +484,13 @@ def comparable_resources(state: ForwardingState, *, today: date | None = None) -
     from .webex import to_wire  # providers.webex imports the push that imports this
 
     res = compile_state(state, today=today or date.today())
+    forwarding = to_wire(res.call_forwarding)
+    # A section that is off compares as off, whatever destination or count Webex keeps.
+    sections = {**forwarding["callForwarding"],
+                "businessContinuity": forwarding["businessContinuity"]}
     return {
-        "callForwarding": to_wire(res.call_forwarding),
+        "callForwarding": {k: v if v["enabled"] else {"enabled": False}
+                           for k, v in sections.items()},
         "selectiveForward": res.selective_forward.enabled,
         "criteria": sorted((_criterion_form(c) for c in res.criteria), key=repr),
         "schedules": sorted(
