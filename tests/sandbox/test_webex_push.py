@@ -16,8 +16,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from providers.base import CallerRuleState, Connection, ForwardingState, ProviderError, \
-    ScheduleState
+from providers.base import (
+    CallerRuleState,
+    Connection,
+    ForwardingState,
+    ProviderError,
+    ScheduleState,
+)
 from providers.sandbox.webex_evaluate import evaluate
 from providers.webex import WebexProvider
 from providers.webex_compile import comparable_resources
