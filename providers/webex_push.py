@@ -33,7 +33,8 @@ from datetime import UTC, datetime
 
 from . import webex_settings_api as api
 from .base import Connection, ForwardingState, ProviderError, PushResult
-from .webex_compile import OUTSIDE_SUFFIX, compile_state, decompile
+from .webex_compile import OUTSIDE_SUFFIX, compile_state
+from .webex_readback import decompile
 from .webex_settings import Schedule, SelectiveForward
 
 RESOURCE_WORDS = {

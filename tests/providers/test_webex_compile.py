@@ -11,13 +11,8 @@ from hypothesis import strategies as st
 
 from providers.base import CallerRuleState, ForwardingState, ScheduleState
 from providers.sandbox.webex_evaluate import evaluate
-from providers.webex_compile import (
-    comparable_resources,
-    compile_state,
-    decompile,
-    inexpressible,
-    outside_name,
-)
+from providers.webex_compile import compile_state, inexpressible, outside_name
+from providers.webex_readback import comparable_resources, decompile
 from tests.providers.webex_reference import portal_decides, sandbox_view
 
 TODAY = date(2026, 11, 27)

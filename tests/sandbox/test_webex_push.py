@@ -25,7 +25,7 @@ from providers.base import (
 )
 from providers.sandbox.webex_evaluate import evaluate
 from providers.webex import WebexProvider
-from providers.webex_compile import comparable_resources
+from providers.webex_readback import comparable_resources
 from tests.providers.webex_reference import portal_decides
 
 from .helpers import wait_until
