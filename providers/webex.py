@@ -12,6 +12,7 @@ callForwarding travels, as before issue 16.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import quote
 
 from .base import Connection, Provider, PushResult
@@ -79,7 +80,8 @@ class WebexProvider(Provider):
                         timeout=conn.options.get("timeout"))
         state = from_wire(json_or_empty(response))
         if conn.options.get("person_settings"):
-            state, _ = fetch_person(conn, person_ref, call_forwarding=state)
+            state, problems = fetch_person(conn, person_ref, call_forwarding=state)
+            state = replace(state, readback_problems=tuple(problems))
         return state
 
     def comparable(self, state) -> dict | None:

@@ -37,13 +37,26 @@ def _hours_of(schedule: Schedule) -> tuple[tuple[str, str, str], ...] | None:
 
 
 def _dates_of(schedule: Schedule) -> tuple[tuple[str, str, str, bool], ...] | None:
-    dates = []
+    """Whole-day events as holidays; a holiday written out once a year (same day, same
+    length, consecutive years: how webex_compile writes yearly ones) reads as yearly."""
+    groups: dict[str, list[tuple[date, date]]] = {}
     for event in schedule.events:
         if not event.all_day_enabled or event.recurrence is not None:
             return None
         name = event.name.rsplit(" ", 1)[0] if event.name.endswith(event.start_date) \
             else event.name
-        dates.append((name, event.start_date, event.end_date, False))
+        groups.setdefault(name, []).append((date.fromisoformat(event.start_date),
+                                            date.fromisoformat(event.end_date)))
+    dates = []
+    for name, spans in groups.items():
+        spans.sort()
+        shapes = {(s.month, s.day, (e - s).days) for s, e in spans}
+        years = [s.year for s, _ in spans]
+        if len(spans) > 1 and len(shapes) == 1 and years == list(range(years[0],
+                                                                       years[-1] + 1)):
+            dates.append((name, spans[0][0].isoformat(), spans[0][1].isoformat(), True))
+        else:
+            dates.extend((name, s.isoformat(), e.isoformat(), False) for s, e in spans)
     return tuple(sorted(dates, key=lambda d: d[1]))
 
 

@@ -198,3 +198,15 @@ def test_every_hour_of_a_week_across_a_dst_change():
         at = start + timedelta(hours=hour, minutes=30)
         assert evaluate(view, caller=None, at=at, zone=state.time_zone)["targets"] == \
             portal_decides(state, caller=None, at=at)
+
+
+def test_yearly_holidays_read_back_as_yearly():
+    res = compile_state(ForwardingState(schedules=(HOLIDAYS,)), today=TODAY)
+    theirs, problems = decompile(
+        call_forwarding=ForwardingState(), criteria=(), schedules=res.schedules,
+        simultaneous_ring=res.simultaneous_ring, do_not_disturb=res.do_not_disturb,
+        selective_enabled=False)
+    assert problems == []
+    assert theirs.schedules[0].dates == (
+        ("Christmas", "2025-12-24", "2025-12-26", True),
+        ("Bridge day", "2027-05-14", "2027-05-14", False))
