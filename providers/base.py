@@ -177,10 +177,11 @@ class Provider:
     def fetch(self, conn: Connection, person_ref: str) -> ForwardingState:
         raise NotImplementedError
 
-    def comparable(self, state: ForwardingState) -> dict | None:
+    def comparable(self, state: ForwardingState) -> tuple[ForwardingState, dict] | None:
         """A provider that holds more than flat settings (Webex: criteria, schedules)
-        gives the normal form of what it would hold for `state`; drift compares that.
-        None: compare the flat settings (forwarding.sync.delivery.comparable)."""
+        gives (the state whose flat settings it would hold for `state`, a normal form of
+        the rest); drift compares both. None: compare the flat settings as they are
+        (forwarding.sync.delivery.comparable)."""
         return None
 
     def inexpressible(self, state: ForwardingState) -> list[str]:

@@ -20,7 +20,7 @@ from .capabilities import WEBEX
 from .http import error_message, json_or_empty, send
 from .webex_compile import inexpressible
 from .webex_push import fetch_person, push_person
-from .webex_readback import comparable_resources
+from .webex_readback import comparable_parts
 from .webex_wire import error_detail, from_wire, to_wire
 
 __all__ = ["LABEL", "WebexProvider", "error_detail", "from_wire", "to_wire"]
@@ -84,9 +84,10 @@ class WebexProvider(Provider):
             state = replace(state, readback_problems=tuple(problems))
         return state
 
-    def comparable(self, state) -> dict | None:
-        """The normal form of everything Webex holds for `state` (drift compares it)."""
-        return comparable_resources(state)
+    def comparable(self, state):
+        """(call forwarding as Webex holds it for `state`, the normal form of the other
+        resources): drift compares both."""
+        return comparable_parts(state)
 
     def inexpressible(self, state) -> list[str]:
         return inexpressible(state)

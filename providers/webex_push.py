@@ -22,13 +22,21 @@ A crash between any two writes is safe: a retry reads everything back and change
 what differs, matching criteria by content and schedules by name and type, never by an
 id remembered from the crashed attempt, so nothing is created twice.
 
-When a resource fails, the others that do not depend on it are still written and the
-failure is raised once, naming each resource in the person's words ("Simultaneous ring
-was not saved: ..."). It is permanent only when every failure was.
+Each resource is read first and written only when it differs. When nothing beyond call
+forwarding is wanted, call forwarding goes first and the rest is only read (and switched
+off where Webex has it on), so a plain push is one write as before issue 16.
+
+When a resource is refused for good (4xx), the others that do not depend on it are
+still written and the failure is raised once, naming each resource in the person's
+words ("Simultaneous ring was not saved: ..."); it is permanent only when every failure
+was. A transient failure (429, 5xx, timeout) stops the push at once: the whole push is
+retried after the provider's pause, and the reads make the retry start where this one
+stopped.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from . import webex_settings_api as api
@@ -61,7 +69,13 @@ def _counted(counter: _Counter, call, *args, **kwargs):
     return call(*args, **kwargs)
 
 
-def _ensure_schedules(conn, person, desired: tuple[Schedule, ...], counter) -> None:
+class _Stop(Exception):
+    """A transient failure: the whole push is retried later, so stop writing now."""
+
+
+def _ensure_schedules(conn, person, desired: tuple[Schedule, ...], counter) -> list[Schedule]:
+    """Create or update the wanted schedules; returns the person's schedules as listed
+    before (for the final clean-up)."""
     existing = _counted(counter, api.list_schedules, conn, person)
     by_key = {(s.name, s.type): s for s in existing if s.level == "PEOPLE"}
     for want in desired:
@@ -72,10 +86,29 @@ def _ensure_schedules(conn, person, desired: tuple[Schedule, ...], counter) -> N
         current = _counted(counter, api.get_schedule, conn, person, want.type, have.id)
         if not current.same_events(want):
             _counted(counter, api.update_schedule, conn, person, have.id, want)
+    return existing
 
 
-def _reconcile_criteria(conn, person, desired, counter) -> None:
-    _, ids = _counted(counter, api.get_selective_forward, conn, person)
+def _selective_forward(conn, person, res, counter, *, schedules_ok: bool, step) -> None:
+    """Step 2 of the module docstring: criteria then the switch, or the switch then the
+    criteria; each written only when it differs from what Webex holds."""
+    current, ids = _counted(counter, api.get_selective_forward, conn, person)
+    wanted = res.selective_forward
+    if wanted.enabled:
+        if schedules_ok and step("criteria", lambda: _reconcile_criteria(
+                conn, person, ids, res.criteria, counter)) and current != wanted:
+            step("selective", lambda: _counted(counter, api.put_selective_forward, conn,
+                                               person, wanted))
+        return
+    if current.enabled and not step("selective", lambda: _counted(
+            counter, api.put_selective_forward, conn, person,
+            SelectiveForward(enabled=False))):
+        return
+    if ids:
+        step("criteria", lambda: _reconcile_criteria(conn, person, ids, (), counter))
+
+
+def _reconcile_criteria(conn, person, ids, desired, counter) -> None:
     existing = [_counted(counter, api.get_criterion, conn, person, i) for i in ids]
     _, to_create, to_delete = api.plan_criteria(existing, list(desired))
     for criterion_id in to_delete:
@@ -84,12 +117,27 @@ def _reconcile_criteria(conn, person, desired, counter) -> None:
         _counted(counter, api.create_criterion, conn, person, criterion)
 
 
-def _delete_stale_schedules(conn, person, desired: tuple[Schedule, ...], counter) -> None:
+def _simultaneous_ring(conn, person, wanted, counter) -> None:
+    current = _counted(counter, api.get_simultaneous_ring, conn, person)
+    if current != wanted:
+        _counted(counter, api.put_simultaneous_ring, conn, person, wanted)
+
+
+def _do_not_disturb(conn, person, wanted, counter) -> None:
+    current = _counted(counter, api.get_do_not_disturb, conn, person)
+    # "A mobile device will still ring" is not the portal's to decide: kept as it is.
+    wanted = replace(wanted, webex_go_override_enabled=current.webex_go_override_enabled)
+    if current != wanted:
+        _counted(counter, api.put_do_not_disturb, conn, person, wanted)
+
+
+def _delete_stale_schedules(conn, person, listed, desired: tuple[Schedule, ...],
+                            counter) -> None:
     """Delete the person's own schedules the portal no longer wants. The portal owns the
     person-level schedules of the people it manages (issue 16); location schedules are
     never touched."""
     wanted = {(s.name, s.type) for s in desired}
-    for have in _counted(counter, api.list_schedules, conn, person):
+    for have in listed:
         if have.level == "PEOPLE" and (have.name, have.type) not in wanted:
             _counted(counter, api.delete_schedule, conn, person, have.type, have.id)
 
@@ -101,6 +149,7 @@ def push_person(conn: Connection, person: str, state: ForwardingState, *, to_wir
     res = compile_state(state, today=today)
     counter = _Counter()
     failures: list[tuple[str, ProviderError]] = []
+    status = {}
 
     def step(key, call):
         try:
@@ -108,20 +157,9 @@ def push_person(conn: Connection, person: str, state: ForwardingState, *, to_wir
             return True
         except ProviderError as exc:
             failures.append((key, exc))
+            if not exc.permanent:
+                raise _Stop from exc
             return False
-
-    schedules_ok = step("schedules", lambda: _ensure_schedules(conn, person, res.schedules,
-                                                               counter))
-    selective = res.selective_forward
-    if selective.enabled:
-        if schedules_ok and step("criteria", lambda: _reconcile_criteria(
-                conn, person, res.criteria, counter)):
-            step("selective", lambda: _counted(counter, api.put_selective_forward, conn,
-                                               person, selective))
-    elif step("selective", lambda: _counted(counter, api.put_selective_forward, conn, person,
-                                            SelectiveForward(enabled=False))):
-        step("criteria", lambda: _reconcile_criteria(conn, person, (), counter))
-    status = {}
 
     def put_forwarding():
         response = _counted(counter, put_call_forwarding, conn, person,
@@ -129,13 +167,27 @@ def push_person(conn: Connection, person: str, state: ForwardingState, *, to_wir
         status["code"] = response.status_code
         counter.tracking_id = response.headers.get("TrackingID", "")
 
-    step("forwarding", put_forwarding)
-    step("simring", lambda: _counted(counter, api.put_simultaneous_ring, conn, person,
-                                     res.simultaneous_ring))
-    step("dnd", lambda: _counted(counter, api.put_do_not_disturb, conn, person,
-                                 res.do_not_disturb))
-    if not failures:
-        step("cleanup", lambda: _delete_stale_schedules(conn, person, res.schedules, counter))
+    # Nothing beyond call forwarding wanted: call forwarding goes first (it is the change
+    # that matters) and the rest is only read, and switched off where Webex has it on.
+    plain = not (res.criteria or res.schedules or res.simultaneous_ring.enabled
+                 or res.do_not_disturb.enabled)
+    listed: list[Schedule] = []
+    try:
+        if plain:
+            step("forwarding", put_forwarding)
+        schedules_ok = step("schedules", lambda: listed.extend(
+            _ensure_schedules(conn, person, res.schedules, counter)))
+        _selective_forward(conn, person, res, counter, schedules_ok=schedules_ok, step=step)
+        if not plain:
+            step("forwarding", put_forwarding)
+        step("simring", lambda: _simultaneous_ring(conn, person, res.simultaneous_ring,
+                                                   counter))
+        step("dnd", lambda: _do_not_disturb(conn, person, res.do_not_disturb, counter))
+        if not failures:
+            step("cleanup", lambda: _delete_stale_schedules(conn, person, listed,
+                                                            res.schedules, counter))
+    except _Stop:
+        pass
     if failures:
         raise _combined(failures, counter)
     return PushResult(status_code=status.get("code", 204), tracking_id=counter.tracking_id,

@@ -132,14 +132,22 @@ def _event_form(event: ScheduleEvent) -> dict:
 def comparable_resources(state: ForwardingState, *, today: date | None = None) -> dict:
     """What Webex holds for `state`, in a normal form (orders and ids removed): two states
     are in sync with Webex exactly when these are equal."""
-    res = compile_state(state, today=today or date.today())
-    forwarding = to_wire(res.call_forwarding)
+    call_forwarding, extra = comparable_parts(state, today=today)
+    forwarding = to_wire(call_forwarding)
     # A section that is off compares as off, whatever destination or count Webex keeps.
     sections = {**forwarding["callForwarding"],
                 "businessContinuity": forwarding["businessContinuity"]}
-    return {
-        "callForwarding": {k: v if v["enabled"] else {"enabled": False}
-                           for k, v in sections.items()},
+    return {"callForwarding": {k: v if v["enabled"] else {"enabled": False}
+                               for k, v in sections.items()}, **extra}
+
+
+def comparable_parts(state: ForwardingState, *, today: date | None = None
+                     ) -> tuple[ForwardingState, dict]:
+    """(the state whose call forwarding Webex holds for `state`, the normal form of the
+    other resources): drift compares the first's flat settings (readable in the audit
+    log) and the second."""
+    res = compile_state(state, today=today or date.today())
+    return res.call_forwarding, {
         "selectiveForward": res.selective_forward.enabled,
         "criteria": sorted((_criterion_form(c) for c in res.criteria), key=repr),
         "schedules": sorted(

@@ -403,9 +403,10 @@ def comparable(state, caps) -> dict:
     disabled features blanked, so a comparison does not flag differences the provider
     cannot hold."""
     if holds_person_settings(caps):
-        form = get_provider(caps.kind).comparable(state)
-        if form is not None:
-            return form
+        parts = get_provider(caps.kind).comparable(state)
+        if parts is not None:
+            held, rest = parts
+            return {**flat_comparable(held, caps), **rest}
     return flat_comparable(state, caps)
 
 

@@ -116,7 +116,9 @@ def evaluate(person_view, *, caller: str | None, at: datetime, line_state: str =
     if cf["always"]["enabled"] and cf["always"]["destination"]:
         return {"targets": [cf["always"]["destination"]], "rule": "always"}
     dnd = (features.get("doNotDisturb") or {}).get("enabled")
-    state = "busy" if dnd and line_state != "offline" else line_state
+    # DND is decided by Webex before it tries the phone: a call gets busy treatment even
+    # when the phone is offline (business continuity is for calls Webex tries to deliver).
+    state = "busy" if dnd else line_state
     section = {"busy": cf["busy"], "no_answer": cf["noAnswer"],
                "offline": settings["businessContinuity"]}.get(state)
     if section and section["enabled"] and section["destination"]:

@@ -56,7 +56,7 @@ def portal_decides(state: ForwardingState, *, caller, at: datetime, line_state="
         return [rule.destination]
     if state.always_enabled and state.always_destination:
         return [state.always_destination]
-    busy = line_state == "busy" or (state.dnd_enabled and line_state != "offline")
+    busy = line_state == "busy" or state.dnd_enabled
     effective = "busy" if busy else line_state
     feature = {"busy": ("busy_enabled", "busy_destination"),
                "no_answer": ("no_answer_enabled", "no_answer_destination"),
