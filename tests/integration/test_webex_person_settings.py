@@ -131,3 +131,28 @@ def test_drift_on_any_resource_is_detected(sandbox, worker, path, body):
     wait_until(lambda: synced(person), 30, message="pushed over")
     assert drift.check(row.pk) is None
     assert comparable_resources(desired_state(ForwardingSettings.objects.get(pk=row.pk)))
+
+
+def test_drift_on_dnd_and_a_criterion_can_be_adopted(sandbox, worker):
+    org = webex_org(sandbox)
+    person = webex_person(sandbox, org)
+    configure(person)
+    row = wait_until(lambda: synced(person), 30, message="synced")
+    pid = person.provider_person_id
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    base = f"{sandbox.url}/webex/v1"
+    sandbox.http.put(f"{base}/people/{pid}/features/doNotDisturb", headers=auth,
+                     json={"enabled": False}, timeout=5)
+    criterion = next(c for c in features(sandbox, person)["features"]["criteria"]
+                     if c["phoneNumbers"] == [PARTNER])
+    body = {k: v for k, v in criterion.items() if k != "id"}
+    sandbox.http.put(f"{base}/telephony/config/people/{pid}/selectiveForward/criteria/"
+                     f"{criterion['id']}", headers=auth,
+                     json={**body, "forwardToPhoneNumber": "+12025550177"}, timeout=5)
+    assert drift.check(row.pk) is not None
+    adopted = drift.adopt(settings=ForwardingSettings.objects.get(pk=row.pk),
+                          actor=audit.Actor.system("test"))
+    assert adopted.dnd_enabled is False
+    destinations = {tuple(r.callers): r.destination for r in adopted.caller_rules.all()}
+    assert destinations[(PARTNER,)] == "+12025550177"
+    assert drift.check(row.pk) is None  # what the portal now says is what Webex holds
