@@ -157,7 +157,9 @@ def push_person(conn: Connection, person: str, state: ForwardingState, *, to_wir
             return True
         except ProviderError as exc:
             failures.append((key, exc))
-            if not exc.permanent:
+            # Transient: the whole push is retried. Refused credentials (401) or access
+            # (403): every other resource would be refused the same way.
+            if not exc.permanent or exc.status_code in (401, 403):
                 raise _Stop from exc
             return False
 

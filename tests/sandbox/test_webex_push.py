@@ -207,3 +207,13 @@ def test_more_than_ten_numbers_are_refused_by_webex(sb, conn):
         WebexProvider().push(conn, "alice", many)
     assert "Simultaneous ring was not saved" in caught.value.message
     assert "at most 10" in caught.value.message
+
+
+def test_refused_credentials_stop_at_the_first_request(sb, conn):
+    from dataclasses import replace
+
+    with pytest.raises(ProviderError) as caught:
+        WebexProvider().push(replace(conn, token="wrong"), "alice", STATE)
+    assert caught.value.status_code == 401
+    assert caught.value.failed_resources == ["schedules"]
+    assert caught.value.requests_sent == 1
