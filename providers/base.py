@@ -93,11 +93,15 @@ class ForwardingState:
     caller_rules: tuple[CallerRuleState, ...] = ()
     schedules: tuple[ScheduleState, ...] = ()
     time_zone: str = "UTC"
+    # Set by a read-back only: what the provider holds that the portal's rules cannot
+    # represent, one sentence each (adopting such a state is refused with them).
+    readback_problems: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["simring_targets"] = list(self.simring_targets)
         data["simring_confirm"] = list(self.simring_confirm)
+        data["readback_problems"] = list(self.readback_problems)
         data["caller_rules"] = [r.to_dict() for r in self.caller_rules]
         data["schedules"] = [s.to_dict() for s in self.schedules]
         return data
@@ -106,7 +110,7 @@ class ForwardingState:
     def from_dict(cls, data: dict) -> ForwardingState:
         names = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in names}
-        for name in ("simring_targets", "simring_confirm"):
+        for name in ("simring_targets", "simring_confirm", "readback_problems"):
             if name in values:
                 values[name] = tuple(values[name] or ())
         if "caller_rules" in values:
@@ -172,3 +176,14 @@ class Provider:
 
     def fetch(self, conn: Connection, person_ref: str) -> ForwardingState:
         raise NotImplementedError
+
+    def comparable(self, state: ForwardingState) -> tuple[ForwardingState, dict] | None:
+        """A provider that holds more than flat settings (Webex: criteria, schedules)
+        gives (the state whose flat settings it would hold for `state`, a normal form of
+        the rest); drift compares both. None: compare the flat settings as they are
+        (forwarding.sync.delivery.comparable)."""
+        return None
+
+    def inexpressible(self, state: ForwardingState) -> list[str]:
+        """Why the provider cannot hold `state` exactly, one sentence each."""
+        return []

@@ -18,7 +18,6 @@ from urllib.parse import quote
 from .base import Connection
 from .capabilities import WEBEX
 from .http import error_message, json_or_empty, send
-from .webex import error_detail
 from .webex_settings import (
     Criterion,
     DoNotDisturb,
@@ -27,6 +26,7 @@ from .webex_settings import (
     SelectiveForward,
     SimultaneousRing,
 )
+from .webex_wire import error_detail
 
 LABEL = WEBEX.label
 

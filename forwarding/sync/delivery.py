@@ -94,15 +94,23 @@ def connection_for(row: ForwardingSettings) -> Connection:
     org, via = row.person.org, token_org(row)
     timeout = getattr(django_settings, "PROVIDER_TIMEOUT", None)
     token = tokens.token_for(via)
+    options = {"timeout": timeout, "person_settings": holds_person_settings(org.capabilities)}
     if via is not org:
         # Seed 001: a partner uses its own token and the customer's orgId.
         return Connection(
             base_url=connection_base_url(org.provider_kind, via.base_url or org.base_url),
             token=token, org_id=via.provider_org_id, acting_org_id=org.provider_org_id,
-            options={"timeout": timeout},
+            options=options,
         )
     return Connection(base_url=connection_base_url(org.provider_kind, org.base_url),
-                      token=token, org_id=org.provider_org_id, options={"timeout": timeout})
+                      token=token, org_id=org.provider_org_id, options=options)
+
+
+def holds_person_settings(caps) -> bool:
+    """Whether a push provider holds caller rules (and with them schedules, simultaneous
+    ring options, DND) natively, so a push writes and a read-back reads all of them
+    (Webex once its capabilities say so; issue 16)."""
+    return caps.delivery == "push" and caps.supports("caller_rules")
 
 
 def send_renewing(row: ForwardingSettings, conn: Connection, call):
@@ -394,6 +402,18 @@ def comparable(state, caps) -> dict:
     """The parts of a state the provider keeps (`caps`: the org's capabilities), with
     disabled features blanked, so a comparison does not flag differences the provider
     cannot hold."""
+    if holds_person_settings(caps):
+        # Providers (and test doubles) without the hook compare flat settings.
+        hook = getattr(get_provider(caps.kind), "comparable", None)
+        parts = hook(state) if hook is not None else None
+        if parts is not None:
+            held, rest = parts
+            return {**flat_comparable(held, caps), **rest}
+    return flat_comparable(state, caps)
+
+
+def flat_comparable(state, caps) -> dict:
+    """`comparable` for providers that hold flat settings only."""
     data = state.to_dict()
     out = {}
     groups = {

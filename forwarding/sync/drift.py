@@ -12,16 +12,17 @@ from datetime import timedelta
 
 from celery import current_app
 from django.conf import settings as django_settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from forwarding.models import ForwardingSettings, SyncStatus
-from forwarding.rules import services
+from forwarding.rules import services, validation
 from forwarding.rules.selectors import desired_state
 from forwarding.sync import delivery, outbox
 from portal import audit
-from providers.base import ForwardingState, ProviderError
+from providers.base import ForwardingState, ProviderError, ScheduleState
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +113,14 @@ def adopt(*, settings: ForwardingSettings, actor: audit.Actor):
         if row.drift_state is None:
             return row
         theirs = ForwardingState.from_dict(row.drift_state)
-        changes = _changes_from(theirs, row)
+        if theirs.readback_problems:
+            # The portal could only adopt part of it, and the next check would flag the
+            # rest again: refuse, in the provider's terms (the page shows the sentences).
+            raise ValidationError(list(theirs.readback_problems))
+        changes, caller_rules = _changes_from(theirs, row)
         updated = services.forwarding_update(
             person=row.person, changes=changes, expected_version=row.version, actor=actor,
+            caller_rules=caller_rules,
         )
         # The provider holds this state already: nothing to push.
         ForwardingSettings.objects.filter(pk=row.pk).update(
@@ -126,14 +132,46 @@ def adopt(*, settings: ForwardingSettings, actor: audit.Actor):
     return updated
 
 
-def _changes_from(theirs: ForwardingState, row) -> dict:
+def _changes_from(theirs: ForwardingState, row) -> tuple[dict, list[dict] | None]:
+    """The changes (and the caller rules, for a provider that holds them) that make our
+    settings what the provider holds."""
     data = theirs.to_dict()
     caps = row.person.org.capabilities
-    keep = delivery.comparable(theirs, caps)
+    keep = delivery.flat_comparable(theirs, caps)
     changes = {}
     for name, value in data.items():
+        if name not in validation.EDITABLE_FIELDS:
+            continue  # read-back only (time zone, problems) or not a setting here yet
         if name in keep or name.endswith("_enabled"):
             if name == "simring_targets":
                 value = list(value)
             changes[name] = value
-    return changes
+    if not delivery.holds_person_settings(caps):
+        return changes, None
+    # Issue 16's parts, where the portal's settings have them (names as in the model).
+    for name in ("simring_confirm", "simring_skip_when_on_call", "dnd_enabled",
+                 "dnd_ring_splash"):
+        if name in validation.EDITABLE_FIELDS:
+            value = data[name]
+            changes[name] = list(value) if isinstance(value, list) else value
+    if "schedules" in validation.EDITABLE_FIELDS:
+        changes["schedules"] = [_schedule_setting(s) for s in theirs.schedules]
+    rule_fields = set(validation.RULE_FIELDS)
+    caller_rules = [
+        {"disposition": "forward", "mask_caller": False, "mask_callee": False,
+         **{k: v for k, v in rule.to_dict().items() if k in rule_fields}}
+        for rule in theirs.caller_rules
+    ]
+    return changes, caller_rules
+
+
+def _schedule_setting(schedule: ScheduleState) -> dict:
+    """A ScheduleState in ForwardingSettings.schedules' shape (issue16_model.md)."""
+    if schedule.kind == "business_hours":
+        hours: dict = {}
+        for day, start, end in schedule.hours:
+            hours.setdefault(day, []).append([start, end])
+        return {"name": schedule.name, "kind": schedule.kind, "hours": hours}
+    return {"name": schedule.name, "kind": schedule.kind,
+            "dates": [{"name": name, "start": start, "end": end, "yearly": yearly}
+                      for name, start, end, yearly in schedule.dates]}

@@ -56,7 +56,7 @@ class PersonFeatures:
     def view(self) -> dict[str, Any]:
         return copy.deepcopy({
             "selectiveForward": self.selective_forward,
-            "criteria": list(self.criteria.values()),
+            "criteria": [{"id": key, **body} for key, body in self.criteria.items()],
             "simultaneousRing": self.simultaneous_ring,
             "doNotDisturb": self.dnd,
             "schedules": list(self.schedules.values()),
