@@ -11,12 +11,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from forwarding.models import ForwardingSettings, SyncStatus
-from forwarding.rules.schedule_clock import schedule_state
+from forwarding.rules.state import state_from
 from forwarding.rules.validation import DEFAULTS, FIELD_FEATURES, FIELD_OPTIONS
 from portal.models import AuditEvent, Person
 from portal.timezones import shown
 from providers.addresses import display_destination
-from providers.base import CallerRuleState, ForwardingState
+from providers.base import ForwardingState
 from providers.capabilities import FEATURE_LABELS
 
 # The settings that travel as they are stored (the caller rules, rows of their own, and
@@ -62,33 +62,16 @@ def desired_state(settings, *, now=None) -> ForwardingState:
         if not caps.supports(FIELD_FEATURES[name]) or (option and not caps.has_option(option)):
             value = DEFAULTS[name]
         data[name] = value
-    data["simring_targets"] = tuple(data["simring_targets"] or ())
-    data["simring_confirm"] = tuple(data["simring_confirm"] or ())
-    data["schedules"] = tuple(schedule_state(s) for s in data["schedules"] or ())
-    data["caller_rules"] = _caller_rule_states(settings, caps)
-    data["time_zone"] = person.zone_name or "UTC"
     if caps.supports("time_window") and window_running(settings, now):
         data["always_enabled"] = True
         data["always_destination"] = settings.window_destination
         # The window's destination is not the always-forward one: its voicemail choice
         # does not carry over.
         data["always_voicemail"] = False
-    return ForwardingState(**data)
-
-
-def _caller_rule_states(settings, caps) -> tuple[CallerRuleState, ...]:
-    if not caps.supports("caller_rules") or settings.pk is None:
-        return ()
-    scheduled = caps.rules_take_schedules()
-    return tuple(
-        CallerRuleState(
-            destination=rule.destination, callers=tuple(rule.callers),
-            match_anonymous=rule.match_anonymous, match_all=rule.match_all,
-            schedule=rule.schedule if scheduled else "",
-            schedule_when=rule.schedule_when if scheduled and rule.schedule else "",
-        )
-        for rule in settings.caller_rules.all()
-    )
+    rules = (settings.caller_rules.all()
+             if caps.supports("caller_rules") and settings.pk is not None else ())
+    return state_from(data, caller_rules=rules, zone_name=person.zone_name,
+                      scheduled=caps.rules_take_schedules())
 
 
 # --- people ------------------------------------------------------------------------------

@@ -49,8 +49,10 @@ from forwarding.rules.destinations import normalize_destination as normalize_des
 from forwarding.rules.directory import CONDITIONS, LineIndex
 from forwarding.rules.loops import find_loops
 from forwarding.rules.schedules import check_schedules, used_schedules_removed
+from forwarding.rules.state import state_from
 from providers.addresses import destination_key, display_destination
 from providers.capabilities import Capabilities
+from providers.registry import get_provider
 
 # --- the settings vocabulary -----------------------------------------------------------
 
@@ -232,6 +234,9 @@ def validate_proposal(*, subject: Subject, current: dict, changes: dict,
             errors.add("schedules", message)
 
     errors.raise_if_any()
+    _check_provider_holds(errors, subject, merged,
+                          rules if rules is not None else current.get("caller_rules", []))
+    errors.raise_if_any()
     # The loop check reads the database: only for a proposal that is valid otherwise and
     # that changes where every (or some) call goes.
     warn_for = touched | ({"caller_rules"} if rules is not None else set())
@@ -240,6 +245,19 @@ def validate_proposal(*, subject: Subject, current: dict, changes: dict,
                      now=now, index=line_index, warn_for=warn_for,
                      confirm_loops=confirm_loops, warnings=warnings)
     return changed, rules
+
+
+def _check_provider_holds(errors, subject, merged, rules) -> None:
+    """Refuse what the person's provider cannot hold exactly (Webex: rule shapes its
+    unordered criteria cannot express), so the portal never stores a wish that the
+    provider would carry out differently from what the page and the simulator say."""
+    provider = get_provider(subject.caps.kind)
+    if provider is None:
+        return  # decided at call time or compiled by the portal: routing is the provider
+    state = state_from(merged, caller_rules=rules, zone_name=subject.person.zone_name,
+                       scheduled=subject.caps.rules_take_schedules())
+    for problem in provider.inexpressible(state):
+        errors.add("caller_rules", problem)
 
 
 class LoopWarning(ValidationError):

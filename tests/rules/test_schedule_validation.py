@@ -327,3 +327,34 @@ def test_restore_brings_back_schedules_and_scheduled_rules(webex_person):
     rule = settings.caller_rules.get()
     assert (rule.match_all, rule.schedule, rule.schedule_when) == (True, "Office hours",
                                                                   "outside")
+
+
+@pytest.mark.django_db
+class TestWhatTheProviderCannotHold:
+    """Validation asks the person's provider (Provider.inexpressible) whether it can hold
+    the proposal exactly; what Webex's unordered criteria cannot express is refused on the
+    caller rules, before anything is stored."""
+
+    def test_a_listed_number_before_a_scheduled_rule_for_everyone_is_refused_on_webex(
+            self, webex_person):
+        update(webex_person, schedules=[OFFICE])
+        errors = refused(webex_person, rules=[
+            {"callers": ["+12025550111"], "destination": "+12025550122"},
+            OUTSIDE_RULE,
+        ])
+        assert errors["caller_rules"]
+        assert any("Office hours" in message for message in errors["caller_rules"])
+        assert ForwardingSettings.objects.get(person=webex_person).caller_rules.count() == 0
+
+    def test_the_same_rules_are_stored_where_routing_decides_at_call_time(self, db):
+        person = make_person(make_org("graph", time_zone="Europe/Berlin"))
+        update(person, schedules=[OFFICE])
+        settings = update(person, rules=[
+            {"callers": ["+12025550111"], "destination": "+12025550122"}, OUTSIDE_RULE,
+        ])
+        assert settings.caller_rules.count() == 2
+
+    def test_an_expressible_outside_hours_rule_is_stored_on_webex(self, webex_person):
+        update(webex_person, schedules=[OFFICE])
+        settings = update(webex_person, rules=[OUTSIDE_RULE])
+        assert settings.caller_rules.get().schedule_when == "outside"
