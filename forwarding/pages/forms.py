@@ -116,7 +116,7 @@ def zone_notes(form) -> list[str]:
             if isinstance(field, ZonedDateTimeField) and field.note]
 
 
-def _destination(label):
+def destination_field(label):
     return forms.CharField(
         label=label, required=False, help_text=DESTINATION_HELP,
         # The browser stops only at what no provider takes; the server checks the person's
@@ -127,7 +127,7 @@ def _destination(label):
     )
 
 
-def _flag(label, help_text=""):
+def flag_field(label, help_text=""):
     return forms.BooleanField(label=label, required=False, help_text=help_text)
 
 
@@ -142,33 +142,33 @@ class AnyChoiceMultiple(forms.MultipleChoiceField):
 class ForwardingForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
 
-    always_enabled = _flag("Forward all calls")
-    always_destination = _destination("Forward all calls to")
-    always_ring_reminder = _flag("Play a short ring reminder on the phone when a call is "
+    always_enabled = flag_field("Forward all calls")
+    always_destination = destination_field("Forward all calls to")
+    always_ring_reminder = flag_field("Play a short ring reminder on the phone when a call is "
                                  "forwarded")
-    always_voicemail = _flag("Send them to the destination's voicemail (internal numbers "
+    always_voicemail = flag_field("Send them to the destination's voicemail (internal numbers "
                              "with voicemail)")
 
-    busy_enabled = _flag("Forward calls when the line is busy")
-    busy_destination = _destination("Forward busy calls to")
-    busy_voicemail = _flag("Send them to the destination's voicemail")
+    busy_enabled = flag_field("Forward calls when the line is busy")
+    busy_destination = destination_field("Forward busy calls to")
+    busy_voicemail = flag_field("Send them to the destination's voicemail")
 
-    no_answer_enabled = _flag("Forward calls that are not answered")
-    no_answer_destination = _destination("Forward unanswered calls to")
+    no_answer_enabled = flag_field("Forward calls that are not answered")
+    no_answer_destination = destination_field("Forward unanswered calls to")
     no_answer_ring_after = forms.IntegerField(label="Forward after", required=False)
-    no_answer_voicemail = _flag("Send them to the destination's voicemail")
+    no_answer_voicemail = flag_field("Send them to the destination's voicemail")
 
-    continuity_enabled = _flag("Forward calls when the phone is offline")
-    continuity_destination = _destination("Forward calls to")
-    continuity_voicemail = _flag("Send them to the destination's voicemail")
+    continuity_enabled = flag_field("Forward calls when the phone is offline")
+    continuity_destination = destination_field("Forward calls to")
+    continuity_voicemail = flag_field("Send them to the destination's voicemail")
 
-    simring_enabled = _flag("Ring other numbers at the same time")
+    simring_enabled = flag_field("Ring other numbers at the same time")
     simring_targets = forms.CharField(
         label="Numbers to ring", required=False,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
     )
     simring_timeout = forms.IntegerField(label="Ring for (seconds)", required=False)
-    simring_skip_when_on_call = _flag("Don't ring them while I'm on a call")
+    simring_skip_when_on_call = flag_field("Don't ring them while I'm on a call")
     simring_confirm = AnyChoiceMultiple(
         label="Ask whoever answers to press a key first", required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -176,15 +176,15 @@ class ForwardingForm(forms.Form):
         "A number you add gets its box here once it is saved.",
     )
 
-    dnd_enabled = _flag("Don't let the phone ring",
+    dnd_enabled = flag_field("Don't let the phone ring",
                         "Callers are treated as if the line were busy: forwarding when busy "
                         "applies if it is on, else they hear the busy tone or voicemail.")
-    dnd_ring_splash = _flag("Play a short ring splash on the phone when a call arrives")
+    dnd_ring_splash = flag_field("Play a short ring splash on the phone when a call arrives")
 
-    window_enabled = _flag("Use a time window")
+    window_enabled = flag_field("Use a time window")
     window_start = _datetime_field("From")
     window_end = _datetime_field("Until")
-    window_destination = _destination("During the window, send all calls to")
+    window_destination = destination_field("During the window, send all calls to")
 
     def __init__(self, *args, caps, person, **kwargs):
         kwargs.setdefault("label_suffix", "")
@@ -326,129 +326,6 @@ class ForwardingForm(forms.Form):
         initial["simring_targets"] = "\n".join(values.get("simring_targets") or [])
         initial["version"] = version
         return initial
-
-
-class ScheduleChoice(forms.ChoiceField):
-    """ "At any time", or "during:<schedule>" / "outside:<schedule>". A name the page did
-    not list (typed into a schedule in this same post) is kept: whether the schedule
-    exists is the service's check, shown next to this field."""
-
-    def valid_value(self, value):
-        return value == "" or value.partition(":")[0] in ("during", "outside")
-
-
-def schedule_choices(names, current=""):
-    choices = [("", "At any time")]
-    names = list(names)
-    name = current.partition(":")[2]
-    if name and name not in names:
-        names.append(name)
-    for name in names:
-        choices += [(f"during:{name}", f"Only during {name}"),
-                    (f"outside:{name}", f"Only outside {name}")]
-    return choices
-
-
-class CallerRuleForm(forms.Form):
-    match_all = _flag("All callers",
-                      "Every call, whoever calls (the list of callers is then not used).")
-    callers = forms.CharField(
-        label="When the caller is", required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
-        help_text="One number or SIP address per line (sip:name@example.com).",
-    )
-    match_anonymous = _flag("or the caller is anonymous (number withheld)")
-    schedule = ScheduleChoice(
-        label="When", required=False, choices=[("", "At any time")],
-        help_text="Only during or outside one of the schedules of the Schedules card.",
-    )
-    destination = _destination("send the call to")
-    disposition = forms.ChoiceField(
-        label="How", required=False, initial="forward",
-        choices=[("forward", "Forward (the caller is not told)"),
-                 ("redirect", "Redirect (the caller is told)")],
-    )
-    mask_caller = _flag("Hide the caller's number from the destination")
-    mask_callee = _flag("Hide this person's number from the caller")
-
-    def __init__(self, *args, caps=None, region=None, schedule_names=(), **kwargs):
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
-        self.caps = caps
-        if region is not None:
-            self.fields["destination"].help_text = destination_help(region)
-        current = self["schedule"].value() or ""
-        self.fields["schedule"].choices = schedule_choices(schedule_names, current)
-        if caps is not None:
-            # A field the page does not show is never posted: with an initial value it
-            # would make an empty extra row look "changed" and fail validation.
-            for name in list(self.fields):
-                if not self.shown(name):
-                    self.fields[name].initial = None
-
-    def shown(self, name) -> bool:
-        if name == "disposition":
-            return self.caps.has_option("disposition")
-        if name in ("mask_caller", "mask_callee"):
-            return self.caps.masking
-        if name == "schedule":
-            return self.caps.rules_take_schedules()
-        return True
-
-    def shown_fields(self):
-        return [self[n] for n in self.fields if self.shown(n) and n not in ("ORDER", "DELETE")]
-
-    def rule(self) -> dict:
-        data = self.cleaned_data
-        when, _sep, schedule = (data.get("schedule") or "").partition(":")
-        rule = {
-            "callers": [c.strip() for c in (data.get("callers") or "").splitlines()
-                        if c.strip()],
-            "match_anonymous": bool(data.get("match_anonymous")),
-            "match_all": bool(data.get("match_all")),
-            "destination": data.get("destination") or "",
-            "disposition": data.get("disposition") or "forward",
-            "mask_caller": bool(data.get("mask_caller")),
-            "mask_callee": bool(data.get("mask_callee")),
-            "schedule": schedule,
-            "schedule_when": when if schedule else "",
-        }
-        if not self.shown("schedule"):
-            # Not on the page: a rule keeps applying at all times.
-            del rule["schedule"], rule["schedule_when"]
-        return rule
-
-
-class BaseCallerRuleFormSet(forms.BaseFormSet):
-    def add_fields(self, form, index):
-        super().add_fields(form, index)
-        if "ORDER" in form.fields:
-            form.fields["ORDER"].label = "Position"
-            form.fields["ORDER"].help_text = "Rules are checked from the lowest number up."
-        if "DELETE" in form.fields:
-            form.fields["DELETE"].label = "Delete this rule"
-
-    def rules(self):
-        """(rules in order, the form each came from): deleted and empty rows left out."""
-        forms_in_order = list(self.ordered_forms)
-        return [f.rule() for f in forms_in_order], forms_in_order
-
-
-CallerRuleFormSet = forms.formset_factory(
-    CallerRuleForm, formset=BaseCallerRuleFormSet, extra=2, can_delete=True, can_order=True,
-    max_num=50, validate_max=True,
-)
-
-RULES_PREFIX = "caller_rules"
-
-
-def rules_initial(rules: list[dict]) -> list[dict]:
-    return [
-        {**rule, "callers": "\n".join(rule["callers"]), "ORDER": i,
-         "schedule": (f"{rule.get('schedule_when') or 'during'}:{rule['schedule']}"
-                      if rule.get("schedule") else "")}
-        for i, rule in enumerate(rules, start=1)
-    ]
 
 
 class TestCallForm(forms.Form):

@@ -20,16 +20,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from forwarding.pages import delivery, simulator, week_view
 from forwarding.pages.bulk_forms import BulkEditForm
 from forwarding.pages.forms import (
-    RULES_PREFIX,
-    CallerRuleFormSet,
     EventFilterForm,
     ForwardingForm,
     PeopleSearchForm,
     TestCallForm,
-    rules_initial,
     zone_notes,
 )
 from forwarding.pages.links import person_page_url
+from forwarding.pages.rule_forms import RULES_PREFIX, CallerRuleFormSet, rules_initial
 from forwarding.pages.schedule_forms import ScheduleForms
 from forwarding.rules import history, previews, routing, selectors, services
 from forwarding.rules.validation import LoopWarning
@@ -249,9 +247,10 @@ def person_time_zone(request, person_id):
             messages.success(request, f"Times on this page are now in {person.zone_name}.")
             return redirect(person_page_url(request, person))
     settings = selectors.stored_settings(person)
-    page_form, formset = _forms(request, person, settings, selectors.caps_for(person),
-                                bound=False)
-    context = _context(request, person, settings, form=page_form, formset=formset)
+    page_form, formset, schedules = _forms(request, person, settings,
+                                           selectors.caps_for(person), bound=False)
+    context = _context(request, person, settings, form=page_form, formset=formset,
+                       schedules=schedules)
     context["zone_form"] = form
     return render(request, "forwarding/person.html", context, status=400)
 

@@ -9,7 +9,7 @@ from django.http import QueryDict
 from django.urls import reverse
 
 from forwarding.models import ForwardingSettings
-from forwarding.pages.forms import CallerRuleForm
+from forwarding.pages.rule_forms import CallerRuleForm
 from forwarding.pages.schedule_forms import ScheduleForms
 from portal.models import Membership
 from providers.capabilities import capabilities_for

@@ -55,7 +55,7 @@ def test_defaults_need_no_server():
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == [
-        "django.db.backends.sqlite3", "filesystem://",
+        "portal.db.backends.sqlite3", "filesystem://",
         "django.core.cache.backends.filebased.FileBasedCache",
     ]
 
