@@ -17,7 +17,7 @@ from forwarding.api.bulk_jobs import job_created
 from forwarding.api.drafts import import_dry_run
 from forwarding.api.errors import error_responses
 from forwarding.bulk import drafts, jobs
-from forwarding.bulk.plan import edit_description, plan_edit
+from forwarding.bulk.plan import NOBODY_CAN, edit_description, edit_refusal, plan_edit
 from forwarding.models import BulkJob
 from forwarding.pages.bulk_forms import too_many_people
 from forwarding.pages.bulk_views import csv_response, upload_too_large
@@ -87,10 +87,16 @@ class OrganizationBulkEdit(PortalAPIView):
         if not data["dry_run"]:
             require_mfa(request.user)
         plan = plan_edit(org, data["people"], feature=data["feature"],
-                                        action=data["action"],
-                                        destination=data.get("destination", ""))
+                         action=data["action"], destination=data.get("destination", ""))
         if data["dry_run"]:
             return Response(s.DryRunSerializer(answers.plan_dry_run(plan, via_partner=via)).data)
+        if not plan.valid:
+            # Invalid for everyone: a 400 with the reasons by field, and no job (a job
+            # whose every row fails would only look like work done).
+            reasons: dict[str, list[str]] = {}
+            for field, message in edit_refusal(plan):
+                reasons.setdefault(field or "non_field_errors", []).append(message)
+            raise errors.invalid(reasons, NOBODY_CAN)
         job = jobs.job_create(org=org, plan=plan, actor=self.actor(via), kind=BulkJob.EDIT,
                               description=edit_description(data))
         return job_created(job)

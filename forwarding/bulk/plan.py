@@ -199,6 +199,33 @@ def edit_changes(feature: str, action: str, destination: str = "") -> dict:
     return {f"{feature}_enabled": True, f"{feature}_destination": destination}
 
 
+# Where a plan row's error goes in the bulk edit request (the form and the API share
+# the field names): by the ending of the row's error key ("busy_destination").
+_REQUEST_FIELD_OF = {"destination": "destination", "enabled": "feature"}
+NAMES_SHOWN = 3  # people named after an error that not everybody has
+NOBODY_CAN = "Nobody ticked can take this change. Correct it and apply it again."
+
+
+def edit_refusal(plan: Plan) -> list[tuple[str | None, str]]:
+    """The reasons a bulk edit nobody can take is refused, as (request field or None,
+    message): a reason everybody shares once, the others followed by the people who
+    have it. Shared by the page's form and the API so both say the same."""
+    who: dict[tuple[str | None, str], list[str]] = {}
+    for row in plan.rows:
+        for name, messages in row.errors.items():
+            field = _REQUEST_FIELD_OF.get(name.rsplit("_", 1)[-1])
+            for message in messages:
+                who.setdefault((field, message), []).append(row.person_label or row.key)
+    out = []
+    for (field, message), names in who.items():
+        if len(names) < len(plan.rows):
+            shown = ", ".join(names[:NAMES_SHOWN])
+            more = len(names) - NAMES_SHOWN
+            message = f"{message} ({shown}{f' and {more} more' if more > 0 else ''})"
+        out.append((field, message))
+    return out
+
+
 def plan_edit(org, person_ids, *, feature, action, destination="", now=None) -> Plan:
     """The plan of "set (or turn off) <feature> for these people" (people of `org`;
     an id of anyone else is refused as unknown)."""

@@ -8,12 +8,8 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
-from forwarding.bulk.plan import EDIT_FEATURES
+from forwarding.bulk.plan import EDIT_FEATURES, edit_refusal
 from providers.capabilities import PORTAL_DESTINATION_MAX_LENGTH
-
-# Where a plan row's error goes on the form: the field of that name's ending.
-_FORM_FIELD_OF = {"destination": "destination", "enabled": "feature"}
-NAMES_SHOWN = 3  # people named after an error that not everybody has
 
 
 def too_many_people(count: int) -> str | None:
@@ -80,19 +76,8 @@ class BulkEditForm(forms.Form):
         return out
 
     def refuse(self, plan) -> None:
-        """Put the reasons of a plan nobody can take next to the fields they are about:
-        a reason everybody shares once, the others with the people who have it."""
-        who: dict[tuple[str | None, str], list[str]] = {}
-        for row in plan.rows:
-            for name, messages in row.errors.items():
-                field = _FORM_FIELD_OF.get(name.rsplit("_", 1)[-1])
-                for message in messages:
-                    who.setdefault((field, message), []).append(row.person_label or row.key)
+        """Put the reasons of a plan nobody can take next to the fields they are about."""
         self.add_error(None, "Nobody ticked can take this change. "
                              "Correct it below and apply it again.")
-        for (field, message), names in who.items():
-            if len(names) < len(plan.rows):
-                shown = ", ".join(names[:NAMES_SHOWN])
-                more = len(names) - NAMES_SHOWN
-                message = f"{message} ({shown}{f' and {more} more' if more > 0 else ''})"
+        for field, message in edit_refusal(plan):
             self.add_error(field, message)
