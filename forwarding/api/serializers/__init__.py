@@ -10,6 +10,7 @@ from forwarding.api.serializers.bulk import (
     BulkJobRowSerializer,
     BulkJobSerializer,
     ChangeSerializer,
+    DraftApplySerializer,
     DryRunRowSerializer,
     DryRunSerializer,
     ImportSerializer,
@@ -40,7 +41,8 @@ from forwarding.api.serializers.people import (
 __all__ = [
     "ActingMixin", "AuditEventSerializer", "BulkDraftSerializer", "BulkEditSerializer",
     "BulkJobRowSerializer", "BulkJobSerializer", "CallerRuleSerializer", "ChangeSerializer",
-    "DelegationGrantSerializer", "DelegationSerializer", "DryRunRowSerializer",
+    "DelegationGrantSerializer", "DelegationSerializer", "DraftApplySerializer",
+    "DryRunRowSerializer",
     "DryRunSerializer", "FlagField", "ForwardingSerializer", "ImportSerializer",
     "OrgRefSerializer", "OrganizationSerializer", "PersonRefSerializer", "PersonSerializer",
     "PersonSyncSerializer", "ProgressSerializer", "SyncSerializer", "TextField",

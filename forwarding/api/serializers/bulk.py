@@ -109,6 +109,10 @@ class DryRunRowSerializer(serializers.Serializer):
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
     changes = ChangeSerializer(source="diff", many=True)
     kind = serializers.ChoiceField(choices=["invalid", "change", "unchanged"], required=False)
+    warnings = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Forwarding loops the change makes through busy, no answer or offline "
+        "forwarding, by field. Applying a dry run with any needs confirm_loops: true.")
 
 
 # Reads an answers.DryRunAnswer.
@@ -147,11 +151,21 @@ class BulkDraftSerializer(ActingMixin):
     valid = serializers.IntegerField()
     invalid = serializers.IntegerField()
     changing = serializers.IntegerField()
+    warned = serializers.IntegerField(help_text="Changes with loop warnings: applying "
+                                      "needs confirm_loops: true while above 0.")
     errors = serializers.ListField(source="file_errors", child=serializers.CharField(),
                                    help_text="Why the dry run failed, when it did.")
     created_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
     rows_url = DraftRowsUrlField()
+
+
+class DraftApplySerializer(serializers.Serializer):
+    confirm_loops = FlagField(
+        required=False, default=False,
+        help_text="Apply even though some changes make a forwarding loop through busy, "
+        "no answer or offline forwarding (the rows' `warnings`). Without it such a dry "
+        "run answers 400 with `confirm: \"confirm_loops\"` and nothing is applied.")
 
 
 class ImportSerializer(serializers.Serializer):
