@@ -592,6 +592,34 @@ class TestHistory:
         assert client.get(reverse("person_restore", args=[mia.id]),
                           {"event": "x"}).status_code == 404
 
+    def test_restoring_a_version_that_loops_shows_the_warning_and_asks_to_confirm(
+            self, client, admin_user, org, mia):
+        """Version 2 sent Mia's busy calls to Grace; Grace now always forwards to Mia, so
+        bringing version 2 back loops when Mia is busy: named, and confirmed by a tick."""
+        grace = make_person(org, name="Grace", number="+12025550177")
+        update(mia, busy_enabled=True, busy_destination=grace.phone_number)
+        update(mia, busy_enabled=False)
+        update(grace, always_enabled=True, always_destination=mia.phone_number)
+        v2 = AuditEvent.objects.get(person=mia, new__version=2)
+        client.force_login(admin_user)
+        url = reverse("person_restore", args=[mia.id])
+        warning = "when Mia Member is busy, calls bounce between Mia Member and Grace"
+
+        html = client.get(url, {"event": v2.id}).content.decode()
+        assert warning in html.split('id="restore-warnings"', 1)[1].split("</div>", 1)[0]
+        confirm = html.split('class="confirm"', 1)[1].split("</form>", 1)[0]
+        assert 'name="confirm_loops"' in confirm
+
+        events = audit_count()
+        refused = client.post(url, {"event": v2.id, "version": 3})
+        assert refused.status_code == 400 and unchanged(mia, 3, events)
+        assert "Nothing was restored yet" in refused.content.decode()
+        assert warning in refused.content.decode()
+
+        client.post(url, {"event": v2.id, "version": 3, "confirm_loops": "yes"})
+        settings = ForwardingSettings.objects.get(person=mia)
+        assert (settings.version, settings.busy_enabled) == (4, True)
+
     def test_a_stale_restore_is_a_conflict(self, client, admin_user, mia):
         update(mia, busy_enabled=True, busy_destination="2001")
         update(mia, busy_destination="2002")
