@@ -461,6 +461,20 @@ class TestPages:
         assert "Enter a phone number, an extension, a sip: URI" in html
         assert 'class="card decision"' not in html
 
+    def test_the_test_panel_time_is_an_iso_datetime_local_input(self, client, member, mia):
+        """The browser shows its own picker and always sends ISO ("2026-03-04T21:00"),
+        whatever its locale; the value comes back in the same form."""
+        client.force_login(member)
+        url = reverse("person_test", args=[mia.id])
+        field = re.search(r'<input[^>]*name="at"[^>]*>', client.get(url).content.decode())
+        assert 'type="datetime-local"' in field.group(0)
+        html = client.get(url, {"at": "2026-03-04T21:00", "line_state": "idle"}).content.decode()
+        field = re.search(r'<input[^>]*name="at"[^>]*>', html).group(0)
+        assert 'type="datetime-local"' in field and 'value="2026-03-04T21:00"' in field
+        # A locale's way of writing it is not guessed at.
+        response = client.get(url, {"at": "04/03/2026 21:00", "line_state": "idle"})
+        assert response.status_code == 400
+
     def test_the_test_panel_refuses_bad_input(self, client, member, mia):
         client.force_login(member)
         response = client.get(reverse("person_test", args=[mia.id]),
