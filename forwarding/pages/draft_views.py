@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from forwarding.bulk import drafts
 from forwarding.bulk.csvfile import change_text
 from forwarding.models import BulkDraft, BulkDraftRow
+from forwarding.rules.previews import field_label
 from portal import access, audit
 
 ROWS_PER_PAGE = 100
@@ -28,13 +29,16 @@ SHOW = [("", "Invalid rows and changes"), ("invalid", "Invalid rows"),
 
 
 def _row_view(row: BulkDraftRow) -> dict:
+    """A row in the page's words: fields named as the person page labels them ("Forward
+    when busy: destination"), never by their code."""
     return {
         "row": row,
-        "messages": [(field if field != "non_field_errors" else "", message)
+        "messages": [(field_label(field), message)
                      for field, errors in (row.errors or {}).items() for message in errors],
-        "warnings": [(field, message) for field, warnings in (row.warnings or {}).items()
+        "warnings": [(field_label(field), message)
+                     for field, warnings in (row.warnings or {}).items()
                      for message in warnings],
-        "diff": [(c["field"], change_text(c["field"], c["old"]),
+        "diff": [(field_label(c["field"]), change_text(c["field"], c["old"]),
                   change_text(c["field"], c["new"])) for c in row.diff or []],
     }
 

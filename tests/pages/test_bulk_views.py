@@ -84,7 +84,9 @@ class TestImportPages:
         assert "Nothing has been saved." in html
         assert "Nobody in this organization has this email." in html
         assert "Apply 2 changes" in html
-        assert html.count("<code class=\"code\">busy_destination</code>") == 2
+        # Fields named as the person page labels them, never by their code.
+        assert html.count("<li>Forward when busy: destination: ") == 2
+        assert "busy_destination" not in html
 
     def test_apply_after_the_dry_run(self, client, admin_user, org, people):
         client.force_login(admin_user)
