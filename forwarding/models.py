@@ -338,9 +338,7 @@ class BulkDraft(models.Model):
     valid = models.PositiveIntegerField(default=0)
     invalid = models.PositiveIntegerField(default=0)
     changing = models.PositiveIntegerField(default=0)
-    # Changes that make a forwarding loop in some conditions (their rows' `warnings`):
-    # while above 0, applying the dry run needs an explicit confirmation.
-    warned = models.PositiveIntegerField(default=0)
+    warned = models.PositiveIntegerField(default=0)  # rows with warnings: apply needs confirm
     file_errors = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
@@ -380,9 +378,7 @@ class BulkDraftRow(models.Model):
     # The person's settings version when the dry run read them: applying the draft
     # expects it, so a change made since the dry run is refused row by row, not overwritten.
     current_version = models.PositiveIntegerField(null=True, blank=True)
-    # Loops through busy, no answer or offline forwarding the change would make, field ->
-    # [messages] (forwarding.rules.loops): shown with the row, confirmed by applying.
-    warnings = models.JSONField(default=dict, blank=True)
+    warnings = models.JSONField(default=dict, blank=True)  # conditional loops (rules.loops)
 
     class Meta:
         ordering = ["line", "id"]
