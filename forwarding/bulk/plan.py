@@ -77,6 +77,12 @@ class Plan:
     def changing(self):
         return sum(1 for r in self.rows if r.valid and r.changed)
 
+    @property
+    def warned(self):
+        """Changes that make a forwarding loop in some conditions: applying the plan
+        applies them as confirmed, so whoever starts the job must have said so."""
+        return sum(1 for r in self.rows if r.valid and r.changed and r.warnings)
+
 
 def _messages(exc: DjangoValidationError) -> dict:
     if hasattr(exc, "error_dict"):

@@ -84,6 +84,34 @@ class TestSafety:
         assert applied.status_code == 202, applied.json()
         assert BulkJob.objects.get().rows.get().status == "pending"
 
+    def test_a_bulk_edit_or_import_that_loops_asks_for_confirm_loops(self, api, roles):
+        """A job applies loop warnings as confirmed, so starting one needs the flag."""
+        update(roles.mia, always_enabled=True, always_destination=roles.bob.phone_number)
+        client = api(roles.admin)
+        edit = {"people": [roles.bob.id], "feature": "busy", "action": "set",
+                "destination": roles.mia.phone_number}
+        url = f"/api/v1/organizations/{roles.org.id}/bulk-edit/"
+        refused = client.post(url, edit, format="json")
+        assert refused.status_code == 400 and refused.json()["confirm"] == "confirm_loops"
+        assert "bounce between" in refused.json()["errors"]["rows-1-busy_destination"][0]
+        assert not BulkJob.objects.exists()
+        assert client.post(url, {**edit, "confirm_loops": True},
+                           format="json").status_code == 202
+
+        BulkJob.objects.all().delete()
+        text = (f"email,busy_enabled,busy_destination\n"
+                f"{roles.bob.email},yes,{roles.mia.phone_number}\n")
+        url = f"/api/v1/organizations/{roles.org.id}/import/"
+
+        def send(**extra):
+            return client.post(url, {"file": SimpleUploadedFile("loop.csv", text.encode()),
+                                     "dry_run": "false", **extra}, format="multipart")
+
+        refused = send()
+        assert refused.status_code == 400 and refused.json()["confirm"] == "confirm_loops"
+        assert not BulkJob.objects.exists()
+        assert send(confirm_loops="true").status_code == 202
+
 
 def test_the_schema_documents_confirm_loops(openapi):
     schemas = openapi.document["components"]["schemas"]

@@ -160,18 +160,23 @@ class BulkDraftSerializer(ActingMixin):
     rows_url = DraftRowsUrlField()
 
 
-class DraftApplySerializer(serializers.Serializer):
-    confirm_loops = FlagField(
+def _confirm_loops(what: str):
+    return FlagField(
         required=False, default=False,
         help_text="Apply even though some changes make a forwarding loop through busy, "
-        "no answer or offline forwarding (the rows' `warnings`). Without it such a dry "
-        "run answers 400 with `confirm: \"confirm_loops\"` and nothing is applied.")
+        f"no answer or offline forwarding (the rows' `warnings`). Without it {what} "
+        "answers 400 with `confirm: \"confirm_loops\"` and nothing is applied.")
+
+
+class DraftApplySerializer(serializers.Serializer):
+    confirm_loops = _confirm_loops("such a dry run")
 
 
 class ImportSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The CSV file (UTF-8), see docs/bulk-and-api.md.")
     dry_run = FlagField(default=True, help_text="true: only check and show "
                                        "what would change; false: create the bulk job.")
+    confirm_loops = _confirm_loops("an import with dry_run=false")
 
 
 class BulkEditSerializer(serializers.Serializer):
@@ -185,3 +190,4 @@ class BulkEditSerializer(serializers.Serializer):
     destination = TextField(required=False, allow_blank=True, trim_whitespace=False,
                             help_text="Where calls go; needed with set.")
     dry_run = FlagField(default=False)
+    confirm_loops = _confirm_loops("a bulk edit that is not a dry run")
