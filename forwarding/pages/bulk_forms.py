@@ -75,6 +75,21 @@ class BulkEditForm(forms.Form):
                 out.add(int(value))
         return out
 
+    loop_warning = False  # the form asks to confirm loops (warn_loops)
+
+    def warn_loops(self, plan) -> None:
+        """The plan's changes loop in some conditions: name them, and ask for the box."""
+        self.loop_warning = True
+        count = plan.warned
+        self.add_error(None, f"{count} change{'s' if count != 1 else ''} would make a "
+                             "forwarding loop in some conditions. Tick “Apply anyway” to "
+                             "start the job, or change the destination.")
+        for row in plan.rows:
+            if row.valid and row.changed:
+                for messages in row.warnings.values():
+                    for message in messages:
+                        self.add_error(None, message)
+
     def refuse(self, plan) -> None:
         """Put the reasons of a plan nobody can take next to the fields they are about."""
         self.add_error(None, "Nobody ticked can take this change. "
