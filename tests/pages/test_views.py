@@ -634,6 +634,22 @@ class TestHistory:
         settings = ForwardingSettings.objects.get(person=mia)
         assert (settings.version, settings.busy_enabled) == (4, True)
 
+    def test_a_version_that_cannot_come_back_says_why_and_offers_no_restore(
+            self, client, admin_user, org, mia):
+        """Version 2 always-forwarded to Grace, who now always forwards to Mia: bringing
+        it back would loop for every call, so the page says so instead of a button."""
+        grace = make_person(org, name="Grace", number="+12025550178")
+        update(mia, always_enabled=True, always_destination=grace.phone_number)
+        update(mia, always_enabled=False)
+        update(grace, always_enabled=True, always_destination=mia.phone_number)
+        v2 = AuditEvent.objects.get(person=mia, new__version=2)
+        client.force_login(admin_user)
+        html = client.get(reverse("person_restore", args=[mia.id]),
+                          {"event": v2.id}).content.decode()
+        errors = html.split('id="restore-errors"', 1)[1].split("</div>", 1)[0]
+        assert "Always forward: destination: This would make a forwarding loop" in errors
+        assert "Yes, restore version 2" not in html and "Back to the history" in html
+
     def test_a_stale_restore_is_a_conflict(self, client, admin_user, mia):
         update(mia, busy_enabled=True, busy_destination="2001")
         update(mia, busy_destination="2002")
