@@ -338,6 +338,7 @@ class BulkDraft(models.Model):
     valid = models.PositiveIntegerField(default=0)
     invalid = models.PositiveIntegerField(default=0)
     changing = models.PositiveIntegerField(default=0)
+    warned = models.PositiveIntegerField(default=0)  # rows with warnings: apply needs confirm
     file_errors = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
@@ -377,6 +378,7 @@ class BulkDraftRow(models.Model):
     # The person's settings version when the dry run read them: applying the draft
     # expects it, so a change made since the dry run is refused row by row, not overwritten.
     current_version = models.PositiveIntegerField(null=True, blank=True)
+    warnings = models.JSONField(default=dict, blank=True)  # conditional loops (rules.loops)
 
     class Meta:
         ordering = ["line", "id"]

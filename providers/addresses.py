@@ -11,11 +11,16 @@ tenancy models, the forwarding rules and the provider adapters share one set of 
 - Callers: the same forms, leniently (a caller is matched, never dialled), plus
   "anonymous" for a withheld number.
 - Emergency numbers (`emergency_number`): never a destination. The org's region's own
-  (phonenumbers' short-number metadata, with or without the national prefix) and, in any
-  org, the numbers every GSM phone dials as emergency calls (3GPP TS 22.101: 112, 911,
-  000, 08, 110, 118, 119, 999), also written with "+<country code>" (then the emergency
-  numbers of that country count too). Exact matches only: "9115550100" is an ordinary
-  number in the US, and extension 1000 is not "000".
+  (phonenumbers' short-number metadata) and, in any org, the numbers every GSM phone
+  dials as emergency calls (3GPP TS 22.101: 112, 911, 000, 08, 110, 118, 119, 999), also
+  written with "+<country code>" (then the emergency numbers of that country count too).
+  Exact matches only, as shortnumberinfo.is_emergency_number decides, never
+  connects_to_emergency_number: the latter also says yes to a longer string that starts
+  with an emergency number (in most regions a phone network may still connect "911"
+  followed by more digits), which would refuse the ordinary number 911 555 0100 and
+  extensions such as 1120. A destination is stored and dialled whole, so what matters is
+  whether the whole of it is an emergency number. Nor is a national prefix stripped:
+  4-digit extensions 1911 and 1112 are common in US orgs and are no emergency numbers.
 - Keys: the forms under which two addresses compare equal (loop checks, caller rules,
   the Graph bot's "who is behind this number").
 
@@ -124,22 +129,16 @@ def _dialled_part(value: str) -> str:
 
 
 def _emergency_candidates(compact: str, region: str):
-    """(short number, regions whose emergency numbers it is checked against, whether the
-    common numbers count) for each way `compact` may hide a short number."""
+    """(short number, regions whose emergency numbers it is checked against) for each way
+    `compact` may write an emergency number: as it is, or after "+<country code>"."""
     if compact.startswith("+"):
         digits = compact[1:]
         for size in (1, 2, 3):
             regions = phonenumbers.region_codes_for_country_code(int(digits[:size] or 0))
             if digits[size:] and regions and regions[0] != "001":
-                yield digits[size:], regions, True
+                yield digits[size:], regions
         return
-    yield compact, (region,), True
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    prefix = metadata.national_prefix if metadata is not None else None
-    if prefix and compact.startswith(prefix) and len(compact) > len(prefix):
-        # "0999" in GB, "1911" in the US: the region's own numbers only ("1000" stays an
-        # extension in a US org).
-        yield compact[len(prefix):], (region,), False
+    yield compact, (region,)
 
 
 def emergency_number(value, *, region: str) -> str | None:
@@ -153,10 +152,10 @@ def emergency_number(value, *, region: str) -> str | None:
     compact = SEPARATORS_RE.sub("", text)
     if len(compact.lstrip("+")) > _MAX_EMERGENCY_DIGITS + 3:
         return None
-    for short, regions, common in _emergency_candidates(compact, region):
+    for short, regions in _emergency_candidates(compact, region):
         if len(short) > _MAX_EMERGENCY_DIGITS:
             continue
-        if common and short in COMMON_EMERGENCY_NUMBERS:
+        if short in COMMON_EMERGENCY_NUMBERS:
             return short
         if any(shortnumberinfo.is_emergency_number(short, r) for r in regions):
             return short

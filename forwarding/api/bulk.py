@@ -14,14 +14,28 @@ from forwarding.api import answers, errors
 from forwarding.api import serializers as s
 from forwarding.api.base import PortalAPIView, require_mfa
 from forwarding.api.bulk_jobs import job_created
-from forwarding.api.drafts import import_dry_run
+from forwarding.api.drafts import LOOPS_NOT_CONFIRMED, import_dry_run
 from forwarding.api.errors import error_responses
 from forwarding.bulk import drafts, jobs
-from forwarding.bulk.plan import edit_description, plan_edit
+from forwarding.bulk.plan import NOBODY_CAN, edit_description, edit_refusal, plan_edit
 from forwarding.models import BulkJob
 from forwarding.pages.bulk_forms import too_many_people
 from forwarding.pages.bulk_views import csv_response, upload_too_large
 from portal import access
+
+
+def require_loops_confirmed(plan, confirmed: bool) -> None:
+    """A 400 asking for confirm_loops when the plan's changes loop in some conditions
+    (the job would apply them as confirmed); the rows' warnings come with it."""
+    if confirmed or not plan.warned:
+        return
+    exc = drafts.LoopsNotConfirmed(plan.warned)
+    reasons = {"confirm_loops": [exc.message]}
+    for row in plan.rows:
+        if row.valid and row.changed:
+            for field, messages in row.warnings.items():
+                reasons.setdefault(f"rows-{row.line}-{field}", []).extend(messages)
+    raise errors.invalid(reasons, LOOPS_NOT_CONFIRMED, confirm="confirm_loops")
 
 
 class OrganizationExport(PortalAPIView):
@@ -62,6 +76,7 @@ class OrganizationImport(PortalAPIView):
         plan = drafts.plan_without_draft(org, upload.read())
         if plan.file_errors:
             raise errors.invalid({"file": plan.file_errors}, "The file cannot be imported.")
+        require_loops_confirmed(plan, body.validated_data["confirm_loops"])
         job = jobs.job_create(org=org, plan=plan, actor=self.actor(via), kind=BulkJob.IMPORT,
                               description=f"Import of {upload.name}", filename=upload.name)
         return job_created(job)
@@ -87,10 +102,17 @@ class OrganizationBulkEdit(PortalAPIView):
         if not data["dry_run"]:
             require_mfa(request.user)
         plan = plan_edit(org, data["people"], feature=data["feature"],
-                                        action=data["action"],
-                                        destination=data.get("destination", ""))
+                         action=data["action"], destination=data.get("destination", ""))
         if data["dry_run"]:
             return Response(s.DryRunSerializer(answers.plan_dry_run(plan, via_partner=via)).data)
+        if not plan.valid:
+            # Invalid for everyone: a 400 with the reasons by field, and no job (a job
+            # whose every row fails would only look like work done).
+            reasons: dict[str, list[str]] = {}
+            for field, message in edit_refusal(plan):
+                reasons.setdefault(field or "non_field_errors", []).append(message)
+            raise errors.invalid(reasons, NOBODY_CAN)
+        require_loops_confirmed(plan, data["confirm_loops"])
         job = jobs.job_create(org=org, plan=plan, actor=self.actor(via), kind=BulkJob.EDIT,
                               description=edit_description(data))
         return job_created(job)

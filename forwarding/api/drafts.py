@@ -21,6 +21,8 @@ from forwarding.models import BulkDraft
 from portal import access
 
 FILE_REFUSED = "The file cannot be imported."
+LOOPS_NOT_CONFIRMED = ("Not applied: some changes make a forwarding loop in some conditions "
+                       "(see the rows' warnings). Send confirm_loops: true to apply anyway.")
 
 
 def _draft(request, pk) -> BulkDraft:
@@ -92,16 +94,23 @@ class BulkDraftRows(PortalAPIView):
 class BulkDraftApply(PortalAPIView):
     serializer_class = s.BulkJobSerializer
 
-    @extend_schema(operation_id="bulk_drafts_apply", request=None,
-                   responses={202: s.BulkJobSerializer, **error_responses(403, 404)},
+    @extend_schema(operation_id="bulk_drafts_apply", request=s.DraftApplySerializer,
+                   responses={202: s.BulkJobSerializer, **error_responses(400, 403, 404)},
                    summary="Apply a ready dry run: a bulk job; the dry run is used up")
     def post(self, request, pk):
         draft = _draft(request, pk)
         org, via = access.admin_org_or_404(request.user, draft.org_id)
         require_mfa(request.user)
+        body = s.DraftApplySerializer(data=request.data)
+        if not body.is_valid():
+            raise errors.invalid(body.errors)
         try:
             job = drafts.draft_apply(draft_id=draft.pk, user=request.user, org=org,
-                                     actor=self.actor(via))
+                                     actor=self.actor(via),
+                                     confirm_loops=body.validated_data["confirm_loops"])
         except drafts.DraftGone:
             raise Http404("No such dry run") from None
+        except drafts.LoopsNotConfirmed as exc:
+            raise errors.invalid({"confirm_loops": [exc.message]}, LOOPS_NOT_CONFIRMED,
+                                 confirm="confirm_loops") from None
         return job_created(job)

@@ -41,6 +41,18 @@ CRASHED = ("An unexpected error stopped this dry run. Upload the file again; if 
            "again, split the file.")
 
 
+class LoopsNotConfirmed(Exception):
+    """Applying a dry run whose changes make forwarding loops in some conditions, without
+    saying so (confirm_loops): nothing is applied."""
+
+    def __init__(self, warned: int):
+        super().__init__(warned)
+        self.warned = warned
+        self.message = (
+            f"{warned} change{'s make' if warned != 1 else ' makes'} a forwarding loop in "
+            "some conditions (see the warnings on the rows). Confirm to apply anyway.")
+
+
 class DraftGone(Exception):
     """The dry run is not there any more (applied, expired, discarded) or not the
     caller's: one answer for all, so nobody learns about other people's dry runs."""
@@ -102,7 +114,8 @@ def draft_run(draft_id) -> bool:
     now = timezone.now()
     claimed = BulkDraft.objects.filter(
         pk=draft_id, status__in=[BulkDraft.QUEUED, BulkDraft.RUNNING], expires_at__gt=now,
-    ).update(status=BulkDraft.RUNNING, rows_done=0, valid=0, invalid=0, changing=0)
+    ).update(status=BulkDraft.RUNNING, rows_done=0, valid=0, invalid=0, changing=0,
+             warned=0)
     if not claimed:
         return False
     # A run cut short (a worker killed mid-way, then the message redelivered) starts over.
@@ -127,7 +140,7 @@ def _run(draft: BulkDraft) -> bool:
         BulkDraft.objects.filter(pk=draft.pk).update(
             status=BulkDraft.FAILED, file_errors=problems, finished_at=timezone.now())
         return False
-    counts = {"rows_done": 0, "valid": 0, "invalid": 0, "changing": 0}
+    counts = {"rows_done": 0, "valid": 0, "invalid": 0, "changing": 0, "warned": 0}
     rows = iter_plan(org, source.entries(org), preload=source.rows > PRELOAD_ROWS)
     for batch in _batches(rows, BATCH):
         BulkDraftRow.objects.bulk_create([_draft_row(draft, row) for row in batch])
@@ -135,6 +148,7 @@ def _run(draft: BulkDraft) -> bool:
             counts["rows_done"] += 1
             counts["valid" if row.valid else "invalid"] += 1
             counts["changing"] += bool(row.valid and row.changed)
+            counts["warned"] += bool(row.valid and row.changed and row.warnings)
         # The counters are the progress page; 0 rows updated: discarded meanwhile.
         if not BulkDraft.objects.filter(pk=draft.pk, status=BulkDraft.RUNNING).update(
                 **counts):
@@ -153,7 +167,9 @@ def _draft_row(draft, row: PlanRow) -> BulkDraftRow:
     return BulkDraftRow(
         draft=draft, line=row.line, kind=kind, key=row.key[:254], person=row.person,
         person_label=row.person_label[:200], errors=row.errors,
-        changes=row.json_changes(), diff=row.diff, current_version=row.current_version)
+        changes=row.json_changes(), diff=row.diff, current_version=row.current_version,
+        # Warnings matter only where something changes (an invalid row is not applied).
+        warnings=row.warnings if row.valid and row.changed else {})
 
 
 # --- reads ------------------------------------------------------------------------------------
@@ -208,9 +224,11 @@ class _DraftPlan:
                           current_version=row.current_version)
 
 
-def draft_apply(*, draft_id, user, org, actor) -> BulkJob:
+def draft_apply(*, draft_id, user, org, actor, confirm_loops: bool = False) -> BulkJob:
     """The bulk job of a ready dry run of `user`; the dry run is used up. DraftGone when
-    it is not there, not theirs, not ready or expired."""
+    it is not there, not theirs, not ready or expired; LoopsNotConfirmed when its rows
+    warned of conditional loops and `confirm_loops` is not given (the job then applies
+    those rows as confirmed, as the person page does once its box is ticked)."""
     with transaction.atomic():
         draft = (BulkDraft.objects.select_for_update(of=("self",)).defer("data")
                  .select_related("org")
@@ -219,6 +237,8 @@ def draft_apply(*, draft_id, user, org, actor) -> BulkJob:
                  .filter(pk=draft_id).first()) if str(draft_id).isdigit() else None
         if draft is None:
             raise DraftGone
+        if draft.warned and not confirm_loops:
+            raise LoopsNotConfirmed(draft.warned)
         job = jobs.job_create(org=org, plan=_DraftPlan(draft), actor=actor,
                               kind=BulkJob.IMPORT, description=f"Import of {draft.filename}",
                               filename=draft.filename)

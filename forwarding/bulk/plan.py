@@ -77,6 +77,12 @@ class Plan:
     def changing(self):
         return sum(1 for r in self.rows if r.valid and r.changed)
 
+    @property
+    def warned(self):
+        """Changes that make a forwarding loop in some conditions: applying the plan
+        applies them as confirmed, so whoever starts the job must have said so."""
+        return sum(1 for r in self.rows if r.valid and r.changed and r.warnings)
+
 
 def _messages(exc: DjangoValidationError) -> dict:
     if hasattr(exc, "error_dict"):
@@ -197,6 +203,33 @@ def edit_changes(feature: str, action: str, destination: str = "") -> dict:
     if action == "off":
         return {f"{feature}_enabled": False}
     return {f"{feature}_enabled": True, f"{feature}_destination": destination}
+
+
+# Where a plan row's error goes in the bulk edit request (the form and the API share
+# the field names): by the ending of the row's error key ("busy_destination").
+_REQUEST_FIELD_OF = {"destination": "destination", "enabled": "feature"}
+NAMES_SHOWN = 3  # people named after an error that not everybody has
+NOBODY_CAN = "Nobody ticked can take this change. Correct it and apply it again."
+
+
+def edit_refusal(plan: Plan) -> list[tuple[str | None, str]]:
+    """The reasons a bulk edit nobody can take is refused, as (request field or None,
+    message): a reason everybody shares once, the others followed by the people who
+    have it. Shared by the page's form and the API so both say the same."""
+    who: dict[tuple[str | None, str], list[str]] = {}
+    for row in plan.rows:
+        for name, messages in row.errors.items():
+            field = _REQUEST_FIELD_OF.get(name.rsplit("_", 1)[-1])
+            for message in messages:
+                who.setdefault((field, message), []).append(row.person_label or row.key)
+    out = []
+    for (field, message), names in who.items():
+        if len(names) < len(plan.rows):
+            shown = ", ".join(names[:NAMES_SHOWN])
+            more = len(names) - NAMES_SHOWN
+            message = f"{message} ({shown}{f' and {more} more' if more > 0 else ''})"
+        out.append((field, message))
+    return out
 
 
 def plan_edit(org, person_ids, *, feature, action, destination="", now=None) -> Plan:

@@ -8,12 +8,8 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
-from forwarding.bulk.plan import EDIT_FEATURES
+from forwarding.bulk.plan import EDIT_FEATURES, edit_refusal
 from providers.capabilities import PORTAL_DESTINATION_MAX_LENGTH
-
-# Where a plan row's error goes on the form: the field of that name's ending.
-_FORM_FIELD_OF = {"destination": "destination", "enabled": "feature"}
-NAMES_SHOWN = 3  # people named after an error that not everybody has
 
 
 def too_many_people(count: int) -> str | None:
@@ -79,20 +75,24 @@ class BulkEditForm(forms.Form):
                 out.add(int(value))
         return out
 
-    def refuse(self, plan) -> None:
-        """Put the reasons of a plan nobody can take next to the fields they are about:
-        a reason everybody shares once, the others with the people who have it."""
-        who: dict[tuple[str | None, str], list[str]] = {}
+    loop_warning = False  # the form asks to confirm loops (warn_loops)
+
+    def warn_loops(self, plan) -> None:
+        """The plan's changes loop in some conditions: name them, and ask for the box."""
+        self.loop_warning = True
+        count = plan.warned
+        self.add_error(None, f"{count} change{'s' if count != 1 else ''} would make a "
+                             "forwarding loop in some conditions. Tick “Apply anyway” to "
+                             "start the job, or change the destination.")
         for row in plan.rows:
-            for name, messages in row.errors.items():
-                field = _FORM_FIELD_OF.get(name.rsplit("_", 1)[-1])
-                for message in messages:
-                    who.setdefault((field, message), []).append(row.person_label or row.key)
+            if row.valid and row.changed:
+                for messages in row.warnings.values():
+                    for message in messages:
+                        self.add_error(None, message)
+
+    def refuse(self, plan) -> None:
+        """Put the reasons of a plan nobody can take next to the fields they are about."""
         self.add_error(None, "Nobody ticked can take this change. "
                              "Correct it below and apply it again.")
-        for (field, message), names in who.items():
-            if len(names) < len(plan.rows):
-                shown = ", ".join(names[:NAMES_SHOWN])
-                more = len(names) - NAMES_SHOWN
-                message = f"{message} ({shown}{f' and {more} more' if more > 0 else ''})"
+        for field, message in edit_refusal(plan):
             self.add_error(field, message)

@@ -127,13 +127,17 @@ def bulk_edit(request, org_id):
         data = form.cleaned_data
         plan = plan_edit(org, data["people"], feature=data["feature"],
                          action=data["action"], destination=data["destination"])
-        if plan.valid:
+        if plan.valid and plan.warned and request.POST.get("confirm_loops") != "yes":
+            # The job applies loop warnings as confirmed: the admin says so first.
+            form.warn_loops(plan)
+        elif plan.valid:
             job = jobs.job_create(org=org, plan=plan, actor=audit.actor_from_request(
                 request, via_partner=via), kind=BulkJob.EDIT,
                 description=edit_description(data))
             messages.success(request, f"Bulk job #{job.pk} started.")
             return redirect("bulk_job", job_id=job.pk)
-        form.refuse(plan)
+        else:
+            form.refuse(plan)
     return views.people_page(request, org, via, params=list_params, bulk_form=form,
                              status=400)
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from forwarding.bulk import drafts
 from forwarding.bulk.csvfile import change_text
 from forwarding.models import BulkDraft, BulkDraftRow
+from forwarding.rules.previews import field_label
 from portal import access, audit
 
 ROWS_PER_PAGE = 100
@@ -28,11 +29,16 @@ SHOW = [("", "Invalid rows and changes"), ("invalid", "Invalid rows"),
 
 
 def _row_view(row: BulkDraftRow) -> dict:
+    """A row in the page's words: fields named as the person page labels them ("Forward
+    when busy: destination"), never by their code."""
     return {
         "row": row,
-        "messages": [(field if field != "non_field_errors" else "", message)
+        "messages": [(field_label(field), message)
                      for field, errors in (row.errors or {}).items() for message in errors],
-        "diff": [(c["field"], change_text(c["field"], c["old"]),
+        "warnings": [(field_label(field), message)
+                     for field, warnings in (row.warnings or {}).items()
+                     for message in warnings],
+        "diff": [(field_label(c["field"]), change_text(c["field"], c["old"]),
                   change_text(c["field"], c["new"])) for c in row.diff or []],
     }
 
@@ -107,13 +113,19 @@ def bulk_import_apply(request, org_id):
     org, via = access.admin_org_or_404(request.user, org_id)
     if (refused := access.require_mfa(request, reverse("bulk_import", args=[org.pk]))) is not None:
         return refused
+    draft_id = request.POST.get("token", "")
     try:
         job = drafts.draft_apply(
-            draft_id=request.POST.get("token", ""), user=request.user, org=org,
-            actor=audit.actor_from_request(request, via_partner=via))
+            draft_id=draft_id, user=request.user, org=org,
+            actor=audit.actor_from_request(request, via_partner=via),
+            confirm_loops=request.POST.get("confirm_loops") == "yes")
     except drafts.DraftGone:
         messages.error(request, drafts.EXPIRED)
         return redirect("bulk_import", org_id=org.pk)
+    except drafts.LoopsNotConfirmed as exc:
+        # Back to the dry run, whose rows show the warnings, with the box to tick.
+        messages.error(request, f"Nothing was applied: {exc.message}")
+        return redirect("bulk_draft", org_id=org.pk, draft_id=draft_id)
     pending = job.rows.filter(status="pending").count()
     messages.success(request, f"Bulk job #{job.pk} started: {pending} "
                      f"change{'s' if pending != 1 else ''} to apply.")

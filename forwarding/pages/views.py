@@ -365,8 +365,13 @@ def person_restore(request, person_id):
     )
     try:
         saved = services.forwarding_restore(
-            person=person, event=event, expected_version=expected, actor=actor
+            person=person, event=event, expected_version=expected, actor=actor,
+            confirm_loops=request.POST.get("confirm_loops") == "yes",
         )
+    except LoopWarning:
+        # Not confirmed (or the loop appeared since the preview): the confirmation page
+        # again, now naming the loop, with the box to tick.
+        return _restore_confirm(request, person, event, status=400, unconfirmed=True)
     except services.StaleVersion as exc:
         messages.error(request, exc.message)
         return _history(request, person, status=409)
@@ -382,17 +387,18 @@ def person_restore(request, person_id):
     return redirect(person_page_url(request, person))
 
 
-def _restore_confirm(request, person, event):
+def _restore_confirm(request, person, event, *, status=200, unconfirmed=False):
     snap = services.restorable_snapshot(event, person)
     if snap is None:
         raise Http404("This event holds no settings to restore")
     return render(request, "forwarding/restore_confirm.html", {
+        "unconfirmed": unconfirmed,
         "person": person, "org": person.org, "event": event, "version": snap["version"],
         "is_self": person.user_id == request.user.id,
         "via_partner": access.acting_partner(request.user, person),
         "preview": previews.restore_preview(person, snap),
         "page_url": person_page_url(request, person),
-    })
+    }, status=status)
 
 
 # --- test my forwarding --------------------------------------------------------------------

@@ -6,7 +6,10 @@ settings field (row reasons of bulk jobs say "Forward when busy: destination", n
 
 from __future__ import annotations
 
-from forwarding.rules import selectors, services
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from forwarding.rules import selectors, services, validation
 from forwarding.rules.validation import FIELD_FEATURES
 from providers.capabilities import FEATURE_LABELS
 
@@ -77,12 +80,27 @@ def current_snapshot(person) -> dict:
 
 def restore_preview(person, snap: dict, *, now=None) -> dict:
     """What restoring `snap` (an event's settings) would change now: {"lines",
-    "window_skipped", "current_version"}, as forwarding_restore would do it."""
+    "window_skipped", "current_version", "warnings", "errors"}, as forwarding_restore
+    would do it. `warnings`: the loops through busy, no answer or offline forwarding the
+    old version makes with today's settings of the others (the restore needs them
+    confirmed); `errors`: why the restore would be refused now (sentences)."""
+    now = now or timezone.now()
     caps = selectors.caps_for(person)
-    current = current_snapshot(person)
+    stored = selectors.stored_settings(person)
+    current = services.snapshot(stored)
     changes, rules, skipped = services.restore_changes(snap, caps=caps, now=now)
     after = {**current, **{name: snap[name] for name in changes}}
     if rules is not None:
         after["caller_rules"] = rules
+    warnings: dict = {}
+    errors: dict = {}
+    try:
+        validation.validate_proposal(
+            subject=services.subject_for(person, caps), current=services.values(stored),
+            changes=changes, caller_rules=rules, now=now, warnings=warnings)
+    except ValidationError as exc:
+        errors = (exc.message_dict if hasattr(exc, "error_dict")
+                  else {"non_field_errors": exc.messages})
     return {"lines": describe_diff(current, after, caps=caps, name=person.display_name),
-            "window_skipped": skipped, "current_version": current["version"]}
+            "window_skipped": skipped, "current_version": current["version"],
+            "warnings": reasons(warnings), "errors": reasons(errors)}

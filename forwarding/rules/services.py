@@ -119,7 +119,8 @@ def _window_state(merged: dict, now: datetime) -> str:
     return "ended"
 
 
-def _subject(person, caps) -> validation.Subject:
+def subject_for(person, caps) -> validation.Subject:
+    """The Subject a change of `person` is validated as (a save, a restore, a preview)."""
     region = person.org.default_region
     return validation.Subject(
         person=person,
@@ -156,7 +157,7 @@ def _apply(*, settings, person, changes, caller_rules, actor, event, data=None, 
     old = snapshot(settings)
 
     changed, rules = validation.validate_proposal(
-        subject=_subject(person, caps), current=current, changes=changes,
+        subject=subject_for(person, caps), current=current, changes=changes,
         caller_rules=caller_rules, now=now, confirm_loops=confirm_loops,
     )
     if not changed and rules is None:
@@ -259,10 +260,12 @@ def restore_changes(snap: dict, *, caps, now=None) -> tuple[dict, list | None, b
 
 
 def forwarding_restore(*, person, event: AuditEvent, expected_version: int,
-                       actor: audit.Actor) -> ForwardingSettings:
+                       actor: audit.Actor, confirm_loops: bool = False) -> ForwardingSettings:
     """Bring back the settings as they were after `event` (one of this person's
     forwarding events). A new change: new version, its own audit row, a push
-    (`restore_changes` says what is left out)."""
+    (`restore_changes` says what is left out). Like forwarding_update, a loop through
+    busy, no answer or offline forwarding raises validation.LoopWarning unless
+    `confirm_loops` (the old version may loop with the others' settings of today)."""
     snap = restorable_snapshot(event, person)
     if snap is None:
         raise ValidationError({"event": ["This event holds no settings to restore."]})
@@ -275,7 +278,8 @@ def forwarding_restore(*, person, event: AuditEvent, expected_version: int,
     with transaction.atomic():
         settings = _lock(person, expected_version)
         return _apply(settings=settings, person=person, changes=changes, caller_rules=rules,
-                      actor=actor, event=EVENT_RESTORED, data=data, now=now)
+                      actor=actor, event=EVENT_RESTORED, data=data, now=now,
+                      confirm_loops=confirm_loops)
 
 
 # --- time windows ----------------------------------------------------------------------------

@@ -135,6 +135,30 @@ class TestBulkEdit:
                             format="json")
         assert set(wrong.json()["errors"]) == {"people", "feature", "action"}
 
+    def test_a_destination_nobody_can_take_is_400_and_starts_no_job(self, api, roles):
+        """Invalid for everyone ("12ab"): the whole request is refused with the reason
+        by field, as the page does, and no job (nor audit row) exists."""
+        before = state()
+        response = api(roles.admin).post(
+            f"/api/v1/organizations/{roles.org.id}/bulk-edit/",
+            {"people": [roles.mia.id, roles.bob.id], "feature": "busy", "action": "set",
+             "destination": "12ab"}, format="json")
+        assert response.status_code == 400, response.json()
+        assert state() == before
+        body = response.json()
+        assert body["detail"].startswith("Nobody ticked can take this change.")
+        # One reason everybody shares, once, under the request's own field name.
+        assert body["errors"] == {"destination": [
+            "Enter a phone number, an extension, or a tel: or sip: URI."]}
+
+    def test_valid_for_some_starts_a_job_with_the_others_refused(self, api, roles):
+        response = api(roles.admin).post(
+            f"/api/v1/organizations/{roles.org.id}/bulk-edit/",
+            {"people": [roles.mia.id, roles.zed.id], "feature": "busy", "action": "set",
+             "destination": "2001"}, format="json")
+        assert response.status_code == 202
+        assert BulkJob.objects.get().rows.filter(status="invalid").count() == 1
+
 
 @pytest.mark.django_db
 class TestJobs:

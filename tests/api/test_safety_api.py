@@ -3,8 +3,9 @@ field; a loop through busy forwarding is a 400 that asks for `confirm_loops: tru
 saves it; the schema documents the flag."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
-from forwarding.models import ForwardingSettings
+from forwarding.models import BulkJob, ForwardingSettings
 from tests.cast import audit_count, update
 
 
@@ -58,6 +59,58 @@ class TestSafety:
         assert response.status_code == 400
         assert "forwarding loop" in response.json()["errors"]["always_destination"][0]
         assert "confirm" not in response.json()
+
+    def test_applying_a_dry_run_with_loop_warnings_asks_for_confirm_loops(self, api, roles):
+        update(roles.mia, always_enabled=True, always_destination=roles.bob.phone_number)
+        client = api(roles.admin)
+        text = (f"email,busy_enabled,busy_destination\n"
+                f"{roles.bob.email},yes,{roles.mia.phone_number}\n")
+        body = client.post(f"/api/v1/organizations/{roles.org.id}/import/", {
+            "file": SimpleUploadedFile("loop.csv", text.encode(), content_type="text/csv")},
+            format="multipart").json()
+        assert "bounce between" in body["rows"][0]["warnings"]["busy_destination"][0]
+        draft = client.get(f"/api/v1/bulk-drafts/{body['draft']}/").json()
+        assert draft["warned"] == 1
+
+        url = f"/api/v1/bulk-drafts/{body['draft']}/apply/"
+        refused = client.post(url, {}, format="json")
+        assert refused.status_code == 400
+        assert refused.json()["confirm"] == "confirm_loops"
+        assert "confirm_loops" in refused.json()["errors"]
+        assert not BulkJob.objects.exists()
+        assert client.post(url, {"confirm_loops": 1}, format="json").status_code == 400
+
+        applied = client.post(url, {"confirm_loops": True}, format="json")
+        assert applied.status_code == 202, applied.json()
+        assert BulkJob.objects.get().rows.get().status == "pending"
+
+    def test_a_bulk_edit_or_import_that_loops_asks_for_confirm_loops(self, api, roles):
+        """A job applies loop warnings as confirmed, so starting one needs the flag."""
+        update(roles.mia, always_enabled=True, always_destination=roles.bob.phone_number)
+        client = api(roles.admin)
+        edit = {"people": [roles.bob.id], "feature": "busy", "action": "set",
+                "destination": roles.mia.phone_number}
+        url = f"/api/v1/organizations/{roles.org.id}/bulk-edit/"
+        refused = client.post(url, edit, format="json")
+        assert refused.status_code == 400 and refused.json()["confirm"] == "confirm_loops"
+        assert "bounce between" in refused.json()["errors"]["rows-1-busy_destination"][0]
+        assert not BulkJob.objects.exists()
+        assert client.post(url, {**edit, "confirm_loops": True},
+                           format="json").status_code == 202
+
+        BulkJob.objects.all().delete()
+        text = (f"email,busy_enabled,busy_destination\n"
+                f"{roles.bob.email},yes,{roles.mia.phone_number}\n")
+        url = f"/api/v1/organizations/{roles.org.id}/import/"
+
+        def send(**extra):
+            return client.post(url, {"file": SimpleUploadedFile("loop.csv", text.encode()),
+                                     "dry_run": "false", **extra}, format="multipart")
+
+        refused = send()
+        assert refused.status_code == 400 and refused.json()["confirm"] == "confirm_loops"
+        assert not BulkJob.objects.exists()
+        assert send(confirm_loops="true").status_code == 202
 
 
 def test_the_schema_documents_confirm_loops(openapi):

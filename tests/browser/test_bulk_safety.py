@@ -1,11 +1,15 @@
 """Safe bulk work in a real browser: a bulk edit nobody can take starts no job and keeps
 what was ticked and typed; restoring an old version shows what it will change and asks
-first. (Undo's confirmation and its live appearance are in test_bulk_progress.)"""
+first, and asks to confirm a forwarding loop it would bring back; a dry run whose changes
+loop in some conditions is applied only once that is confirmed. (Undo's confirmation and
+its live appearance are in test_bulk_progress.)"""
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
-from forwarding.models import BulkJob, ForwardingSettings
+from forwarding.bulk import drafts
+from forwarding.models import BulkDraft, BulkJob, ForwardingSettings
 from portal.models import AuditEvent, Membership
 from tests.cast import make_org, make_person, make_user, update
 
@@ -91,4 +95,61 @@ def test_restore_shows_what_it_will_change_and_asks_first(page, live_server):
     page.wait_for_load_state("networkidle")
     settings = ForwardingSettings.objects.get(person=ada)
     assert (settings.version, settings.busy_destination) == (4, "2001")
+    assert page.csp_violations == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_restoring_a_looping_version_asks_to_confirm_the_loop(page, live_server):
+    org = make_org("webex", name="Loop Co")
+    admin = make_user(org=org, role=Membership.ADMIN, mfa=True)
+    ada = make_person(org, name="Ada", number="+12025550161")
+    grace = make_person(org, name="Grace", number="+12025550162")
+    update(ada, busy_enabled=True, busy_destination=grace.phone_number)
+    update(ada, busy_enabled=False)
+    update(grace, always_enabled=True, always_destination=ada.phone_number)
+    v2 = AuditEvent.objects.get(person=ada, new__version=2)
+    signed_in(page, live_server, admin)
+    page.goto(f"{live_server.url}/people/{ada.id}/history/")
+    page.click(f'form:has(input[name="event"][value="{v2.id}"]) button')
+    page.wait_for_selector("#restore-warnings")
+    assert "when Ada is busy, calls bounce between Ada and Grace" in page.text_content(
+        "#restore-warnings")
+    assert both_widths(page, "restore-02-loop-warning") <= 390
+
+    # The box must be ticked: the browser does not send the form without it.
+    page.click("text=Yes, restore version 2")
+    assert ForwardingSettings.objects.get(person=ada).version == 3
+    page.check("#id_confirm_loops")
+    page.click("text=Yes, restore version 2")
+    page.wait_for_load_state("networkidle")
+    settings = ForwardingSettings.objects.get(person=ada)
+    assert (settings.version, settings.busy_enabled) == (4, True)
+    assert page.csp_violations == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dry_run_with_a_loop_warning_is_applied_once_confirmed(page, live_server):
+    org = make_org("webex", name="Loop Import Co")
+    admin = make_user(org=org, role=Membership.ADMIN, mfa=True)
+    ada = make_person(org, name="Ada", email="ada@loop.example", number="+12025550171")
+    grace = make_person(org, name="Grace", number="+12025550172")
+    update(grace, always_enabled=True, always_destination=ada.phone_number)
+    draft, problems = drafts.draft_create(
+        org=org, user=admin, via_partner=None, filename="loop.csv",
+        data=f"email,busy_enabled,busy_destination\n{ada.email},yes,{grace.phone_number}\n"
+        .encode())
+    assert not problems
+    signed_in(page, live_server, admin)
+    page.goto(f"{live_server.url}{reverse('bulk_draft', args=[org.id, draft.id])}")
+    warning = page.text_content(".row-warnings")
+    assert "when Ada is busy, calls bounce between Ada and Grace" in warning
+    assert "Forward when busy: destination" in warning
+    assert both_widths(page, "dry-run-02-loop-warning") <= 390
+
+    page.click("text=Apply 1 change")
+    assert not BulkJob.objects.exists() and BulkDraft.objects.filter(pk=draft.pk).exists()
+    page.check("#id_confirm_loops")
+    page.click("text=Apply 1 change")
+    page.wait_for_selector("#job-progress")
+    assert BulkJob.objects.get().rows.get().person_id == ada.id
     assert page.csp_violations == []

@@ -85,7 +85,9 @@ class TestImportPages:
         assert "Nothing has been saved." in html
         assert "Nobody in this organization has this email." in html
         assert "Apply 2 changes" in html
-        assert html.count("<code class=\"code\">busy_destination</code>") == 2
+        # Fields named as the person page labels them, never by their code.
+        assert html.count("<li>Forward when busy: destination: ") == 2
+        assert "busy_destination" not in html
 
     def test_apply_after_the_dry_run(self, client, admin_user, org, people):
         client.force_login(admin_user)
@@ -233,6 +235,30 @@ class TestBulkEditFromThePeopleList:
         client.force_login(member)
         assert client.post(reverse("bulk_edit", args=[org.id]), data).status_code == 404
         assert not BulkJob.objects.exists()
+
+    def test_a_bulk_edit_that_loops_asks_to_confirm_first(self, client, admin_user, org,
+                                                          people):
+        """A job applies loop warnings as confirmed: the list comes back naming the loop,
+        with the ticks kept and a box to tick; ticked, the job starts."""
+        loop_back = make_person(org, name="Loop Back", number="+12025550191")
+        update(loop_back, always_enabled=True, always_destination=people[0].phone_number)
+        client.force_login(admin_user)
+        before = state()
+        form = {"people": [people[0].id], "feature": "busy", "action": "set",
+                "destination": loop_back.phone_number, "q": "", "list_page": ""}
+        response = client.post(reverse("bulk_edit", args=[org.id]), form)
+        assert response.status_code == 400 and state() == before
+        html = response.content.decode()
+        box = html.split('id="bulk-edit-errors"', 1)[1].split("</div>", 1)[0]
+        assert "1 change would make a forwarding loop" in box
+        assert "calls bounce between" in box and "Loop Back" in box
+        assert 'name="confirm_loops"' in html
+        assert re.search(rf'value="{people[0].id}" form="bulk-edit"[^>]* checked', html)
+
+        response = client.post(reverse("bulk_edit", args=[org.id]),
+                               {**form, "confirm_loops": "yes"})
+        assert response.status_code == 302
+        assert BulkJob.objects.get().rows.get().status == "pending"
 
 
 @pytest.mark.django_db

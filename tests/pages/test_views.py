@@ -468,6 +468,20 @@ class TestPages:
         assert "Enter a phone number, an extension, a sip: URI" in html
         assert 'class="card decision"' not in html
 
+    def test_the_test_panel_time_is_an_iso_datetime_local_input(self, client, member, mia):
+        """The browser shows its own picker and always sends ISO ("2026-03-04T21:00"),
+        whatever its locale; the value comes back in the same form."""
+        client.force_login(member)
+        url = reverse("person_test", args=[mia.id])
+        field = re.search(r'<input[^>]*name="at"[^>]*>', client.get(url).content.decode())
+        assert 'type="datetime-local"' in field.group(0)
+        html = client.get(url, {"at": "2026-03-04T21:00", "line_state": "idle"}).content.decode()
+        field = re.search(r'<input[^>]*name="at"[^>]*>', html).group(0)
+        assert 'type="datetime-local"' in field and 'value="2026-03-04T21:00"' in field
+        # A locale's way of writing it is not guessed at.
+        response = client.get(url, {"at": "04/03/2026 21:00", "line_state": "idle"})
+        assert response.status_code == 400
+
     def test_the_test_panel_refuses_bad_input(self, client, member, mia):
         client.force_login(member)
         response = client.get(reverse("person_test", args=[mia.id]),
@@ -599,6 +613,50 @@ class TestHistory:
         # An event of somebody else, or one without settings, is not found.
         assert client.get(reverse("person_restore", args=[mia.id]),
                           {"event": "x"}).status_code == 404
+
+    def test_restoring_a_version_that_loops_shows_the_warning_and_asks_to_confirm(
+            self, client, admin_user, org, mia):
+        """Version 2 sent Mia's busy calls to Grace; Grace now always forwards to Mia, so
+        bringing version 2 back loops when Mia is busy: named, and confirmed by a tick."""
+        grace = make_person(org, name="Grace", number="+12025550177")
+        update(mia, busy_enabled=True, busy_destination=grace.phone_number)
+        update(mia, busy_enabled=False)
+        update(grace, always_enabled=True, always_destination=mia.phone_number)
+        v2 = AuditEvent.objects.get(person=mia, new__version=2)
+        client.force_login(admin_user)
+        url = reverse("person_restore", args=[mia.id])
+        warning = "when Mia Member is busy, calls bounce between Mia Member and Grace"
+
+        html = client.get(url, {"event": v2.id}).content.decode()
+        assert warning in html.split('id="restore-warnings"', 1)[1].split("</div>", 1)[0]
+        confirm = html.split('class="confirm"', 1)[1].split("</form>", 1)[0]
+        assert 'name="confirm_loops"' in confirm
+
+        events = audit_count()
+        refused = client.post(url, {"event": v2.id, "version": 3})
+        assert refused.status_code == 400 and unchanged(mia, 3, events)
+        assert "Nothing was restored yet" in refused.content.decode()
+        assert warning in refused.content.decode()
+
+        client.post(url, {"event": v2.id, "version": 3, "confirm_loops": "yes"})
+        settings = ForwardingSettings.objects.get(person=mia)
+        assert (settings.version, settings.busy_enabled) == (4, True)
+
+    def test_a_version_that_cannot_come_back_says_why_and_offers_no_restore(
+            self, client, admin_user, org, mia):
+        """Version 2 always-forwarded to Grace, who now always forwards to Mia: bringing
+        it back would loop for every call, so the page says so instead of a button."""
+        grace = make_person(org, name="Grace", number="+12025550178")
+        update(mia, always_enabled=True, always_destination=grace.phone_number)
+        update(mia, always_enabled=False)
+        update(grace, always_enabled=True, always_destination=mia.phone_number)
+        v2 = AuditEvent.objects.get(person=mia, new__version=2)
+        client.force_login(admin_user)
+        html = client.get(reverse("person_restore", args=[mia.id]),
+                          {"event": v2.id}).content.decode()
+        errors = html.split('id="restore-errors"', 1)[1].split("</div>", 1)[0]
+        assert "Always forward: destination: This would make a forwarding loop" in errors
+        assert "Yes, restore version 2" not in html and "Back to the history" in html
 
     def test_a_stale_restore_is_a_conflict(self, client, admin_user, mia):
         update(mia, busy_enabled=True, busy_destination="2001")

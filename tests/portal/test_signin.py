@@ -141,3 +141,34 @@ def test_unverified_email_cannot_sign_in(client, org):
     assert "_auth_user_id" not in client.session
     assert response.status_code == 302
     assert "confirm-email" in response["Location"]
+
+
+def _labels(html):
+    return re.findall(r"<label[^>]*>([^<]*)</label>", html)
+
+
+def test_sign_in_and_two_factor_labels_sit_above_fields_without_a_colon(client, org):
+    """allauth's forms go through the portal's field partial: "Email", not "Email:"."""
+    html = client.get(reverse("account_login")).content.decode()
+    labels = _labels(html)
+    assert "Password" in labels and labels, labels
+    assert not [label for label in labels if label.rstrip().endswith(":")], labels
+
+    make_user("tess@example.com", org=org, role="admin", password="s3cret-Pass-word",
+              mfa=True)
+    response = client.post(reverse("account_login"),
+                           {"login": "tess@example.com", "password": "s3cret-Pass-word"})
+    assert response.status_code == 302 and response.url == reverse("mfa_authenticate")
+    html = client.get(response.url).content.decode()
+    assert _labels(html) == ["Authentication code"], _labels(html)
+    assert 'autocomplete="one-time-code"' in html and 'inputmode="numeric"' in html
+
+
+def test_the_favicon_is_served_locally_and_linked(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert body[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    html = client.get(reverse("account_login")).content.decode()
+    assert '<link rel="icon" href="/favicon.ico"' in html
+    assert re.search(r'<link rel="icon" href="/static/img/favicon[^"]*\.svg"', html)

@@ -138,7 +138,7 @@ class TestQueriesDoNotGrowWithTheOrg:
         forward(b, c.phone_number)
         forward(c, a.extension)
         index = directory.LineIndex(org, preload=True)
-        subject = services._subject(a, selectors.caps_for(a))
+        subject = services.subject_for(a, selectors.caps_for(a))
         current = services.values(ForwardingSettings.objects.get(person=a))
         with CaptureQueriesContext(connection) as captured:
             with pytest.raises(ValidationError) as exc:
@@ -154,7 +154,7 @@ class TestQueriesDoNotGrowWithTheOrg:
     def test_an_index_of_another_org_is_refused(self):
         org, _ = build_org(3)
         _, (a, b, *_) = build_org(3)
-        subject = services._subject(a, selectors.caps_for(a))
+        subject = services.subject_for(a, selectors.caps_for(a))
         current = services.values(ForwardingSettings.objects.get(person=a))
         with pytest.raises(ValueError, match="another organisation"):
             validation.validate_proposal(

@@ -24,7 +24,6 @@ from tests.cast import audit_count, make_org, make_person, update
     [
         ("911", "US", "911"),
         ("+1 911", "US", "911"),
-        ("1-911", "US", "911"),  # national prefix
         ("tel:911", "US", "911"),
         ("sip:911@pbx.example.com;user=phone", "US", "911"),
         ("112", "US", "112"),
@@ -35,7 +34,6 @@ from tests.cast import audit_count, make_org, make_person, update
         ("119", "US", "119"),
         ("118", "US", "118"),
         ("999", "GB", "999"),
-        ("0999", "GB", "999"),
         ("+44 999", "US", "999"),  # another country's, with its code
         ("+49 110", "US", "110"),
         ("+33 17", "US", "17"),  # France's police, with France's code
@@ -60,6 +58,16 @@ def test_emergency_numbers_are_recognised(raw, region, number):
         ("15", "US", "15"),
         ("1234", "US", "1234"),
         ("+1 911 555 0100", "US", None),  # a number that merely starts with 911
+        # Exact matches only (is_emergency_number, not connects_to_emergency_number):
+        # US 4-digit extensions that start or end with an emergency number, a national
+        # prefix in front, a longer extension in Germany.
+        ("1911", "US", "1911"),
+        ("1112", "US", "1112"),
+        ("9115", "US", "9115"),
+        ("1-911", "US", "1911"),
+        ("0999", "GB", None),
+        ("1120", "DE", None),
+        ("11012", "DE", None),
         ("+1 202 555 0100", "US", "+12025550100"),
         ("sip:alice@example.com", "US", "sip:alice@example.com"),
     ],
@@ -103,9 +111,10 @@ class TestEmergencyRefusedEverywhere:
                             rules=[{"callers": ["+13035550000"], "destination": "999"}])
 
     def test_the_org_region_counts(self):
-        person = make_person(make_org("webex", default_region="GB"), number="+442079460001")
+        # 15 (SAMU) is an emergency number in France, an ordinary extension in the US.
+        person = make_person(make_org("webex", default_region="FR"), number="+33140000001")
         self.assert_refused(person, "busy_destination", busy_enabled=True,
-                            busy_destination="0999")
+                            busy_destination="15")
 
 
 # --- loops through busy, no answer and offline ---------------------------------------------

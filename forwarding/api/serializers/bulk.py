@@ -109,6 +109,10 @@ class DryRunRowSerializer(serializers.Serializer):
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
     changes = ChangeSerializer(source="diff", many=True)
     kind = serializers.ChoiceField(choices=["invalid", "change", "unchanged"], required=False)
+    warnings = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Forwarding loops the change makes through busy, no answer or offline "
+        "forwarding, by field. Applying a dry run with any needs confirm_loops: true.")
 
 
 # Reads an answers.DryRunAnswer.
@@ -147,6 +151,8 @@ class BulkDraftSerializer(ActingMixin):
     valid = serializers.IntegerField()
     invalid = serializers.IntegerField()
     changing = serializers.IntegerField()
+    warned = serializers.IntegerField(help_text="Changes with loop warnings: applying "
+                                      "needs confirm_loops: true while above 0.")
     errors = serializers.ListField(source="file_errors", child=serializers.CharField(),
                                    help_text="Why the dry run failed, when it did.")
     created_at = serializers.DateTimeField()
@@ -154,10 +160,23 @@ class BulkDraftSerializer(ActingMixin):
     rows_url = DraftRowsUrlField()
 
 
+def _confirm_loops(what: str):
+    return FlagField(
+        required=False, default=False,
+        help_text="Apply even though some changes make a forwarding loop through busy, "
+        f"no answer or offline forwarding (the rows' `warnings`). Without it {what} "
+        "answers 400 with `confirm: \"confirm_loops\"` and nothing is applied.")
+
+
+class DraftApplySerializer(serializers.Serializer):
+    confirm_loops = _confirm_loops("such a dry run")
+
+
 class ImportSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The CSV file (UTF-8), see docs/bulk-and-api.md.")
     dry_run = FlagField(default=True, help_text="true: only check and show "
                                        "what would change; false: create the bulk job.")
+    confirm_loops = _confirm_loops("an import with dry_run=false")
 
 
 class BulkEditSerializer(serializers.Serializer):
@@ -171,3 +190,4 @@ class BulkEditSerializer(serializers.Serializer):
     destination = TextField(required=False, allow_blank=True, trim_whitespace=False,
                             help_text="Where calls go; needed with set.")
     dry_run = FlagField(default=False)
+    confirm_loops = _confirm_loops("a bulk edit that is not a dry run")
