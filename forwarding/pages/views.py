@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from forwarding.pages import delivery, simulator
+from forwarding.pages.audit_export import AuditExportForm
 from forwarding.pages.bulk_forms import BulkEditForm
 from forwarding.pages.forms import (
     RULES_PREFIX,
@@ -388,5 +389,6 @@ def org_audit(request, org_id):
         "page": page,
         "rows": history.rows_for(page.object_list, caps=caps, zone=history.zone_for(org=org),
                                  use_person_label=True),
+        "export_form": AuditExportForm(),
     }, status=400 if filters_form.errors else 200)
 

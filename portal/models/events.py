@@ -91,6 +91,9 @@ class EventDelivery(models.Model):
             models.Index(fields=["endpoint", "-created_at"], name="event_delivery_recent_idx"),
         ]
 
+    def __str__(self):
+        return f"{self.event_id} -> {self.endpoint_id}: {self.status}"
+
 
 class DeliveryAttempt(models.Model):
     """Written before the request goes out and completed after it, so an attempt that
@@ -107,3 +110,6 @@ class DeliveryAttempt(models.Model):
 
     class Meta:
         ordering = ["delivery_id", "number"]
+
+    def __str__(self):
+        return f"attempt {self.number} of delivery {self.delivery_id}"
