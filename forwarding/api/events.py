@@ -68,7 +68,8 @@ class DeliverySerializer(serializers.Serializer):
 
 
 class ExportParams(serializers.Serializer):
-    format = serializers.ChoiceField(choices=["csv", "jsonl"], default="jsonl")
+    # Not `format`: DRF reads that one to choose its own renderer.
+    file_format = serializers.ChoiceField(choices=["csv", "jsonl"], default="jsonl")
     since = serializers.DateTimeField(required=False, help_text="From (inclusive).")
     until = serializers.DateTimeField(required=False, help_text="Until (exclusive).")
 
@@ -206,5 +207,5 @@ class AuditExport(PortalAPIView):
     def get(self, request, pk):
         org, _via = access.admin_org_or_404(request.user, pk)
         params = self.query(ExportParams)
-        return stream(org, params.get("format", "jsonl"), since=params.get("since"),
+        return stream(org, params.get("file_format", "jsonl"), since=params.get("since"),
                       until=params.get("until"))

@@ -21,7 +21,7 @@ def _when(label, help_text):
 class AuditExportForm(forms.Form):
     since = _when("From", "Empty: from the first event.")
     until = _when("Until", "Empty: up to now. Not included.")
-    format = forms.ChoiceField(label="Format", choices=[
+    file_format = forms.ChoiceField(label="Format", choices=[
         ("csv", "CSV (spreadsheets)"), ("jsonl", "JSON Lines (one event per line, for SIEMs)")],
         initial="jsonl", widget=forms.RadioSelect)
 
@@ -53,7 +53,7 @@ def stream(org, fmt, *, since=None, until=None) -> StreamingHttpResponse:
 @require_GET
 def org_audit_export(request, org_id):
     org, via = access.admin_org_or_404(request.user, org_id)
-    if "format" not in request.GET:
+    if "file_format" not in request.GET:
         return render(request, "forwarding/audit_export.html", {
             "org": org, "via_partner": via, "form": AuditExportForm()})
     form = AuditExportForm(request.GET)
@@ -61,4 +61,4 @@ def org_audit_export(request, org_id):
         return render(request, "forwarding/audit_export.html", {
             "org": org, "via_partner": via, "form": form}, status=400)
     data = form.cleaned_data
-    return stream(org, data["format"], since=data.get("since"), until=data.get("until"))
+    return stream(org, data["file_format"], since=data.get("since"), until=data.get("until"))

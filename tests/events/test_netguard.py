@@ -18,7 +18,7 @@ def fixed(*addresses):
     ("127.0.0.1", "loopback"), ("::1", "loopback"), ("10.1.2.3", "private"),
     ("172.16.0.9", "private"), ("192.168.1.1", "private"), ("169.254.169.254", "metadata"),
     ("169.254.10.10", "link-local"), ("fe80::1", "link-local"), ("fd00:ec2::254", "metadata"),
-    ("fc00::5", "private"), ("100.64.0.1", "not a public"), ("0.0.0.0", "private"),
+    ("fc00::5", "private"), ("100.64.0.1", "not a public"), ("0.0.0.0", "private"),  # noqa: S104
     ("224.0.0.1", "not a public"), ("::ffff:127.0.0.1", "loopback"),
     ("240.0.0.1", "private"),
 ])
