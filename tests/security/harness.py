@@ -27,6 +27,8 @@ from portal.models import (
     Membership,
     Organization,
     Person,
+    EventDelivery,
+    EventEndpoint,
     ProviderConnection,
     User,
 )
@@ -71,6 +73,8 @@ WATCHED = {
     Authenticator: ["id", "type"],
     Token: ["key", "user_id"],
     ProviderConnection: ["id", "org_id", "state", "secrets", "generation"],
+    EventEndpoint: ["id", "url", "enabled", "secrets"],
+    EventDelivery: ["id", "status"],
 }
 
 
