@@ -45,7 +45,7 @@ def test_adding_an_endpoint_shows_its_secret_once(client, admin, sandbox):
     response = add(client, admin, url=url, description="SIEM",
                    event_types=["forwarding.updated", "push.failed"])
     assert response.status_code == 200
-    secret = re.search(r'value="(whsec_[^"]+)"', response.content.decode())[1]
+    secret = re.search(r'>(whsec_[^<]+)</textarea>', response.content.decode())[1]
     endpoint = EventEndpoint.objects.get()
     assert endpoint.secrets["current"] == secret
     assert endpoint.event_types == ["forwarding.updated", "push.failed"]
@@ -99,7 +99,7 @@ def test_rotating_shows_a_new_secret_and_keeps_the_old_one_for_a_day(client, adm
     endpoint = EventEndpoint.objects.get()
     old = endpoint.secrets["current"]
     response = client.post(reverse("event_endpoint_rotate", args=[admin.id, endpoint.id]))
-    new = re.search(r'value="(whsec_[^"]+)"', response.content.decode())[1]
+    new = re.search(r'>(whsec_[^<]+)</textarea>', response.content.decode())[1]
     endpoint.refresh_from_db()
     assert new != old and delivery.signing_secrets(endpoint) == [new, old]
 
