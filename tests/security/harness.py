@@ -23,12 +23,12 @@ from forwarding.models import BulkJob, BulkJobRow, CallRecord, ForwardingSetting
 from portal.models import (
     AuditEvent,
     Delegation,
+    EventDelivery,
+    EventEndpoint,
     Invitation,
     Membership,
     Organization,
     Person,
-    EventDelivery,
-    EventEndpoint,
     ProviderConnection,
     User,
 )
