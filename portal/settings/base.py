@@ -446,30 +446,11 @@ for _name in ("GRAPH_WEBHOOK_MAX_BYTES", "GRAPH_WEBHOOK_MAX_DEPTH", "GRAPH_WEBHO
         raise ImproperlyConfigured(f"{_name} must be 1 or more")
 if GRAPH_WEBHOOK_RATE_PER_ORG < 0:
     raise ImproperlyConfigured("GRAPH_WEBHOOK_RATE_PER_ORG must be 0 or more")
-# Outgoing events (portal.events, docs/events.md). Endpoints must be https on public
-# addresses; EVENTS_ALLOW_INSECURE_URLS also lets http and loopback/private addresses
-# through (development and tests, where the sandbox's receiver listens on 127.0.0.1).
-EVENTS_ALLOW_INSECURE_URLS = env.bool("EVENTS_ALLOW_INSECURE_URLS", default=SANDBOX_DEFAULTS)
-EVENTS_TIMEOUT = (_env_float("EVENTS_CONNECT_TIMEOUT", 3.05),
-                  _env_float("EVENTS_READ_TIMEOUT", 10.0))
-# Retries: attempt n waits about EVENTS_BACKOFF_BASE * 2**(n-1) seconds (between half and
-# all of it: jitter), at most EVENTS_BACKOFF_CAP; a delivery gives up after
-# EVENTS_MAX_ATTEMPTS. An endpoint is disabled (its admins emailed once) after
-# EVENTS_DISABLE_AFTER_FAILURES failed attempts in a row, or when it has failed for
-# EVENTS_DISABLE_AFTER_HOURS without one success.
-EVENTS_BACKOFF_BASE = _env_float("EVENTS_BACKOFF_BASE", 30.0)
-EVENTS_BACKOFF_CAP = _env_float("EVENTS_BACKOFF_CAP", 6 * 3600.0)
-EVENTS_MAX_ATTEMPTS = _env_int("EVENTS_MAX_ATTEMPTS", 10)
-EVENTS_DISABLE_AFTER_FAILURES = _env_int("EVENTS_DISABLE_AFTER_FAILURES", 100)
-EVENTS_DISABLE_AFTER_HOURS = _env_float("EVENTS_DISABLE_AFTER_HOURS", 24.0)
-EVENTS_SWEEP_SECONDS = _env_float("EVENTS_SWEEP_SECONDS", 15.0)
-for _name in ("EVENTS_MAX_ATTEMPTS", "EVENTS_DISABLE_AFTER_FAILURES"):
-    if globals()[_name] < 1:
-        raise ImproperlyConfigured(f"{_name} must be 1 or more")
-if EVENTS_BACKOFF_BASE <= 0 or EVENTS_SWEEP_SECONDS <= 0:
-    raise ImproperlyConfigured("EVENTS_BACKOFF_BASE and EVENTS_SWEEP_SECONDS must be positive")
+# Outgoing events (portal.events, docs/events.md): their settings are in events.py.
+from portal.settings.events import *  # noqa: E402, F403
+
 CELERY_BEAT_SCHEDULE["sweep-events"] = {
-    "task": "portal.sweep_events", "schedule": EVENTS_SWEEP_SECONDS,
+    "task": "portal.sweep_events", "schedule": EVENTS_SWEEP_SECONDS,  # noqa: F405
     "options": {"queue": "interactive", **_BEAT_EXPIRY},
 }
 # Base URL of the local provider sandbox that the demo organisations point at.
