@@ -84,6 +84,9 @@ def _invalid(exc: EndpointError):
 
 
 class _OwnOrg(PortalAPIView):
+    # Lists here are short (at most MAX_ENDPOINTS_PER_ORG endpoints, the latest
+    # RECENT_DELIVERIES deliveries): plain arrays, not pages.
+    pagination_class = None
     def org(self, pk, *, write=False):
         org = access.own_admin_org_or_404(self.request.user, pk)
         if write:
