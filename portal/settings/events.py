@@ -42,3 +42,9 @@ if EVENTS_MAX_ATTEMPTS < 1 or EVENTS_DISABLE_AFTER_FAILURES < 1:
 if min(EVENTS_BACKOFF_BASE, EVENTS_BACKOFF_CAP, EVENTS_SWEEP_SECONDS, *EVENTS_TIMEOUT) <= 0:
     raise ImproperlyConfigured("EVENTS_BACKOFF_*, EVENTS_SWEEP_SECONDS and the EVENTS_*_TIMEOUT "
                                "values must be positive")
+# Outgoing events and their attempt logs are deleted this long after the event (hourly,
+# with the other retention); an event still waiting for an endpoint is kept. 0: forever.
+RETENTION_EVENTS_DAYS = _number("RETENTION_EVENTS_DAYS", 30, int)
+if RETENTION_EVENTS_DAYS < 0:
+    raise ImproperlyConfigured("RETENTION_EVENTS_DAYS must be a number of days, 0 to keep "
+                               "forever")

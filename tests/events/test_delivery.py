@@ -162,3 +162,19 @@ def test_a_previous_secret_signs_for_a_day_after_rotation(hook):
     assert delivery.signing_secrets(endpoint) == ["whsec_new", secret]
     endpoint.secrets["previous_until"] = (timezone.now() - timedelta(seconds=1)).isoformat()
     assert delivery.signing_secrets(endpoint) == ["whsec_new"]
+
+
+def test_old_delivered_events_are_pruned_and_waiting_ones_kept(hook, settings):
+    from forwarding.upkeep import retention
+    from portal.models import OutgoingEvent
+
+    endpoint, _secret = hook
+    delivered, waiting = announce(endpoint.org), announce(endpoint.org)
+    delivery.attempt(delivered.pk)
+    old = timezone.now() - timedelta(days=settings.RETENTION_EVENTS_DAYS + 1)
+    OutgoingEvent.objects.update(created_at=old)
+    entries = [e for e in retention.RETENTION if e.setting == "RETENTION_EVENTS_DAYS"]
+    retention.prune(entries=entries)
+    assert list(EventDelivery.objects.values_list("pk", flat=True)) == [waiting.pk]
+    assert not DeliveryAttempt.objects.exists()
+    assert OutgoingEvent.objects.get().pk == waiting.event_id
