@@ -5,6 +5,7 @@ cursor), and the same for an org with 10,000 rows, to show the peak does not gro
 the rows.
 
     python bench/audit_export.py [--rows 1000000] [--small 10000] [--reuse] [--trace]
+                                 [--formats jsonl,csv]
 
 Needs PostgreSQL (and Redis for the settings, as `make test` starts them). Drops and
 creates its own database (portal_bench_audit); the rows are written by one INSERT ...
@@ -151,6 +152,7 @@ def main():
     parser.add_argument("--reuse", action="store_true",
                         help="keep the database of the previous run (same sizes)")
     parser.add_argument("--trace", action="store_true", help="also measure tracemalloc")
+    parser.add_argument("--formats", default="jsonl,csv", help="comma-separated: jsonl,csv")
     parser.add_argument("--measure", type=int)
     parser.add_argument("--format", default="jsonl")
     args = parser.parse_args()
@@ -169,7 +171,7 @@ def main():
           f"{'peak RSS above start':>21}" + (f" {'tracemalloc peak':>17}" if args.trace
                                              else ""))
     for rows in sizes:
-        for fmt in ("jsonl", "csv"):
+        for fmt in args.formats.split(","):
             plain = child(orgs[rows], fmt)
             expected = rows + (1 if fmt == "csv" else 0)
             assert plain["lines"] >= expected, (plain, expected)  # CSV cells may hold newlines
