@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.db import models
 
 from portal.clientip import client_ip
+from portal.events import outbox
 from portal.models import AuditEvent
 
 
@@ -50,6 +51,25 @@ class Event(models.TextChoices):
                                         "Provider connection needs re-authorization")
     CONNECTION_DISCONNECTED = "connection.disconnected", "Provider disconnected"
     IDENTITY_LINKED = "account.identity_linked", "Work account linked for sign-in"
+    # Emitted by the destination policy (issue 18 items 1-2) when it refuses a change.
+    POLICY_VIOLATION_REFUSED = "policy.violation_refused", "Change refused by the org's policy"
+    EVENT_ENDPOINT_CREATED = "event_endpoint.created", "Event endpoint added"
+    EVENT_ENDPOINT_SECRET_ROTATED = "event_endpoint.secret_rotated", "Event endpoint secret rotated"
+    EVENT_ENDPOINT_ENABLED = "event_endpoint.enabled", "Event endpoint enabled"
+    EVENT_ENDPOINT_DISABLED = "event_endpoint.disabled", "Event endpoint disabled"
+    EVENT_ENDPOINT_DELETED = "event_endpoint.deleted", "Event endpoint removed"
+    EVENT_ENDPOINT_TESTED = "event_endpoint.tested", "Test event sent"
+
+
+# The audit codes that are also announced to an org's event endpoints (docs/events.md),
+# with the audit row as the event's data. The rest stay in the audit log (and its export).
+ANNOUNCED = frozenset({
+    Event.FORWARDING_UPDATED, Event.FORWARDING_RESTORED, Event.PUSH_SUCCEEDED,
+    Event.PUSH_FAILED, Event.DRIFT_DETECTED, Event.DRIFT_ADOPTED, Event.DRIFT_OVERRIDDEN,
+    Event.BULK_JOB_FINISHED, Event.DELEGATION_GRANTED, Event.DELEGATION_REVOKED,
+    Event.CONNECTION_CONNECTED, Event.CONNECTION_NEEDS_REAUTHORIZATION,
+    Event.CONNECTION_DISCONNECTED, Event.POLICY_VIOLATION_REFUSED,
+})
 
 
 def event_label(code: str) -> str:
@@ -93,8 +113,10 @@ class Actor:
 
 
 def record(*, event, actor, org=None, person=None, old=None, new=None, data=None):
+    """Write the audit row; for an announced code, also the outgoing event and its
+    deliveries to the org's endpoints, in the caller's transaction (portal.events)."""
     event = Event(event)  # ValueError for a code missing from the registry
-    return AuditEvent.objects.create(
+    row = AuditEvent.objects.create(
         event=event.value,
         org=org if org is not None else getattr(person, "org", None),
         actor=actor.user,
@@ -108,6 +130,9 @@ def record(*, event, actor, org=None, person=None, old=None, new=None, data=None
         data=data or {},
         correlation_id=actor.correlation_id,
     )
+    if event in ANNOUNCED and row.org_id is not None:
+        outbox.announce(row, label=event.label)
+    return row
 
 
 def actor_from_request(request, *, via_partner=None):

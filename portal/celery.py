@@ -24,8 +24,9 @@ app.conf.task_default_exchange = "interactive"
 app.conf.task_default_routing_key = "interactive"
 app.conf.task_default_queue = "interactive"
 # Each room keeps its own tasks module; domain code queues them by name.
-app.autodiscover_tasks(["portal.connections", "forwarding.rules", "forwarding.sync",
-                        "forwarding.calltime", "forwarding.bulk", "forwarding.upkeep"])
+app.autodiscover_tasks(["portal.connections", "portal.events", "forwarding.rules",
+                        "forwarding.sync", "forwarding.calltime", "forwarding.bulk",
+                        "forwarding.upkeep"])
 
 
 @task_prerun.connect

@@ -120,3 +120,24 @@ class TimeZoneForm(forms.Form):
                 f"{name} is not a time zone. Use a name such as Europe/Berlin or "
                 "America/New_York (start typing to see the list).")
         return known[name.lower()]
+
+
+class EventEndpointForm(forms.Form):
+    """An org admin's new event endpoint; the URL rules live in portal.events.services."""
+
+    url = forms.CharField(
+        label="Endpoint URL", max_length=500,
+        help_text="An https:// address on the public internet that accepts POSTed JSON.",
+        widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false",
+                                     "placeholder": "https://hooks.example.com/portal"}))
+    description = forms.CharField(label="Description", max_length=200, required=False,
+                                  help_text="What receives these events, e.g. “SIEM”.")
+    event_types = forms.MultipleChoiceField(
+        label="Events", required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every event, including ones added later.")
+
+    def __init__(self, *args, choices=(), **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["event_types"].choices = [(code, f"{label} ({code})")
+                                              for code, label in choices]

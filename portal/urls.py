@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from forwarding.api.docs import ApiDocsView, ApiSchemaView
-from portal import connection_views, views
+from portal import connection_views, event_views, views
 
 # Django admin uses the portal's own sign-in (with its rate limits and MFA).
 admin.site.login = secure_admin_login(admin.site.login)
@@ -35,6 +35,17 @@ urlpatterns = [
          name="connection_ucwa"),
     path("orgs/<int:org_id>/connection/disconnect/", connection_views.disconnect,
          name="connection_disconnect"),
+    path("orgs/<int:org_id>/events/", event_views.org_events, name="org_events"),
+    path("orgs/<int:org_id>/events/<int:endpoint_id>/", event_views.event_endpoint,
+         name="event_endpoint"),
+    path("orgs/<int:org_id>/events/<int:endpoint_id>/rotate/", event_views.event_endpoint_rotate,
+         name="event_endpoint_rotate"),
+    path("orgs/<int:org_id>/events/<int:endpoint_id>/enable/", event_views.event_endpoint_enable,
+         name="event_endpoint_enable"),
+    path("orgs/<int:org_id>/events/<int:endpoint_id>/test/", event_views.event_endpoint_test,
+         name="event_endpoint_test"),
+    path("orgs/<int:org_id>/events/<int:endpoint_id>/delete/", event_views.event_endpoint_delete,
+         name="event_endpoint_delete"),
     # The one redirect URI per provider registered for the deployment (PUBLIC_URL + path).
     path("connection/webex/callback", connection_views.webex_callback,
          name="connection_webex_callback"),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from forwarding.api import audit, bulk, bulk_jobs, drafts, orgs, people
+from forwarding.api import audit, bulk, bulk_jobs, drafts, events, orgs, people
 
 urlpatterns = [
     path("people/", people.PeopleList.as_view(), name="api_people"),
@@ -38,4 +38,19 @@ urlpatterns += [
          name="api_bulk_draft_rows"),
     path("bulk-drafts/<int:pk>/apply/", drafts.BulkDraftApply.as_view(),
          name="api_bulk_draft_apply"),
+]
+
+urlpatterns += [
+    path("organizations/<int:pk>/audit-export/", events.AuditExport.as_view(),
+         name="api_organization_audit_export"),
+    path("organizations/<int:pk>/event-endpoints/", events.EventEndpointList.as_view(),
+         name="api_event_endpoints"),
+    path("organizations/<int:pk>/event-endpoints/<int:endpoint_id>/",
+         events.EventEndpointDetail.as_view(), name="api_event_endpoint"),
+    path("organizations/<int:pk>/event-endpoints/<int:endpoint_id>/rotate-secret/",
+         events.EventEndpointRotate.as_view(), name="api_event_endpoint_rotate"),
+    path("organizations/<int:pk>/event-endpoints/<int:endpoint_id>/test/",
+         events.EventEndpointTest.as_view(), name="api_event_endpoint_test"),
+    path("organizations/<int:pk>/event-endpoints/<int:endpoint_id>/deliveries/",
+         events.EventEndpointDeliveries.as_view(), name="api_event_endpoint_deliveries"),
 ]

@@ -2,12 +2,14 @@
 
 from django.urls import path
 
-from forwarding.pages import bulk_views, draft_views, views
+from forwarding.pages import audit_export, bulk_views, draft_views, views
 
 urlpatterns = [
     path("me/", views.my_forwarding, name="my_forwarding"),
     path("orgs/<int:org_id>/people/", views.org_people, name="org_people"),
     path("orgs/<int:org_id>/audit/", views.org_audit, name="org_audit"),
+    path("orgs/<int:org_id>/audit/export/", audit_export.org_audit_export,
+         name="org_audit_export"),
     path("people/<int:person_id>/", views.person_forwarding, name="person_forwarding"),
     path("people/<int:person_id>/history/", views.person_history, name="person_history"),
     path("people/<int:person_id>/restore/", views.person_restore, name="person_restore"),

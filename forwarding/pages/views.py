@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from forwarding.pages import delivery, simulator, week_view
+from forwarding.pages.audit_export import AuditExportForm
 from forwarding.pages.bulk_forms import BulkEditForm
 from forwarding.pages.forms import (
     EventFilterForm,
@@ -458,5 +459,6 @@ def org_audit(request, org_id):
         "rows": history.rows_for(page.object_list, caps=caps,
                                  zone=timezone.get_current_timezone(),
                                  use_person_label=True),
+        "export_form": AuditExportForm(),
     }, status=400 if filters_form.errors else 200)
 

@@ -4,8 +4,9 @@ setting, in small batches, so the tables stop growing and no lock is held for lo
 RETENTION is the list of what is pruned: a model, the datetime field that dates a row,
 the setting that says how long to keep it (0: forever) and, where some old rows must
 stay, the rows to keep. Adding a table is one more entry (and a setting in
-portal/settings/base.py's retention block). The audit log is not in the list and never
-will be: it is append-only, and the database refuses DELETE and TRUNCATE on it.
+portal/settings/base.py's retention block, or in the settings module of its room, like
+RETENTION_EVENTS_DAYS in portal/settings/events.py). The audit log is not in the list and
+never will be: it is append-only, and the database refuses DELETE and TRUNCATE on it.
 
 Each batch is one DELETE of at most BATCH_SIZE rows chosen by a primary-key subquery,
 in its own transaction with one audit row (`retention.pruned`) that says what went.
@@ -25,6 +26,7 @@ from django.utils import timezone
 
 from forwarding.models import BulkJob, CallRecord, PushAttempt, SyncStatus
 from portal import audit
+from portal.models import DeliveryStatus
 
 EVENT_PRUNED = audit.Event.RETENTION_PRUNED
 SYSTEM = "retention"
@@ -56,6 +58,9 @@ def _jobs_not_empty_or_unfinished():
     # batches; deleting the job first would cascade to all its rows in one statement).
     return (Q(status__in=BulkJob.ACTIVE) | Q(rows__isnull=False)
             | Q(undone_by__status__in=BulkJob.ACTIVE))
+
+
+_UNDELIVERED = [DeliveryStatus.PENDING, DeliveryStatus.SENDING]
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,12 @@ RETENTION = [
     Retention("forwarding.BulkDraftRow", "draft__expires_at", "RETENTION_BULK_DRAFTS_DAYS"),
     Retention("forwarding.BulkDraft", "expires_at", "RETENTION_BULK_DRAFTS_DAYS",
               keep=lambda: Q(rows__isnull=False)),
+    # Outgoing events: attempts first, then the events (with their few deliveries); an
+    # event still on its way to some endpoint (a disabled one, say) is kept whole.
+    Retention("portal.DeliveryAttempt", "delivery__event__created_at", "RETENTION_EVENTS_DAYS",
+              keep=lambda: Q(delivery__event__deliveries__status__in=_UNDELIVERED)),
+    Retention("portal.OutgoingEvent", "created_at", "RETENTION_EVENTS_DAYS",
+              keep=lambda: Q(deliveries__status__in=_UNDELIVERED)),
 ]
 
 

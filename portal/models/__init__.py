@@ -5,6 +5,13 @@ from .connections import (
     ConnectionState,
     ProviderConnection,
 )
+from .events import (
+    DeliveryAttempt,
+    DeliveryStatus,
+    EventDelivery,
+    EventEndpoint,
+    OutgoingEvent,
+)
 from .tenancy import Delegation, Invitation, Membership, Organization, Person, User
 
 __all__ = [
@@ -15,6 +22,11 @@ __all__ = [
     "ConnectionState",
     "ProviderConnection",
     "Delegation",
+    "DeliveryAttempt",
+    "DeliveryStatus",
+    "EventDelivery",
+    "EventEndpoint",
+    "OutgoingEvent",
     "Invitation",
     "Membership",
     "Organization",

@@ -453,6 +453,13 @@ for _name in ("GRAPH_WEBHOOK_MAX_BYTES", "GRAPH_WEBHOOK_MAX_DEPTH", "GRAPH_WEBHO
         raise ImproperlyConfigured(f"{_name} must be 1 or more")
 if GRAPH_WEBHOOK_RATE_PER_ORG < 0:
     raise ImproperlyConfigured("GRAPH_WEBHOOK_RATE_PER_ORG must be 0 or more")
+# Outgoing events (portal.events, docs/events.md): their settings are in events.py.
+from portal.settings.events import *  # noqa: E402, F403
+
+CELERY_BEAT_SCHEDULE["sweep-events"] = {
+    "task": "portal.sweep_events", "schedule": EVENTS_SWEEP_SECONDS,  # noqa: F405
+    "options": {"queue": "interactive", **_BEAT_EXPIRY},
+}
 # Base URL of the local provider sandbox that the demo organisations point at.
 SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8025").rstrip("/")
 

@@ -18,6 +18,7 @@ DEBUG = False
 # A provider token never goes to this machine or its neighbours (the sandbox is for
 # development and tests).
 PROVIDER_ALLOW_LOOPBACK = False
+EVENTS_ALLOW_INSECURE_URLS = False
 
 
 def _require(name):

@@ -14,3 +14,5 @@ PROVIDER_ALLOW_LOOPBACK = True
 # Unit tests assert what a webhook queues, inside a transaction no other thread can see:
 # there the redirect goes through the queue. tests/integration turn the threads on.
 GRAPH_REDIRECT_THREADS = _env_int("GRAPH_REDIRECT_THREADS", 0)
+# The sandbox's event receiver listens on 127.0.0.1 over http.
+EVENTS_ALLOW_INSECURE_URLS = env.bool("EVENTS_ALLOW_INSECURE_URLS", default=True)

@@ -90,6 +90,7 @@ class Control:
             ("GET", ("requests",), self.requests),
             ("GET", ("stats",), self.stats),
             *IdentityControl(state).routes,
+            *state.receivers.routes(),
         ]
 
     def handle(self, req: Request) -> Response:

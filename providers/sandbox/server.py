@@ -97,6 +97,8 @@ class SandboxServer(ThreadingHTTPServer):
             except Exception:
                 traceback.print_exc(file=sys.stderr)
                 return Response(500, {"error": "internal sandbox error (see its stderr)"})
+        if self.state.receivers.matches(req):
+            return self.state.receivers.handle(req)
         for provider in (self.identity, self.webex_settings, *self.providers):
             if provider.matches(req):
                 return self._serve_provider(provider, req)

@@ -21,6 +21,7 @@ from typing import Any
 from .identity import IdentityState
 from .keys import KeyRing
 from .limits import FaultRegistry, RateLimits
+from .receiver import EventReceivers
 
 # Bounded so that long load runs keep memory flat; tests look at recent entries.
 REQUEST_LOG_SIZE = 100_000
@@ -233,6 +234,7 @@ class SandboxState:
         self.lock = threading.RLock()
         self.limits = RateLimits()
         self.faults = FaultRegistry()
+        self.receivers = EventReceivers()
         self.keys = KeyRing()  # survives reset (see keys.py)
         self._seq = itertools.count(1)
         self._init_data()
@@ -263,6 +265,7 @@ class SandboxState:
             self._seq = itertools.count(1)
         self.limits.clear()
         self.faults.clear()
+        self.receivers.clear()
 
     # --- request log and concurrency stats ---------------------------------
 

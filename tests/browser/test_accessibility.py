@@ -20,6 +20,7 @@ from django.test import Client
 
 from forwarding.rules import services
 from portal import audit
+from portal.events import services as event_services
 from portal.models import Membership
 from tests.cast import make_org, make_person, make_user
 
@@ -148,6 +149,14 @@ def test_pages_are_accessible_and_fit_a_phone(context_factory, live_server, tran
     problems += check(page, f"{base}/orgs/{org.id}/connection/", "connection")
     problems += check(page, f"{base}/orgs/{org.id}/settings/", "org-settings")
     problems += check(page, f"{base}/orgs/{org.id}/bulk/", "bulk-import")
+    # Outgoing events: the list with its form, an endpoint with a waiting test delivery,
+    # and the audit export's form.
+    endpoint, _secret = event_services.endpoint_create(
+        org=org, url="https://hooks.axe.example/portal", actor=audit.Actor.system("setup"))
+    event_services.send_test(endpoint=endpoint, actor=audit.Actor.system("setup"))
+    problems += check(page, f"{base}/orgs/{org.id}/events/", "events")
+    problems += check(page, f"{base}/orgs/{org.id}/events/{endpoint.id}/", "event-endpoint")
+    problems += check(page, f"{base}/orgs/{org.id}/audit/export/", "audit-export")
 
     # A dry run: the org's export with one valid change and one invalid row.
     response = client.get(f"/orgs/{org.id}/bulk/export.csv")

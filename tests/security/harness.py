@@ -23,6 +23,8 @@ from forwarding.models import BulkJob, BulkJobRow, CallRecord, ForwardingSetting
 from portal.models import (
     AuditEvent,
     Delegation,
+    EventDelivery,
+    EventEndpoint,
     Invitation,
     Membership,
     Organization,
@@ -71,6 +73,8 @@ WATCHED = {
     Authenticator: ["id", "type"],
     Token: ["key", "user_id"],
     ProviderConnection: ["id", "org_id", "state", "secrets", "generation"],
+    EventEndpoint: ["id", "url", "enabled", "secrets"],
+    EventDelivery: ["id", "status"],
 }
 
 

@@ -184,6 +184,17 @@ TABLE: dict[str, Entry] = {
     "connection_webex_callback": url(GET="login 400 400 400 400 400 400 400", POST=PAGE_405),
     "connection_microsoft_callback": url(GET="login 400 400 400 400 400 400 400",
                                          POST=PAGE_405),
+    # --- Events (outgoing events): the organization's own admins (with TOTP) only, like its
+    # connection; a partner acting for the customer does not choose where its changes go.
+    # Adding answers the page with the secret (200, shown once).
+    "org_events": url(writes=True, GET=OWN_ADMIN_200, POST=OWN_ADMIN_200,
+                      data=lambda w, role, t: {"url": "https://intruder.example/hook"}),
+    "event_endpoint": url(GET=OWN_ADMIN_200, POST=PAGE_405),
+    "event_endpoint_rotate": url(writes=True, GET=PAGE_405, POST=OWN_ADMIN_200),
+    # Without `enabled=on` the POST disables the (enabled) endpoint.
+    "event_endpoint_enable": url(writes=True, GET=PAGE_405, POST=OWN_ADMIN_302),
+    "event_endpoint_test": url(writes=True, GET=PAGE_405, POST=OWN_ADMIN_302),
+    "event_endpoint_delete": url(writes=True, GET=PAGE_405, POST=OWN_ADMIN_302),
     # --- API -----------------------------------------------------------------------------
     "api_people": api(GET=SIGNED_IN),
     "api_person": api(writes=True, GET=API_ADMINS, PATCH=API_ADMINS,
@@ -205,6 +216,18 @@ TABLE: dict[str, Entry] = {
     "api_delegation": api(GET=API_ADMINS),
     "api_delegation_revoke": api(writes=True, POST="401 404 404 200 404 403 404 404"),
     "api_organization_export": api(GET=API_ADMINS),
+    # The audit log export: whoever reads the org's audit page.
+    "api_organization_audit_export": api(GET=API_ADMINS),
+    # Event endpoints: the org's own admins only (writes need TOTP, which they have).
+    "api_event_endpoints": api(writes=True, GET=API_OWNER,
+                               POST="401 404 404 201 404 404 404 404",
+                               data=lambda w, role, t: Json({"url": "https://intruder.example/h"})),
+    "api_event_endpoint": api(writes=True, GET=API_OWNER, PATCH=API_OWNER,
+                              DELETE="401 404 404 204 404 404 404 404",
+                              data=lambda w, role, t: Json({"enabled": False})),
+    "api_event_endpoint_rotate": api(writes=True, POST=API_OWNER),
+    "api_event_endpoint_test": api(writes=True, POST="401 404 404 202 404 404 404 404"),
+    "api_event_endpoint_deliveries": api(GET=API_OWNER),
     "api_organization_import": api(writes=True,
         POST=API_ADMINS_202, data=lambda w, role, t: {"file": _csv(t), "dry_run": "false"}),
     "api_organization_bulk_edit": api(writes=True, POST=API_ADMINS_202, data=_bulk_edit_json),
@@ -231,6 +254,8 @@ TABLE: dict[str, Entry] = {
                          data=_own_line),
     "org_people": url(GET=ADMINS_200, POST=PAGE_405),
     "org_audit": url(GET=ADMINS_200, POST=PAGE_405),
+    # Without file_format it is the download form; the test world's rows stream the same.
+    "org_audit_export": url(GET=ADMINS_200, POST=PAGE_405),
     "person_forwarding": url(writes=True, GET=ADMINS_200, POST=ADMINS_302, data=_person_form),
     "person_history": url(GET=ADMINS_200, POST=PAGE_405),
     # GET is the confirmation page of ?event=<id>; without one there is nothing to show.

@@ -17,6 +17,7 @@ from forwarding.models import BulkJob, BulkJobRow, CallRecord, ForwardingSetting
 from portal import services as portal_services
 from portal.audit import Actor
 from portal.connections import services as connection_services
+from portal.events import services as event_services
 from portal.models import Delegation, Membership, Person, User
 from tests.cast import enable_totp, make_org, make_person, make_user, update
 
@@ -141,6 +142,12 @@ def build() -> World:
     # Org A is connected (a token staff set), so disconnecting it changes something.
     connection_services.connect_static(o["org_a"], token=secret("Acme-connection"),
                                        actor=Actor.for_user(u["admin"]))
+    # Each of orgs A and B has an event endpoint (enabled, so a test event can be sent).
+    o["endpoint_a"], _secret = event_services.endpoint_create(
+        org=o["org_a"], url="https://hooks.acme.example/portal", actor=Actor.for_user(u["admin"]))
+    o["endpoint_b"], _secret = event_services.endpoint_create(
+        org=o["org_b"], url="https://hooks.globex.example/portal",
+        actor=Actor.for_user(u["admin_b"]))
     _invitation, o["invitation_token"] = portal_services.invitation_create(
         org=o["org_a"], email="newcomer@acme.example", role=Membership.MEMBER,
         actor=Actor.for_user(u["admin"]))
@@ -153,7 +160,8 @@ def build() -> World:
 _PK_KIND = {"people": "person", "organizations": "org", "delegations": "delegation",
             "bulk-jobs": "job", "bulk-drafts": "draft"}
 _PARAM_KIND = {"person_id": "person", "org_id": "org", "delegation_id": "delegation",
-               "job_id": "job", "membership_id": "membership", "draft_id": "draft"}
+               "job_id": "job", "membership_id": "membership", "draft_id": "draft",
+               "endpoint_id": "endpoint"}
 
 
 def targets(w: World, side: str, org_override: str | None):
@@ -161,9 +169,9 @@ def targets(w: World, side: str, org_override: str | None):
     if side == "a":
         org = w.objects[org_override] if org_override else w.org_a
         return {"person": w.bob, "org": org, "delegation": w.delegation_a, "job": w.job_a,
-                "membership": w.membership_a, "draft": w.draft_a}
+                "membership": w.membership_a, "draft": w.draft_a, "endpoint": w.endpoint_a}
     return {"person": w.yan, "org": w.org_b, "delegation": w.delegation_b, "job": w.job_b,
-            "membership": w.membership_b, "draft": w.draft_b}
+            "membership": w.membership_b, "draft": w.draft_b, "endpoint": w.endpoint_b}
 
 
 def _admin_object_id(url: Url):

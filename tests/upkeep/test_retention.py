@@ -116,7 +116,8 @@ class TestPrune:
         deleted = retention.prune(now=NOW, batch_size=2)
 
         assert deleted == {"PushAttempt": 0, "CallRecord": 0, "BulkJobRow": 7, "BulkJob": 2,
-                           "BulkDraftRow": 0, "BulkDraft": 0}
+                           "BulkDraftRow": 0, "BulkDraft": 0, "DeliveryAttempt": 0,
+                           "OutgoingEvent": 0}
         assert remaining(BulkJob, [old, recent, running, undone, undo, stopped]) == pks(
             recent, running, undone, undo)
         assert not BulkJobRow.objects.filter(job_id=old.pk).exists()

@@ -21,7 +21,7 @@ from forwarding.calltime import webhook_orgs
 from portal.audit import Actor
 from portal.connections import services
 from portal.connections.selectors import bot_app_id
-from portal.models import Delegation, Organization, User
+from portal.models import Delegation, EventEndpoint, Organization, User
 
 ACTOR = Actor.system("make run (sandbox_connect)")
 
@@ -164,6 +164,19 @@ def register_people(sandbox, org):
     return count
 
 
+def register_event_receivers(sandbox) -> int:
+    """Give each sandbox receiver that an event endpoint points at the endpoint's current
+    secret, so what it records says whether the signature checks out."""
+    prefix = f"{sandbox.base}/events/"
+    count = 0
+    for endpoint in EventEndpoint.objects.filter(url__startswith=prefix):
+        name = endpoint.url[len(prefix):].strip("/")
+        sandbox.http.put(f"{sandbox.base}/_sandbox/events/{name}",
+                         json={"secret": endpoint.secrets.get("current")}, timeout=5)
+        count += 1
+    return count
+
+
 class Command(BaseCommand):
     help = "Register sandbox-backed organizations and people, and connect each org."
 
@@ -194,8 +207,9 @@ class Command(BaseCommand):
                 connect(sandbox, org)
             except services.ConnectError as exc:
                 raise CommandError(f"{org.name} could not be connected: {exc.message}") from exc
+        receivers = register_event_receivers(sandbox)
         self.stdout.write(f"Sandbox at {sandbox.base}: {len(orgs)} organizations connected, "
-                          f"{people} people registered.")
+                          f"{people} people registered, {receivers} event receivers.")
         if options["announce"]:
             self.stdout.write("")
             self.stdout.write(self.style.SUCCESS(

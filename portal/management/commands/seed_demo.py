@@ -9,7 +9,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from portal.models import Delegation, Membership, Organization, Person, User
+from portal.audit import Actor
+from portal.events import services as event_services
+from portal.models import Delegation, EventEndpoint, Membership, Organization, Person, User
 
 # A fixed TOTP secret so a demo admin can add it to an authenticator app (or use oathtool).
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105 (demo only, printed)
@@ -33,6 +35,10 @@ ZONES = {
 # A person who works from elsewhere than their org: their own zone.
 TRAVELLERS = {("acme-webex", "grace"): "Europe/Berlin"}
 DELEGATED = ["acme-webex", "globex-tenant"]
+# The org whose changes go to an event endpoint served by the sandbox (its receiver
+# "demo"; `sandbox_connect` gives the receiver the secret, so it checks signatures).
+DEMO_EVENTS_ORG = "acme-webex"
+DEMO_EVENTS_RECEIVER = "demo"
 
 PEOPLE = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Linus Pauling"]
 NUMBERS = {
@@ -84,6 +90,21 @@ def _seed_people(org, index, region, result):
             "provider_person_id": person.provider_person_id, "phone_number": number,
             "time_zone": person.zone_name,
         })
+
+
+def _seed_event_endpoint(org, *, sandbox):
+    """Acme's endpoint at the sandbox's receiver; only with EVENTS_ALLOW_INSECURE_URLS
+    (the sandbox is http on 127.0.0.1, which production refuses)."""
+    url = f"{sandbox}/events/{DEMO_EVENTS_RECEIVER}"
+    endpoint = EventEndpoint.objects.filter(org=org, url=url).first()
+    if endpoint is None:
+        try:
+            endpoint, _secret = event_services.endpoint_create(
+                org=org, url=url, description="Sandbox receiver (demo)",
+                actor=Actor.system("seed_demo"))
+        except event_services.EndpointError:
+            return None
+    return {"org": org.name, "url": url, "id": endpoint.id}
 
 
 def _seed_user(result, email, password, org, role, *, person=None, mfa=False, staff=False,
@@ -154,6 +175,8 @@ class Command(BaseCommand):
                 customer=orgs[org_id], partner=partner, revoked_at=None
             )
         _seed_users(orgs, partner, result)
+        result["event_endpoint"] = _seed_event_endpoint(orgs[DEMO_EVENTS_ORG],
+                                                        sandbox=settings.SANDBOX_URL)
 
         if options["json"]:
             self.stdout.write(json.dumps(result, indent=2))

@@ -1,0 +1,99 @@
+"""Writing outgoing events. `portal.audit.record` calls `announce` inside the transaction
+of the change, so the event and its deliveries are committed with the change or not at
+all; the deliveries are queued once it commits, and the sweeper queues whatever that
+missed (the broker down at that moment)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+
+from celery import current_app
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from portal.models import EventDelivery, EventEndpoint, OutgoingEvent
+
+log = logging.getLogger("portal.events")
+
+DELIVER_TASK = "portal.deliver_event"
+TEST_TYPE = "test"
+
+
+def new_message_id() -> str:
+    """The event's webhook-id: unique, the same on every attempt and every endpoint."""
+    return "msg_" + uuid.uuid4().hex
+
+
+def _body(*, msg_type: str, when, data: dict) -> str:
+    # Compact and with a fixed key order: the bytes stored are the bytes signed and sent.
+    return json.dumps({"type": msg_type, "timestamp": when.isoformat().replace("+00:00", "Z"),
+                       "data": data}, cls=DjangoJSONEncoder, separators=(",", ":"),
+                      sort_keys=True)
+
+
+def audit_data(row, *, label: str) -> dict:
+    """The event's data: the audit row, as the audit export shows it."""
+    return {
+        "audit_event_id": row.pk,
+        "event": row.event,
+        "label": label,
+        "org": {"id": row.org_id, "name": getattr(row.org, "name", "")},
+        "person": ({"id": row.person_id, "name": row.person_label}
+                   if row.person_id is not None else None),
+        "actor": row.actor_label,
+        "via_partner": getattr(row.via_partner, "name", None),
+        "old": row.old,
+        "new": row.new,
+        "details": row.data,
+        "correlation_id": row.correlation_id,
+    }
+
+
+def announce(row, *, label: str) -> OutgoingEvent | None:
+    """The event of audit row `row` for every enabled endpoint of its org that takes its
+    type; nothing (one query) when there is none."""
+    endpoint_ids = [pk for pk, types in EventEndpoint.objects.filter(
+        org_id=row.org_id, enabled=True).values_list("pk", "event_types")
+        if not types or row.event in types]
+    if not endpoint_ids:
+        return None
+    event = OutgoingEvent.objects.create(
+        message_id=new_message_id(), org_id=row.org_id, type=row.event,
+        body=_body(msg_type=row.event, when=row.created_at, data=audit_data(row, label=label)),
+        audit_event_id=row.pk, created_at=row.created_at)
+    _deliver_to(event, endpoint_ids)
+    return event
+
+
+def test_event(endpoint, *, actor_label: str) -> OutgoingEvent:
+    """A "test" event for one endpoint (the admins' button); call inside a transaction."""
+    now = timezone.now()
+    event = OutgoingEvent.objects.create(
+        message_id=new_message_id(), org_id=endpoint.org_id, type=TEST_TYPE, created_at=now,
+        body=_body(msg_type=TEST_TYPE, when=now, data={
+            "org": {"id": endpoint.org_id, "name": endpoint.org.name},
+            "endpoint_id": endpoint.pk, "sent_by": actor_label,
+            "message": "A test event from the call-forwarding portal."}))
+    _deliver_to(event, [endpoint.pk])
+    return event
+
+
+def _deliver_to(event, endpoint_ids):
+    deliveries = EventDelivery.objects.bulk_create([
+        EventDelivery(event=event, endpoint_id=pk, next_attempt_at=event.created_at)
+        for pk in endpoint_ids])
+    ids = [d.pk for d in deliveries]
+    transaction.on_commit(lambda: [enqueue(pk) for pk in ids])
+
+
+def enqueue(delivery_id: int, *, countdown: float | None = None) -> None:
+    """Best effort: a broker failure is logged, never raised; the sweeper catches up."""
+    try:
+        current_app.send_task(DELIVER_TASK, args=[delivery_id], queue="interactive",
+                              countdown=countdown or None, retry=False)
+    except Exception as exc:  # the broker may be down; the delivery is safe in the database
+        log.warning("could not enqueue event delivery %s (%s); the sweeper will",
+                    delivery_id, exc)
