@@ -106,6 +106,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The Graph webhook stops here: none of the middleware below serves it.
+    "portal.middleware.LeanPathMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -118,6 +120,10 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "portal.urls"
+# Endpoints that skip sessions, CSRF, authentication, messages and CSP
+# (portal.middleware.LeanPathMiddleware): only what LEAN_URLCONF lists under these prefixes.
+LEAN_PATH_PREFIXES = ["/webhooks/"]
+LEAN_URLCONF = "forwarding.pages.urls_webhooks"
 WSGI_APPLICATION = "portal.wsgi.application"
 
 TEMPLATES = [
