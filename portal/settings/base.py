@@ -148,6 +148,9 @@ _db["CONN_HEALTH_CHECKS"] = True
 if _db["ENGINE"] == "django.db.backends.postgresql":
     # The same backend, health-checking only connections that sat idle (see its module).
     _db["ENGINE"] = "portal.db.backends.postgresql"
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # The same backend, with the two PostgreSQL functions of a Person index (see its module).
+    _db["ENGINE"] = "portal.db.backends.sqlite3"
 if _db["ENGINE"].endswith("sqlite3"):
     # SQLite is the zero-setup demo database; WAL lets the worker and the web server share it.
     _db.setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL;"
