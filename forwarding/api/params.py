@@ -22,6 +22,7 @@ from rest_framework.utils import html
 from forwarding.api import errors
 from forwarding.bulk.selectors import BEHIND
 from forwarding.models import BulkJobRow, SyncStatus
+from forwarding.rules import selectors
 
 # PostgreSQL's bigint (the ids: DEFAULT_AUTO_FIELD is BigAutoField) and integer (versions
 # and other PositiveIntegerField columns).
@@ -116,6 +117,28 @@ class Pagination(PageNumberPagination):
                         "maximum": BIGINT_MAX}}
             for name in ("page", "page_size")
         ]
+
+
+class EstimatingPagination(Pagination):
+    """Pagination for lists that grow with an org (people): `count` is exact up to
+    selectors.EXACT_COUNT_LIMIT and PostgreSQL's estimate beyond it, and the answer says
+    which (`count_is_exact`), so that 200,000 people are not all read to say how many."""
+
+    django_paginator_class = selectors.EstimatingPaginator
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["count_is_exact"] = self.page.paginator.count_is_exact
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        answer = super().get_paginated_response_schema(schema)
+        answer["properties"]["count"]["description"] = (
+            f"Exact up to {selectors.EXACT_COUNT_LIMIT:,}; beyond it an estimate "
+            "(two significant digits), see count_is_exact.")
+        answer["properties"]["count_is_exact"] = {"type": "boolean", "example": True}
+        answer["required"] = [*answer.get("required", []), "count_is_exact"]
+        return answer
 
 
 # --- filters of the list endpoints ------------------------------------------------------------

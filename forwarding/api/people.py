@@ -23,7 +23,7 @@ from forwarding.api import errors
 from forwarding.api import serializers as s
 from forwarding.api.base import PortalAPIView, require_mfa
 from forwarding.api.errors import error_responses
-from forwarding.api.params import INT_MAX, PeopleFilters
+from forwarding.api.params import INT_MAX, EstimatingPagination, PeopleFilters
 from forwarding.bulk import selectors as bulk_selectors
 from forwarding.rules import selectors, services
 from forwarding.rules.validation import DEFAULTS, EDITABLE_FIELDS, LoopWarning
@@ -35,6 +35,7 @@ from portal import access
 
 class PeopleList(PortalAPIView):
     serializer_class = s.PersonSerializer
+    pagination_class = EstimatingPagination
 
     @extend_schema(operation_id="people_list", parameters=[PeopleFilters],
                    responses={200: s.PersonSerializer(many=True), **error_responses(400, 404)},
