@@ -9,7 +9,7 @@ from dataclasses import fields as dataclass_fields
 from datetime import datetime
 
 from django.conf import settings as django_settings
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, Page, Paginator
 from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
@@ -117,9 +117,18 @@ def bounded_count(queryset) -> tuple[int, bool]:
     return max(_about(plan[0]["Plan"]["Plan Rows"]), counted), False
 
 
+class _EstimatedPage(Page):
+    def has_next(self):
+        # Past an estimate the rows decide: a full page may have more after it.
+        return super().has_next() or (not self.paginator.count_is_exact
+                                      and len(self.object_list) >= self.paginator.per_page)
+
+
 class EstimatingPaginator(Paginator):
     """Django's Paginator with bounded_count: `count_is_exact` says whether `count` is an
-    estimate (pages then say "about"; the last pages may hold fewer rows, or none)."""
+    estimate. When it is, pages say "about", and a page holds whatever rows are there
+    (an estimate may be a little short or long: a page is never cut at it, a page past
+    it may be empty, and a full page always has a next one)."""
 
     @cached_property
     def _bounded(self):
@@ -132,6 +141,25 @@ class EstimatingPaginator(Paginator):
     @property
     def count_is_exact(self) -> bool:
         return self._bounded[1]
+
+    def validate_number(self, number):
+        try:
+            return super().validate_number(number)
+        except EmptyPage:
+            if self.count_is_exact or int(number) < 1:
+                raise
+            return int(number)
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if self.count_is_exact and top + self.orphans >= self.count:
+            top = self.count
+        return self._get_page(self.object_list[bottom:top], number, self)
+
+    def _get_page(self, *args, **kwargs):
+        return _EstimatedPage(*args, **kwargs)
 
 
 def people_list(org, *, query: str = ""):
