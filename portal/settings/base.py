@@ -120,8 +120,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "portal.urls"
-# Endpoints that skip sessions, CSRF, authentication, messages and CSP
-# (portal.middleware.LeanPathMiddleware): only what LEAN_URLCONF lists under these prefixes.
+# What LEAN_URLCONF lists under these prefixes skips the middleware below LeanPathMiddleware.
 LEAN_PATH_PREFIXES = ["/webhooks/"]
 LEAN_URLCONF = "forwarding.pages.urls_webhooks"
 WSGI_APPLICATION = "portal.wsgi.application"
