@@ -100,7 +100,8 @@ def seed_org(name, people_count):
         no_answer_enabled=True, no_answer_destination="2001", no_answer_ring_after=3,
         version=2, synced_version=2, sync_status=SyncStatus.SYNCED)
     _copy_rows(ForwardingSettings, settings.pk, {"person_id": "src.id"},
-               "SELECT id FROM portal_person WHERE org_id = %s AND id %% 2 = 0 AND id <> %s",
+               "SELECT id FROM portal_person WHERE org_id = %s AND id <> %s "
+               "AND abs(hashtext(id::text || 's')) %% 2 = 0",
                [org.pk, first.pk])
     # Statuses by a hash of the id, so that they do not follow the names' order (a name
     # repeats every 20 people, and the filters walk the people by name).

@@ -46,6 +46,8 @@ class PeopleList(PortalAPIView):
         people = bulk_selectors.people_for(
             request.user, query=params.get("q", ""), org_id=params.get("org"),
             sync_status=params.get("sync_status"))
+        if params.get("sync_status"):
+            people = selectors.narrowed_to_few(people)
         page = self.paginate_queryset(people)
         found = [answers.person_answer(p, user=request.user,
                                        via_partner=reach.partner_for_person(p))

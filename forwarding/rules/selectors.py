@@ -117,6 +117,23 @@ def bounded_count(queryset) -> tuple[int, bool]:
     return max(_about(plan[0]["Plan"]["Plan Rows"]), counted), False
 
 
+# Up to this many matches of a filter are named by id (narrowed_to_few); a longer id list
+# costs more than the walk it saves.
+FEW = 2_000
+
+
+def narrowed_to_few(queryset, limit: int = FEW):
+    """`queryset` with its matches named by id when there are at most `limit` of them.
+    A filter that few people pass (a failed push: 1 person in 200) otherwise makes
+    PostgreSQL walk the whole org in name order until a page of them turns up; named by
+    id they are fetched through the filter's index and only they are sorted. Unchanged
+    when more match (then the walk finds a page at once)."""
+    ids = list(queryset.order_by().values_list("pk", flat=True)[:limit + 1])
+    if len(ids) > limit:
+        return queryset
+    return queryset.filter(pk__in=ids)
+
+
 class _EstimatedPage(Page):
     def has_next(self):
         # Past an estimate the rows decide: a full page may have more after it.
