@@ -124,7 +124,10 @@ class EstimatingPagination(Pagination):
     selectors.EXACT_COUNT_LIMIT and PostgreSQL's estimate beyond it, and the answer says
     which (`count_is_exact`), so that 200,000 people are not all read to say how many."""
 
-    django_paginator_class = selectors.EstimatingPaginator
+    estimate = True  # False for a searched or filtered list: then "more than" (see below)
+
+    def django_paginator_class(self, queryset, page_size):
+        return selectors.EstimatingPaginator(queryset, page_size, estimate=self.estimate)
 
     def get_paginated_response(self, data):
         response = super().get_paginated_response(data)
@@ -134,8 +137,10 @@ class EstimatingPagination(Pagination):
     def get_paginated_response_schema(self, schema):
         answer = super().get_paginated_response_schema(schema)
         answer["properties"]["count"]["description"] = (
-            f"Exact up to {selectors.EXACT_COUNT_LIMIT:,}; beyond it an estimate "
-            "(two significant digits), see count_is_exact.")
+            f"Exact up to {selectors.EXACT_COUNT_LIMIT:,}; beyond it an estimate (two "
+            f"significant digits). With `q` or a filter: exact up to "
+            f"{selectors.FILTERED_COUNT_LIMIT:,}, beyond it "
+            f"{selectors.FILTERED_COUNT_LIMIT + 1:,}, meaning more. See count_is_exact.")
         answer["properties"]["count_is_exact"] = {"type": "boolean", "example": True}
         answer["required"] = [*answer.get("required", []), "count_is_exact"]
         return answer

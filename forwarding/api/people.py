@@ -48,6 +48,8 @@ class PeopleList(PortalAPIView):
             sync_status=params.get("sync_status"))
         if params.get("sync_status"):
             people = selectors.narrowed_to_few(people)
+        # A searched or filtered count stops at "more than 1,000" (no estimate).
+        self.paginator.estimate = not (params.get("q") or params.get("sync_status"))
         page = self.paginate_queryset(people)
         found = [answers.person_answer(p, user=request.user,
                                        via_partner=reach.partner_for_person(p))

@@ -90,9 +90,13 @@ def people_search_condition(query: str) -> Q | None:
     return condition
 
 
-# Counting every row of a list reads every row: lists count exactly up to this many and
-# beyond it show the planner's estimate, as "about" (EstimatingPaginator).
+# Counting every row of a list reads every row. An org's whole list counts exactly up to
+# EXACT_COUNT_LIMIT and beyond shows the planner's estimate ("About 200,000 people": its
+# statistics of org_id are good); a search or a filter counts exactly up to
+# FILTERED_COUNT_LIMIT and beyond says "more than" (estimates of LIKE '%...%' and of a
+# version comparison are guesses).
 EXACT_COUNT_LIMIT = 10_000
+FILTERED_COUNT_LIMIT = 1_000
 
 
 def _about(number: int) -> int:
@@ -102,17 +106,21 @@ def _about(number: int) -> int:
     return int(round(number / unit) * unit)
 
 
-def bounded_count(queryset) -> tuple[int, bool]:
-    """(how many rows `queryset` has, whether that is exact). Exact up to EXACT_COUNT_LIMIT
-    (a count that stops there: at most that many rows read, whatever the org's size);
-    beyond it, PostgreSQL's planner estimate rounded to two digits, never below what was
-    counted. Other databases (the SQLite demo) count exactly."""
+def bounded_count(queryset, *, estimate: bool = True) -> tuple[int, bool]:
+    """(how many rows `queryset` has, whether that is exact). Exact up to a limit (a count
+    that stops there: at most that many rows read, whatever the org's size). Beyond it,
+    with `estimate`, PostgreSQL's planner estimate rounded to two digits, never below
+    what was counted; without, the limit plus one ("more than the limit"). Other
+    databases (the SQLite demo) count exactly."""
     queryset = queryset.order_by()
     if connections[queryset.db].vendor != "postgresql":
         return queryset.count(), True
-    counted = queryset.values("pk")[:EXACT_COUNT_LIMIT + 1].count()
-    if counted <= EXACT_COUNT_LIMIT:
+    limit = EXACT_COUNT_LIMIT if estimate else FILTERED_COUNT_LIMIT
+    counted = queryset.values("pk")[:limit + 1].count()
+    if counted <= limit:
         return counted, True
+    if not estimate:
+        return counted, False
     plan = json.loads(queryset.values("pk").explain(format="json"))
     return max(_about(plan[0]["Plan"]["Plan Rows"]), counted), False
 
@@ -145,11 +153,21 @@ class EstimatingPaginator(Paginator):
     """Django's Paginator with bounded_count: `count_is_exact` says whether `count` is an
     estimate. When it is, pages say "about", and a page holds whatever rows are there
     (an estimate may be a little short or long: a page is never cut at it, a page past
-    it may be empty, and a full page always has a next one)."""
+    it may be empty, and a full page always has a next one). `orphans` is not
+    supported."""
+
+    def __init__(self, object_list, per_page, *, estimate: bool = True, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.estimate = estimate
 
     @cached_property
     def _bounded(self):
-        return bounded_count(self.object_list)
+        return bounded_count(self.object_list, estimate=self.estimate)
+
+    @property
+    def count_is_estimate(self) -> bool:
+        """The count is the planner's estimate (else, when not exact, a lower bound)."""
+        return not self.count_is_exact and self.estimate
 
     @cached_property
     def count(self):
@@ -168,12 +186,13 @@ class EstimatingPaginator(Paginator):
             return int(number)
 
     def page(self, number):
+        # Always LIMIT per_page, never "the rows left" as Django's Paginator does: asked
+        # for LIMIT 1 of a search that matches one person, PostgreSQL walks the whole org
+        # in name order hoping to meet them early (384 ms at 200,000 people, against 3 ms
+        # through the trigram index for LIMIT 50).
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if self.count_is_exact and top + self.orphans >= self.count:
-            top = self.count
-        return self._get_page(self.object_list[bottom:top], number, self)
+        return self._get_page(self.object_list[bottom:bottom + self.per_page], number, self)
 
     def _get_page(self, *args, **kwargs):
         return _EstimatedPage(*args, **kwargs)

@@ -70,3 +70,12 @@ def test_the_search_uses_a_trigram_index(org, eight):
         assert index in plan, plan
     found = Person.objects.filter(org=org).filter(selectors.people_search_condition("zed 3"))
     assert [p.display_name for p in found] == ["Zed 3"]
+
+
+@pytest.mark.django_db
+def test_a_search_says_more_than_rather_than_guess(client, org, admin_user, eight):
+    client.force_login(admin_user)
+    with mock.patch.object(selectors, "FILTERED_COUNT_LIMIT", 3):
+        page = client.get(reverse("org_people", args=[org.id]), {"q": "zed"})
+    assert "More than 3 matches" in page.content.decode()
+    assert page.content.decode().count('name="people"') == 8  # the page is not cut
