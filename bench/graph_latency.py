@@ -104,7 +104,10 @@ def start_procfile_web(env, port):
                PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}")
     command = shlex.split(line.split(":", 1)[1])
     command[0] = shutil.which(command[0], path=env["PATH"]) or command[0]
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    # Its access log (make run prints one line per request) is written, as there, but
+    # not shown here.
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL)
     return wait_listening(proc, port, "/healthz")
 
 
