@@ -8,10 +8,10 @@ class ForwardingConfig(AppConfig):
 
     def ready(self):
         from forwarding.bulk import revocation
-        from forwarding.calltime import webhook_orgs
+        from forwarding.calltime import directory_cache, webhook_orgs
         from forwarding.rules.signals import settings_changed
         from forwarding.sync import delivery, outbox
-        from portal.models import Organization, ProviderConnection
+        from portal.models import Organization, Person, ProviderConnection
         from portal.signals import access_withdrawn, connection_restored
 
         # A changed or deleted org (API version, webhook key) is not served from the
@@ -23,6 +23,9 @@ class ForwardingConfig(AppConfig):
         for signal, uid in ((post_save, "save"), (post_delete, "delete")):
             signal.connect(webhook_orgs.forget_connection_org, sender=ProviderConnection,
                            dispatch_uid=f"forget_webhook_connection_{uid}")
+            # ... nor a person's lines from the bot's memory of who is behind a number.
+            signal.connect(directory_cache.forget, sender=Person,
+                           dispatch_uid=f"forget_directory_person_{uid}")
         # Revoked access stops the actor's jobs and partner pushes (same transaction).
         access_withdrawn.connect(revocation.on_access_withdrawn,
                                  dispatch_uid="forwarding_access_withdrawn")

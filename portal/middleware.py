@@ -3,6 +3,8 @@
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.http import Http404
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 
 # No inline scripts or styles anywhere: everything is served from /static/.
@@ -90,3 +92,34 @@ class TimeZoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class LeanPathMiddleware:
+    """Machine-to-machine endpoints (the Graph bot's webhook) skip every middleware below
+    this one: no session, CSRF, authentication, messages, allauth or CSP work for a
+    request that carries no cookie, signs nobody in and renders no page.
+
+    Paths under LEAN_PATH_PREFIXES are resolved against LEAN_URLCONF (the few views that
+    need none of that) and their view is called here. Anything else under those prefixes
+    goes through the whole stack as before: a path the lean URLconf does not know, and a
+    view's Http404 (an unknown webhook key), which then gets the site's own 404 page like
+    any other unknown URL. Middleware above this one (SecurityMiddleware) still applies.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.prefixes = tuple(getattr(settings, "LEAN_PATH_PREFIXES", ()))
+        self.urlconf = getattr(settings, "LEAN_URLCONF", None)
+
+    def __call__(self, request):
+        if not self.prefixes or not request.path_info.startswith(self.prefixes):
+            return self.get_response(request)
+        try:
+            match = resolve(request.path_info, self.urlconf)
+        except Resolver404:
+            return self.get_response(request)
+        request.resolver_match = match
+        try:
+            return match.func(request, *match.args, **match.kwargs)
+        except Http404:
+            return self.get_response(request)

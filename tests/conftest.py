@@ -33,12 +33,14 @@ def _flush_may_empty_the_audit_log():
 def _call_bot_state():
     """Each test starts with no cached webhook orgs, and ends with the redirect threads it
     started finished and their database connections closed."""
-    from forwarding.calltime import threads, webhook_orgs
+    from forwarding.calltime import directory_cache, threads, webhook_orgs
 
     webhook_orgs.forget_webhook_org()
+    directory_cache.forget()
     yield
     threads.shutdown_all()
     webhook_orgs.forget_webhook_org()
+    directory_cache.forget()
 
 
 @pytest.fixture

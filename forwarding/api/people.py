@@ -23,7 +23,7 @@ from forwarding.api import errors
 from forwarding.api import serializers as s
 from forwarding.api.base import PortalAPIView, require_mfa
 from forwarding.api.errors import error_responses
-from forwarding.api.params import INT_MAX, PeopleFilters
+from forwarding.api.params import INT_MAX, EstimatingPagination, PeopleFilters
 from forwarding.bulk import selectors as bulk_selectors
 from forwarding.rules import selectors, services
 from forwarding.rules.validation import DEFAULTS, EDITABLE_FIELDS, LoopWarning
@@ -36,6 +36,7 @@ from portal import services as portal_services
 
 class PeopleList(PortalAPIView):
     serializer_class = s.PersonSerializer
+    pagination_class = EstimatingPagination
 
     @extend_schema(operation_id="people_list", parameters=[PeopleFilters],
                    responses={200: s.PersonSerializer(many=True), **error_responses(400, 404)},
@@ -46,6 +47,10 @@ class PeopleList(PortalAPIView):
         people = bulk_selectors.people_for(
             request.user, query=params.get("q", ""), org_id=params.get("org"),
             sync_status=params.get("sync_status"))
+        if params.get("sync_status"):
+            people = selectors.narrowed_to_few(people)
+        # A searched or filtered count stops at "more than 1,000" (no estimate).
+        self.paginator.estimate = not (params.get("q") or params.get("sync_status"))
         page = self.paginate_queryset(people)
         found = [answers.person_answer(p, user=request.user,
                                        via_partner=reach.partner_for_person(p))

@@ -35,10 +35,10 @@ from django.conf import settings as django_settings
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
-from forwarding.calltime import storage, threads
+from forwarding.calltime import directory_cache, storage, threads
 from forwarding.calltime.webhook_orgs import webhook_url
 from forwarding.models import CallRecord, ForwardingSettings
-from forwarding.rules import directory, routing
+from forwarding.rules import routing
 from forwarding.rules.validation import line_keys
 from portal import audit
 from portal.connections import notices, tokens
@@ -291,9 +291,9 @@ def decide_for_call(rules, aliases, *, at) -> routing.Decision:
 
 
 def _people_at(org, destinations, region):
-    """Destination -> person of the org it reaches (one query), as every part of the
-    portal finds them."""
-    return directory.people_behind(org, destinations, region=region)
+    """Destination -> person of the org it reaches (one query, or none for a lookup
+    made in the last seconds), as every part of the portal finds them."""
+    return directory_cache.people_behind(org, destinations, region)
 
 
 def redirect_targets(org, person, decision) -> list[tuple[graph.RedirectTarget, str, str]]:
@@ -378,8 +378,9 @@ def handle_incoming(record_id, *, attempt=1, may_enqueue=True):
         if caller is not None:
             decided["caller_label"] = caller.display_name[:200]
     # Recorded before the request goes out (and claimed: only one worker sends it).
-    claimed = CallRecord.objects.filter(pk=record.pk, redirect_status=expected).update(
-        redirect_status=CallRecord.SENDING, redirect_attempts=attempt, **decided)
+    claimed = storage.update_call(record.pk, expected=expected,
+                                  redirect_status=CallRecord.SENDING, redirect_attempts=attempt,
+                                  **decided)
     if not claimed:
         return None
     for name, value in decided.items():
@@ -432,9 +433,10 @@ def _after_success(record, result, *, attempt):
     notices.note_success(tokens.connection_of(record.org), now)
     with transaction.atomic():
         # Still ours: a reply that came after recovery closed the call changes nothing.
-        if not CallRecord.objects.filter(pk=record.pk, redirect_status=CallRecord.SENDING).update(
-                redirect_status=CallRecord.REDIRECTED, redirect_status_code=result.status_code,
-                redirected_at=now, latency_ms=latency, redirect_error=""):
+        if not storage.update_call(
+                record.pk, expected=CallRecord.SENDING, redirect_status=CallRecord.REDIRECTED,
+                redirect_status_code=result.status_code, redirected_at=now,
+                latency_ms=latency, redirect_error=""):
             log.warning("call record %s: Graph accepted the redirect after the call was "
                         "closed as failed", record.pk)
             return

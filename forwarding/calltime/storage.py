@@ -113,6 +113,46 @@ def insert_unless_exists(model, values: dict, using: str = "default"):
     return row[0] if row else None
 
 
+@lru_cache(maxsize=64)
+def _update_sql(model, where: tuple, names: tuple, using: str):
+    connection = connections[using]
+    q = connection.ops.quote_name
+    meta = model._meta
+    sets = ", ".join(f"{q(meta.get_field(name).column)} = %s" for name in names)
+    conditions = " AND ".join(f"{q(meta.get_field(name).column)} = %s"
+                              for name in (meta.pk.name, *where))
+    # Only names from the model's metadata are interpolated; the values are parameters.
+    return f"UPDATE {q(meta.db_table)} SET {sets} WHERE {conditions}"  # noqa: S608
+
+
+def update_where(model, pk, *, where: dict, values: dict, using: str = "default") -> int:
+    """UPDATE the row `pk` of `model` while its fields hold the values of `where`; set
+    `values` (instances for foreign keys), each prepared as the ORM prepares it. The
+    number of rows changed (0 or 1). QuerySet.update compiles the same statement in
+    about 0.5 ms of CPU per call; this builds it once per shape."""
+    connection = connections[using]
+    meta = model._meta
+    params = []
+    for name, value in values.items():
+        field = meta.get_field(name)
+        if field.is_relation and hasattr(value, "pk"):
+            value = value.pk
+        params.append(field.get_db_prep_save(value, connection))
+    params.append(pk)
+    params.extend(meta.get_field(name).get_db_prep_save(value, connection)
+                  for name, value in where.items())
+    with connection.cursor() as cursor:
+        cursor.execute(_update_sql(model, tuple(where), tuple(values), using), params)
+        return cursor.rowcount
+
+
+def update_call(record_id, *, expected: str, **values) -> int:
+    """A call record's UPDATE while its redirect is in state `expected` (a claim: only
+    one thread or worker moves it on)."""
+    return update_where(CallRecord, record_id, where={"redirect_status": expected},
+                        values=values, using=CallRecord.objects.db)
+
+
 def fetch_one(sql: str, params, parts: list[Part]):
     """Run `sql`, whose SELECT list is the parts' columns in order and then any extra
     values; return ([an instance or None per part], [the extra values]) for its first

@@ -271,9 +271,9 @@ def people_page(request, org, via, *, params, bulk_form=None, status=200):
     form; `bulk_form` is a bound one coming back with its errors and ticks."""
     search = PeopleSearchForm({"q": params["q"]} if params.get("q") else None)
     query = search.cleaned_data["q"] if search.is_valid() else ""
-    page = Paginator(selectors.people_list(org, query=query), PAGE_SIZE).get_page(
-        params.get("page")
-    )
+    # Counts stop early: "About 200,000 people", "More than 1,000 matches".
+    page = selectors.EstimatingPaginator(selectors.people_list(org, query=query), PAGE_SIZE,
+                                         estimate=not query).get_page(params.get("page"))
     caps = selectors.caps_for_org(org)
     bulk_form = bulk_form or BulkEditForm(caps=caps)
     ticked = bulk_form.ticked

@@ -106,6 +106,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The Graph webhook stops here: none of the middleware below serves it.
+    "portal.middleware.LeanPathMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -119,6 +121,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "portal.urls"
+# What LEAN_URLCONF lists under these prefixes skips the middleware below LeanPathMiddleware.
+LEAN_PATH_PREFIXES = ["/webhooks/"]
+LEAN_URLCONF = "forwarding.pages.urls_webhooks"
 WSGI_APPLICATION = "portal.wsgi.application"
 
 TEMPLATES = [
@@ -144,8 +149,7 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     # The same backend, health-checking only connections that sat idle (see its module).
     _db["ENGINE"] = "portal.db.backends.postgresql"
 if _db["ENGINE"] == "django.db.backends.sqlite3":
-    # The same backend with the PostgreSQL string functions the models' index expressions
-    # use (see its module).
+    # The same backend, with the two PostgreSQL functions of a Person index (see its module).
     _db["ENGINE"] = "portal.db.backends.sqlite3"
 if _db["ENGINE"].endswith("sqlite3"):
     # SQLite is the zero-setup demo database; WAL lets the worker and the web server share it.

@@ -168,3 +168,19 @@ class TestDetail:
 
 def test_an_empty_search_is_no_condition():
     assert selectors.people_search_condition("  ") is None
+
+
+@pytest.mark.django_db
+def test_the_list_says_whether_its_count_is_exact(api, org, admin_user):
+    # Past selectors.EXACT_COUNT_LIMIT the count is PostgreSQL's estimate (an org of
+    # 200,000 people is not read to the end to say how many).
+    from unittest import mock
+
+    for n in range(8):
+        make_person(org, name=f"Zed {n}")
+    answer = api(admin_user).get(f"/api/v1/people/?org={org.id}").json()
+    assert (answer["count"], answer["count_is_exact"]) == (8, True)
+    with mock.patch.object(selectors, "EXACT_COUNT_LIMIT", 3):
+        answer = api(admin_user).get(f"/api/v1/people/?org={org.id}").json()
+    assert answer["count_is_exact"] is False and answer["count"] >= 4
+    assert len(answer["results"]) == 8

@@ -137,15 +137,3 @@ def test_follow_ups_complete_the_record_on_sqlite(tmp_path):
         "closed": ["failed", 1],
     }
 
-
-def test_sqlite_has_the_string_functions_of_the_sip_index():
-    """Any migration that rebuilds portal_person on SQLite recreates the SIP key index,
-    whose expression calls split_part and regexp_replace (PostgreSQL functions): the demo's
-    backend provides both with PostgreSQL's behaviour for the portal's arguments."""
-    from portal.db.backends.sqlite3.base import _regexp_replace, _split_part
-
-    assert _split_part("sip:ada@x.org;transport=tls", ";", 1) == "sip:ada@x.org"
-    assert _split_part("sip:ada@x.org", ";", 1) == "sip:ada@x.org"
-    assert _split_part("a;b", ";", 3) == ""
-    assert _regexp_replace("sips:ada@sips:x", "sips:", "sip:") == "sip:ada@sips:x"
-    assert _regexp_replace(None, "sips:", "sip:") is None
