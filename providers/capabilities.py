@@ -308,6 +308,11 @@ GRAPH = Capabilities(
         "no_answer": "Teams asks the portal before the line rings, so it cannot know it "
         "was not answered.",
         "continuity": "Teams asks the portal per call; there is no offline state to act on.",
+        # Routing would decide "nobody rings", but the bot can only redirect a call (to
+        # the person at least), not refuse it: claiming DND would ring the phone anyway.
+        "dnd": "In Teams do not disturb is the person's presence, set in Teams; the "
+        "portal's call bot can redirect a call but not refuse it, so it cannot keep the "
+        "phone from ringing.",
     },
     simring_max_targets=25,
     simring_timeout_min=15,
@@ -319,9 +324,6 @@ GRAPH = Capabilities(
     notes={
         "schedules": "Teams asks the portal about every call, so the portal checks the "
         "schedules itself at that moment, in the person's time zone.",
-        "dnd": "Applied by the portal when a call arrives: the person's own line and the "
-        "simultaneous-ring numbers are not rung; caller rules, a time window and "
-        "always-forward still send calls on.",
     },
     # targetDisposition, maskCaller and maskCallee are in the beta redirect only.
     options_need_version={"disposition": "beta", "masking": "beta"},

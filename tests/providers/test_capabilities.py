@@ -21,9 +21,10 @@ def test_webex_has_every_feature_natively():
     assert webex.rules_take_schedules() and webex.schedule_reason() is None
 
 
-def test_graph_decides_schedules_and_dnd_at_call_time():
+def test_graph_decides_schedules_at_call_time_but_cannot_refuse_a_call():
     graph = capabilities_for("graph", "v1.0")
-    assert graph.supports("schedules") and graph.supports("dnd")
+    assert graph.supports("schedules") and not graph.supports("dnd")
+    assert "cannot keep the phone from ringing" in graph.reason("dnd")
     assert graph.rules_take_schedules()
     assert "checks the schedules itself" in graph.note("schedules")
     assert not graph.has_option("ring_splash")
@@ -32,6 +33,7 @@ def test_graph_decides_schedules_and_dnd_at_call_time():
 @pytest.mark.parametrize(("kind", "feature", "fragment"), [
     ("ucwa", "schedules", "Outlook calendar"),
     ("ucwa", "dnd", "presence"),
+    ("graph", "dnd", "presence"),
     ("lync", "schedules", "no clock or calendar functions"),
     ("lync", "dnd", "presence"),
 ])

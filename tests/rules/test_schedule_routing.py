@@ -199,8 +199,11 @@ TABLE = [
     ("DND is not available on UCWA: the line rings",
      plan(caps=UCWA, caller_rules=(), dnd_enabled=True), STRANGER, MON_0930_EDT, "idle",
      ("none", [OWN])),
-    ("Graph: DND decided at call time", plan(caps=GRAPH, caller_rules=(), dnd_enabled=True),
-     STRANGER, MON_0930_EDT, "idle", ("dnd", [])),
+    # Graph's bot cannot refuse a call, so DND is not a Graph feature: a stored value
+    # never decides there.
+    ("Graph: no DND (the bot cannot refuse a call)",
+     plan(caps=GRAPH, caller_rules=(), dnd_enabled=True),
+     STRANGER, MON_0930_EDT, "idle", ("none", [OWN])),
     # Simultaneous ring that skips the numbers while on a call.
     ("busy line, skip when on a call: only the busy line",
      plan(caller_rules=(), simring_enabled=True, simring_targets=(ASSISTANT,),

@@ -220,11 +220,10 @@ class TestDndAndConfirmation:
         errors = refused(webex_person, dnd_enabled="on")
         assert errors == {"dnd_enabled": ["Choose yes or no."]}
 
-    def test_ring_splash_is_refused_where_missing(self):
+    def test_dnd_is_refused_where_the_provider_cannot_refuse_a_call(self):
         person = make_person(make_org("graph"))
-        update(person, dnd_enabled=True)
-        errors = refused(person, dnd_ring_splash=True)
-        assert "no short ring" in errors["dnd_ring_splash"][0]
+        errors = refused(person, dnd_enabled=True)
+        assert "cannot keep the phone from ringing" in errors["dnd_enabled"][0]
 
     def test_confirmation_is_for_numbers_that_ring(self, webex_person):
         settings = update(webex_person, simring_enabled=True,
@@ -279,7 +278,7 @@ def test_desired_state_carries_the_structured_parts(webex_person):
 
 @pytest.mark.django_db
 def test_desired_state_leaves_out_what_the_provider_lacks():
-    person = make_person(make_org("graph"))
+    person = make_person(make_org("webex"))
     settings = update(person, schedules=[OFFICE], dnd_enabled=True,
                       rules=[OUTSIDE_RULE])
     org = person.org

@@ -241,7 +241,7 @@ class TestUnsupported:
             ("lync", {"dnd_enabled": True}, "dnd_enabled", "presence"),
             ("ucwa", {"simring_skip_when_on_call": True}, "simring_skip_when_on_call",
              "cannot hold back"),
-            ("graph", {"dnd_ring_splash": True}, "dnd_ring_splash", "no short ring"),
+            ("graph", {"dnd_enabled": True}, "dnd_enabled", "not refuse it"),
             ("lync", {"schedules": [{"name": "Office", "kind": "business_hours",
                                      "hours": {"monday": [["09:00", "17:00"]]}}]},
              "schedules", "no clock"),
