@@ -4,6 +4,8 @@ reads the week at a glance; the same without JavaScript in two saves; axe on the
 with every new card filled. Screenshots at 1280 and 390 px go to
 artifacts/screenshots/schedules-*.png."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from forwarding.models import ForwardingSettings
@@ -180,4 +182,60 @@ def test_a_typed_number_gets_its_press_a_key_box_at_once(page, live_server,
     assert settings.simring_skip_when_on_call
     assert page.is_checked("#id_simring_confirm_1") and not page.is_checked(
         "#id_simring_confirm_0")
+    assert page.csp_violations == []
+
+
+def test_the_sandbox_holds_the_schedule_and_criteria_the_page_set(page, live_server, sandbox,
+                                                                   make_worker):
+    """The issue's journey end to end: the admin's "outside business hours, all callers ->
+    +1 202 555 0100" for a Webex person reaches the provider through a real worker, and the
+    sandbox's Webex decides calls as the page's week says."""
+    from providers.sandbox.webex_evaluate import evaluate
+
+    token = "schedules-journey-token"
+    sandbox.control("POST", "tokens", expect=201,
+                    json={"token": token, "orgId": "schedules-org", "partnerFor": []})
+    org = make_org("webex", name="Schedules Live Co", provider_org_id="schedules-org",
+                   base_url=f"{sandbox.url}/webex/v1", credentials={"token": token},
+                   time_zone="America/New_York")
+    admin = make_user(org=org, role=Membership.ADMIN, mfa=True)
+    person = make_person(org, name="Ada Lovelace", number="+12025550142",
+                         provider_person_id="schedules-ada")
+    sandbox.control("POST", "webex/people", expect=201,
+                    json={"orgId": org.provider_org_id, "personId": person.provider_person_id})
+    make_worker("schedules", concurrency=1)
+
+    signed_in(page, live_server, admin)
+    page.goto(f"{live_server.url}/people/{person.id}/")
+    page.get_by_text("Add business hours").click()
+    page.fill("#id_sched-0-name", "Office hours")
+    page.fill("#id_sched-0-monday_from_0", "09:00")
+    page.fill("#id_sched-0-monday_until_0", "17:00")
+    page.get_by_role("button", name="Copy Monday to Tuesday–Friday").first.click()
+    page.check("#id_caller_rules-0-match_all")
+    page.select_option("#id_caller_rules-0-schedule", "outside:Office hours")
+    page.fill("#id_caller_rules-0-destination", "+1 202 555 0100")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_selector("text=Saved as version 2.")
+    words = week_words(page)
+    assert "17:00-24:00: Forwarded to +1 202 555 0100" in words
+
+    # The delivery line turns to Synced by itself (no reload).
+    page.wait_for_selector(".sync-state:has-text('Last delivered')", timeout=60_000)
+
+    view = sandbox.control("GET", f"webex/people/{person.provider_person_id}",
+                           expect=200).json()
+    features = view["features"]
+    names = {s["name"] for s in features["schedules"]}
+    assert {"Office hours", "Office hours (outside)"} <= names
+    criteria = features["criteria"]
+    assert [c["forwardToPhoneNumber"] for c in criteria] == ["+12025550100"]
+    assert criteria[0]["scheduleName"] == "Office hours (outside)"
+    # What the sandbox's Webex does with calls agrees with the page's week.
+    monday_evening = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)  # 18:30 in New York
+    monday_morning = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # 10:00 in New York
+    assert evaluate(view, caller="+13125550100", at=monday_evening,
+                    zone="America/New_York")["targets"] == ["+12025550100"]
+    assert evaluate(view, caller="+13125550100", at=monday_morning,
+                    zone="America/New_York")["targets"] != ["+12025550100"]
     assert page.csp_violations == []
