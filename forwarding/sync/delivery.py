@@ -106,6 +106,13 @@ def connection_for(row: ForwardingSettings) -> Connection:
                       token=token, org_id=org.provider_org_id, options=options)
 
 
+def beyond_call_forwarding(state) -> bool:
+    """Whether `state` wants anything of a person-settings provider beyond call forwarding
+    (caller rules, schedules, simultaneous ring, do not disturb)."""
+    return bool(state.caller_rules or state.schedules or state.simring_enabled
+                or state.dnd_enabled)
+
+
 def holds_person_settings(caps) -> bool:
     """Whether a push provider holds caller rules (and with them schedules, simultaneous
     ring options, DND) natively, so a push writes and a read-back reads all of them
@@ -206,6 +213,16 @@ def push(settings_id, *, slot_reserved=False, queue="interactive"):
     version = row.version
     state = desired_state(row, now=now)
     provider = get_provider(org.provider_kind)
+    # The whole person (several resources, read before written) only when the desired
+    # state has more than call forwarding or the provider may still hold more; otherwise
+    # one PUT, as every push was before issue 16. Marked before any write, so a crash
+    # mid-way leaves the next push whole too.
+    full = holds_person_settings(org.capabilities) and (
+        row.person_settings_held or beyond_call_forwarding(state))
+    if conn is not None:
+        conn = replace(conn, options={**conn.options, "person_settings": full})
+    if full and not row.person_settings_held:
+        ForwardingSettings.objects.filter(pk=row.pk).update(person_settings_held=True)
     attempt = PushAttempt.objects.create(
         settings=row, version=version, started_at=now, sent=state.to_dict(),
         worker=_worker_name(),
@@ -224,7 +241,8 @@ def push(settings_id, *, slot_reserved=False, queue="interactive"):
         _record_failure(row, token, attempt, exc, duration_ms, queue)
         return exc
     duration_ms = int((time.monotonic() - started) * 1000)
-    _record_success(row, token, attempt, result, duration_ms, queue)
+    _record_success(row, token, attempt, result, duration_ms, queue,
+                    held=beyond_call_forwarding(state) if full else None)
     return result
 
 
@@ -262,7 +280,9 @@ def on_connection_restored(sender=None, *, org, **kwargs):
     resume_waiting(org)
 
 
-def _record_success(row, token, attempt, result, duration_ms, queue):
+def _record_success(row, token, attempt, result, duration_ms, queue, *, held=None):
+    """`held`: after a whole-person push, whether the provider now holds more than call
+    forwarding (None: a call-forwarding push, which changes nothing of that)."""
     now = timezone.now()
     notices.note_success(tokens.connection_of(token_org(row)), now)
     with transaction.atomic():
@@ -272,6 +292,8 @@ def _record_success(row, token, attempt, result, duration_ms, queue):
             "sync_attempts": 0, "last_error": "", "last_synced_at": now,
             "drift_detected_at": None, "drift_state": None,
         }
+        if held is not None:
+            fields["person_settings_held"] = held
         newer = current.version > attempt.version
         if newer:
             fields["sync_status"] = SyncStatus.PENDING

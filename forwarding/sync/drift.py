@@ -76,6 +76,10 @@ def check(settings_id):
         ForwardingSettings.objects.filter(pk=row.pk).update(
             drift_checked_at=now, drift_state=theirs_dict,
             drift_detected_at=current.drift_detected_at if already else now,
+            # What the provider holds beyond call forwarding is ours to override or adopt:
+            # the next push reads and writes the whole person.
+            person_settings_held=current.person_settings_held
+            or delivery.beyond_call_forwarding(theirs),
         )
         if not already:
             audit.record(

@@ -56,16 +56,21 @@ def webex_org(sandbox, org_id, **kwargs):
 
 
 def pushed_now(person):
-    """Run the push in this process until it is no longer waiting for its rate slot."""
+    """Run the push in this process as the queue would: at the row's due time, holding
+    the rate slot a previous try reserved (resetting the due time and reserving anew on
+    every try would chase a slot that moves on by one interval each time)."""
     row = ForwardingSettings.objects.get(person=person)
+    slot_reserved = False
     for _ in range(50):
-        ForwardingSettings.objects.filter(pk=row.pk).update(next_attempt_at=None)
+        row.refresh_from_db()
+        if row.next_attempt_at is not None:
+            time.sleep(max(0.0, (row.next_attempt_at - timezone.now()).total_seconds()))
         with mock.patch.object(delivery.outbox, "enqueue_push"):
-            delivery.push(row.pk)
+            delivery.push(row.pk, slot_reserved=slot_reserved)
+        slot_reserved = True
         row.refresh_from_db()
         if row.sync_status not in (SyncStatus.PENDING, SyncStatus.PUSHING):
             break
-        time.sleep(0.1)
     return row
 
 

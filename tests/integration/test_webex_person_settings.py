@@ -156,3 +156,64 @@ def test_drift_on_dnd_and_a_criterion_can_be_adopted(sandbox, worker):
     destinations = {tuple(r.callers): r.destination for r in adopted.caller_rules.all()}
     assert destinations[(PARTNER,)] == "+12025550177"
     assert drift.check(row.pk) is None  # what the portal now says is what Webex holds
+
+
+def test_call_forwarding_alone_is_one_request_and_turning_the_rest_off_is_whole(
+        sandbox, worker):
+    """A person who only forwards calls costs Webex one PUT per push, as before issue 16
+    (reads of four more resources would spend five requests of the org's rate per
+    person). Once DND was pushed, the push that turns it off is whole, and after it the
+    person is back to one request."""
+    from tests.integration.test_pipeline import edit
+
+    org = webex_org(sandbox)
+    person = webex_person(sandbox, org)
+    pid = person.provider_person_id
+
+    def requests_for_version(version):
+        edit_row = wait_until(lambda: synced(person), 30, message=f"version {version}")
+        assert edit_row.version == version
+        attempt = PushAttempt.objects.get(settings=edit_row, version=version,
+                                          outcome="succeeded")
+        return attempt.requests
+
+    def dnd_held():
+        return features(sandbox, person)["features"]["doNotDisturb"]["enabled"]
+
+    edit(person, always_enabled=True, always_destination=MOBILE)
+    assert requests_for_version(2) == 1
+    assert [r["method"] for r in sandbox.requests(pid)] == ["PUT"]
+
+    edit(person, dnd_enabled=True)
+    assert requests_for_version(3) > 1
+    assert dnd_held() is True
+    assert ForwardingSettings.objects.get(person=person).person_settings_held
+
+    edit(person, dnd_enabled=False)
+    assert requests_for_version(4) > 1
+    assert dnd_held() is False
+    assert not ForwardingSettings.objects.get(person=person).person_settings_held
+
+    edit(person, always_destination=DESK)
+    assert requests_for_version(5) == 1
+
+
+def test_dnd_set_in_webex_makes_the_override_whole(sandbox, worker):
+    """DND switched on in Webex's own console is drift the portal saw: overriding it reads
+    and writes the whole person, so DND goes off again, though the portal never set it."""
+    from tests.integration.test_pipeline import edit
+
+    org = webex_org(sandbox)
+    person = webex_person(sandbox, org)
+    pid = person.provider_person_id
+    edit(person, always_enabled=True, always_destination=MOBILE)
+    row = wait_until(lambda: synced(person), 30, message="synced")
+    sandbox.http.put(f"{sandbox.url}/webex/v1/people/{pid}/features/doNotDisturb",
+                     headers={"Authorization": f"Bearer {TOKEN}"},
+                     params={"orgId": org.provider_org_id},
+                     json={"enabled": True, "ringSplashEnabled": False}, timeout=10)
+    assert drift.check(row.pk) is not None
+    drift.override(settings=row, actor=audit.Actor.system("test"))
+    wait_until(lambda: synced(person) if ForwardingSettings.objects.get(
+        person=person).version == row.version + 1 else None, 30, message="override pushed")
+    assert features(sandbox, person)["features"]["doNotDisturb"]["enabled"] is False
