@@ -23,7 +23,7 @@ from rest_framework.utils import html
 from forwarding.api import errors
 from forwarding.bulk.selectors import BEHIND
 from forwarding.models import BulkJobRow, SyncStatus
-from forwarding.rules import selectors
+from forwarding.rules import people_lists
 
 NAIVE_INSTANT = ("Give the time with its offset, e.g. 2026-03-29T09:00:00+02:00 or "
                  "2026-03-29T07:00:00Z: without one it could be any of 24 hours.")
@@ -148,13 +148,13 @@ class Pagination(PageNumberPagination):
 
 class EstimatingPagination(Pagination):
     """Pagination for lists that grow with an org (people): `count` is exact up to
-    selectors.EXACT_COUNT_LIMIT and PostgreSQL's estimate beyond it, and the answer says
+    people_lists.EXACT_COUNT_LIMIT and PostgreSQL's estimate beyond it, and the answer says
     which (`count_is_exact`), so that 200,000 people are not all read to say how many."""
 
     estimate = True  # False for a searched or filtered list: then "more than" (see below)
 
     def django_paginator_class(self, queryset, page_size):
-        return selectors.EstimatingPaginator(queryset, page_size, estimate=self.estimate)
+        return people_lists.EstimatingPaginator(queryset, page_size, estimate=self.estimate)
 
     def get_paginated_response(self, data):
         response = super().get_paginated_response(data)
@@ -164,10 +164,10 @@ class EstimatingPagination(Pagination):
     def get_paginated_response_schema(self, schema):
         answer = super().get_paginated_response_schema(schema)
         answer["properties"]["count"]["description"] = (
-            f"Exact up to {selectors.EXACT_COUNT_LIMIT:,}; beyond it an estimate (two "
+            f"Exact up to {people_lists.EXACT_COUNT_LIMIT:,}; beyond it an estimate (two "
             f"significant digits). With `q` or a filter: exact up to "
-            f"{selectors.FILTERED_COUNT_LIMIT:,}, beyond it "
-            f"{selectors.FILTERED_COUNT_LIMIT + 1:,}, meaning more. See count_is_exact.")
+            f"{people_lists.FILTERED_COUNT_LIMIT:,}, beyond it "
+            f"{people_lists.FILTERED_COUNT_LIMIT + 1:,}, meaning more. See count_is_exact.")
         answer["properties"]["count_is_exact"] = {"type": "boolean", "example": True}
         answer["required"] = [*answer.get("required", []), "count_is_exact"]
         return answer

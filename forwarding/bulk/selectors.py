@@ -17,7 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings, SyncStatus
-from forwarding.rules import previews, selectors, services
+from forwarding.rules import people_lists, previews, selectors, services
 from portal import access
 from portal.models import AuditEvent, Organization, Person
 
@@ -31,7 +31,7 @@ def people_for(user, *, query="", org_id=None, sync_status=None):
     """The people `user` may see, filtered, by name; org and settings joined (one query
     per page)."""
     people = access.visible_people(user).select_related("org", "forwarding")
-    condition = selectors.people_search_condition(query)
+    condition = people_lists.people_search_condition(query)
     if condition is not None:
         people = people.filter(condition)
     if org_id is not None:

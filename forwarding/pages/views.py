@@ -30,7 +30,7 @@ from forwarding.pages.forms import (
 from forwarding.pages.links import person_page_url
 from forwarding.pages.rule_forms import RULES_PREFIX, CallerRuleFormSet, rules_initial
 from forwarding.pages.schedule_forms import ScheduleForms
-from forwarding.rules import history, previews, routing, selectors, services
+from forwarding.rules import history, people_lists, previews, routing, selectors, services
 from forwarding.rules.validation import LoopWarning
 from portal import access, audit
 from portal import services as portal_services
@@ -272,7 +272,7 @@ def people_page(request, org, via, *, params, bulk_form=None, status=200):
     search = PeopleSearchForm({"q": params["q"]} if params.get("q") else None)
     query = search.cleaned_data["q"] if search.is_valid() else ""
     # Counts stop early: "About 200,000 people", "More than 1,000 matches".
-    page = selectors.EstimatingPaginator(selectors.people_list(org, query=query), PAGE_SIZE,
+    page = people_lists.EstimatingPaginator(people_lists.people_list(org, query=query), PAGE_SIZE,
                                          estimate=not query).get_page(params.get("page"))
     caps = selectors.caps_for_org(org)
     bulk_form = bulk_form or BulkEditForm(caps=caps)

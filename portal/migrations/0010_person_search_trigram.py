@@ -1,4 +1,4 @@
-"""Trigram indexes for the people search (forwarding.rules.selectors.people_search_condition):
+"""Trigram indexes for the people search (forwarding.rules.people_lists.people_search_condition):
 "contains" on a name, an address or a number cannot use a B-tree, so at 200,000 people
 every search read the whole org. pg_trgm's GIN indexes serve LIKE '%...%' on exactly the
 expressions Django writes for the lookups: UPPER(col::text) for icontains (name, email,

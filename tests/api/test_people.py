@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from forwarding.models import ForwardingSettings, SyncStatus
-from forwarding.rules import selectors
+from forwarding.rules import people_lists
 from portal.models import Person
 from tests.cast import make_person, update
 
@@ -75,7 +75,7 @@ class TestList:
         for query in ["carla", "ACME.EXAMPLE", "303 555", "4711", "sip:carla@", "Mia",
                       "nobody", "55"]:
             got = names(client.get("/api/v1/people/", {"q": query}))
-            page = [p.display_name for p in selectors.people_list(roles.org, query=query)]
+            page = [p.display_name for p in people_lists.people_list(roles.org, query=query)]
             assert got == page, query
 
     def test_filter_by_org(self, api, roles):
@@ -167,12 +167,12 @@ class TestDetail:
 
 
 def test_an_empty_search_is_no_condition():
-    assert selectors.people_search_condition("  ") is None
+    assert people_lists.people_search_condition("  ") is None
 
 
 @pytest.mark.django_db
 def test_the_list_says_whether_its_count_is_exact(api, org, admin_user):
-    # Past selectors.EXACT_COUNT_LIMIT the count is PostgreSQL's estimate (an org of
+    # Past people_lists.EXACT_COUNT_LIMIT the count is PostgreSQL's estimate (an org of
     # 200,000 people is not read to the end to say how many).
     from unittest import mock
 
@@ -180,7 +180,7 @@ def test_the_list_says_whether_its_count_is_exact(api, org, admin_user):
         make_person(org, name=f"Zed {n}")
     answer = api(admin_user).get(f"/api/v1/people/?org={org.id}").json()
     assert (answer["count"], answer["count_is_exact"]) == (8, True)
-    with mock.patch.object(selectors, "EXACT_COUNT_LIMIT", 3):
+    with mock.patch.object(people_lists, "EXACT_COUNT_LIMIT", 3):
         answer = api(admin_user).get(f"/api/v1/people/?org={org.id}").json()
     assert answer["count_is_exact"] is False and answer["count"] >= 4
     assert len(answer["results"]) == 8

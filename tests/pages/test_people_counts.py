@@ -1,4 +1,4 @@
-"""The people list at any org size: counts are exact up to selectors.EXACT_COUNT_LIMIT and
+"""The people list at any org size: counts are exact up to EXACT_COUNT_LIMIT and
 estimated beyond it (said as "about" on the page, `count_is_exact` in the API), and the
 search has trigram indexes to use on PostgreSQL."""
 
@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from forwarding.rules import selectors
+from forwarding.rules import people_lists
 from portal.models import Person
 from tests.cast import make_person
 
@@ -21,27 +21,27 @@ def eight(org):
 @pytest.mark.django_db
 class TestBoundedCount:
     def test_exact_below_the_limit(self, org, eight):
-        assert selectors.bounded_count(Person.objects.filter(org=org)) == (8, True)
+        assert people_lists.bounded_count(Person.objects.filter(org=org)) == (8, True)
 
     def test_an_estimate_above_the_limit_never_below_what_was_counted(self, org, eight):
-        with mock.patch.object(selectors, "EXACT_COUNT_LIMIT", 3):
-            count, exact = selectors.bounded_count(Person.objects.filter(org=org))
+        with mock.patch.object(people_lists, "EXACT_COUNT_LIMIT", 3):
+            count, exact = people_lists.bounded_count(Person.objects.filter(org=org))
         assert not exact and count >= 4
 
     def test_the_count_reads_at_most_the_limit(self, org, eight):
         # What keeps a count of 200,000 people as cheap as one of 10,000.
         queryset = Person.objects.filter(org=org)
-        with mock.patch.object(selectors, "EXACT_COUNT_LIMIT", 3), \
+        with mock.patch.object(people_lists, "EXACT_COUNT_LIMIT", 3), \
                 mock.patch.object(type(queryset), "count", autospec=True,
                                   side_effect=lambda qs: len(list(qs))) as count:
-            selectors.bounded_count(queryset)
+            people_lists.bounded_count(queryset)
         counted = count.call_args.args[0]
         assert counted.query.high_mark == 4
 
     @pytest.mark.parametrize(("number", "about"), [(203_412, 200_000), (10_551, 11_000),
                                                    (96, 96), (1, 1)])
     def test_an_estimate_says_two_digits(self, number, about):
-        assert selectors._about(number) == about
+        assert people_lists._about(number) == about
 
 
 @pytest.mark.django_db
@@ -49,7 +49,7 @@ def test_the_page_says_about_for_an_estimate(client, org, admin_user, eight):
     client.force_login(admin_user)
     page = client.get(reverse("org_people", args=[org.id]))
     assert "8 people." in page.content.decode()
-    with mock.patch.object(selectors, "EXACT_COUNT_LIMIT", 3):
+    with mock.patch.object(people_lists, "EXACT_COUNT_LIMIT", 3):
         page = client.get(reverse("org_people", args=[org.id]))
     assert page.status_code == 200
     assert "About " in page.content.decode()
@@ -68,14 +68,14 @@ def test_the_search_uses_a_trigram_index(org, eight):
                           ("extension__contains", "person_extension_trgm_idx")]:
         plan = Person.objects.filter(**{lookup: "zed 3"}).explain()
         assert index in plan, plan
-    found = Person.objects.filter(org=org).filter(selectors.people_search_condition("zed 3"))
+    found = Person.objects.filter(org=org).filter(people_lists.people_search_condition("zed 3"))
     assert [p.display_name for p in found] == ["Zed 3"]
 
 
 @pytest.mark.django_db
 def test_a_search_says_more_than_rather_than_guess(client, org, admin_user, eight):
     client.force_login(admin_user)
-    with mock.patch.object(selectors, "FILTERED_COUNT_LIMIT", 3):
+    with mock.patch.object(people_lists, "FILTERED_COUNT_LIMIT", 3):
         page = client.get(reverse("org_people", args=[org.id]), {"q": "zed"})
     assert "More than 3 matches" in page.content.decode()
     assert page.content.decode().count('name="people"') == 8  # the page is not cut
