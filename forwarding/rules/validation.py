@@ -234,9 +234,12 @@ def validate_proposal(*, subject: Subject, current: dict, changes: dict,
             errors.add("schedules", message)
 
     errors.raise_if_any()
-    _check_provider_holds(errors, subject, merged,
-                          rules if rules is not None else current.get("caller_rules", []))
-    errors.raise_if_any()
+    # What the provider can hold depends on the rules, the schedules and simultaneous
+    # ring only: an edit that changes none of them (most bulk rows) skips the compile.
+    if rules is not None or {"schedules", "simring"} & touched:
+        _check_provider_holds(errors, subject, merged,
+                              rules if rules is not None else current.get("caller_rules", []))
+        errors.raise_if_any()
     # The loop check reads the database: only for a proposal that is valid otherwise and
     # that changes where every (or some) call goes.
     warn_for = touched | ({"caller_rules"} if rules is not None else set())
