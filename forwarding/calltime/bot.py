@@ -102,17 +102,22 @@ def _incoming(org, notification, now) -> str:
             # Foreign keys are checked at COMMIT inside a transaction; a savepoint keeps
             # a caller's transaction usable if the row is refused here.
             with transaction.atomic():
-                record_id = _insert_record(org, notification, line_id, now)
+                inserted = _insert_record(org, notification, line_id, now)
         else:
-            record_id = _insert_record(org, notification, line_id, now)
+            inserted = _insert_record(org, notification, line_id, now)
     except IntegrityError:
         # The org was deleted a moment ago (another process still knew its webhook key).
         log.warning("call %s for a deleted org %s ignored", notification.call_id, org.pk)
         return "ignored"
-    if record_id is None:
+    if inserted is None:
         # Seen already: Graph (or a proxy) delivered it twice. One redirect per call.
         return "duplicate"
-    transaction.on_commit(lambda: dispatch_redirect(record_id))
+    if isinstance(inserted, CallRecord):
+        # Loaded by the INSERT itself (PostgreSQL): this process's redirect thread starts
+        # from it; the queue's worker, which gets only the id, loads it again.
+        transaction.on_commit(lambda: dispatch_redirect(inserted.pk, loaded=inserted))
+    else:
+        transaction.on_commit(lambda: dispatch_redirect(inserted))
     return "redirect queued"
 
 
@@ -169,7 +174,7 @@ def _answer(who) -> storage.Answer | None:
     return storage.Answer(value, label[:200], "provider_person_id", who.id)
 
 
-def dispatch_redirect(record_id) -> str:
+def dispatch_redirect(record_id, *, loaded=None) -> str:
     """Start the redirect of a new call: "fast path" when a redirect thread of this
     process took it, else "queued" (or "fallback thread" when the broker is down).
 
@@ -178,7 +183,8 @@ def dispatch_redirect(record_id) -> str:
     time (bench/graph_latency.py). The queue stays the path for overflow, retries and
     recovery, and for deployments that set GRAPH_REDIRECT_THREADS=0."""
     size = getattr(django_settings, "GRAPH_REDIRECT_THREADS", 0)
-    if size and threads.pool("graph-redirect", size).submit(handle_incoming, record_id):
+    if size and threads.pool("graph-redirect", size).submit(handle_incoming, record_id,
+                                                            loaded=loaded):
         return "fast path"
     return "queued" if enqueue_redirect(record_id) else "fallback thread"
 
@@ -265,16 +271,16 @@ def _person_for_line(org, line_id):
         "org").first()
 
 
-def _caller_aliases(org, record):
+def _caller_aliases(record):
     """(the forms under which routing may know the caller, the caller's person or None):
     a number, or for a Teams user of the org every address of theirs (a rule may list
-    their SIP URI or their number)."""
+    their SIP URI or their number). The caller's person came with the record
+    (storage.load_for_redirect)."""
     if record.caller_kind == "anonymous" or not record.caller_id:
         return [None], None
     if record.caller_kind == "phone":
         return [record.caller_id], None
-    person = Person.objects.filter(org=org, provider_person_id=record.caller_id).only(
-        "display_name", "sip_uri", "phone_number", "extension").first()
+    person = getattr(record, "caller_person", None)
     if person is not None and person.lines():
         return person.lines(), person
     return [f"user:{record.caller_id}"], person
@@ -327,11 +333,16 @@ def redirect_targets(org, person, decision) -> list[tuple[graph.RedirectTarget, 
     return out[:graph.MAX_TARGETS]
 
 
-def handle_incoming(record_id, *, attempt=1, may_enqueue=True):
+def handle_incoming(record_id, *, attempt=1, may_enqueue=True, loaded=None):
     """Decide and redirect one incoming call (the `calls` queue's task body). Idempotent:
-    a record that is not waiting for this attempt is left alone."""
+    a record that is not waiting for this attempt is left alone. `loaded`: the new record
+    as its INSERT read it (storage.insert_call_record), which spares a SELECT; the claim
+    below still decides whether it is still waiting."""
     expected = CallRecord.PENDING if attempt == 1 else CallRecord.RETRYING
-    record = storage.load_for_redirect(record_id, expected)
+    if loaded is not None and attempt == 1 and loaded.redirect_status == expected:
+        record = loaded
+    else:
+        record = storage.load_for_redirect(record_id, expected)
     if record is None:
         return None
     org = record.org
@@ -358,7 +369,7 @@ def handle_incoming(record_id, *, attempt=1, may_enqueue=True):
         decided = {}
     else:
         rules = routing.rules_from(_settings_of(person), person=person)
-        aliases, caller = _caller_aliases(org, record)
+        aliases, caller = _caller_aliases(record)
         decision = decide_for_call(rules, aliases, at=now)
         targets = redirect_targets(org, person, decision)
         request = graph.RedirectRequest(
@@ -431,22 +442,19 @@ def _after_success(record, result, *, attempt):
     now = timezone.now()
     latency = _latency_ms(record, now)
     notices.note_success(tokens.connection_of(record.org), now)
-    with transaction.atomic():
-        # Still ours: a reply that came after recovery closed the call changes nothing.
-        if not storage.update_call(
-                record.pk, expected=CallRecord.SENDING, redirect_status=CallRecord.REDIRECTED,
-                redirect_status_code=result.status_code, redirected_at=now,
-                latency_ms=latency, redirect_error=""):
-            log.warning("call record %s: Graph accepted the redirect after the call was "
-                        "closed as failed", record.pk)
-            return
-        audit.record(
-            event=EVENT_REDIRECTED, actor=audit.Actor.system(BOT_LABEL), org=record.org,
-            person=record.person,
-            new={"targets": record.target_labels, "rule": record.rule},
-            data=_audit_data(record, status=result.status_code, latency_ms=latency,
-                             request_id=result.request_id, attempts=attempt),
-        )
+    # The outcome and its audit row in one statement. Still ours: a reply that came after
+    # recovery closed the call changes nothing (and writes no audit row).
+    row = audit.row_values(
+        event=EVENT_REDIRECTED, actor=audit.Actor.system(BOT_LABEL), org=record.org,
+        person=record.person, new={"targets": record.target_labels, "rule": record.rule},
+        data=_audit_data(record, status=result.status_code, latency_ms=latency,
+                         request_id=result.request_id, attempts=attempt))
+    if not storage.update_call_audited(
+            record.pk, expected=CallRecord.SENDING, audit_row=row,
+            redirect_status=CallRecord.REDIRECTED, redirect_status_code=result.status_code,
+            redirected_at=now, latency_ms=latency, redirect_error=""):
+        log.warning("call record %s: Graph accepted the redirect after the call was "
+                    "closed as failed", record.pk)
 
 
 def _after_failure(record, exc: ProviderError, *, attempt, may_enqueue):

@@ -21,11 +21,11 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import prefetch_related_objects
 
 from forwarding.models import CallerRule, CallRecord, ForwardingSettings
-from portal.models import Organization, Person, ProviderConnection
+from portal.models import AuditEvent, Organization, Person, ProviderConnection
 
 
 class Part:
@@ -81,11 +81,9 @@ class Sql:
         self.params = list(params)
 
 
-def insert_unless_exists(model, values: dict, using: str = "default"):
-    """INSERT one row (every other field takes its default, prepared as the ORM would)
-    unless it would break a unique constraint; return its primary key, or None when a
-    row with the same unique values exists. One statement, no savepoint: PostgreSQL's
-    and SQLite's `ON CONFLICT DO NOTHING ... RETURNING`."""
+def _insert_values(model, values: dict, using: str):
+    """The column list, VALUES list and parameters of an INSERT of one row of `model`:
+    `values`, and every other field's default prepared as the ORM would."""
     connection = connections[using]
     q = connection.ops.quote_name
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
@@ -104,9 +102,20 @@ def insert_unless_exists(model, values: dict, using: str = "default"):
                 value = value.pk
             placeholders.append("%s")
             params.append(field.get_db_prep_save(value, connection))
+    return ", ".join(columns), ", ".join(placeholders), params
+
+
+def insert_unless_exists(model, values: dict, using: str = "default"):
+    """INSERT one row (every other field takes its default, prepared as the ORM would)
+    unless it would break a unique constraint; return its primary key, or None when a
+    row with the same unique values exists. One statement, no savepoint: PostgreSQL's
+    and SQLite's `ON CONFLICT DO NOTHING ... RETURNING`."""
+    connection = connections[using]
+    q = connection.ops.quote_name
+    columns, placeholders, params = _insert_values(model, values, using)
     pk = q(model._meta.pk.column)
-    sql = (f"INSERT INTO {q(model._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
-           f"VALUES ({', '.join(placeholders)}) ON CONFLICT DO NOTHING RETURNING {pk}")
+    sql = (f"INSERT INTO {q(model._meta.db_table)} ({columns}) "  # noqa: S608
+           f"VALUES ({placeholders}) ON CONFLICT DO NOTHING RETURNING {pk}")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -184,12 +193,29 @@ def _person_by_line_sql(using):
 
 def insert_call_record(values: dict):
     """INSERT a new call's CallRecord from `values` (its org, call id, line id, ...) unless
-    the org has a record of that call id already; return the new id, or None. The called
+    the org has a record of that call id already; return the new record as
+    load_for_redirect loads it (PostgreSQL), its id (elsewhere), or None. The called
     person (the org's person whose provider person id is the line id) is found by the
-    INSERT itself: one statement, and the unique (org, call id) decides a race."""
+    INSERT itself: one statement, and the unique (org, call id) decides a race.
+
+    On PostgreSQL the same statement reads what the redirect needs (org, person, their
+    settings, the caller) from the row it inserts, so that the redirect thread of this
+    process starts without a SELECT of its own."""
     using = CallRecord.objects.db
+    connection = connections[using]
     person = Sql(_person_by_line_sql(using), [values["org"].pk, values["line_id"]])
-    return insert_unless_exists(CallRecord, {**values, "person_id": person}, using=using)
+    values = {**values, "person_id": person}
+    if connection.vendor != "postgresql":
+        return insert_unless_exists(CallRecord, values, using=using)
+    q = connection.ops.quote_name
+    columns, placeholders, params = _insert_values(CallRecord, values, using)
+    select, joins, parts = _redirect_select(using)
+    # Only names from the models' metadata are interpolated; the values are parameters.
+    sql = (f"WITH r AS (INSERT INTO {q(CallRecord._meta.db_table)} ({columns}) "  # noqa: S608
+           f"VALUES ({placeholders}) ON CONFLICT DO NOTHING RETURNING *) "
+           f"SELECT {select} FROM r {joins}")
+    found = fetch_one(sql, params, parts)
+    return None if found is None else _loaded(found)
 
 
 class Answer:
@@ -259,40 +285,53 @@ def apply_follow_up(*, org_id, call_id, state: str, key: str, earlier: list[str]
 
 
 @lru_cache(maxsize=4)
-def _redirect_query(using):
-    """The SELECT of load_for_redirect and its parts (built once per process)."""
+def _redirect_select(using):
+    """The SELECT list and joins of a call about to be redirected, over a row source `r`
+    (the call records table, or the INSERT's RETURNING in insert_and_load), and its parts
+    (built once per process): call, org (with its provider connection, for the token),
+    called person, their settings, whether they have caller rules, and the caller when
+    they are a Teams user of the org (routing matches a rule against their lines)."""
     connection = connections[using]
     q = connection.ops.quote_name
-    r, o, p, f, c = (part(CallRecord, "r", using), part(Organization, "o", using),
-                     part(Person, "p", using), part(ForwardingSettings, "f", using),
-                     part(ProviderConnection, "c", using))
+    r, o, p, f, c, k = (part(CallRecord, "r", using), part(Organization, "o", using),
+                        part(Person, "p", using), part(ForwardingSettings, "f", using),
+                        part(ProviderConnection, "c", using), part(Person, "k", using))
     rules = CallerRule._meta
-    column = {name: q(CallRecord._meta.get_field(name).column) for name in ("org", "person")}
+    column = {name: q(CallRecord._meta.get_field(name).column)
+              for name in ("org", "person", "caller_kind", "caller_id")}
+    people = Person._meta
+    people_table = q(people.db_table)
+    person_org = q(people.get_field("org").column)
+    line_id = q(people.get_field("provider_person_id").column)
     settings_fk = q(rules.get_field("settings").column)
     person_fk = q(ForwardingSettings._meta.get_field("person").column)
     connection_fk = q(ProviderConnection._meta.get_field("org").column)
     # Only names from the models' metadata are interpolated; the values are parameters.
-    sql = f"""
-        SELECT {r.columns}, {o.columns}, {p.columns}, {f.columns}, {c.columns},
-               EXISTS (SELECT 1 FROM {q(rules.db_table)} cr WHERE cr.{settings_fk} = f.id)
-        FROM {r.table}
+    columns = f"""{r.columns}, {o.columns}, {p.columns}, {f.columns}, {c.columns}, {k.columns},
+               EXISTS (SELECT 1 FROM {q(rules.db_table)} cr WHERE cr.{settings_fk} = f.id)"""
+    joins = f"""
         JOIN {o.table} ON o.id = r.{column["org"]}
         LEFT JOIN {p.table} ON p.id = r.{column["person"]}
         LEFT JOIN {f.table} ON f.{person_fk} = p.id
         LEFT JOIN {c.table} ON c.{connection_fk} = o.id
-        WHERE r.id = %s AND r.redirect_status = %s"""  # noqa: S608
-    return sql, [r, o, p, f, c]
+        LEFT JOIN {k.table} ON r.{column["caller_kind"]} = 'user' AND k.id = (
+            SELECT kp.id FROM {people_table} kp WHERE kp.{person_org} = r.{column["org"]}
+            AND kp.{line_id} = r.{column["caller_id"]} ORDER BY kp.id LIMIT 1)"""
+    return columns, joins, [r, o, p, f, c, k]
 
 
-def load_for_redirect(record_id, expected):
-    """The call record waiting in redirect state `expected`, with its org, its person and
-    their settings (or None): one SELECT. The caller rules cost a second query only when
-    the person has some."""
-    sql, parts = _redirect_query(CallRecord.objects.db)
-    found = fetch_one(sql, [record_id, expected], parts)
-    if found is None:
-        return None
-    (record, org, person, settings, provider_connection), (has_rules,) = found
+@lru_cache(maxsize=4)
+def _redirect_query(using):
+    """The SELECT of load_for_redirect and its parts (built once per process)."""
+    columns, joins, parts = _redirect_select(using)
+    table = connections[using].ops.quote_name(CallRecord._meta.db_table)
+    sql = f"SELECT {columns} FROM {table} r {joins} "  # noqa: S608 (names only)
+    return sql + "WHERE r.id = %s AND r.redirect_status = %s", parts
+
+
+def _loaded(found):
+    """The call record of a _redirect_select row, with everything attached."""
+    (record, org, person, settings, provider_connection, caller), (has_rules,) = found
     record.org = org
     # The org's token comes with it (None: a development org with a static token).
     Organization._meta.get_field("connection").set_cached_value(org, provider_connection)
@@ -306,4 +345,77 @@ def load_for_redirect(record_id, expected):
             prefetch_related_objects([settings], "caller_rules")
         else:
             settings._prefetched_objects_cache = {"caller_rules": CallerRule.objects.none()}
+    if caller is not None:
+        caller.org = org
+    # The caller as a person of the org (None: a number, anonymous, or nobody of the org).
+    record.caller_person = caller
     return record
+
+
+def load_for_redirect(record_id, expected):
+    """The call record waiting in redirect state `expected`, with its org, its person,
+    their settings and the caller's person (or None): one SELECT. The caller rules cost
+    a second query only when the person has some."""
+    sql, parts = _redirect_query(CallRecord.objects.db)
+    found = fetch_one(sql, [record_id, expected], parts)
+    return None if found is None else _loaded(found)
+
+
+def _insert_sql(model, names, using, source):
+    """INSERT INTO model's table (the columns of `names`) SELECT the parameters FROM
+    `source` (a CTE's name): one row per row of `source`."""
+    connection = connections[using]
+    q = connection.ops.quote_name
+    meta = model._meta
+    fields = [meta.get_field(name) for name in names]
+    columns = ", ".join(q(field.column) for field in fields)
+    # A SELECT's parameters have no type of their own (a VALUES list's take the column's):
+    # each is cast to its column's type.
+    values = ", ".join(f"CAST(%s AS {field.cast_db_type(connection)})" for field in fields)
+    # Only names and types from the models' metadata are interpolated; the values are
+    # parameters.
+    return (f"INSERT INTO {q(meta.db_table)} ({columns}) "  # noqa: S608
+            f"SELECT {values} FROM {source}")
+
+
+def _prepared(model, values: dict, connection) -> list:
+    params = []
+    for name, value in values.items():
+        field = model._meta.get_field(name)
+        if field.is_relation and hasattr(value, "pk"):
+            value = value.pk
+        params.append(field.get_db_prep_save(value, connection))
+    return params
+
+
+@lru_cache(maxsize=16)
+def _update_then_insert_sql(where: tuple, names: tuple, audit_names: tuple, using: str):
+    update = _update_sql(CallRecord, where, names, using)
+    pk = connections[using].ops.quote_name(CallRecord._meta.pk.column)
+    return (f"WITH changed AS ({update} RETURNING {pk}) "
+            + _insert_sql(AuditEvent, audit_names, using, "changed"))
+
+
+def update_call_audited(record_id, *, expected: str, audit_row: dict, **values) -> bool:
+    """update_call, and when it changed the row, the audit row `audit_row` (from
+    portal.audit.row_values) in the same transaction; True when it did. On PostgreSQL one
+    statement (an UPDATE ... RETURNING feeding an INSERT ... SELECT): a redirect's outcome
+    costs one round trip and no BEGIN/COMMIT; elsewhere (SQLite) the two statements in a
+    transaction."""
+    using = CallRecord.objects.db
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        with transaction.atomic(using=using):
+            if not update_call(record_id, expected=expected, **values):
+                return False
+            AuditEvent(**audit_row).save(using=using)
+        return True
+    meta = CallRecord._meta
+    params = _prepared(CallRecord, values, connection)
+    params.append(record_id)
+    params.append(meta.get_field("redirect_status").get_db_prep_save(expected, connection))
+    params.extend(_prepared(AuditEvent, audit_row, connection))
+    sql = _update_then_insert_sql(("redirect_status",), tuple(values), tuple(audit_row), using)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount > 0

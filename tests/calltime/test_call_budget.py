@@ -7,6 +7,7 @@ from unittest import mock
 
 import pytest
 from django.db import connection
+from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
 from forwarding.calltime import bot
@@ -34,19 +35,24 @@ def ada(org):
     return person
 
 
-def one_call(client, org, call_id):
+def one_call(client, org, call_id, *, fast_path=True):
     """The statements of each step of one call: its incoming notification, its redirect
-    (in a redirect thread; Graph's answer faked) and its terminated notification."""
-    steps = {}
+    (in a redirect thread, from the record its INSERT loaded, or with `fast_path=False`
+    as the calls queue's worker runs it, from the id alone; Graph's answer faked) and its
+    terminated notification."""
+    steps, dispatched = {}, []
     token = key_server().token_for(org)  # (signing reads the org's connection)
-    with mock.patch("forwarding.calltime.bot.current_app.send_task"), \
+    with mock.patch("forwarding.calltime.bot.dispatch_redirect",
+                    side_effect=lambda record_id, loaded=None: dispatched.append(loaded)), \
+            TestCase.captureOnCommitCallbacks(execute=True), \
             CaptureQueriesContext(connection) as queries:
         assert post(client, org, incoming(call_id=call_id), token=token).status_code == 202
     steps["incoming"] = [q.split()[0] for q in statements(queries)]
-    record_id = CallRecord.objects.get(provider_call_id=call_id).pk
+    [loaded] = dispatched
+    assert loaded.provider_call_id == call_id and loaded.person.display_name == "Ada"
     with mock.patch("providers.graph.redirect", return_value=ok()), \
             CaptureQueriesContext(connection) as queries:
-        bot.handle_incoming(record_id)
+        bot.handle_incoming(loaded.pk, loaded=loaded if fast_path else None)
     steps["redirect"] = [q.split()[0] for q in statements(queries)]
     token = key_server().token_for(org)
     with CaptureQueriesContext(connection) as queries:
@@ -58,24 +64,58 @@ def one_call(client, org, call_id):
 @pytest.mark.django_db
 def test_a_call_costs_a_handful_of_statements(client, org, ada):
     first = one_call(client, org, "call-1")
-    # The org by its webhook key (then kept a few seconds); one INSERT that also finds
-    # the called person.
-    assert first["incoming"] == ["SELECT", "INSERT"]
-    # Call, org, person and settings in one SELECT; the caller (a Teams user: is it a
-    # person of the org?); who is behind the destination; the claim with the decision;
-    # the outcome and its audit row.
-    assert first["redirect"] == ["SELECT", "SELECT", "SELECT", "UPDATE", "UPDATE", "INSERT"]
+    # The org by its webhook key (then kept a few seconds); one statement that inserts
+    # the call's record (finding the called person) and reads, from the row it inserted,
+    # the org, the person, their settings and the caller (WITH ... INSERT ... RETURNING).
+    assert first["incoming"] == ["SELECT", "WITH"]
+    # Who is behind the destination; the claim with the decision; the outcome and its
+    # audit row in one statement (WITH ... UPDATE ... RETURNING, INSERT).
+    assert first["redirect"] == ["SELECT", "UPDATE", "WITH"]
     assert first["terminated"] == ["UPDATE"]
 
     # A call in the same seconds: the org and the directory's answer are remembered.
     second = one_call(client, org, "call-2")
-    assert second == {"incoming": ["INSERT"],
-                      "redirect": ["SELECT", "SELECT", "UPDATE", "UPDATE", "INSERT"],
+    assert second == {"incoming": ["WITH"], "redirect": ["UPDATE", "WITH"],
                       "terminated": ["UPDATE"]}
     redirected = CallRecord.objects.get(provider_call_id="call-2")
     assert redirected.redirect_status == CallRecord.REDIRECTED
     assert redirected.target_labels == ["Grace"]  # rung as the colleague, from memory
-    assert AuditEvent.objects.filter(event="call.redirected").count() == 2
+    events = AuditEvent.objects.filter(event="call.redirected").order_by("id")
+    assert events.count() == 2
+    # The audit row written with the outcome is the row audit.record writes.
+    assert (events.last().org_id, events.last().person_id, events.last().person_label,
+            events.last().actor_label) == (org.pk, ada.pk, "Ada", bot.BOT_LABEL)
+    assert events.last().new == {"targets": ["Grace"], "rule": "always"}
+    assert events.last().data["call_id"] == "call-2"
+
+
+@pytest.mark.django_db
+def test_a_worker_loads_the_call_in_one_statement(client, org, ada):
+    # The calls queue's worker (overflow, retries, recovery) has only the record's id.
+    steps = one_call(client, org, "call-1", fast_path=False)
+    # The call with its org, person, settings and caller; the directory; claim; outcome.
+    assert steps["redirect"] == ["SELECT", "SELECT", "UPDATE", "WITH"]
+
+
+@pytest.mark.django_db
+def test_a_late_reply_writes_no_audit_row(client, org, ada):
+    # Recovery closed the call while Graph's answer was on its way: the outcome's
+    # statement changes nothing and writes no audit row (one statement, so never half).
+    dispatched = []
+    with mock.patch("forwarding.calltime.bot.dispatch_redirect",
+                    side_effect=lambda record_id, loaded=None: dispatched.append(loaded)), \
+            TestCase.captureOnCommitCallbacks(execute=True):
+        post(client, org, incoming(call_id="call-1"))
+    [loaded] = dispatched
+
+    def closed_meanwhile(conn, request):
+        CallRecord.objects.filter(pk=loaded.pk).update(redirect_status=CallRecord.FAILED)
+        return ok()
+
+    with mock.patch("providers.graph.redirect", side_effect=closed_meanwhile):
+        bot.handle_incoming(loaded.pk, loaded=loaded)
+    assert CallRecord.objects.get().redirect_status == CallRecord.FAILED
+    assert not AuditEvent.objects.filter(event="call.redirected").exists()
 
 
 @pytest.mark.django_db

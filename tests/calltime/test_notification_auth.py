@@ -205,7 +205,7 @@ class TestWebhook:
             assert post(client, org, incoming(), token=token).status_code == 202
         statements = [q["sql"].split()[0] for q in queries.captured_queries
                       if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
-        assert statements == ["SELECT", "INSERT"]  # the org (with its connection), the call
+        assert statements == ["SELECT", "WITH"]  # the org (with its connection), the call
 
     def test_the_calls_clock_starts_before_the_checks(self, client, org, ada, queued):
         # A slow check (the first key fetch of a process) eats into Graph's 15 s: the
