@@ -308,7 +308,8 @@ def _redirect_select(using):
     connection_fk = q(ProviderConnection._meta.get_field("org").column)
     # Only names from the models' metadata are interpolated; the values are parameters.
     columns = f"""{r.columns}, {o.columns}, {p.columns}, {f.columns}, {c.columns}, {k.columns},
-               EXISTS (SELECT 1 FROM {q(rules.db_table)} cr WHERE cr.{settings_fk} = f.id)"""
+               EXISTS (SELECT 1 FROM {q(rules.db_table)} cr WHERE cr.{settings_fk} = f.id)
+    """  # noqa: S608
     joins = f"""
         JOIN {o.table} ON o.id = r.{column["org"]}
         LEFT JOIN {p.table} ON p.id = r.{column["person"]}
@@ -316,7 +317,8 @@ def _redirect_select(using):
         LEFT JOIN {c.table} ON c.{connection_fk} = o.id
         LEFT JOIN {k.table} ON r.{column["caller_kind"]} = 'user' AND k.id = (
             SELECT kp.id FROM {people_table} kp WHERE kp.{person_org} = r.{column["org"]}
-            AND kp.{line_id} = r.{column["caller_id"]} ORDER BY kp.id LIMIT 1)"""
+            AND kp.{line_id} = r.{column["caller_id"]} ORDER BY kp.id LIMIT 1)
+    """  # noqa: S608
     return columns, joins, [r, o, p, f, c, k]
 
 

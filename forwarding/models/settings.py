@@ -127,6 +127,12 @@ class ForwardingSettings(models.Model):
             # The people list's and the API's sync_status filter: the few failed people
             # of a 200,000-person org are found (and counted) without reading the others.
             models.Index(fields=["sync_status", "person"], name="fwd_status_person_idx"),
+            # The filter's `behind` (a change on its way, not failed): its people are found
+            # without reading the org's other settings (forwarding.rules.people_lists).
+            models.Index(
+                fields=["person"], name="fwd_behind_person_idx",
+                condition=Q(version__gt=F("synced_version")) & ~Q(sync_status="failed"),
+            ),
         ]
 
     def __str__(self):

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 import phonenumbers
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import OuterRef, Q
 
 from forwarding.models import CallerRule
@@ -111,6 +112,59 @@ def _claim(found: dict, lines, region: str, wanted: set | None, owner) -> None:
             found.setdefault(key, owner)
 
 
+# What people_behind reads of each person, in the model's field order (Model.from_db
+# takes a subset of fields in that order).
+_BEHIND_FIELDS = tuple(f.attname for f in Person._meta.concrete_fields
+                       if f.attname in {"id", "display_name", *LINE_FIELDS, "provider_person_id"})
+_ORG_MARK = -7_000_000_001  # stand-ins for the values, found again among the parameters
+
+
+def _key_mark(kind: str, n: int) -> str:
+    return f"\x00{kind}{n}\x00"
+
+
+@lru_cache(maxsize=64)
+def _targeted_sql(keys: int, forms: int, using: str):
+    """people_behind's targeted lookup for `keys` keys and `forms` stored forms, compiled
+    once per process and shape: (SQL, for each parameter its stand-in's place or None
+    for a constant of the statement). The Graph bot asks this for every call that rings a
+    colleague, and the ORM compiled it in about a millisecond of CPU per call."""
+    sip = [_key_mark("k", n) for n in range(keys)]
+    plain = [_key_mark("f", n) for n in range(forms)]
+    condition = Q(sip_key__in=sip)
+    if plain:
+        condition |= Q(phone_number__in=plain) | Q(extension__in=plain)
+    people = (Person.objects.using(using).filter(org_id=_ORG_MARK)
+              .alias(sip_key=sip_line_key()).filter(condition)
+              .order_by(*PERSON_ORDER).values_list(*_BEHIND_FIELDS))
+    sql, params = people.query.sql_with_params()
+    marks = {_ORG_MARK: ("org", 0), **{m: ("k", n) for n, m in enumerate(sip)},
+             **{m: ("f", n) for n, m in enumerate(plain)}}
+    places = tuple(marks.get(p) if isinstance(p, int | str) else None for p in params)
+    if sum(place is not None for place in places) != 1 + keys + 2 * forms:
+        raise AssertionError("the directory's compiled lookup lost a parameter")
+    return sql, places, tuple(params)
+
+
+def _targeted(org_id: int, keys: set, region: str, using: str = "default") -> list:
+    """The people of the org who may be behind `keys`, in PERSON_ORDER (PostgreSQL): the
+    same query as _candidates, without compiling it each time."""
+    sip = sorted(keys)
+    plain = set()
+    for key in keys:
+        if not key.startswith("sip:"):
+            plain |= _stored_forms(key, region)
+    plain = sorted(plain)
+    sql, places, constants = _targeted_sql(len(sip), len(plain), using)
+    values = {"org": [org_id], "k": sip, "f": plain}
+    params = [constant if place is None else values[place[0]][place[1]]
+              for place, constant in zip(places, constants, strict=True)]
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [Person.from_db(using, _BEHIND_FIELDS, row) for row in rows]
+
+
 def people_behind(org, destinations, *, region: str | None = None,
                   whole_org: bool = False) -> dict:
     """Destination -> the Person of `org` it reaches, for each of `destinations` that
@@ -124,8 +178,11 @@ def people_behind(org, destinations, *, region: str | None = None,
     wanted = {destination_key(d) for d in destinations if d}
     if not wanted:
         return {}
-    people = _candidates(org.pk, None if whole_org else wanted, region).only(
-        "id", "display_name", *LINE_FIELDS, "provider_person_id")
+    if not whole_org and _indexed_lookup():
+        people = _targeted(org.pk, wanted, region, Person.objects.db)
+    else:
+        people = _candidates(org.pk, None if whole_org else wanted, region).only(
+            "id", "display_name", *LINE_FIELDS, "provider_person_id")
     by_key: dict = {}
     for person in people:
         _claim(by_key, person.lines(), region, wanted, person)

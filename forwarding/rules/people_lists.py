@@ -69,18 +69,78 @@ def bounded_count(queryset, *, estimate: bool = True) -> tuple[int, bool]:
 # Up to this many matches of a filter are named by id (narrowed_to_few); a longer id list
 # costs more than the walk it saves.
 FEW = 2_000
+assert FEW > FILTERED_COUNT_LIMIT  # ManyMatches' count relies on it
+
+
+class KnownMatches:
+    """Every match of a filter, named by id in the list's order (display name, id): its
+    count is exact without a COUNT, and a page is fetched by its ids, with the joins of
+    the queryset it came from. Stands in for that queryset in EstimatingPaginator."""
+
+    ordered = True  # (Django's Paginator warns about unordered lists)
+
+    def __init__(self, queryset, ids: list):
+        self.queryset = queryset
+        self.ids = ids
+
+    def count(self) -> int:
+        return len(self.ids)
+
+    def __len__(self):
+        return len(self.ids)
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index:index + 1][0]
+        wanted = self.ids[index]
+        if not wanted:
+            return []
+        found = self.queryset.filter(pk__in=wanted).in_bulk()
+        return [found[pk] for pk in wanted if pk in found]
+
+
+class ManyMatches:
+    """A filter's matches when there are more than FEW of them: pages come from the
+    queryset (walked in name order, which finds a page at once when so many match) and
+    the count is FILTERED_COUNT_LIMIT + 1, "more than", without counting again."""
+
+    ordered = True
+
+    def __init__(self, queryset):
+        self.queryset = queryset
+
+    def count(self) -> int:
+        return FILTERED_COUNT_LIMIT + 1
+
+    def __getitem__(self, index):
+        return list(self.queryset[index])
 
 
 def narrowed_to_few(queryset, limit: int = FEW):
-    """`queryset` with its matches named by id when there are at most `limit` of them.
+    """`queryset` as KnownMatches when at most `limit` people match it, else unchanged.
+
     A filter that few people pass (a failed push: 1 person in 200) otherwise makes
-    PostgreSQL walk the whole org in name order until a page of them turns up; named by
-    id they are fetched through the filter's index and only they are sorted. Unchanged
-    when more match (then the walk finds a page at once)."""
-    ids = list(queryset.order_by().values_list("pk", flat=True)[:limit + 1])
+    PostgreSQL walk the whole org in name order until a page of them turns up, then count
+    them with a second walk. Here one statement finds the matches without an order (so
+    through the filter's index: migration 0017's partial indexes on the settings' status),
+    stops after `limit` + 1, and sorts those few by name in the database (its collation,
+    not Python's): a page is then those ids, and the count is exact for free. When more
+    match, the walk finds a page at once and the count stops at FILTERED_COUNT_LIMIT."""
+    using = queryset.db
+    matches = queryset.order_by().values_list("pk", "display_name")[:limit + 1]
+    sql, params = matches.query.sql_with_params()
+    # The inner query's own LIMIT bounds the work; MATERIALIZED keeps PostgreSQL from
+    # pushing the outer ORDER BY into it (which would bring the walk back).
+    materialized = "MATERIALIZED " if connections[using].vendor == "postgresql" else ""
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"WITH m (id, display_name) AS {materialized}({sql}) "  # noqa: S608
+                       "SELECT m.id FROM m ORDER BY m.display_name, m.id", params)
+        ids = [row[0] for row in cursor.fetchall()]
     if len(ids) > limit:
-        return queryset
-    return queryset.filter(pk__in=ids)
+        # More than `limit` (> FILTERED_COUNT_LIMIT): that is the count a filtered list
+        # shows ("more than 1,000"), so the paginator need not count them again.
+        return ManyMatches(queryset)
+    return KnownMatches(queryset, ids)
 
 
 class _EstimatedPage(Page):
@@ -103,6 +163,14 @@ class EstimatingPaginator(Paginator):
 
     @cached_property
     def _bounded(self):
+        if isinstance(self.object_list, KnownMatches):
+            # A filtered list says "more than" past FILTERED_COUNT_LIMIT, however it knows.
+            counted = self.object_list.count()
+            if counted > FILTERED_COUNT_LIMIT:
+                return FILTERED_COUNT_LIMIT + 1, False
+            return counted, True
+        if isinstance(self.object_list, ManyMatches):
+            return self.object_list.count(), False
         return bounded_count(self.object_list, estimate=self.estimate)
 
     @property

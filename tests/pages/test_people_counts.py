@@ -79,3 +79,56 @@ def test_a_search_says_more_than_rather_than_guess(client, org, admin_user, eigh
         page = client.get(reverse("org_people", args=[org.id]), {"q": "zed"})
     assert "More than 3 matches" in page.content.decode()
     assert page.content.decode().count('name="people"') == 8  # the page is not cut
+
+
+@pytest.mark.django_db
+class TestFilteredFew:
+    """A filter few people pass (sync_status=failed, behind): its matches are found by
+    id without walking the org by name, then sorted and counted from that one list."""
+
+    @pytest.fixture
+    def failed(self, org, eight):
+        from forwarding.models import ForwardingSettings, SyncStatus
+
+        people = [make_person(org, name=name) for name in ("bea", "Abe", "Cy", "abe")]
+        for person in people:
+            ForwardingSettings.objects.create(person=person, sync_status=SyncStatus.FAILED)
+        return Person.objects.filter(org=org, forwarding__sync_status="failed").order_by(
+            "display_name", "id")
+
+    def test_pages_in_the_lists_order_with_an_exact_count(self, failed):
+        matches = people_lists.narrowed_to_few(failed)
+        assert isinstance(matches, people_lists.KnownMatches)
+        paginator = people_lists.EstimatingPaginator(matches, 3, estimate=False)
+        # The database's order (its collation), whatever Python's would be.
+        expected = [p.display_name for p in failed]
+        assert (paginator.count, paginator.count_is_exact) == (4, True)
+        first, second = paginator.page(1), paginator.page(2)
+        assert [p.display_name for p in first] + [p.display_name for p in second] == expected
+        assert first.has_next() and not second.has_next()
+
+    def test_a_page_is_fetched_by_its_ids_with_the_querysets_joins(
+            self, failed, django_assert_max_num_queries):
+        matches = people_lists.narrowed_to_few(failed.select_related("org", "forwarding"))
+        page = people_lists.EstimatingPaginator(matches, 2, estimate=False).page(2)
+        with django_assert_max_num_queries(0):
+            assert all(p.forwarding.sync_status == "failed" and p.org.name for p in page)
+
+    def test_more_than_few_keeps_the_walk_and_counts_nothing_more(self, failed):
+        with mock.patch.object(people_lists, "FILTERED_COUNT_LIMIT", 2):
+            matches = people_lists.narrowed_to_few(failed, limit=3)
+            assert isinstance(matches, people_lists.ManyMatches)
+            paginator = people_lists.EstimatingPaginator(matches, 3, estimate=False)
+            with mock.patch.object(people_lists, "bounded_count") as counted:
+                assert (paginator.count, paginator.count_is_exact) == (3, False)
+            counted.assert_not_called()
+            page = paginator.page(1)
+        assert [p.display_name for p in page] == [p.display_name for p in failed][:3]
+        assert page.has_next()
+
+    def test_known_matches_past_the_filtered_limit_say_more_than(self, failed):
+        with mock.patch.object(people_lists, "FILTERED_COUNT_LIMIT", 3):
+            paginator = people_lists.EstimatingPaginator(
+                people_lists.narrowed_to_few(failed), 2, estimate=False)
+            assert (paginator.count, paginator.count_is_exact) == (4, False)
+
