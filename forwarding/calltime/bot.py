@@ -296,12 +296,6 @@ def decide_for_call(rules, aliases, *, at) -> routing.Decision:
     return decisions[0]
 
 
-def _people_at(org, destinations, region):
-    """Destination -> person of the org it reaches (one query, or none for a lookup
-    made in the last seconds), as every part of the portal finds them."""
-    return directory_cache.people_behind(org, destinations, region)
-
-
 def redirect_targets(org, person, decision) -> list[tuple[graph.RedirectTarget, str, str]]:
     """(identity, label, destination) for each target of `decision`, in order, without
     repeats and at most 25 (Graph's simultaneous ring limit). A destination that is a
@@ -315,7 +309,8 @@ def redirect_targets(org, person, decision) -> list[tuple[graph.RedirectTarget, 
     people = {d: person for d in destinations if d == "self" or destination_key(d) in own}
     others = [d for d in destinations if d not in people]
     if others:
-        people.update(_people_at(org, others, org.default_region))
+        # One query, or none for a lookup made in the last seconds (directory_cache).
+        people.update(directory_cache.people_behind(org, others, org.default_region))
     out, seen = [], set()
     for destination in destinations:
         target_person = people.get(destination)
@@ -405,7 +400,6 @@ def handle_incoming(record_id, *, attempt=1, may_enqueue=True, loaded=None):
         return exc
     _after_success(record, result, attempt=attempt)
     return result
-
 
 
 def _request_from_record(record) -> graph.RedirectRequest:

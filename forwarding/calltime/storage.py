@@ -1,10 +1,18 @@
-"""Every hand-written SQL statement of the Graph bot's hot path, and the two helpers they
+"""Every hand-written SQL statement of the Graph bot's hot path, and the helpers they
 stand on: model instances from one SELECT over several tables, and an INSERT that does
 nothing when the row exists.
 
-Three statements per call: the new call's INSERT (which also finds the called person),
-the redirect's SELECT of call, org (with its provider connection, for the token), person
-and settings, and each follow-up's UPDATE.
+On PostgreSQL a call costs the web process these statements: the new call's INSERT,
+which also finds the called person and, from the row it inserted, reads everything the
+redirect needs (org with its provider connection, person, settings, the caller: one
+`WITH ... INSERT ... RETURNING` whose answer goes to this process's redirect thread);
+the claim UPDATE with the decision; the outcome UPDATE with its audit row (one `WITH ...
+UPDATE ... RETURNING` feeding an `INSERT ... SELECT`: no BEGIN/COMMIT round trips); and
+each follow-up's UPDATE. Plus the directory's lookup when the call rings a colleague,
+and the caller rules when the person has some. A redirect that starts from the id alone
+(the calls queue's worker: overflow, retry, recovery) reads the same row with one SELECT.
+On SQLite (the demo), which has no data-modifying WITH, the INSERT returns the id and
+the outcome and its audit row are two statements in a transaction.
 Django compiles a four-table select_related query in about 1.4 ms of CPU and a 29-column
 INSERT in about 1 ms, and Graph's deadline is shared by every call ringing at once (see
 bench/graph_latency.py). The column lists and converters come from the models' own
