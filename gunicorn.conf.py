@@ -39,4 +39,3 @@ threads = int(os.environ.get("WEB_THREADS", 6))
 graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", 10))
 # Browsers keep their connection between a page and its static files.
 keepalive = 5
-reuse_port = os.environ.get("WEB_REUSE_PORT", "1") == "1"
