@@ -79,16 +79,24 @@ def _stored_forms(key: str, region: str) -> set[str]:
     return forms
 
 
-def _condition(keys: set, region: str) -> Q:
-    """People whose stored lines equal one of `keys` in their stored form: an OR over the
-    three indexed columns."""
+def _plain_forms(keys: set, region: str) -> list[str]:
+    """Every stored form of the keys that are not SIP URIs, sorted."""
     plain = set()
     for key in keys:
         if not key.startswith("sip:"):
             plain |= _stored_forms(key, region)
-    condition = Q(sip_key__in=sorted(keys))  # also a number typed into the SIP column
+    return sorted(plain)
+
+
+def _condition(keys: set, region: str) -> Q:
+    """People whose stored lines equal one of `keys` in their stored form: an OR over the
+    three indexed columns."""
+    return _lookup(sorted(keys), _plain_forms(keys, region))
+
+
+def _lookup(keys: list, plain: list) -> Q:
+    condition = Q(sip_key__in=keys)  # also a number typed into the SIP column
     if plain:
-        plain = sorted(plain)
         condition |= Q(phone_number__in=plain) | Q(extension__in=plain)
     return condition
 
@@ -131,11 +139,8 @@ def _targeted_sql(keys: int, forms: int, using: str):
     colleague, and the ORM compiled it in about a millisecond of CPU per call."""
     sip = [_key_mark("k", n) for n in range(keys)]
     plain = [_key_mark("f", n) for n in range(forms)]
-    condition = Q(sip_key__in=sip)
-    if plain:
-        condition |= Q(phone_number__in=plain) | Q(extension__in=plain)
     people = (Person.objects.using(using).filter(org_id=_ORG_MARK)
-              .alias(sip_key=sip_line_key()).filter(condition)
+              .alias(sip_key=sip_line_key()).filter(_lookup(sip, plain))
               .order_by(*PERSON_ORDER).values_list(*_BEHIND_FIELDS))
     sql, params = people.query.sql_with_params()
     marks = {_ORG_MARK: ("org", 0), **{m: ("k", n) for n, m in enumerate(sip)},
@@ -149,12 +154,7 @@ def _targeted_sql(keys: int, forms: int, using: str):
 def _targeted(org_id: int, keys: set, region: str, using: str = "default") -> list:
     """The people of the org who may be behind `keys`, in PERSON_ORDER (PostgreSQL): the
     same query as _candidates, without compiling it each time."""
-    sip = sorted(keys)
-    plain = set()
-    for key in keys:
-        if not key.startswith("sip:"):
-            plain |= _stored_forms(key, region)
-    plain = sorted(plain)
+    sip, plain = sorted(keys), _plain_forms(keys, region)
     sql, places, constants = _targeted_sql(len(sip), len(plain), using)
     values = {"org": [org_id], "k": sip, "f": plain}
     params = [constant if place is None else values[place[0]][place[1]]

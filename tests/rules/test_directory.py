@@ -79,6 +79,23 @@ def test_people_behind_answers_like_the_loop_checks_index():
 
 
 @pytest.mark.django_db
+def test_the_lookup_compiled_once_per_shape_answers_each_org_and_key_alike():
+    # The Graph bot's lookup is compiled once per number of keys and stored forms, then
+    # run with each call's values: another org or other keys of the same shape must get
+    # their own answer, never the first call's.
+    first, second = org_of_awkward_lines(), org_of_awkward_lines()
+    for org in (first, second, first):
+        for destinations in (DESTINATIONS, ["+12025550101"], ["+12025550102"], ["4001"],
+                             ["sip:dan@acme.example"], ["sip:eve@acme.example"]):
+            expected = full_normalisation(org)
+            found = directory.people_behind(org, destinations)
+            assert {d: p.id for d, p in found.items()} == {
+                d: expected[destination_key(d)] for d in destinations
+                if destination_key(d) in expected}
+            assert all(p.provider_person_id.endswith(f"-{org.pk}") for p in found.values())
+
+
+@pytest.mark.django_db
 def test_no_destination_no_query():
     org = make_org("webex")
     with CaptureQueriesContext(connection) as captured:
