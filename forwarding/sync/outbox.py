@@ -33,7 +33,9 @@ def is_pushed(settings: ForwardingSettings) -> bool:
     return settings.person.org.capabilities.delivery == "push"
 
 
-def request_push(settings: ForwardingSettings, *, queue="interactive", debounce=True):
+def request_push(settings: ForwardingSettings, *, queue="interactive", debounce=True,
+                 delay: float | None = None):
+    """`delay`: seconds before the earliest slot (default: DEBOUNCE when debouncing)."""
     if not is_pushed(settings):
         # Graph and Lync take the rules at call time or from the manifest: nothing to push.
         ForwardingSettings.objects.filter(pk=settings.pk).update(
@@ -48,7 +50,8 @@ def request_push(settings: ForwardingSettings, *, queue="interactive", debounce=
         ForwardingSettings.objects.filter(pk=settings.pk).update(sync_attempts=0,
                                                                  last_error="")
         return
-    delay = DEBOUNCE.total_seconds() if debounce else 0.0
+    if delay is None:
+        delay = DEBOUNCE.total_seconds() if debounce else 0.0
     # Reserve the org's rate-limit slot now, so the push runs once, at its slot, instead
     # of waking up only to learn when to come back.
     wait, reserved = _reserve_slot(settings.person.org, not_before=delay)
@@ -68,9 +71,12 @@ def request_push(settings: ForwardingSettings, *, queue="interactive", debounce=
                                                slot_reserved=reserved))
 
 
-def on_settings_changed(sender=None, *, settings, queue="interactive", **kwargs):
-    """Receiver of forwarding.rules.signals.settings_changed (connected in apps.py)."""
-    request_push(settings, queue=queue)
+def on_settings_changed(sender=None, *, settings, queue="interactive", push_delay=None,
+                        **kwargs):
+    """Receiver of forwarding.rules.signals.settings_changed (connected in apps.py).
+    `push_delay` 0 (a bulk job's rows: one change per person, no quick second edit to
+    wait for) reserves the org's earliest free slot instead of one DEBOUNCE away."""
+    request_push(settings, queue=queue, delay=push_delay)
 
 
 def _reserve_slot(org, *, not_before):
