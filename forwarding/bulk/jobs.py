@@ -35,6 +35,7 @@ from forwarding.bulk.selectors import job_progress, undo_changes
 from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings
 from forwarding.rules import batch, services
 from portal import access, audit
+from portal.rowsets import update_rows
 
 log = logging.getLogger(__name__)
 
@@ -298,8 +299,8 @@ def _apply_many(rows, actor) -> None:
         row.written = {name: after[name] for name in row.changes if name in after}
     for row in rows:
         row.finished_at = now
-    BulkJobRow.objects.bulk_update(rows, ["status", "errors", "finished_at", "new_version",
-                                          "previous", "written"])
+    update_rows(BulkJobRow, rows, ["status", "errors", "finished_at", "new_version",
+                                   "previous", "written"])
 
 
 def apply_row(*, row_id, actor: audit.Actor) -> bool:

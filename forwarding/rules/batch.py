@@ -12,9 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from forwarding.models import ForwardingSettings
-from forwarding.rules import services, validation
+from forwarding.rules import emails, services, signals, validation
 from forwarding.rules.directory import LineIndex
 from portal import audit
+from portal.rowsets import update_rows
 
 
 @dataclass
@@ -53,9 +54,10 @@ def forwarding_update_many(*, items: list[Item], actor: audit.Actor, push_queue=
     transaction, set-based: their settings rows locked with one SELECT ... FOR UPDATE,
     one LineIndex shared by every row's loop check (told about each row as it is
     accepted, so two rows that loop together are found), one UPDATE for the rows, one
-    INSERT for the audit rows (audit.record_many, announced events included). Each push
-    is requested without the debounce and goes out once the transaction commits; each
-    person's email likewise. A refused item changes nothing and the others go on;
+    INSERT for the audit rows (audit.record_many, announced events included), one
+    settings_changed_many for the pushes (slots reserved together, without the debounce,
+    each push enqueued when the transaction commits); each person's email as a single
+    change sends it. A refused item changes nothing and the others go on;
     outcomes are in the order of `items`."""
     now = now or timezone.now()
     if not items:
@@ -65,6 +67,10 @@ def forwarding_update_many(*, items: list[Item], actor: audit.Actor, push_queue=
     outcomes, saved = [], []
     with transaction.atomic():
         locked = _lock_many([item.person for item in items])
+        # Every row's own lines in one query: the index must know each person before it
+        # is told about their new edges (note_saved), and the loop checks look them up.
+        index.resolve(set().union(*(validation.line_keys(item.person, region=index.region)
+                                    for item in items)))
         for item in items:
             settings = locked[item.person.id]
             outcome = Outcome(settings=settings, before=services.snapshot(settings))
@@ -74,13 +80,14 @@ def forwarding_update_many(*, items: list[Item], actor: audit.Actor, push_queue=
                 continue
             expected = item.expected_version
             if expected is not None and expected != settings.version:
-                outcome.errors = {"version": [services.StaleVersion(settings.version).message]}
+                outcome.errors = {"version": [
+                    services.StaleVersion(settings.version).message]}
                 continue
             try:
-                prepared = services.prepare_change(settings=settings, person=item.person,
-                                    changes=dict(item.changes), caller_rules=None,
-                                    actor=actor, now=now, confirm_loops=confirm_loops,
-                                    line_index=index)
+                prepared = services.prepare_change(
+                    settings=settings, person=item.person, changes=dict(item.changes),
+                    caller_rules=None, actor=actor, now=now, confirm_loops=confirm_loops,
+                    line_index=index)
             except ValidationError as exc:
                 outcome.errors = _errors_of(exc)
                 continue
@@ -88,23 +95,29 @@ def forwarding_update_many(*, items: list[Item], actor: audit.Actor, push_queue=
                 continue
             outcome.changed = True
             # Later rows' loop checks see this row's new edges.
-            index.resolve(validation.line_keys(item.person, region=index.region))
             index.note_saved(item.person.id, {**prepared.current, **prepared.changed})
             saved.append((settings, item.person, prepared))
         if saved:
-            fields = sorted({name for _s, _p, prepared in saved
-                             for name in prepared.update_fields})
-            for settings, _person, _prepared in saved:
-                settings.updated_at = now  # bulk_update does not run auto_now
-            ForwardingSettings.objects.bulk_update([s for s, _p, _x in saved], fields)
-            entries = [services.audit_entry(settings, person, prepared, actor=actor,
-                                    event=services.EVENT_UPDATED)
-                       for settings, person, prepared in saved]
-            audit.record_many(entries)
-            for (settings, person, prepared), entry in zip(saved, entries, strict=True):
-                services.after_save(settings, person, prepared, entry, actor=actor,
-                          push_queue=push_queue, push_delay=0.0)
+            _save(saved, actor=actor, now=now, push_queue=push_queue)
     return outcomes
+
+
+def _save(saved, *, actor, now, push_queue) -> None:
+    rows = [settings for settings, _person, _prepared in saved]
+    fields = sorted({name for _s, _p, prepared in saved for name in prepared.update_fields})
+    for settings in rows:
+        settings.updated_at = now  # a many-row UPDATE does not run auto_now
+    update_rows(ForwardingSettings, rows, fields)
+    entries = [services.audit_entry(settings, person, prepared, actor=actor,
+                                    event=services.EVENT_UPDATED)
+               for settings, person, prepared in saved]
+    audit.record_many(entries)
+    # The pushes: slots reserved for the chunk at once, enqueued when it commits.
+    signals.settings_changed_many.send(sender=ForwardingSettings, rows=rows,
+                                       queue=push_queue, push_delay=0.0)
+    for (_settings, person, prepared), entry in zip(saved, entries, strict=True):
+        emails.schedule_change_notice(person=person, actor=actor, old=prepared.old,
+                                      new=entry["new"], event=entry["event"])
 
 
 def _lock_many(people) -> dict:

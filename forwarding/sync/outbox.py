@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from forwarding.models import ForwardingSettings, SyncStatus
 from forwarding.sync import ratelimit
+from portal.rowsets import update_rows
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,61 @@ def on_settings_changed(sender=None, *, settings, queue="interactive", push_dela
     `push_delay` 0 (a bulk job's rows: one change per person, no quick second edit to
     wait for) reserves the org's earliest free slot instead of one DEBOUNCE away."""
     request_push(settings, queue=queue, delay=push_delay)
+
+
+def request_push_many(rows: list[ForwardingSettings], *, queue="bulk", delay=0.0):
+    """`request_push` (without the debounce's coalescing delay, `delay` before the first
+    slot) for many rows of one org saved together: the org's slots reserved with one
+    call, the rows marked with one UPDATE, each push enqueued at its slot once the
+    transaction commits."""
+    if not rows:
+        return
+    if not is_pushed(rows[0]):
+        for row in rows:
+            request_push(row, queue=queue, delay=delay)
+        return
+    now = timezone.now()
+    waiting, due = [], []
+    for row in rows:
+        if row.sync_status == SyncStatus.PENDING and row.next_attempt_at \
+                and row.next_attempt_at > now:
+            waiting.append(row)  # its scheduled push sends this version: coalesce
+        else:
+            due.append(row)
+    if waiting:
+        ForwardingSettings.objects.filter(pk__in=[r.pk for r in waiting]).update(
+            sync_attempts=0, last_error="")
+    if not due:
+        return
+    waits, reserved = _reserve_slots(rows[0].person.org, len(due), not_before=delay)
+    for row, wait in zip(due, waits, strict=True):
+        row.sync_attempts, row.last_error = 0, ""
+        row.next_attempt_at = now + timedelta(seconds=wait)
+        if row.sync_status != SyncStatus.PUSHING:
+            row.sync_status = SyncStatus.PENDING
+    update_rows(ForwardingSettings, due,
+                ["sync_attempts", "next_attempt_at", "last_error", "sync_status"])
+    pushes = [(row.id, wait) for row, wait in zip(due, waits, strict=True)
+              if wait <= MAX_COUNTDOWN]  # longer waits: the sweeper enqueues them when due
+
+    def enqueue_all():
+        for settings_id, wait in pushes:
+            enqueue_push(settings_id, queue=queue, countdown=wait, slot_reserved=reserved)
+
+    transaction.on_commit(enqueue_all)
+
+
+def on_settings_changed_many(sender=None, *, rows, queue="bulk", push_delay=0.0, **kwargs):
+    """Receiver of forwarding.rules.signals.settings_changed_many (connected in apps.py)."""
+    request_push_many(list(rows), queue=queue, delay=push_delay or 0.0)
+
+
+def _reserve_slots(org, count, *, not_before):
+    try:
+        return ratelimit.reserve_many(org, count, not_before=not_before)
+    except Exception as exc:  # Redis down: each push reserves its slot when it runs
+        log.warning("could not reserve push slots for org %s (%s)", org.pk, exc)
+        return [not_before] * count, False
 
 
 def _reserve_slot(org, *, not_before):

@@ -29,9 +29,11 @@ if paused > now then
 end
 local interval = tonumber(ARGV[1])
 local earliest = now + tonumber(ARGV[2] or '0')
+local count = tonumber(ARGV[3] or '1')
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < earliest then tat = earliest end
-redis.call('SET', KEYS[1], tat + interval, 'PX', math.floor(tat + interval - now + 60000))
+local last = tat + interval * count
+redis.call('SET', KEYS[1], last, 'PX', math.floor(last - now + 60000))
 return tat - now
 """
 
@@ -75,6 +77,24 @@ def reserve(org, rate_per_second=None, not_before=0.0) -> tuple[float, bool]:
     return abs(ms) / 1000, ms >= 0
 
 
+def reserve_many(org, count: int, rate_per_second=None,
+                 not_before=0.0) -> tuple[list[float], bool]:
+    """`reserve` for `count` pushes at once (a bulk job's chunk): their waits, one slot
+    apart, and whether they are reserved (False: the org is paused, every wait is the
+    pause's remainder and each push reserves again when it runs)."""
+    rate = max(1, rate_per_second or org.rate_limit_per_second or 1)
+    interval_ms = 1000.0 / rate
+    if settings.REDIS_URL:
+        _client, reserve_script, _pause = _redis()
+        ms = float(reserve_script(keys=_keys(org.id),
+                                  args=[interval_ms, max(0.0, not_before) * 1000, count]))
+    else:
+        ms = _reserve_in_db(org.id, interval_ms, max(0.0, not_before) * 1000, count)
+    if ms < 0:
+        return [-ms / 1000] * count, False
+    return [(ms + n * interval_ms) / 1000 for n in range(count)], True
+
+
 def paused_for(org) -> float:
     """Seconds left of a 429 pause of `org` (0 when not paused)."""
     if settings.REDIS_URL:
@@ -99,7 +119,7 @@ def pause(org, seconds: float) -> None:
     _pause_in_db(org.id, ms)
 
 
-def _reserve_in_db(org_id, interval_ms, not_before_ms=0.0):
+def _reserve_in_db(org_id, interval_ms, not_before_ms=0.0, count=1):
     now = time.time() * 1000
     with transaction.atomic():
         org = Organization.objects.select_for_update().only(
@@ -107,7 +127,7 @@ def _reserve_in_db(org_id, interval_ms, not_before_ms=0.0):
         if org.push_paused_until_ms > now:
             return -(org.push_paused_until_ms - now)
         tat = max(org.push_tat_ms, now + not_before_ms)
-        org.push_tat_ms = tat + interval_ms
+        org.push_tat_ms = tat + interval_ms * count
         org.save(update_fields=["push_tat_ms"])
         return tat - now
 
