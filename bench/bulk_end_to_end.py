@@ -68,6 +68,8 @@ def main():
     parser.add_argument("--kind", choices=("edit", "csv"), default="edit")
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--concurrency", type=int, default=4, help="pool size per worker")
+    parser.add_argument("--timeline", action="store_true",
+                        help="also print the provider's requests per second")
     args = parser.parse_args()
 
     os.environ.update({"DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
@@ -175,6 +177,13 @@ def main():
         print(f"idle slots' time (gaps > 2 slots) {idle:5.2f} s")
         print(f"rows applied                  {applied:8d} / {args.people}")
         print(f"converged                     {converged:8d} / {args.people}")
+        if args.timeline and log:
+            per_second = {}
+            for r in log:
+                second = int(r["start"] - started_wall)
+                per_second[second] = per_second.get(second, 0) + 1
+            print("requests per second from apply:",
+                  " ".join(f"{per_second.get(n, 0)}" for n in range(max(per_second) + 1)))
     finally:
         for worker in workers:
             worker.stop()

@@ -45,8 +45,11 @@ EVENT_JOB_STOPPED = audit.Event.BULK_JOB_STOPPED
 QUEUE = "bulk"
 # Queued by name (forwarding.bulk.tasks registers it): this module never imports tasks.
 APPLY_TASK = "forwarding.bulk_apply"
-# Rows saved per transaction: a chunk's pushes start when it commits.
+# Rows saved per transaction: a chunk's pushes start when it commits. A job's first
+# chunks are smaller (FIRST_CHUNK, doubling up to CHUNK_SIZE), so its first pushes go out
+# after a few rows are saved instead of a whole chunk.
 CHUNK_SIZE = 200
+FIRST_CHUNK = 25
 INSERT_BATCH = 2000  # job rows stored per INSERT
 # A task hands what is left to a new task after this long, well inside the task time
 # limit (a slow provider check or a big org must not get a chunk killed mid-way).
@@ -199,19 +202,22 @@ def _chunks(job, row_ids):
     """The chunks to apply: of `row_ids` in their order, or (None) of the job's pending
     rows in line order, read a chunk at a time after the last one seen (rows another task
     holds are passed over, not waited for)."""
+    size = FIRST_CHUNK
     if row_ids is not None:
-        for start in range(0, len(row_ids), CHUNK_SIZE):
-            yield list(row_ids[start:start + CHUNK_SIZE])
+        start = 0
+        while start < len(row_ids):
+            yield list(row_ids[start:start + size])
+            start, size = start + size, min(CHUNK_SIZE, size * 2)
         return
     after = None
     while True:
         query = BulkJobRow.objects.filter(job_id=job.pk, status=BulkJobRow.PENDING)
         if after is not None:
             query = query.filter(Q(line__gt=after[0]) | Q(line=after[0], id__gt=after[1]))
-        chunk = list(query.order_by("line", "id").values_list("line", "id")[:CHUNK_SIZE])
+        chunk = list(query.order_by("line", "id").values_list("line", "id")[:size])
         if not chunk:
             return
-        after = chunk[-1]
+        after, size = chunk[-1], min(CHUNK_SIZE, size * 2)
         yield [row_id for _line, row_id in chunk]
 
 
@@ -225,7 +231,8 @@ def apply_rows(*, job_id, row_ids=None, budget=TASK_BUDGET_SECONDS) -> int:
     actor = job_actor(job)
     started = time.monotonic()
     done = 0
-    for position, chunk in enumerate(_chunks(job, row_ids)):
+    position = 0  # rows of `row_ids` handled so far
+    for chunk in _chunks(job, row_ids):
         # Before every chunk, not once per task: a revocation between two chunks must
         # stop the next one, whatever road the access was lost by (a service, Django
         # admin). A revocation during a chunk waits for it (job_stop locks its rows).
@@ -235,10 +242,11 @@ def apply_rows(*, job_id, row_ids=None, budget=TASK_BUDGET_SECONDS) -> int:
                      actor=audit.Actor.system("bulk job access check"))
             return done
         if time.monotonic() - started > budget:
-            rest = None if row_ids is None else list(row_ids[position * CHUNK_SIZE:])
+            rest = None if row_ids is None else list(row_ids[position:])
             current_app.send_task(APPLY_TASK, args=[job.pk, rest], queue=QUEUE, retry=False)
             break
         done += apply_chunk(job=job, row_ids=chunk, actor=actor)
+        position += len(chunk)
     finish_if_done(job)
     return done
 
