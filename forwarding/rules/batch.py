@@ -128,9 +128,8 @@ def _lock_many(people) -> dict:
              .prefetch_related("caller_rules").order_by("pk"))
     locked = {row.person_id: row for row in query.filter(person_id__in=by_id)}
     missing = [person for pid, person in by_id.items() if pid not in locked]
-    for person in missing:
-        services.settings_for(person)
     if missing:
+        services.create_missing_settings(missing)
         locked.update({row.person_id: row for row in
                        query.filter(person_id__in=[p.id for p in missing])})
     for person_id, row in locked.items():

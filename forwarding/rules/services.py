@@ -96,11 +96,21 @@ def settings_for(person) -> ForwardingSettings:
     expressed no wish yet, and pushing "everything off" would wipe what the person set in
     the provider's own console."""
     settings, created = ForwardingSettings.objects.get_or_create(
-        person=person,
-        defaults={"version": 1, "synced_version": 1, "sync_status": _initial_status(person)},
-    )
+        person=person, defaults=_initial_values(person))
     settings.person = person  # spares a query in the outbox and pages
     return settings
+
+
+def _initial_values(person) -> dict:
+    return {"version": 1, "synced_version": 1, "sync_status": _initial_status(person)}
+
+
+def create_missing_settings(people) -> None:
+    """`settings_for` for many people at once: the missing rows inserted with one query
+    (a row created meanwhile by someone else is kept as it is)."""
+    ForwardingSettings.objects.bulk_create(
+        [ForwardingSettings(person=person, **_initial_values(person)) for person in people],
+        ignore_conflicts=True)
 
 
 def _initial_status(person):
