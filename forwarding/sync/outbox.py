@@ -143,11 +143,15 @@ def _reserve_slot(org, *, not_before):
         return not_before, False
 
 
-def enqueue_push(settings_id, *, queue="interactive", countdown=None, slot_reserved=False):
+def enqueue_push(settings_id, *, queue="interactive", countdown=None, slot_reserved=False,
+                 admitted=False):
     """Best effort: a broker failure is logged, never raised; the sweeper catches up."""
+    kwargs = {"slot_reserved": slot_reserved, "queue": queue}
+    if admitted:
+        kwargs["admitted"] = True
     try:
         current_app.send_task(
-            PUSH_TASK, args=[settings_id], kwargs={"slot_reserved": slot_reserved, "queue": queue},
+            PUSH_TASK, args=[settings_id], kwargs=kwargs,
             queue=queue, countdown=countdown or None, retry=False,
         )
     except Exception as exc:  # the broker may be down; the change is safe in the database
