@@ -1,16 +1,22 @@
 """Bulk jobs: a CSV import or a bulk edit from the people list, and the undo of either.
 
 A job is created from a plan (forwarding.bulk.selectors.plan: the dry run) with one row
-per person; Celery tasks on the `bulk` queue then apply the pending rows in chunks, each
-row in its own transaction through `services.forwarding_update` (same validation, version
-bump, audit row and push request as a page, the push going to the bulk queue). A row
-that fails is recorded with its reasons and the others go on. Each applied row keeps the
-full snapshot from before, which is what undo brings back, as a new audited change.
+per person; one Celery task on the `bulk` queue then applies the pending rows in order, a
+chunk per transaction through `batch.forwarding_update_many` (the same validation, version
+bump, audit row, announced event, push request and email as a page's save, paid per chunk:
+one locking SELECT, one UPDATE, one audit INSERT, the chunk's push slots reserved at once).
+Each chunk's pushes (bulk queue, no debounce) start when it commits, while the next chunk
+is saved; the first chunks are small so the first pushes start at once. A row that fails
+is recorded with its reasons and the others go on; a chunk that fails as a whole is
+applied row by row (`apply_row`, through `services.forwarding_update`). Each applied row
+keeps the full snapshot from before, which is what undo brings back, as a new audited
+change.
 
 A job runs only while its creator may still act on the org the way they started it
-(`access.still_reaches`): the apply loop checks before every row, and a revoked delegation
-or a removed admin stops the job at once (`job_stop`, called by forwarding.bulk.revocation in
-the revoking transaction). A stopped job keeps its applied rows, so it can be undone.
+(`access.still_reaches`): the apply loop checks before every chunk, and a revoked
+delegation or a removed admin stops the job at once (`job_stop`, called by
+forwarding.bulk.revocation in the revoking transaction, waits for a chunk being applied).
+A stopped job keeps its applied rows, so it can be undone.
 
 Event codes written here: bulk.job_created, bulk.job_finished, bulk.job_stopped (the
 changes themselves are forwarding.updated rows whose correlation_id is the job's).
