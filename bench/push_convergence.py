@@ -20,6 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 DB = "portal_bench"
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB}")
+# The database dropped and created is the one BENCH_DATABASE_URL names (not always DB).
+DB_NAME = DATABASE_URL.rsplit("/", 1)[1]
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 
@@ -41,8 +43,8 @@ def main():
     import psycopg
 
     admin = psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True)
-    admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-    admin.execute(f"CREATE DATABASE {DB}")
+    admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+    admin.execute(f"CREATE DATABASE {DB_NAME}")
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
 
     import django

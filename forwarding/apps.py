@@ -9,7 +9,7 @@ class ForwardingConfig(AppConfig):
     def ready(self):
         from forwarding.bulk import revocation
         from forwarding.calltime import directory_cache, webhook_orgs
-        from forwarding.rules.signals import settings_changed
+        from forwarding.rules.signals import settings_changed, settings_changed_many
         from forwarding.sync import delivery, outbox
         from portal.models import Organization, Person, ProviderConnection
         from portal.signals import access_withdrawn, connection_restored
@@ -32,6 +32,8 @@ class ForwardingConfig(AppConfig):
         # A saved version of someone's settings is delivered by the push pipeline.
         settings_changed.connect(outbox.on_settings_changed,
                                  dispatch_uid="forwarding_outbox")
+        settings_changed_many.connect(outbox.on_settings_changed_many,
+                                      dispatch_uid="forwarding_outbox_many")
         # A connection that works again lets the pushes that waited for it go.
         connection_restored.connect(delivery.on_connection_restored,
                                     dispatch_uid="forwarding_connection_restored")

@@ -113,14 +113,32 @@ class Actor:
         )
 
 
+def _row(*, event, actor, org=None, person=None, old=None, new=None, data=None) -> AuditEvent:
+    event = Event(event)  # ValueError for a code missing from the registry
+    return AuditEvent(**_columns(event, actor, org, person, old, new, data))
+
+
 def record(*, event, actor, org=None, person=None, old=None, new=None, data=None):
     """Write the audit row; for an announced code, also the outgoing event and its
     deliveries to the org's endpoints, in the caller's transaction (portal.events)."""
-    event = Event(event)  # ValueError for a code missing from the registry
-    row = AuditEvent.objects.create(**_columns(event, actor, org, person, old, new, data))
-    if event in ANNOUNCED and row.org_id is not None:
-        outbox.announce(row, label=event.label)
+    row = _row(event=event, actor=actor, org=org, person=person, old=old, new=new, data=data)
+    row.save()
+    if row.event in ANNOUNCED and row.org_id is not None:
+        outbox.announce(row, label=Event(row.event).label)
     return row
+
+
+def record_many(entries: list[dict]) -> list[AuditEvent]:
+    """`record` for many rows (each a dict of record's keyword arguments) with one INSERT,
+    and one more per table for the announced ones (their outgoing events and deliveries,
+    portal.events.outbox.announce_many); same rows, same promises, in the caller's
+    transaction. Every code is checked before anything is written."""
+    rows = [_row(**entry) for entry in entries]
+    AuditEvent.objects.bulk_create(rows)
+    announced = [row for row in rows if row.event in ANNOUNCED and row.org_id is not None]
+    if announced:
+        outbox.announce_many(announced, label_of=event_label)
+    return rows
 
 
 def row_values(*, event, actor, org=None, person=None, old=None, new=None, data=None) -> dict:

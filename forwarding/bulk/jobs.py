@@ -1,16 +1,22 @@
 """Bulk jobs: a CSV import or a bulk edit from the people list, and the undo of either.
 
 A job is created from a plan (forwarding.bulk.selectors.plan: the dry run) with one row
-per person; Celery tasks on the `bulk` queue then apply the pending rows in chunks, each
-row in its own transaction through `services.forwarding_update` (same validation, version
-bump, audit row and push request as a page, the push going to the bulk queue). A row
-that fails is recorded with its reasons and the others go on. Each applied row keeps the
-full snapshot from before, which is what undo brings back, as a new audited change.
+per person; one Celery task on the `bulk` queue then applies the pending rows in order, a
+chunk per transaction through `batch.forwarding_update_many` (the same validation, version
+bump, audit row, announced event, push request and email as a page's save, paid per chunk:
+one locking SELECT, one UPDATE, one audit INSERT, the chunk's push slots reserved at once).
+Each chunk's pushes (bulk queue, no debounce) start when it commits, while the next chunk
+is saved; the first chunks are small so the first pushes start at once. A row that fails
+is recorded with its reasons and the others go on; a chunk that fails as a whole is
+applied row by row (`apply_row`, through `services.forwarding_update`). Each applied row
+keeps the full snapshot from before, which is what undo brings back, as a new audited
+change.
 
 A job runs only while its creator may still act on the org the way they started it
-(`access.still_reaches`): the apply loop checks before every row, and a revoked delegation
-or a removed admin stops the job at once (`job_stop`, called by forwarding.bulk.revocation in
-the revoking transaction). A stopped job keeps its applied rows, so it can be undone.
+(`access.still_reaches`): the apply loop checks before every chunk, and a revoked
+delegation or a removed admin stops the job at once (`job_stop`, called by
+forwarding.bulk.revocation in the revoking transaction, waits for a chunk being applied).
+A stopped job keeps its applied rows, so it can be undone.
 
 Event codes written here: bulk.job_created, bulk.job_finished, bulk.job_stopped (the
 changes themselves are forwarding.updated rows whose correlation_id is the job's).
@@ -25,15 +31,18 @@ from datetime import timedelta
 from itertools import islice
 
 from celery import current_app
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from forwarding.bulk.selectors import job_progress, undo_changes
 from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings
-from forwarding.rules import services
+from forwarding.rules import batch, services
 from portal import access, audit
+from portal.rowsets import update_rows
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +52,11 @@ EVENT_JOB_STOPPED = audit.Event.BULK_JOB_STOPPED
 QUEUE = "bulk"
 # Queued by name (forwarding.bulk.tasks registers it): this module never imports tasks.
 APPLY_TASK = "forwarding.bulk_apply"
-CHUNK_SIZE = 100
+# Rows saved per transaction: a chunk's pushes start when it commits. A job's first
+# chunks are smaller (FIRST_CHUNK, doubling up to CHUNK_SIZE), so its first pushes go out
+# after a few rows are saved instead of a whole chunk.
+CHUNK_SIZE = 200
+FIRST_CHUNK = 25
 INSERT_BATCH = 2000  # job rows stored per INSERT
 # A task hands what is left to a new task after this long, well inside the task time
 # limit (a slow provider check or a big org must not get a chunk killed mid-way).
@@ -170,19 +183,20 @@ def job_undo(*, job: BulkJob, actor: audit.Actor) -> BulkJob:
 
 
 def enqueue_pending(job_id, *, countdown=None) -> int:
-    """Enqueue the job's pending rows in chunks. Best effort: with the broker down the
-    rows stay pending and `job_resume` (the job page's button) enqueues them again."""
-    ids = list(BulkJobRow.objects.filter(job_id=job_id, status=BulkJobRow.PENDING)
-               .order_by("line", "id").values_list("id", flat=True))
-    for start in range(0, len(ids), CHUNK_SIZE):
-        chunk = ids[start:start + CHUNK_SIZE]
-        try:
-            current_app.send_task(APPLY_TASK, args=[job_id, chunk], queue=QUEUE, retry=False,
-                                  countdown=countdown)
-        except Exception as exc:  # the broker may be down; the rows are safe
-            log.warning("could not enqueue rows of bulk job %s (%s)", job_id, exc)
-            return start
-    return len(ids)
+    """Enqueue the job's pending rows: one task that applies them all, in order, a chunk
+    per transaction (one task at a time, so a job's saving never takes every worker from
+    the pushes it starts). Best effort: with the broker down the rows stay pending and
+    `job_resume` (the job page's button) enqueues them again. Returns the pending rows."""
+    pending = BulkJobRow.objects.filter(job_id=job_id, status=BulkJobRow.PENDING).count()
+    if not pending:
+        return 0
+    try:
+        current_app.send_task(APPLY_TASK, args=[job_id, None], queue=QUEUE, retry=False,
+                              countdown=countdown)
+    except Exception as exc:  # the broker may be down; the rows are safe
+        log.warning("could not enqueue rows of bulk job %s (%s)", job_id, exc)
+        return 0
+    return pending
 
 
 def job_resume(*, job: BulkJob) -> int:
@@ -191,36 +205,127 @@ def job_resume(*, job: BulkJob) -> int:
     return enqueue_pending(job.pk)
 
 
-def apply_rows(*, job_id, row_ids, budget=TASK_BUDGET_SECONDS) -> int:
-    """Apply these pending rows of the job, in order; returns how many this call
-    applied. Rows done already (a redelivered task) are skipped."""
+def _chunks(job, row_ids):
+    """The chunks to apply: of `row_ids` in their order, or (None) of the job's pending
+    rows in line order, read a chunk at a time after the last one seen (rows another task
+    holds are passed over, not waited for)."""
+    size = FIRST_CHUNK
+    if row_ids is not None:
+        start = 0
+        while start < len(row_ids):
+            yield list(row_ids[start:start + size])
+            start, size = start + size, min(CHUNK_SIZE, size * 2)
+        return
+    after = None
+    while True:
+        query = BulkJobRow.objects.filter(job_id=job.pk, status=BulkJobRow.PENDING)
+        if after is not None:
+            query = query.filter(Q(line__gt=after[0]) | Q(line=after[0], id__gt=after[1]))
+        chunk = list(query.order_by("line", "id").values_list("line", "id")[:size])
+        if not chunk:
+            return
+        after, size = chunk[-1], min(CHUNK_SIZE, size * 2)
+        yield [row_id for _line, row_id in chunk]
+
+
+def apply_rows(*, job_id, row_ids=None, budget=TASK_BUDGET_SECONDS) -> int:
+    """Apply these pending rows of the job (None: all its pending rows), in order, a
+    chunk per transaction; returns how many this call applied. Rows done already (a
+    redelivered task) are skipped."""
     job = BulkJob.objects.select_related("org", "created_by", "via_partner").get(pk=job_id)
     BulkJob.objects.filter(pk=job.pk, status=BulkJob.QUEUED).update(
         status=BulkJob.RUNNING, started_at=timezone.now())
     actor = job_actor(job)
     started = time.monotonic()
+    # Well inside the task's soft time limit too (short in tests), whatever was asked.
+    budget = min(budget, settings.CELERY_TASK_SOFT_TIME_LIMIT / 2)
     done = 0
-    for position, row_id in enumerate(row_ids):
-        # Before every row, not once per task: a revocation between two rows must stop
-        # the next one, whatever road the access was lost by (a service, Django admin).
+    position = 0  # rows of `row_ids` handled so far
+    for chunk in _chunks(job, row_ids):
+        # Before every chunk, not once per task: a revocation between two chunks must
+        # stop the next one, whatever road the access was lost by (a service, Django
+        # admin). A revocation during a chunk waits for it (job_stop locks its rows).
         if not access.still_reaches(job.created_by, job.org, job.via_partner):
             job_stop(job=job, reason=f"{job.created_by_label} no longer has access to "
                                      f"{job.org.name}.",
                      actor=audit.Actor.system("bulk job access check"))
             return done
         if time.monotonic() - started > budget:
-            current_app.send_task(APPLY_TASK, args=[job.pk, list(row_ids[position:])],
-                                  queue=QUEUE, retry=False)
+            rest = None if row_ids is None else list(row_ids[position:])
+            current_app.send_task(APPLY_TASK, args=[job.pk, rest], queue=QUEUE, retry=False)
             break
-        if apply_row(row_id=row_id, actor=actor):
-            done += 1
+        done += apply_chunk(job=job, row_ids=chunk, actor=actor)
+        position += len(chunk)
     finish_if_done(job)
     return done
 
 
+def apply_chunk(*, job, row_ids, actor: audit.Actor) -> int:
+    """The chunk's pending rows in one transaction (forwarding.rules.batch): the changes,
+    their audit rows and push requests, and the rows' outcomes commit together, and the
+    pushes start when it commits, while the next chunk is being saved. Should the chunk
+    fail as a whole, its rows are applied one by one instead. Returns the rows applied."""
+    try:
+        with transaction.atomic():
+            rows = list(BulkJobRow.objects.select_for_update(skip_locked=True, of=("self",))
+                        .select_related("person__org")
+                        .filter(pk__in=row_ids, status=BulkJobRow.PENDING))
+            order = {row_id: n for n, row_id in enumerate(row_ids)}
+            rows.sort(key=lambda row: order[row.pk])
+            _apply_many(rows, actor)
+            return len(rows)
+    except SoftTimeLimitExceeded:
+        raise  # out of time: the rows stay pending (the job page's resume enqueues them)
+    except Exception:  # one broken row must not stop the others: try them one by one
+        log.exception("bulk job %s: a chunk failed; applying its rows one by one", job.pk)
+        return sum(1 for row_id in row_ids if apply_row(row_id=row_id, actor=actor))
+
+
+def _guard_check(row):
+    def check(before):
+        moved = sorted(name for name, value in row.guard.items() if before.get(name) != value)
+        return {name: ["Changed since the bulk job; left as it is."] for name in moved}
+    return check
+
+
+def _apply_many(rows, actor) -> None:
+    now = timezone.now()
+    gone = [row for row in rows if row.person is None]
+    for row in gone:
+        row.status = BulkJobRow.FAILED
+        row.errors = {"non_field_errors": ["This person no longer exists."]}
+    live = [row for row in rows if row.person is not None]
+    # Loops through busy, no answer or offline forwarding were shown as row warnings by
+    # the dry run: applying it confirms them.
+    outcomes = batch.forwarding_update_many(
+        items=[batch.Item(person=row.person, changes=row.changes,
+                          expected_version=row.expected_version,
+                          check=_guard_check(row) if row.guard is not None else None)
+               for row in live],
+        actor=actor, push_queue=QUEUE, confirm_loops=True, now=now)
+    for row, outcome in zip(live, outcomes, strict=True):
+        if outcome.errors:
+            row.status, row.errors = BulkJobRow.FAILED, outcome.errors
+            continue
+        saved = outcome.settings
+        row.new_version = saved.version
+        if not outcome.changed:
+            row.status = BulkJobRow.UNCHANGED
+            continue
+        after = services.snapshot(saved)
+        row.status = BulkJobRow.APPLIED
+        row.previous = outcome.before
+        row.written = {name: after[name] for name in row.changes if name in after}
+    for row in rows:
+        row.finished_at = now
+    update_rows(BulkJobRow, rows, ["status", "errors", "finished_at", "new_version",
+                                   "previous", "written"])
+
+
 def apply_row(*, row_id, actor: audit.Actor) -> bool:
-    """One row in one transaction: the change (with its audit row and push request) and
-    the row's outcome commit together. False when the row was not pending."""
+    """One row in one transaction (the fallback of a chunk that failed): the change (with
+    its audit row and push request) and the row's outcome commit together. False when
+    the row was not pending."""
     try:
         with transaction.atomic():
             row = (BulkJobRow.objects.select_for_update(skip_locked=True, of=("self",))

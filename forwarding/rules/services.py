@@ -10,6 +10,7 @@ forwarding.window_started, forwarding.window_ended.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
@@ -95,11 +96,21 @@ def settings_for(person) -> ForwardingSettings:
     expressed no wish yet, and pushing "everything off" would wipe what the person set in
     the provider's own console."""
     settings, created = ForwardingSettings.objects.get_or_create(
-        person=person,
-        defaults={"version": 1, "synced_version": 1, "sync_status": _initial_status(person)},
-    )
+        person=person, defaults=_initial_values(person))
     settings.person = person  # spares a query in the outbox and pages
     return settings
+
+
+def _initial_values(person) -> dict:
+    return {"version": 1, "synced_version": 1, "sync_status": _initial_status(person)}
+
+
+def create_missing_settings(people) -> None:
+    """`settings_for` for many people at once: the missing rows inserted with one query
+    (a row created meanwhile by someone else is kept as it is)."""
+    ForwardingSettings.objects.bulk_create(
+        [ForwardingSettings(person=person, **_initial_values(person)) for person in people],
+        ignore_conflicts=True)
 
 
 def _initial_status(person):
@@ -148,10 +159,22 @@ def _lock(person, expected_version) -> ForwardingSettings:
     return settings
 
 
-def _apply(*, settings, person, changes, caller_rules, actor, event, data=None, now=None,
-           push_queue="interactive", confirm_loops=False):
-    """Validate and save; returns the settings (version unchanged when nothing changed)."""
-    now = now or timezone.now()
+@dataclass
+class Prepared:
+    """A validated change applied to the (locked) settings object, not saved yet."""
+
+    old: dict  # the snapshot before
+    current: dict  # values() before
+    changed: dict  # the values that change
+    rules: list | None  # the new caller rules, None when unchanged
+    update_fields: list[str]  # the row's fields to save (version and labels included)
+
+
+def prepare_change(*, settings, person, changes, caller_rules, actor, now, confirm_loops=False,
+             line_index=None) -> Prepared | None:
+    """Validate `changes` and set them on `settings` (version bumped); None when nothing
+    changes. Writes nothing: the callers save, one row (`_apply`) or many
+    (`forwarding_update_many`)."""
     caps = selectors.caps_for(person)
     current = values(settings)
     old = snapshot(settings)
@@ -159,9 +182,10 @@ def _apply(*, settings, person, changes, caller_rules, actor, event, data=None, 
     changed, rules = validation.validate_proposal(
         subject=subject_for(person, caps), current=current, changes=changes,
         caller_rules=caller_rules, now=now, confirm_loops=confirm_loops,
+        line_index=line_index,
     )
     if not changed and rules is None:
-        return settings
+        return None
 
     merged = {**current, **changed}
     update_fields = list(changed)
@@ -183,27 +207,51 @@ def _apply(*, settings, person, changes, caller_rules, actor, event, data=None, 
         update_fields.append("push_via_partner")
     settings.version += 1
     settings.updated_by_label = actor.label[:200]
-    settings.save(update_fields=[*update_fields, "version", "updated_by_label", "updated_at"])
+    return Prepared(old=old, current=current, changed=changed, rules=rules,
+                    update_fields=[*update_fields, "version", "updated_by_label",
+                                   "updated_at"])
 
-    if rules is not None:
+
+def audit_entry(settings, person, prepared, *, actor, event, data=None) -> dict:
+    fields_changed = sorted(set(prepared.changed)
+                            | ({"caller_rules"} if prepared.rules is not None else set()))
+    return {"event": event, "actor": actor, "person": person, "old": prepared.old,
+            "new": snapshot(settings),
+            "data": {"changed": fields_changed, "version": settings.version, **(data or {})}}
+
+
+def after_save(settings, person, prepared, entry, *, actor, push_queue, push_delay=None):
+    """After the audit row: ask for the push and queue the person's email."""
+    signals.settings_changed.send(sender=ForwardingSettings, settings=settings,
+                                  queue=push_queue, push_delay=push_delay)
+    emails.schedule_change_notice(person=person, actor=actor, old=prepared.old,
+                                  new=entry["new"], event=entry["event"])
+
+
+def _apply(*, settings, person, changes, caller_rules, actor, event, data=None, now=None,
+           push_queue="interactive", confirm_loops=False):
+    """Validate and save; returns the settings (version unchanged when nothing changed)."""
+    now = now or timezone.now()
+    prepared = prepare_change(settings=settings, person=person, changes=changes,
+                        caller_rules=caller_rules, actor=actor, now=now,
+                        confirm_loops=confirm_loops)
+    if prepared is None:
+        return settings
+    settings.save(update_fields=prepared.update_fields)
+
+    if prepared.rules is not None:
         settings.caller_rules.all().delete()
         CallerRule.objects.bulk_create(
-            CallerRule(settings=settings, position=i, **rule) for i, rule in enumerate(rules)
+            CallerRule(settings=settings, position=i, **rule)
+            for i, rule in enumerate(prepared.rules)
         )
         # Drop the prefetched (old) rules and read the new ones. The row itself is not
         # read back: the object already holds every value just saved.
         settings.refresh_from_db(fields=["caller_rules"])
         prefetch_related_objects([settings], "caller_rules")
-    new = snapshot(settings)
-
-    fields_changed = sorted(set(changed) | ({"caller_rules"} if rules is not None else set()))
-    audit.record(
-        event=event, actor=actor, person=person, old=old, new=new,
-        data={"changed": fields_changed, "version": settings.version, **(data or {})},
-    )
-    signals.settings_changed.send(sender=ForwardingSettings, settings=settings,
-                                  queue=push_queue)
-    emails.schedule_change_notice(person=person, actor=actor, old=old, new=new, event=event)
+    entry = audit_entry(settings, person, prepared, actor=actor, event=event, data=data)
+    audit.record(**entry)
+    after_save(settings, person, prepared, entry, actor=actor, push_queue=push_queue)
     return settings
 
 

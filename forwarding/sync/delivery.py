@@ -175,8 +175,10 @@ def _release(settings_id, token, **fields):
     )
 
 
-def push(settings_id, *, slot_reserved=False, queue="interactive"):
-    """Push the latest desired state of one person, if the provider is behind."""
+def push(settings_id, *, slot_reserved=False, queue="interactive", admitted=False):
+    """Push the latest desired state of one person, if the provider is behind.
+    `slot_reserved`: the push holds its rate slot; `admitted`: and its send was counted
+    (ratelimit.admit) when it was held back."""
     now = timezone.now()
     token = _claim(settings_id, now)
     if token is None:
@@ -194,11 +196,20 @@ def push(settings_id, *, slot_reserved=False, queue="interactive"):
     except ProviderError as exc:  # e.g. a base URL that is not allowed: recorded below
         refused = exc
 
-    # A reserved slot was paid for already; only a 429 pause since then holds it back.
-    if slot_reserved:
+    # A reserved slot was paid for already; only a 429 pause since then holds it back,
+    # or sends running ahead of the rate (a late backlog catching up: ratelimit.admit
+    # gives the push its turn, and it comes back `admitted`).
+    counted = False
+    if slot_reserved and admitted:
         wait, holds_slot = ratelimit.paused_for(org), False
+    elif slot_reserved:
+        wait, holds_slot = ratelimit.admit(org)
+        counted = holds_slot
     else:
         wait, holds_slot = ratelimit.reserve(org)
+        if wait <= 0.001 and holds_slot:
+            wait, holds_slot = ratelimit.admit(org)
+            counted = holds_slot
     if wait > 0.001:
         # Our slot is in the future (or the org is paused): hand the row back and come
         # back then. A reserved slot is kept; after a pause a new one is reserved.
@@ -207,7 +218,7 @@ def push(settings_id, *, slot_reserved=False, queue="interactive"):
                  next_attempt_at=now + timedelta(seconds=wait))
         if wait <= MAX_COUNTDOWN:
             outbox.enqueue_push(settings_id, queue=queue, countdown=wait,
-                                  slot_reserved=holds_slot)
+                                slot_reserved=holds_slot, admitted=counted)
         return None
 
     version = row.version

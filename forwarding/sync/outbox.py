@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from forwarding.models import ForwardingSettings, SyncStatus
 from forwarding.sync import ratelimit
+from portal.rowsets import update_rows
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,9 @@ def is_pushed(settings: ForwardingSettings) -> bool:
     return settings.person.org.capabilities.delivery == "push"
 
 
-def request_push(settings: ForwardingSettings, *, queue="interactive", debounce=True):
+def request_push(settings: ForwardingSettings, *, queue="interactive", debounce=True,
+                 delay: float | None = None):
+    """`delay`: seconds before the earliest slot (default: DEBOUNCE when debouncing)."""
     if not is_pushed(settings):
         # Graph and Lync take the rules at call time or from the manifest: nothing to push.
         ForwardingSettings.objects.filter(pk=settings.pk).update(
@@ -48,7 +51,8 @@ def request_push(settings: ForwardingSettings, *, queue="interactive", debounce=
         ForwardingSettings.objects.filter(pk=settings.pk).update(sync_attempts=0,
                                                                  last_error="")
         return
-    delay = DEBOUNCE.total_seconds() if debounce else 0.0
+    if delay is None:
+        delay = DEBOUNCE.total_seconds() if debounce else 0.0
     # Reserve the org's rate-limit slot now, so the push runs once, at its slot, instead
     # of waking up only to learn when to come back.
     wait, reserved = _reserve_slot(settings.person.org, not_before=delay)
@@ -68,9 +72,67 @@ def request_push(settings: ForwardingSettings, *, queue="interactive", debounce=
                                                slot_reserved=reserved))
 
 
-def on_settings_changed(sender=None, *, settings, queue="interactive", **kwargs):
-    """Receiver of forwarding.rules.signals.settings_changed (connected in apps.py)."""
-    request_push(settings, queue=queue)
+def on_settings_changed(sender=None, *, settings, queue="interactive", push_delay=None,
+                        **kwargs):
+    """Receiver of forwarding.rules.signals.settings_changed (connected in apps.py).
+    `push_delay` 0 (a bulk job's rows: one change per person, no quick second edit to
+    wait for) reserves the org's earliest free slot instead of one DEBOUNCE away."""
+    request_push(settings, queue=queue, delay=push_delay)
+
+
+def request_push_many(rows: list[ForwardingSettings], *, queue="bulk", delay=0.0):
+    """`request_push` (without the debounce's coalescing delay, `delay` before the first
+    slot) for many rows of one org saved together: the org's slots reserved with one
+    call, the rows marked with one UPDATE, each push enqueued at its slot once the
+    transaction commits."""
+    if not rows:
+        return
+    if not is_pushed(rows[0]):
+        for row in rows:
+            request_push(row, queue=queue, delay=delay)
+        return
+    now = timezone.now()
+    waiting, due = [], []
+    for row in rows:
+        if row.sync_status == SyncStatus.PENDING and row.next_attempt_at \
+                and row.next_attempt_at > now:
+            waiting.append(row)  # its scheduled push sends this version: coalesce
+        else:
+            due.append(row)
+    if waiting:
+        ForwardingSettings.objects.filter(pk__in=[r.pk for r in waiting]).update(
+            sync_attempts=0, last_error="")
+    if not due:
+        return
+    waits, reserved = _reserve_slots(rows[0].person.org, len(due), not_before=delay)
+    for row, wait in zip(due, waits, strict=True):
+        row.sync_attempts, row.last_error = 0, ""
+        row.next_attempt_at = now + timedelta(seconds=wait)
+        if row.sync_status != SyncStatus.PUSHING:
+            row.sync_status = SyncStatus.PENDING
+    update_rows(ForwardingSettings, due,
+                ["sync_attempts", "next_attempt_at", "last_error", "sync_status"])
+    pushes = [(row.id, wait) for row, wait in zip(due, waits, strict=True)
+              if wait <= MAX_COUNTDOWN]  # longer waits: the sweeper enqueues them when due
+
+    def enqueue_all():
+        for settings_id, wait in pushes:
+            enqueue_push(settings_id, queue=queue, countdown=wait, slot_reserved=reserved)
+
+    transaction.on_commit(enqueue_all)
+
+
+def on_settings_changed_many(sender=None, *, rows, queue="bulk", push_delay=0.0, **kwargs):
+    """Receiver of forwarding.rules.signals.settings_changed_many (connected in apps.py)."""
+    request_push_many(list(rows), queue=queue, delay=push_delay or 0.0)
+
+
+def _reserve_slots(org, count, *, not_before):
+    try:
+        return ratelimit.reserve_many(org, count, not_before=not_before)
+    except Exception as exc:  # Redis down: each push reserves its slot when it runs
+        log.warning("could not reserve push slots for org %s (%s)", org.pk, exc)
+        return [not_before] * count, False
 
 
 def _reserve_slot(org, *, not_before):
@@ -81,11 +143,15 @@ def _reserve_slot(org, *, not_before):
         return not_before, False
 
 
-def enqueue_push(settings_id, *, queue="interactive", countdown=None, slot_reserved=False):
+def enqueue_push(settings_id, *, queue="interactive", countdown=None, slot_reserved=False,
+                 admitted=False):
     """Best effort: a broker failure is logged, never raised; the sweeper catches up."""
+    kwargs = {"slot_reserved": slot_reserved, "queue": queue}
+    if admitted:
+        kwargs["admitted"] = True
     try:
         current_app.send_task(
-            PUSH_TASK, args=[settings_id], kwargs={"slot_reserved": slot_reserved, "queue": queue},
+            PUSH_TASK, args=[settings_id], kwargs=kwargs,
             queue=queue, countdown=countdown or None, retry=False,
         )
     except Exception as exc:  # the broker may be down; the change is safe in the database

@@ -4,6 +4,13 @@ A GCRA scheduler (a token bucket seen as "theoretical arrival time"): each push 
 the next free slot, so N pushes at rate R are spread evenly over N/R seconds and never
 burst above R. A 429 pauses the whole org until the provider's Retry-After.
 
+Slots are reserved ahead (when a change is saved), but a push runs when a worker is free
+for it: on a busy machine pushes run late, and a late backlog would go out all at once,
+past the provider's bucket into a run of 429s (each pausing the org for a whole
+Retry-After). So every send is also admitted (`admit`) by a second GCRA that tracks
+actual sends and lets them run ahead of the rate by at most PUSH_BURST_SECONDS' worth:
+a backlog catches up that fast and no faster.
+
 With REDIS_URL the state lives in Redis (atomic Lua, Redis's own clock, so workers on
 several machines agree). Without Redis (the zero-setup demo) it lives on the organization
 row, updated under a row lock.
@@ -29,9 +36,11 @@ if paused > now then
 end
 local interval = tonumber(ARGV[1])
 local earliest = now + tonumber(ARGV[2] or '0')
+local count = tonumber(ARGV[3] or '1')
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < earliest then tat = earliest end
-redis.call('SET', KEYS[1], tat + interval, 'PX', math.floor(tat + interval - now + 60000))
+local last = tat + interval * count
+redis.call('SET', KEYS[1], last, 'PX', math.floor(last - now + 60000))
 return tat - now
 """
 
@@ -47,14 +56,47 @@ return until_ms - now
 """
 
 
+_ADMIT = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local paused = tonumber(redis.call('GET', KEYS[1]) or '0')
+if paused > now then
+  return {0, paused - now}
+end
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local sent = tonumber(redis.call('GET', KEYS[2]) or '0')
+if sent < now then sent = now end
+local wait = 0
+if sent - now > burst then wait = sent - burst - now end
+redis.call('SET', KEYS[2], sent + interval, 'PX', math.floor(sent + interval - now + 60000))
+return {1, wait}
+"""
+
+
 @lru_cache(maxsize=1)
 def _redis():
     client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
     return client, client.register_script(_RESERVE), client.register_script(_PAUSE)
 
 
+@lru_cache(maxsize=1)
+def _admit_script():
+    return _redis()[0].register_script(_ADMIT)
+
+
 def _keys(org_id):
     return f"portal:pace:{org_id}", f"portal:pause:{org_id}"
+
+
+def _clear():
+    """Forget the clients (a test that points REDIS_URL elsewhere)."""
+    _redis.cache_clear()
+    _admit_script.cache_clear()
+
+
+def _sent_key(org_id):
+    return f"portal:sent:{org_id}"
 
 
 def reserve(org, rate_per_second=None, not_before=0.0) -> tuple[float, bool]:
@@ -73,6 +115,39 @@ def reserve(org, rate_per_second=None, not_before=0.0) -> tuple[float, bool]:
     else:
         ms = _reserve_in_db(org.id, interval_ms, max(0.0, not_before) * 1000)
     return abs(ms) / 1000, ms >= 0
+
+
+def reserve_many(org, count: int, rate_per_second=None,
+                 not_before=0.0) -> tuple[list[float], bool]:
+    """`reserve` for `count` pushes at once (a bulk job's chunk): their waits, one slot
+    apart, and whether they are reserved (False: the org is paused, every wait is the
+    pause's remainder and each push reserves again when it runs)."""
+    rate = max(1, rate_per_second or org.rate_limit_per_second or 1)
+    interval_ms = 1000.0 / rate
+    if settings.REDIS_URL:
+        _client, reserve_script, _pause = _redis()
+        ms = float(reserve_script(keys=_keys(org.id),
+                                  args=[interval_ms, max(0.0, not_before) * 1000, count]))
+    else:
+        ms = _reserve_in_db(org.id, interval_ms, max(0.0, not_before) * 1000, count)
+    if ms < 0:
+        return [-ms / 1000] * count, False
+    return [(ms + n * interval_ms) / 1000 for n in range(count)], True
+
+
+def admit(org, rate_per_second=None) -> tuple[float, bool]:
+    """Count a send of a push that holds a slot of `org`: (seconds to wait before
+    sending, whether it keeps its slot). (0, True): send now. (w, True): sends are
+    already PUSH_BURST_SECONDS ahead of the rate (a late backlog catching up); this one
+    is counted at its own turn, `w` from now, one slot after the previous held one, and
+    sends then without asking again. (w, False): the org is paused by a 429 for `w`;
+    nothing is counted and the push reserves a new slot after the pause."""
+    if not settings.REDIS_URL:
+        return paused_for(org), False  # the demo's single worker never runs a backlog
+    rate = max(1, rate_per_second or org.rate_limit_per_second or 1)
+    keeps, ms = _admit_script()(keys=[_keys(org.id)[1], _sent_key(org.id)],
+                                args=[1000.0 / rate, settings.PUSH_BURST_SECONDS * 1000])
+    return float(ms) / 1000, bool(keeps)
 
 
 def paused_for(org) -> float:
@@ -99,7 +174,7 @@ def pause(org, seconds: float) -> None:
     _pause_in_db(org.id, ms)
 
 
-def _reserve_in_db(org_id, interval_ms, not_before_ms=0.0):
+def _reserve_in_db(org_id, interval_ms, not_before_ms=0.0, count=1):
     now = time.time() * 1000
     with transaction.atomic():
         org = Organization.objects.select_for_update().only(
@@ -107,7 +182,7 @@ def _reserve_in_db(org_id, interval_ms, not_before_ms=0.0):
         if org.push_paused_until_ms > now:
             return -(org.push_paused_until_ms - now)
         tat = max(org.push_tat_ms, now + not_before_ms)
-        org.push_tat_ms = tat + interval_ms
+        org.push_tat_ms = tat + interval_ms * count
         org.save(update_fields=["push_tat_ms"])
         return tat - now
 

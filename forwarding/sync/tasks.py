@@ -8,8 +8,8 @@ from forwarding.sync import delivery, drift, outbox
 
 
 @shared_task(name=outbox.PUSH_TASK, ignore_result=True)
-def push_settings(settings_id, slot_reserved=False, queue="interactive"):
-    delivery.push(settings_id, slot_reserved=slot_reserved, queue=queue)
+def push_settings(settings_id, slot_reserved=False, queue="interactive", admitted=False):
+    delivery.push(settings_id, slot_reserved=slot_reserved, queue=queue, admitted=admitted)
 
 
 @shared_task(name="forwarding.sweep", ignore_result=True)

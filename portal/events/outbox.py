@@ -68,6 +68,34 @@ def announce(row, *, label: str) -> OutgoingEvent | None:
     return event
 
 
+def announce_many(rows, *, label_of) -> list[OutgoingEvent]:
+    """`announce` for many audit rows (saved, of any orgs): one query for the endpoints
+    per org, one INSERT for the events and one for their deliveries."""
+    takers = {}
+    for org_id in {row.org_id for row in rows}:
+        takers[org_id] = list(EventEndpoint.objects.filter(org_id=org_id, enabled=True)
+                              .values_list("pk", "event_types"))
+    pending = []
+    for row in rows:
+        endpoint_ids = [pk for pk, types in takers[row.org_id]
+                        if not types or row.event in types]
+        if endpoint_ids:
+            pending.append((OutgoingEvent(
+                message_id=new_message_id(), org_id=row.org_id, type=row.event,
+                body=_body(msg_type=row.event, when=row.created_at,
+                           data=audit_data(row, label=label_of(row.event))),
+                audit_event_id=row.pk, created_at=row.created_at), endpoint_ids))
+    if not pending:
+        return []
+    events = OutgoingEvent.objects.bulk_create([event for event, _ids in pending])
+    deliveries = EventDelivery.objects.bulk_create([
+        EventDelivery(event=event, endpoint_id=pk, next_attempt_at=event.created_at)
+        for event, endpoint_ids in pending for pk in endpoint_ids])
+    ids = [d.pk for d in deliveries]
+    transaction.on_commit(lambda: [enqueue(pk) for pk in ids])
+    return events
+
+
 def test_event(endpoint, *, actor_label: str) -> OutgoingEvent:
     """A "test" event for one endpoint (the admins' button); call inside a transaction."""
     now = timezone.now()

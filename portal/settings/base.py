@@ -314,6 +314,11 @@ PUSH_SWEEP_GRACE = _positive("PUSH_SWEEP_GRACE", _env_float("PUSH_SWEEP_GRACE", 
 PUSH_DEBOUNCE_SECONDS = _positive(
     "PUSH_DEBOUNCE_SECONDS", _env_float("PUSH_DEBOUNCE_SECONDS", 0.5), allow_zero=True)
 PUSH_MAX_COUNTDOWN = _positive("PUSH_MAX_COUNTDOWN", _env_float("PUSH_MAX_COUNTDOWN", 300.0))
+# Pushes that run late (busy workers) catch up at most this many seconds' worth of the
+# org's rate at once (forwarding.sync.ratelimit.admit): a late backlog never bursts
+# past the provider's own bucket into a run of 429s.
+PUSH_BURST_SECONDS = _positive("PUSH_BURST_SECONDS", _env_float("PUSH_BURST_SECONDS", 0.5),
+                               allow_zero=True)
 DRIFT_CHECK_MINUTES = _positive("DRIFT_CHECK_MINUTES", _env_float("DRIFT_CHECK_MINUTES", 60.0))
 
 # --- Push claims and the task hard time limit ------------------------------------------

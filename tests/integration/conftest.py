@@ -67,12 +67,12 @@ def broker(private_redis, transactional_db, settings):
     settings.REDIS_URL = private_redis.url
     from forwarding.sync import ratelimit
 
-    ratelimit._redis.cache_clear()
+    ratelimit._clear()
     old = celery_app.conf.broker_url
     _point_celery_at(private_redis.url)
     yield private_redis
     _point_celery_at(old)
-    ratelimit._redis.cache_clear()
+    ratelimit._clear()
 
 
 @pytest.fixture

@@ -44,6 +44,7 @@ def queue(monkeypatch):
     monkeypatch.setattr(ratelimit, "reserve",
                         lambda org, rate=None, not_before=0.0: (not_before, True))
     monkeypatch.setattr(ratelimit, "paused_for", lambda org: 0.0)
+    monkeypatch.setattr(ratelimit, "admit", lambda org: (0.0, True))
     monkeypatch.setattr(ratelimit, "pause", lambda org, seconds: None)
     return queued
 
