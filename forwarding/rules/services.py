@@ -4,7 +4,8 @@ and asks the pipeline to push, so a change, its audit row and its push request a
 committed together or not at all.
 
 Event codes written here: forwarding.updated, forwarding.restored,
-forwarding.window_started, forwarding.window_ended.
+forwarding.window_started, forwarding.window_ended, policy.violation_refused (after the
+refused transaction, see record_refusals).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from forwarding.models import CallerRule, ForwardingSettings, SyncStatus
-from forwarding.rules import emails, selectors, signals, validation
+from forwarding.rules import emails, policy_checks, selectors, signals, validation
 from portal import audit
 from portal.models import AuditEvent
 
@@ -119,8 +120,9 @@ def _window_state(merged: dict, now: datetime) -> str:
     return "ended"
 
 
-def subject_for(person, caps) -> validation.Subject:
-    """The Subject a change of `person` is validated as (a save, a restore, a preview)."""
+def subject_for(person, caps, policy=None) -> validation.Subject:
+    """The Subject a change of `person` is validated as (a save, a restore, a preview).
+    `policy`: the write's policy_checks.PolicyCheck (None: the policy is not applied)."""
     region = person.org.default_region
     return validation.Subject(
         person=person,
@@ -128,7 +130,41 @@ def subject_for(person, caps) -> validation.Subject:
         region=region,
         own_keys=validation.line_keys(person, region=region),
         owner_words="the person's own line",
+        policy=policy,
     )
+
+
+def record_refusals(*, person, actor, check) -> None:
+    """The audit row (announced) of a write the destination policy refused. Called after
+    the refused write's transaction is over: validation writes nothing, and a row written
+    inside the rolled-back atomic block would vanish with it."""
+    if check is None or not check.refusals:
+        return
+    audit.record(event=audit.Event.POLICY_VIOLATION_REFUSED, actor=actor, person=person,
+                 data={"refused": check.refusals[:20]})
+    check.refusals.clear()
+
+
+def _refused(person, actor, check) -> None:
+    """After a ValidationError: audit the policy's refusals now, or, inside an outer
+    transaction (a bulk job's row), once that commits. An outer transaction that rolls
+    back drops them: its caller records them itself (forwarding.sync.drift.adopt)."""
+    if check is None or not check.refusals:
+        return
+    if transaction.get_connection().in_atomic_block:
+        refusals = list(check.refusals)
+        check.refusals.clear()
+        transaction.on_commit(lambda: record_refusals(
+            person=person, actor=actor, check=_Refusals(refusals)))
+    else:
+        record_refusals(person=person, actor=actor, check=check)
+
+
+class _Refusals:
+    """The refusals of a check, kept for an on_commit record."""
+
+    def __init__(self, refusals):
+        self.refusals = refusals
 
 
 # --- updating ------------------------------------------------------------------------------
@@ -149,7 +185,7 @@ def _lock(person, expected_version) -> ForwardingSettings:
 
 
 def _apply(*, settings, person, changes, caller_rules, actor, event, data=None, now=None,
-           push_queue="interactive", confirm_loops=False):
+           push_queue="interactive", confirm_loops=False, policy=None):
     """Validate and save; returns the settings (version unchanged when nothing changed)."""
     now = now or timezone.now()
     caps = selectors.caps_for(person)
@@ -157,7 +193,7 @@ def _apply(*, settings, person, changes, caller_rules, actor, event, data=None, 
     old = snapshot(settings)
 
     changed, rules = validation.validate_proposal(
-        subject=subject_for(person, caps), current=current, changes=changes,
+        subject=subject_for(person, caps, policy), current=current, changes=changes,
         caller_rules=caller_rules, now=now, confirm_loops=confirm_loops,
     )
     if not changed and rules is None:
@@ -210,7 +246,8 @@ def _apply(*, settings, person, changes, caller_rules, actor, event, data=None, 
 def forwarding_update(*, person, changes: dict, expected_version: int, actor: audit.Actor,
                       caller_rules: list[dict] | None = None,
                       push_queue: str = "interactive",
-                      confirm_loops: bool = False) -> ForwardingSettings:
+                      confirm_loops: bool = False,
+                      policy_check=None) -> ForwardingSettings:
     """Change some of a person's settings (and, when given, replace the caller rules).
 
     Raises StaleVersion when `expected_version` is not the stored version and
@@ -219,12 +256,21 @@ def forwarding_update(*, person, changes: dict, expected_version: int, actor: au
     `push_queue`: the Celery queue of the resulting push (bulk jobs use "bulk", so
     thousands of pushes never wait in front of one person's edit). A loop through busy,
     no answer or offline forwarding raises validation.LoopWarning (a ValidationError)
-    unless `confirm_loops`."""
-    with transaction.atomic():
-        settings = _lock(person, expected_version)
-        return _apply(settings=settings, person=person, changes=dict(changes),
-                      caller_rules=caller_rules, actor=actor, event=EVENT_UPDATED,
-                      push_queue=push_queue, confirm_loops=confirm_loops)
+    unless `confirm_loops`. A destination the org's policy forbids is a ValidationError
+    too, audited as policy.violation_refused (`record_refusals`); `policy_check`: the
+    check to use instead of this person's own (drift.adopt keeps it to audit later)."""
+    check = policy_check if policy_check is not None else policy_checks.check_for(
+        person, actor)
+    try:
+        with transaction.atomic():
+            settings = _lock(person, expected_version)
+            return _apply(settings=settings, person=person, changes=dict(changes),
+                          caller_rules=caller_rules, actor=actor, event=EVENT_UPDATED,
+                          push_queue=push_queue, confirm_loops=confirm_loops, policy=check)
+    except ValidationError:
+        if policy_check is None:  # a caller's own check is audited by that caller
+            _refused(person, actor, check)
+        raise
 
 
 def restorable_snapshot(event: AuditEvent, person) -> dict | None:
@@ -275,11 +321,16 @@ def forwarding_restore(*, person, event: AuditEvent, expected_version: int,
     data = {"restored_version": snap["version"], "restored_event": event.id}
     if skipped_window:
         data["window_skipped"] = "the time window of that version is over"
-    with transaction.atomic():
-        settings = _lock(person, expected_version)
-        return _apply(settings=settings, person=person, changes=changes, caller_rules=rules,
-                      actor=actor, event=EVENT_RESTORED, data=data, now=now,
-                      confirm_loops=confirm_loops)
+    check = policy_checks.check_for(person, actor)
+    try:
+        with transaction.atomic():
+            settings = _lock(person, expected_version)
+            return _apply(settings=settings, person=person, changes=changes,
+                          caller_rules=rules, actor=actor, event=EVENT_RESTORED, data=data,
+                          now=now, confirm_loops=confirm_loops, policy=check)
+    except ValidationError:
+        _refused(person, actor, check)
+        raise
 
 
 # --- time windows ----------------------------------------------------------------------------
