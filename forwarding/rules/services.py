@@ -146,18 +146,16 @@ def record_refusals(*, person, actor, check) -> None:
 
 
 def _refused(person, actor, check) -> None:
-    """After a ValidationError: audit the policy's refusals now, or, inside an outer
-    transaction (a bulk job's row), once that commits. An outer transaction that rolls
-    back drops them: its caller records them itself (forwarding.sync.drift.adopt)."""
+    """After a ValidationError: audit the policy's refusals once the surrounding
+    transaction commits (at once outside one: on_commit runs its function then). An
+    outer transaction that rolls back drops them: its caller records them itself
+    (forwarding.sync.drift.adopt); a bulk job's row commits its outcome, and them."""
     if check is None or not check.refusals:
         return
-    if transaction.get_connection().in_atomic_block:
-        refusals = list(check.refusals)
-        check.refusals.clear()
-        transaction.on_commit(lambda: record_refusals(
-            person=person, actor=actor, check=_Refusals(refusals)))
-    else:
-        record_refusals(person=person, actor=actor, check=check)
+    refusals = list(check.refusals)
+    check.refusals.clear()
+    transaction.on_commit(lambda: record_refusals(
+        person=person, actor=actor, check=_Refusals(refusals)))
 
 
 class _Refusals:
