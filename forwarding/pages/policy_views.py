@@ -20,6 +20,7 @@ from forwarding.pages.links import person_page_url
 from forwarding.pages.policy_forms import ExceptionForm, PolicyForm
 from forwarding.rules import policy_checks, policy_services
 from portal import access, audit
+from providers.addresses import display_destination
 from providers.capabilities import FEATURE_LABELS
 
 
@@ -42,7 +43,8 @@ def _breaches(org, after):
             if breach.person.pk not in fixable[breach.feature]:
                 fixable[breach.feature].append(breach.person.pk)
     return {
-        "breaches": [(b, FEATURE_LABELS.get(b.feature, b.feature)) for b in breaches],
+        "breaches": [(b, FEATURE_LABELS.get(b.feature, b.feature),
+                      display_destination(b.destination)) for b in breaches],
         "next_after": next_after,
         "fixable": [(feature, EDIT_FEATURES[feature], len(ids))
                     for feature, ids in fixable.items()],
