@@ -9,11 +9,14 @@ from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from forwarding.api import errors
 from forwarding.api.base import PortalAPIView, require_mfa
 from forwarding.api.errors import error_responses
+from forwarding.api.params import IdField
+from forwarding.api.serializers.common import FlagField, TextField
 from forwarding.models import PolicyException
 from forwarding.rules import policy_checks, policy_services
 from portal import access
@@ -24,37 +27,37 @@ _PATTERNS_HELP = ("E.164 patterns: + and digits, ending in * for a prefix (+49*,
 
 
 class PolicySerializer(serializers.Serializer):
-    exists = serializers.BooleanField(
+    exists = FlagField(
         read_only=True, help_text="False: no policy, every valid destination is allowed.")
-    allow_internal = serializers.BooleanField(default=True)
-    allow_sip = serializers.BooleanField(
+    allow_internal = FlagField(default=True)
+    allow_sip = FlagField(
         default=True, help_text="SIP addresses outside the org's SIP domains.")
-    allow_national = serializers.BooleanField(default=True)
-    allow_mobile = serializers.BooleanField(default=True)
-    allow_international = serializers.BooleanField(default=True)
+    allow_national = FlagField(default=True)
+    allow_mobile = FlagField(default=True)
+    allow_international = FlagField(default=True)
     international_countries = serializers.ListField(
-        child=serializers.CharField(max_length=8), default=list, max_length=300,
+        child=TextField(max_length=8), default=list, max_length=300,
         help_text="ISO 3166 regions (DE, FR); empty: every country.")
-    deny_patterns = serializers.ListField(child=serializers.CharField(max_length=40),
+    deny_patterns = serializers.ListField(child=TextField(max_length=40),
                                           default=list, max_length=300,
                                           help_text=_PATTERNS_HELP)
-    allow_patterns = serializers.ListField(child=serializers.CharField(max_length=40),
+    allow_patterns = serializers.ListField(child=TextField(max_length=40),
                                            default=list, max_length=300,
                                            help_text=_PATTERNS_HELP)
-    sip_domains = serializers.ListField(child=serializers.CharField(max_length=253),
+    sip_domains = serializers.ListField(child=TextField(max_length=253),
                                         default=list, max_length=60)
-    members_outside_org = serializers.BooleanField(
+    members_outside_org = FlagField(
         default=True, help_text="False: members' own edits may use internal destinations "
                                 "only.")
 
 
 class ExceptionSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    person = serializers.IntegerField(source="person_id")
+    person = IdField(source="person_id")
     person_name = serializers.CharField(source="person.display_name", read_only=True)
-    pattern = serializers.CharField(allow_blank=True, max_length=40, default="",
+    pattern = TextField(allow_blank=True, max_length=40, default="",
                                     help_text="Empty: any destination. " + _PATTERNS_HELP)
-    note = serializers.CharField(allow_blank=True, max_length=200, default="")
+    note = TextField(allow_blank=True, max_length=200, default="")
     granted_by = serializers.CharField(source="granted_by_label", read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
 
@@ -75,6 +78,8 @@ class ForbiddenSerializer(serializers.Serializer):
 
 class _OwnOrg(PortalAPIView):
     pagination_class = None
+    # Small JSON bodies only: a form encoding would read "0" as a boolean.
+    parser_classes = [JSONParser]
 
     def org(self, pk, *, write=False):
         org = access.own_admin_org_or_404(self.request.user, pk)
