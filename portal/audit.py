@@ -54,6 +54,9 @@ class Event(models.TextChoices):
     IDENTITY_LINKED = "account.identity_linked", "Work account linked for sign-in"
     # Emitted by the destination policy (issue 18 items 1-2) when it refuses a change.
     POLICY_VIOLATION_REFUSED = "policy.violation_refused", "Change refused by the org's policy"
+    POLICY_UPDATED = "policy.updated", "Destination policy changed"
+    POLICY_EXCEPTION_GRANTED = "policy.exception_granted", "Policy exception granted"
+    POLICY_EXCEPTION_REVOKED = "policy.exception_revoked", "Policy exception revoked"
     EVENT_ENDPOINT_CREATED = "event_endpoint.created", "Event endpoint added"
     EVENT_ENDPOINT_SECRET_ROTATED = "event_endpoint.secret_rotated", "Event endpoint secret rotated"
     EVENT_ENDPOINT_ENABLED = "event_endpoint.enabled", "Event endpoint enabled"
@@ -69,7 +72,8 @@ ANNOUNCED = frozenset({
     Event.PUSH_FAILED, Event.DRIFT_DETECTED, Event.DRIFT_ADOPTED, Event.DRIFT_OVERRIDDEN,
     Event.BULK_JOB_FINISHED, Event.DELEGATION_GRANTED, Event.DELEGATION_REVOKED,
     Event.CONNECTION_CONNECTED, Event.CONNECTION_NEEDS_REAUTHORIZATION,
-    Event.CONNECTION_DISCONNECTED, Event.POLICY_VIOLATION_REFUSED,
+    Event.CONNECTION_DISCONNECTED, Event.POLICY_VIOLATION_REFUSED, Event.POLICY_UPDATED,
+    Event.POLICY_EXCEPTION_GRANTED, Event.POLICY_EXCEPTION_REVOKED,
 })
 
 

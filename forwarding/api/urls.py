@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from forwarding.api import audit, bulk, bulk_jobs, drafts, events, orgs, people
+from forwarding.api import audit, bulk, bulk_jobs, drafts, events, orgs, people, policy
 
 urlpatterns = [
     path("people/", people.PeopleList.as_view(), name="api_people"),
@@ -53,4 +53,15 @@ urlpatterns += [
          events.EventEndpointTest.as_view(), name="api_event_endpoint_test"),
     path("organizations/<int:pk>/event-endpoints/<int:endpoint_id>/deliveries/",
          events.EventEndpointDeliveries.as_view(), name="api_event_endpoint_deliveries"),
+]
+
+urlpatterns += [
+    path("organizations/<int:pk>/policy/", policy.OrganizationPolicy.as_view(),
+         name="api_policy"),
+    path("organizations/<int:pk>/policy/exceptions/", policy.PolicyExceptionList.as_view(),
+         name="api_policy_exceptions"),
+    path("organizations/<int:pk>/policy/exceptions/<int:exception_id>/",
+         policy.PolicyExceptionDetail.as_view(), name="api_policy_exception"),
+    path("organizations/<int:pk>/policy/forbidden/", policy.PolicyForbidden.as_view(),
+         name="api_policy_forbidden"),
 ]

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from forwarding.bulk.csvfile import BATCH, CsvFile, Entry, _add, json_value
 from forwarding.models import ForwardingSettings
-from forwarding.rules import services
+from forwarding.rules import policy_checks, services
 from forwarding.rules.directory import LineIndex
 from forwarding.rules.validation import Subject, line_keys, validate_proposal
 from portal.models import Organization, Person
@@ -108,17 +108,26 @@ def iter_plan(org, entries: Iterable[Entry], *, now=None, preload=False) -> Iter
     caps = capabilities_for(org.provider_kind, org.graph_api_version)
     region = org.default_region
     index = LineIndex(org, region=region, preload=preload)
+    # The org's destination policy, judged as for an admin (whoever plans a bulk change
+    # is one); read once, the people's exceptions once per batch.
+    rules = policy_checks.rules_for_org(org)
     seen: dict[int, int] = {}
     for batch in _batches(entries, BATCH):
         ids = [e.person.id for e in batch if e.person is not None]
         settings_of = {row.person_id: row for row in ForwardingSettings.objects
                        .prefetch_related("caller_rules").filter(person_id__in=ids)}
+        exceptions = policy_checks.exceptions_by_person(ids) if rules is not None else {}
         for entry in batch:
+            policy = None
+            if entry.person is not None:
+                policy = policy_checks.check_for(
+                    entry.person, rules=rules, index=index,
+                    exceptions=exceptions.get(entry.person.id, ()))
             yield _check(entry, settings_of, seen, index=index, caps=caps, region=region,
-                         now=now)
+                         now=now, policy=policy)
 
 
-def _check(entry, settings_of, seen, *, index, caps, region, now) -> PlanRow:
+def _check(entry, settings_of, seen, *, index, caps, region, now, policy=None) -> PlanRow:
     errors = {key: list(messages) for key, messages in entry.errors.items()}
     row = PlanRow(line=entry.line, key=entry.key, person=entry.person, errors=errors,
                   expected_version=entry.expected_version)
@@ -144,7 +153,7 @@ def _check(entry, settings_of, seen, *, index, caps, region, now) -> PlanRow:
         return row
     subject = Subject(person=person, caps=caps, region=region,
                       own_keys=line_keys(person, region=region),
-                      owner_words="the person's own line")
+                      owner_words="the person's own line", policy=policy)
     try:
         changed, _rules = validate_proposal(
             subject=subject, current=current, changes=entry.changes, caller_rules=None,

@@ -5,11 +5,13 @@ not have the latest change yet. Services bump `version` on every change, in the 
 transaction as the audit row; the pipeline records `synced_version` when a push lands.
 
 Split by responsibility: settings (desired state, rules, sync, attempts), bulk (jobs and
-drafts), calls (Graph call records). Everything is importable from here as before.
+drafts), calls (Graph call records), policy (destination policies
+and their exceptions). Everything is importable from here as before.
 """
 
 from forwarding.models.bulk import BulkDraft, BulkDraftRow, BulkJob, BulkJobRow
 from forwarding.models.calls import CallRecord
+from forwarding.models.policy import DestinationPolicy, PolicyException
 from forwarding.models.settings import (
     DESTINATION_MAX,
     CallerRule,
@@ -21,6 +23,6 @@ from forwarding.models.settings import (
 
 __all__ = [
     "DESTINATION_MAX", "BulkDraft", "BulkDraftRow", "BulkJob", "BulkJobRow", "CallRecord",
-    "CallerRule", "ForwardingSettings", "ForwardingSettingsQuerySet", "PushAttempt",
-    "SyncStatus",
+    "CallerRule", "DestinationPolicy", "ForwardingSettings", "ForwardingSettingsQuerySet",
+    "PolicyException", "PushAttempt", "SyncStatus",
 ]

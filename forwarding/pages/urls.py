@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from forwarding.pages import audit_export, bulk_views, draft_views, views
+from forwarding.pages import audit_export, bulk_views, draft_views, policy_views, views
 
 urlpatterns = [
     path("me/", views.my_forwarding, name="my_forwarding"),
@@ -32,4 +32,10 @@ urlpatterns = [
     path("bulk-jobs/<int:job_id>/undo/", bulk_views.bulk_job_undo, name="bulk_job_undo"),
     path("bulk-jobs/<int:job_id>/resume/", bulk_views.bulk_job_resume,
          name="bulk_job_resume"),
+    path("orgs/<int:org_id>/policy/", policy_views.org_policy, name="org_policy"),
+    path("orgs/<int:org_id>/policy/fix/", policy_views.org_policy_fix, name="org_policy_fix"),
+    path("people/<int:person_id>/policy-exceptions/", policy_views.person_policy_exception,
+         name="person_policy_exception"),
+    path("people/<int:person_id>/policy-exceptions/<int:exception_id>/revoke/",
+         policy_views.person_policy_exception_revoke, name="person_policy_exception_revoke"),
 ]

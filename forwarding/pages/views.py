@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from forwarding.pages import delivery, simulator, week_view
+from forwarding.pages import delivery, policy_views, simulator, week_view
 from forwarding.pages.audit_export import AuditExportForm
 from forwarding.pages.bulk_forms import BulkEditForm
 from forwarding.pages.forms import (
@@ -72,6 +72,7 @@ def _context(request, person, settings, *, form, formset, conflict=False, schedu
         "week": week_view.build(person, is_self=is_self, settings=settings),
         "schedule_forms": schedules,
         "schedule_errors": schedules.summary() if schedules is not None else [],
+        **policy_views.person_context(request, person),
     }
 
 

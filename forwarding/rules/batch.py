@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from forwarding.models import ForwardingSettings
-from forwarding.rules import emails, services, signals, validation
+from forwarding.rules import emails, policy_checks, services, signals, validation
 from forwarding.rules.directory import LineIndex
 from portal import audit
 from portal.rowsets import update_rows
@@ -64,6 +64,12 @@ def forwarding_update_many(*, items: list[Item], actor: audit.Actor, push_queue=
         return []
     org = items[0].person.org
     index = LineIndex(org, region=org.default_region)
+    # The org's destination policy, read once per chunk (and the people's exceptions in
+    # one query), judged with the chunk's index: a policy refusal is a row's error, and is
+    # audited (policy.violation_refused) when the chunk commits.
+    rules = policy_checks.rules_for_org(org)
+    exceptions = (policy_checks.exceptions_by_person([item.person.id for item in items])
+                  if rules is not None else {})
     outcomes, saved = [], []
     with transaction.atomic():
         locked = _lock_many([item.person for item in items])
@@ -83,13 +89,17 @@ def forwarding_update_many(*, items: list[Item], actor: audit.Actor, push_queue=
                 outcome.errors = {"version": [
                     services.StaleVersion(settings.version).message]}
                 continue
+            check = policy_checks.check_for(
+                item.person, actor, rules=rules, index=index,
+                exceptions=exceptions.get(item.person.id, ()))
             try:
                 prepared = services.prepare_change(
                     settings=settings, person=item.person, changes=dict(item.changes),
                     caller_rules=None, actor=actor, now=now, confirm_loops=confirm_loops,
-                    line_index=index)
+                    line_index=index, policy=check)
             except ValidationError as exc:
                 outcome.errors = _errors_of(exc)
+                services.refuse_later(item.person, actor, check)
                 continue
             if prepared is None:
                 continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from forwarding.rules import selectors, services, validation
+from forwarding.rules import policy_checks, selectors, services, validation
 from forwarding.rules.validation import FIELD_FEATURES
 from providers.capabilities import FEATURE_LABELS
 
@@ -96,7 +96,8 @@ def restore_preview(person, snap: dict, *, now=None) -> dict:
     errors: dict = {}
     try:
         validation.validate_proposal(
-            subject=services.subject_for(person, caps), current=services.values(stored),
+            subject=services.subject_for(person, caps, policy_checks.check_for(person)),
+            current=services.values(stored),
             changes=changes, caller_rules=rules, now=now, warnings=warnings)
     except ValidationError as exc:
         errors = (exc.message_dict if hasattr(exc, "error_dict")

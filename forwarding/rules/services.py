@@ -4,7 +4,8 @@ and asks the pipeline to push, so a change, its audit row and its push request a
 committed together or not at all.
 
 Event codes written here: forwarding.updated, forwarding.restored,
-forwarding.window_started, forwarding.window_ended.
+forwarding.window_started, forwarding.window_ended, policy.violation_refused (after the
+refused transaction, see record_refusals).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from forwarding.models import CallerRule, ForwardingSettings, SyncStatus
-from forwarding.rules import emails, selectors, signals, validation
+from forwarding.rules import emails, policy_checks, selectors, signals, validation
 from portal import audit
 from portal.models import AuditEvent
 
@@ -130,8 +131,9 @@ def _window_state(merged: dict, now: datetime) -> str:
     return "ended"
 
 
-def subject_for(person, caps) -> validation.Subject:
-    """The Subject a change of `person` is validated as (a save, a restore, a preview)."""
+def subject_for(person, caps, policy=None) -> validation.Subject:
+    """The Subject a change of `person` is validated as (a save, a restore, a preview).
+    `policy`: the write's policy_checks.PolicyCheck (None: the policy is not applied)."""
     region = person.org.default_region
     return validation.Subject(
         person=person,
@@ -139,7 +141,39 @@ def subject_for(person, caps) -> validation.Subject:
         region=region,
         own_keys=validation.line_keys(person, region=region),
         owner_words="the person's own line",
+        policy=policy,
     )
+
+
+def record_refusals(*, person, actor, check) -> None:
+    """The audit row (announced) of a write the destination policy refused. Called after
+    the refused write's transaction is over: validation writes nothing, and a row written
+    inside the rolled-back atomic block would vanish with it."""
+    if check is None or not check.refusals:
+        return
+    audit.record(event=audit.Event.POLICY_VIOLATION_REFUSED, actor=actor, person=person,
+                 data={"refused": check.refusals[:20]})
+    check.refusals.clear()
+
+
+def refuse_later(person, actor, check) -> None:
+    """After a ValidationError: audit the policy's refusals once the surrounding
+    transaction commits (at once outside one: on_commit runs its function then). An
+    outer transaction that rolls back drops them: its caller records them itself
+    (forwarding.sync.drift.adopt); a bulk job's row commits its outcome, and them."""
+    if check is None or not check.refusals:
+        return
+    refusals = list(check.refusals)
+    check.refusals.clear()
+    transaction.on_commit(lambda: record_refusals(
+        person=person, actor=actor, check=_Refusals(refusals)))
+
+
+class _Refusals:
+    """The refusals of a check, kept for an on_commit record."""
+
+    def __init__(self, refusals):
+        self.refusals = refusals
 
 
 # --- updating ------------------------------------------------------------------------------
@@ -171,16 +205,17 @@ class Prepared:
 
 
 def prepare_change(*, settings, person, changes, caller_rules, actor, now, confirm_loops=False,
-             line_index=None) -> Prepared | None:
+                   line_index=None, policy=None) -> Prepared | None:
     """Validate `changes` and set them on `settings` (version bumped); None when nothing
     changes. Writes nothing: the callers save, one row (`_apply`) or many
-    (`forwarding_update_many`)."""
+    (`forwarding_update_many`). `policy`: the write's policy_checks.PolicyCheck (None:
+    the org's destination policy is not applied)."""
     caps = selectors.caps_for(person)
     current = values(settings)
     old = snapshot(settings)
 
     changed, rules = validation.validate_proposal(
-        subject=subject_for(person, caps), current=current, changes=changes,
+        subject=subject_for(person, caps, policy), current=current, changes=changes,
         caller_rules=caller_rules, now=now, confirm_loops=confirm_loops,
         line_index=line_index,
     )
@@ -229,12 +264,12 @@ def after_save(settings, person, prepared, entry, *, actor, push_queue, push_del
 
 
 def _apply(*, settings, person, changes, caller_rules, actor, event, data=None, now=None,
-           push_queue="interactive", confirm_loops=False):
+           push_queue="interactive", confirm_loops=False, policy=None):
     """Validate and save; returns the settings (version unchanged when nothing changed)."""
     now = now or timezone.now()
     prepared = prepare_change(settings=settings, person=person, changes=changes,
-                        caller_rules=caller_rules, actor=actor, now=now,
-                        confirm_loops=confirm_loops)
+                              caller_rules=caller_rules, actor=actor, now=now,
+                              confirm_loops=confirm_loops, policy=policy)
     if prepared is None:
         return settings
     settings.save(update_fields=prepared.update_fields)
@@ -258,7 +293,8 @@ def _apply(*, settings, person, changes, caller_rules, actor, event, data=None, 
 def forwarding_update(*, person, changes: dict, expected_version: int, actor: audit.Actor,
                       caller_rules: list[dict] | None = None,
                       push_queue: str = "interactive",
-                      confirm_loops: bool = False) -> ForwardingSettings:
+                      confirm_loops: bool = False,
+                      policy_check=None) -> ForwardingSettings:
     """Change some of a person's settings (and, when given, replace the caller rules).
 
     Raises StaleVersion when `expected_version` is not the stored version and
@@ -267,12 +303,21 @@ def forwarding_update(*, person, changes: dict, expected_version: int, actor: au
     `push_queue`: the Celery queue of the resulting push (bulk jobs use "bulk", so
     thousands of pushes never wait in front of one person's edit). A loop through busy,
     no answer or offline forwarding raises validation.LoopWarning (a ValidationError)
-    unless `confirm_loops`."""
-    with transaction.atomic():
-        settings = _lock(person, expected_version)
-        return _apply(settings=settings, person=person, changes=dict(changes),
-                      caller_rules=caller_rules, actor=actor, event=EVENT_UPDATED,
-                      push_queue=push_queue, confirm_loops=confirm_loops)
+    unless `confirm_loops`. A destination the org's policy forbids is a ValidationError
+    too, audited as policy.violation_refused (`record_refusals`); `policy_check`: the
+    check to use instead of this person's own (drift.adopt keeps it to audit later)."""
+    check = policy_check if policy_check is not None else policy_checks.check_for(
+        person, actor)
+    try:
+        with transaction.atomic():
+            settings = _lock(person, expected_version)
+            return _apply(settings=settings, person=person, changes=dict(changes),
+                          caller_rules=caller_rules, actor=actor, event=EVENT_UPDATED,
+                          push_queue=push_queue, confirm_loops=confirm_loops, policy=check)
+    except ValidationError:
+        if policy_check is None:  # a caller's own check is audited by that caller
+            refuse_later(person, actor, check)
+        raise
 
 
 def restorable_snapshot(event: AuditEvent, person) -> dict | None:
@@ -323,11 +368,16 @@ def forwarding_restore(*, person, event: AuditEvent, expected_version: int,
     data = {"restored_version": snap["version"], "restored_event": event.id}
     if skipped_window:
         data["window_skipped"] = "the time window of that version is over"
-    with transaction.atomic():
-        settings = _lock(person, expected_version)
-        return _apply(settings=settings, person=person, changes=changes, caller_rules=rules,
-                      actor=actor, event=EVENT_RESTORED, data=data, now=now,
-                      confirm_loops=confirm_loops)
+    check = policy_checks.check_for(person, actor)
+    try:
+        with transaction.atomic():
+            settings = _lock(person, expected_version)
+            return _apply(settings=settings, person=person, changes=changes,
+                          caller_rules=rules, actor=actor, event=EVENT_RESTORED, data=data,
+                          now=now, confirm_loops=confirm_loops, policy=check)
+    except ValidationError:
+        refuse_later(person, actor, check)
+        raise
 
 
 # --- time windows ----------------------------------------------------------------------------

@@ -16,6 +16,10 @@
   or caller rules. The message names the cycle. A loop that also goes through busy, no
   answer or offline forwarding is a warning (LoopWarning) until confirmed.
 
+- Destination policy (forwarding.rules.policy, through the Subject's PolicyCheck): each
+  destination the proposal brings in is refused with the policy's reason, keyed by its
+  field; see policy_checks.check_destinations for which count as brought in.
+
 - Schedules (business hours, holidays; forwarding.rules.schedules): names unique, hours
   and dates well formed; a caller rule may name only a schedule the person has, and a
   schedule a rule uses cannot be removed. Simultaneous-ring numbers to confirm are some
@@ -48,6 +52,7 @@ from forwarding.rules.destinations import normalize_caller as normalize_caller
 from forwarding.rules.destinations import normalize_destination as normalize_destination
 from forwarding.rules.directory import CONDITIONS, LineIndex
 from forwarding.rules.loops import find_loops
+from forwarding.rules.policy_checks import check_destinations
 from forwarding.rules.schedules import check_schedules, used_schedules_removed
 from forwarding.rules.state import state_from
 from providers.addresses import destination_key, display_destination
@@ -178,6 +183,9 @@ class Subject:
     region: str
     own_keys: set
     owner_words: str  # "your own line" or "Mia Member's own line"
+    # The org's destination policy for this write (forwarding.rules.policy_checks
+    # .PolicyCheck); None: no policy to apply.
+    policy: object = None
 
 
 class Errors:
@@ -233,6 +241,9 @@ def validate_proposal(*, subject: Subject, current: dict, changes: dict,
         for message in used_schedules_removed(schedules, current.get("caller_rules", [])):
             errors.add("schedules", message)
 
+    errors.raise_if_any()
+    check_destinations(errors, subject, current=current, merged=merged, changed=changed,
+                       rules=rules, destination_fields=DESTINATION_FIELDS)
     errors.raise_if_any()
     # What the provider can hold depends on the rules, the schedules and simultaneous
     # ring only: an edit that changes none of them (most bulk rows) skips the compile.

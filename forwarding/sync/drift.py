@@ -18,7 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from forwarding.models import ForwardingSettings, SyncStatus
-from forwarding.rules import services, validation
+from forwarding.rules import policy_checks, services, validation
 from forwarding.rules.selectors import desired_state
 from forwarding.sync import delivery, outbox
 from portal import audit
@@ -110,7 +110,18 @@ def override(*, settings: ForwardingSettings, actor: audit.Actor):
 
 
 def adopt(*, settings: ForwardingSettings, actor: audit.Actor):
-    """Take the provider's state as ours: a new version that the provider already has."""
+    """Take the provider's state as ours: a new version that the provider already has.
+    A destination the org's policy forbids refuses the whole adoption (ValidationError
+    keyed by field), audited as policy.violation_refused once the transaction is over."""
+    check = policy_checks.check_for(settings.person, actor)
+    try:
+        return _adopt(settings=settings, actor=actor, check=check)
+    except ValidationError:
+        services.record_refusals(person=settings.person, actor=actor, check=check)
+        raise
+
+
+def _adopt(*, settings, actor, check):
     with transaction.atomic():
         row = ForwardingSettings.objects.select_for_update().select_related("person__org").get(
             pk=settings.pk)
@@ -124,7 +135,7 @@ def adopt(*, settings: ForwardingSettings, actor: audit.Actor):
         changes, caller_rules = _changes_from(theirs, row)
         updated = services.forwarding_update(
             person=row.person, changes=changes, expected_version=row.version, actor=actor,
-            caller_rules=caller_rules,
+            caller_rules=caller_rules, policy_check=check,
         )
         # The provider holds this state already: nothing to push.
         ForwardingSettings.objects.filter(pk=row.pk).update(

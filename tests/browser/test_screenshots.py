@@ -21,7 +21,7 @@ from django.utils import timezone
 from forwarding.bulk import drafts, jobs
 from forwarding.bulk.plan import edit_description, plan_edit
 from forwarding.models import BulkJob, BulkJobRow, CallRecord
-from forwarding.rules import services
+from forwarding.rules import policy_services, services
 from portal import audit
 from portal.models import AuditEvent, Membership
 from tests.cast import make_org, make_person, make_user
@@ -248,6 +248,13 @@ def test_every_page_at_1280_and_390(contexts, live_server, transactional_db, qui
     # Swagger UI's own markup is not the portal's (test_api_docs checks it renders).
     visit(admin, "/api/docs/", "api-docs", axe=False)
     visit(admin, "/no-such-page/", "not-found", expect_status=404)
+    # The destination policy: its page with the people it forbids and its bulk fix's dry
+    # run; removed again, so the edits below are not bound by it.
+    setup = audit.Actor.system("setup")
+    policy_services.policy_update(org=w.org, data={"allow_national": False}, actor=setup)
+    visit(admin, f"/orgs/{w.org.id}/policy/", "policy")
+    visit(admin, f"/orgs/{w.org.id}/policy/fix/?feature=always", "policy-fix")
+    policy_services.policy_remove(org=w.org, actor=setup)
 
     # The person page with a loop warning and its confirmation (a POST's answer: its
     # HTML laid out again at each width).

@@ -44,3 +44,14 @@ def test_seed_demo_gives_orgs_the_zones_of_their_people():
     ada = Person.objects.get(provider_person_id="acme-webex-ada")
     assert (grace.zone_name, ada.zone_name, ada.time_zone) == (
         "Europe/Berlin", "America/New_York", "")
+
+
+def test_seed_demo_gives_acme_a_destination_policy():
+    from forwarding.models import DestinationPolicy
+
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    policy = DestinationPolicy.objects.get()
+    assert policy.org.name == "Acme (Webex)"
+    assert policy.international_countries == ["CA", "GB"]
+    assert policy.deny_patterns == ["+1876*"]

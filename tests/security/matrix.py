@@ -195,7 +195,26 @@ TABLE: dict[str, Entry] = {
     "event_endpoint_enable": url(writes=True, GET=PAGE_405, POST=OWN_ADMIN_302),
     "event_endpoint_test": url(writes=True, GET=PAGE_405, POST=OWN_ADMIN_302),
     "event_endpoint_delete": url(writes=True, GET=PAGE_405, POST=OWN_ADMIN_302),
+    # --- Destination policy: the organization's own admins (with TOTP) only; a partner
+    # acting for the customer is bound by it but does not write it, members see nothing.
+    "org_policy": url(writes=True, GET=OWN_ADMIN_200, POST=OWN_ADMIN_302,
+                      data=lambda w, role, t: {"deny_patterns": "+4930*",
+                                               "allow_international": "on"}),
+    # Without a feature it sends back to the policy's listing.
+    "org_policy_fix": url(GET=OWN_ADMIN_302, POST=PAGE_405),
+    "person_policy_exception": url(writes=True, GET=PAGE_405, POST=OWN_ADMIN_302,
+                                   data=lambda w, role, t: {"pattern": "+33*"}),
+    "person_policy_exception_revoke": url(writes=True, GET=PAGE_405, POST=OWN_ADMIN_302),
     # --- API -----------------------------------------------------------------------------
+    "api_policy": api(writes=True, GET=API_OWNER, PUT=API_OWNER,
+                      DELETE="401 404 404 204 404 404 404 404",
+                      data=lambda w, role, t: Json({"deny_patterns": ["+4930*"]})),
+    "api_policy_exceptions": api(writes=True, GET=API_OWNER,
+                                 POST="401 404 404 201 404 404 404 404",
+                                 data=lambda w, role, t: Json({"person": t["person"].pk,
+                                                               "pattern": "+33*"})),
+    "api_policy_exception": api(writes=True, DELETE="401 404 404 204 404 404 404 404"),
+    "api_policy_forbidden": api(GET=API_OWNER),
     "api_people": api(GET=SIGNED_IN),
     "api_person": api(writes=True, GET=API_ADMINS, PATCH=API_ADMINS,
                       data=lambda w, role, t: Json({"time_zone": "Pacific/Auckland"})),

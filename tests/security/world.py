@@ -13,7 +13,14 @@ from django.utils import timezone
 
 from forwarding.bulk import drafts, jobs
 from forwarding.bulk.plan import plan_edit
-from forwarding.models import BulkJob, BulkJobRow, CallRecord, ForwardingSettings
+from forwarding.models import (
+    BulkJob,
+    BulkJobRow,
+    CallRecord,
+    DestinationPolicy,
+    ForwardingSettings,
+    PolicyException,
+)
 from portal import services as portal_services
 from portal.audit import Actor
 from portal.connections import services as connection_services
@@ -148,6 +155,12 @@ def build() -> World:
     o["endpoint_b"], _secret = event_services.endpoint_create(
         org=o["org_b"], url="https://hooks.globex.example/portal",
         actor=Actor.for_user(u["admin_b"]))
+    # Org A has a destination policy; Bob (A) and Yan (B) an exception each.
+    DestinationPolicy.objects.create(org=o["org_a"], international_countries=["DE"])
+    o["exception_a"] = PolicyException.objects.create(org=o["org_a"], person=o["bob"],
+                                                      pattern="+44*")
+    o["exception_b"] = PolicyException.objects.create(org=o["org_b"], person=o["yan"],
+                                                      pattern="+44*")
     _invitation, o["invitation_token"] = portal_services.invitation_create(
         org=o["org_a"], email="newcomer@acme.example", role=Membership.MEMBER,
         actor=Actor.for_user(u["admin"]))
@@ -161,7 +174,7 @@ _PK_KIND = {"people": "person", "organizations": "org", "delegations": "delegati
             "bulk-jobs": "job", "bulk-drafts": "draft"}
 _PARAM_KIND = {"person_id": "person", "org_id": "org", "delegation_id": "delegation",
                "job_id": "job", "membership_id": "membership", "draft_id": "draft",
-               "endpoint_id": "endpoint"}
+               "endpoint_id": "endpoint", "exception_id": "exception"}
 
 
 def targets(w: World, side: str, org_override: str | None):
@@ -169,9 +182,11 @@ def targets(w: World, side: str, org_override: str | None):
     if side == "a":
         org = w.objects[org_override] if org_override else w.org_a
         return {"person": w.bob, "org": org, "delegation": w.delegation_a, "job": w.job_a,
-                "membership": w.membership_a, "draft": w.draft_a, "endpoint": w.endpoint_a}
+                "membership": w.membership_a, "draft": w.draft_a, "endpoint": w.endpoint_a,
+                "exception": w.exception_a}
     return {"person": w.yan, "org": w.org_b, "delegation": w.delegation_b, "job": w.job_b,
-            "membership": w.membership_b, "draft": w.draft_b, "endpoint": w.endpoint_b}
+            "membership": w.membership_b, "draft": w.draft_b, "endpoint": w.endpoint_b,
+            "exception": w.exception_b}
 
 
 def _admin_object_id(url: Url):

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from forwarding.models import DestinationPolicy
+from forwarding.rules import policy_services
 from portal.audit import Actor
 from portal.events import services as event_services
 from portal.models import Delegation, EventEndpoint, Membership, Organization, Person, User
@@ -39,6 +41,14 @@ DELEGATED = ["acme-webex", "globex-tenant"]
 # "demo"; `sandbox_connect` gives the receiver the secret, so it checks signatures).
 DEMO_EVENTS_ORG = "acme-webex"
 DEMO_EVENTS_RECEIVER = "demo"
+
+# Acme's destination policy (issue 18): no premium-rate or shared-cost numbers (always
+# blocked by any policy), international calls only to Canada and the UK, and nothing
+# to the Caribbean's "+1 876" range that shares the US country code (a toll-fraud
+# classic). Created once: an admin's later edits of it survive a re-seed.
+DEMO_POLICY_ORG = "acme-webex"
+DEMO_POLICY = {"international_countries": ["CA", "GB"], "deny_patterns": ["+1876*"],
+               "sip_domains": ["acme.example"]}
 
 PEOPLE = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Linus Pauling"]
 NUMBERS = {
@@ -105,6 +115,13 @@ def _seed_event_endpoint(org, *, sandbox):
         except event_services.EndpointError:
             return None
     return {"org": org.name, "url": url, "id": endpoint.id}
+
+
+def _seed_policy(org) -> str:
+    if not DestinationPolicy.objects.filter(org=org).exists():
+        policy_services.policy_update(org=org, data=DEMO_POLICY,
+                                      actor=Actor.system("demo seed"))
+    return org.name
 
 
 def _seed_user(result, email, password, org, role, *, person=None, mfa=False, staff=False,
@@ -175,6 +192,8 @@ class Command(BaseCommand):
                 customer=orgs[org_id], partner=partner, revoked_at=None
             )
         _seed_users(orgs, partner, result)
+        # The policy before the endpoint: its policy.updated is the seed's, not news.
+        result["policy_org"] = _seed_policy(orgs[DEMO_POLICY_ORG])
         result["event_endpoint"] = _seed_event_endpoint(orgs[DEMO_EVENTS_ORG],
                                                         sandbox=settings.SANDBOX_URL)
 
