@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("forwarding", "0015_person_settings_held"),
+        ("forwarding", "0016_org_policies"),
     ]
 
     operations = [
