@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from forwarding.api import audit, bulk, bulk_jobs, drafts, events, orgs, people
+from forwarding.api import (
+    audit,
+    bulk,
+    bulk_jobs,
+    drafts,
+    events,
+    member_permissions,
+    orgs,
+    people,
+)
 
 urlpatterns = [
     path("people/", people.PeopleList.as_view(), name="api_people"),
@@ -53,4 +62,10 @@ urlpatterns += [
          events.EventEndpointTest.as_view(), name="api_event_endpoint_test"),
     path("organizations/<int:pk>/event-endpoints/<int:endpoint_id>/deliveries/",
          events.EventEndpointDeliveries.as_view(), name="api_event_endpoint_deliveries"),
+]
+
+urlpatterns += [
+    path("organizations/<int:pk>/member-permissions/",
+         member_permissions.MemberPermissionsDetail.as_view(),
+         name="api_organization_member_permissions"),
 ]

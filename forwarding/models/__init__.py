@@ -10,6 +10,7 @@ drafts), calls (Graph call records). Everything is importable from here as befor
 
 from forwarding.models.bulk import BulkDraft, BulkDraftRow, BulkJob, BulkJobRow
 from forwarding.models.calls import CallRecord
+from forwarding.models.permissions import MEMBER_FEATURES, MemberPermissions
 from forwarding.models.settings import (
     DESTINATION_MAX,
     CallerRule,
@@ -21,6 +22,6 @@ from forwarding.models.settings import (
 
 __all__ = [
     "DESTINATION_MAX", "BulkDraft", "BulkDraftRow", "BulkJob", "BulkJobRow", "CallRecord",
-    "CallerRule", "ForwardingSettings", "ForwardingSettingsQuerySet", "PushAttempt",
-    "SyncStatus",
+    "CallerRule", "ForwardingSettings", "ForwardingSettingsQuerySet", "MEMBER_FEATURES",
+    "MemberPermissions", "PushAttempt", "SyncStatus",
 ]

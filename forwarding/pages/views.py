@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from forwarding.pages import delivery, simulator, week_view
+from forwarding.pages import delivery, member_locks, simulator, week_view
 from forwarding.pages.audit_export import AuditExportForm
 from forwarding.pages.bulk_forms import BulkEditForm
 from forwarding.pages.forms import (
@@ -72,6 +72,7 @@ def _context(request, person, settings, *, form, formset, conflict=False, schedu
         "week": week_view.build(person, is_self=is_self, settings=settings),
         "schedule_forms": schedules,
         "schedule_errors": schedules.summary() if schedules is not None else [],
+        "locked_cards": member_locks.cards(form, caps),
     }
 
 
@@ -93,6 +94,7 @@ def _forms(request, person, settings, caps, *, bound=True):
     form = ForwardingForm(
         data, caps=caps, person=person,
         initial=ForwardingForm.initial_from(current, settings.version),
+        locked_notes=member_locks.notes(person, member_locks.locked(request, person)),
     )
     # A post without a card's fields (an older page, a script that sets one thing) leaves
     # what that card holds as it is: no rules or schedules are wiped by omission.
@@ -105,7 +107,11 @@ def _forms(request, person, settings, caps, *, bound=True):
         formset = CallerRuleFormSet(
             data, prefix=RULES_PREFIX,
             form_kwargs={"caps": caps, "region": person.org.default_region,
-                         "schedule_names": schedules.names() if schedules else ()},
+                         # Without the Schedules card (not posted, or locked for
+                         # this member), the stored names.
+                         "schedule_names": schedules.names() if schedules else
+                         [sched.get("name") for sched in current["schedules"]
+                          if caps.supports("schedules")]},
             initial=rules_initial(current["caller_rules"]) if data is None else None,
         )
     return form, formset, schedules
@@ -397,7 +403,8 @@ def _restore_confirm(request, person, event, *, status=200, unconfirmed=False):
         "person": person, "org": person.org, "event": event, "version": snap["version"],
         "is_self": person.user_id == request.user.id,
         "via_partner": access.acting_partner(request.user, person),
-        "preview": previews.restore_preview(person, snap),
+        "preview": previews.restore_preview(person, snap,
+                                            locked=member_locks.locked(request, person)),
         "page_url": person_page_url(request, person),
     }, status=status)
 
