@@ -107,11 +107,7 @@ def _forms(request, person, settings, caps, *, bound=True):
         formset = CallerRuleFormSet(
             data, prefix=RULES_PREFIX,
             form_kwargs={"caps": caps, "region": person.org.default_region,
-                         # Without the Schedules card (not posted, or locked for
-                         # this member), the stored names.
-                         "schedule_names": schedules.names() if schedules else
-                         [sched.get("name") for sched in current["schedules"]
-                          if caps.supports("schedules")]},
+                         "schedule_names": schedules.names() if schedules else ()},
             initial=rules_initial(current["caller_rules"]) if data is None else None,
         )
     return form, formset, schedules
