@@ -10,10 +10,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from forwarding.models import MEMBER_FEATURES, ForwardingSettings, MemberPermissions
+from forwarding.models import MEMBER_FEATURES, ForwardingSettings, MemberPermissions, SyncStatus
 from forwarding.rules import permissions, previews, services
+from forwarding.sync import drift
 from portal.audit import Actor
 from portal.models import AuditEvent, Membership
+from providers.base import ForwardingState
 from tests.cast import audit_count, make_person, make_user, update
 
 OFFICE = {"name": "Office hours", "kind": "business_hours",
@@ -279,3 +281,36 @@ class TestPermissionsService:
                                                   actor=Actor.for_user(ada))
         assert list(caught.value.message_dict) == ["locked"]
         assert not MemberPermissions.objects.exists() and audit_count() == 0
+
+
+@pytest.mark.django_db
+class TestAdoptDrift:
+    """Adopting what the provider's console holds is a write path too."""
+
+    def _drifted(self, mia, admin_actor, theirs):
+        row = update(mia, actor=admin_actor, always_enabled=True,
+                     always_destination="+12025550100")
+        ForwardingSettings.objects.filter(pk=row.pk).update(
+            sync_status=SyncStatus.SYNCED, synced_version=row.version,
+            drift_state=theirs.to_dict(), drift_detected_at=row.updated_at)
+        row.refresh_from_db()
+        return row
+
+    def test_a_member_cannot_adopt_a_locked_features_change(self, org, ada, mia, owner_actor,
+                                                            admin_actor):
+        row = self._drifted(mia, admin_actor, ForwardingState(
+            always_enabled=True, always_destination="+12025550999"))
+        lock(org, "always", by=ada)
+        with pytest.raises(ValidationError) as caught:
+            drift.adopt(settings=row, actor=owner_actor)
+        assert caught.value.message_dict["always_destination"] == [
+            expected_sentence(org, "forwarding of all calls")]
+        row.refresh_from_db()
+        assert row.always_destination == "+12025550100" and row.drift_state is not None
+
+    def test_the_admin_can(self, org, ada, mia, admin_actor):
+        row = self._drifted(mia, admin_actor, ForwardingState(
+            always_enabled=True, always_destination="+12025550999"))
+        lock(org, "always", by=ada)
+        assert drift.adopt(settings=row, actor=admin_actor).always_destination == \
+            "+12025550999"
