@@ -16,7 +16,7 @@ from .test_views import assert_page_is_clean, form_data
 
 OFFICE = {"name": "Office hours", "kind": "business_hours",
           "hours": {"monday": [["09:00", "17:00"]]}}
-RULE = {"callers": ["+13035550110"], "destination": "+12025550177"}
+RULE = {"callers": ["+13035550110"], "destination": "+13035550177"}
 
 
 @pytest.fixture
@@ -161,7 +161,7 @@ class TestMemberPage:
         data = form_data(mia, dnd_enabled=True)
         data.update({"caller_rules-TOTAL_FORMS": "1", "caller_rules-INITIAL_FORMS": "1",
                      "caller_rules-0-callers": "+13035550110",
-                     "caller_rules-0-destination": "+12025550177",
+                     "caller_rules-0-destination": "+13035550177",
                      "caller_rules-0-disposition": "forward",
                      "caller_rules-0-schedule": "during:Office hours",
                      "caller_rules-0-ORDER": "1"})

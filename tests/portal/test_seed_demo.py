@@ -64,7 +64,7 @@ def test_seed_demo_locks_simultaneous_ring_for_acmes_members():
     line = member.people.get()
     try:
         services.forwarding_update(person=line, changes={"simring_enabled": True,
-                                                         "simring_targets": ["+12025550188"]},
+                                                         "simring_targets": ["+13035550188"]},
                                    expected_version=services.settings_for(line).version,
                                    actor=Actor.for_user(member))
     except ValidationError as exc:

@@ -21,7 +21,7 @@ from tests.cast import audit_count, make_person, make_user, update
 OFFICE = {"name": "Office hours", "kind": "business_hours",
           "hours": {"monday": [["09:00", "17:00"]], "tuesday": [["09:00", "17:00"]]}}
 BERLIN = ZoneInfo("Europe/Berlin")
-RULE = {"callers": ["+13035550110"], "destination": "+12025550177"}
+RULE = {"callers": ["+13035550110"], "destination": "+13035550177"}
 
 
 def _window():
@@ -32,11 +32,11 @@ def _window():
 
 # One change per feature (the fields a member would send), and caller rules apart.
 CHANGES = {
-    "always": lambda: {"always_enabled": True, "always_destination": "+12025550199"},
+    "always": lambda: {"always_enabled": True, "always_destination": "+13035550199"},
     "busy": lambda: {"busy_enabled": True, "busy_destination": "2009"},
     "no_answer": lambda: {"no_answer_enabled": True, "no_answer_destination": "2009"},
     "continuity": lambda: {"continuity_enabled": True, "continuity_destination": "2009"},
-    "simring": lambda: {"simring_enabled": True, "simring_targets": ["+12025550188"]},
+    "simring": lambda: {"simring_enabled": True, "simring_targets": ["+13035550188"]},
     "time_window": _window,
     "dnd": lambda: {"dnd_enabled": True},
     "schedules": lambda: {"schedules": [OFFICE]},
@@ -186,8 +186,8 @@ class TestUntouched:
     def test_values_equal_to_the_stored_ones_are_no_change(self, org, ada, mia, owner_actor,
                                                            admin_actor):
         start = timezone.now() + timedelta(days=1)
-        update(mia, actor=admin_actor, busy_enabled=True, busy_destination="+12025550100",
-               simring_enabled=True, simring_targets=["+12025550188"],
+        update(mia, actor=admin_actor, busy_enabled=True, busy_destination="+13035550100",
+               simring_enabled=True, simring_targets=["+13035550188"],
                window_enabled=True, window_start=start, window_end=start + timedelta(hours=1),
                window_destination="2009", schedules=[OFFICE], rules=[RULE])
         lock(org, *MEMBER_FEATURES, by=ada)
@@ -196,8 +196,8 @@ class TestUntouched:
         # window's instants in another zone, the same rules and schedules.
         saved = update(
             mia, actor=owner_actor, rules=stored["caller_rules"],
-            busy_enabled=True, busy_destination="+1 202 555 0100",
-            simring_enabled=True, simring_targets=["(202) 555-0188"],
+            busy_enabled=True, busy_destination="+1 303 555 0100",
+            simring_enabled=True, simring_targets=["(303) 555-0188"],
             window_enabled=True, window_start=start.isoformat(),
             window_end=(start + timedelta(hours=1)).astimezone(BERLIN).isoformat(),
             window_destination="2009", schedules=stored["schedules"],
@@ -289,7 +289,7 @@ class TestAdoptDrift:
 
     def _drifted(self, mia, admin_actor, theirs):
         row = update(mia, actor=admin_actor, always_enabled=True,
-                     always_destination="+12025550100")
+                     always_destination="+13035550100")
         ForwardingSettings.objects.filter(pk=row.pk).update(
             sync_status=SyncStatus.SYNCED, synced_version=row.version,
             drift_state=theirs.to_dict(), drift_detected_at=row.updated_at)
@@ -299,18 +299,18 @@ class TestAdoptDrift:
     def test_a_member_cannot_adopt_a_locked_features_change(self, org, ada, mia, owner_actor,
                                                             admin_actor):
         row = self._drifted(mia, admin_actor, ForwardingState(
-            always_enabled=True, always_destination="+12025550999"))
+            always_enabled=True, always_destination="+13035550999"))
         lock(org, "always", by=ada)
         with pytest.raises(ValidationError) as caught:
             drift.adopt(settings=row, actor=owner_actor)
         assert caught.value.message_dict["always_destination"] == [
             expected_sentence(org, "forwarding of all calls")]
         row.refresh_from_db()
-        assert row.always_destination == "+12025550100" and row.drift_state is not None
+        assert row.always_destination == "+13035550100" and row.drift_state is not None
 
     def test_the_admin_can(self, org, ada, mia, admin_actor):
         row = self._drifted(mia, admin_actor, ForwardingState(
-            always_enabled=True, always_destination="+12025550999"))
+            always_enabled=True, always_destination="+13035550999"))
         lock(org, "always", by=ada)
         assert drift.adopt(settings=row, actor=admin_actor).always_destination == \
-            "+12025550999"
+            "+13035550999"
