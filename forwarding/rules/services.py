@@ -279,10 +279,12 @@ def forwarding_restore(*, person, event: AuditEvent, expected_version: int,
     if snap is None:
         raise ValidationError({"event": ["This event holds no settings to restore."]})
     now = timezone.now()
+    locked = permissions.locked_for_actor(actor, person)
     changes, rules, skipped_window = restore_changes(
-        snap, caps=selectors.caps_for(person), now=now,
-        locked=permissions.locked_for_actor(actor, person))
+        snap, caps=selectors.caps_for(person), now=now, locked=locked)
     data = {"restored_version": snap["version"], "restored_event": event.id}
+    if locked:
+        data["locked_left_as_they_are"] = sorted(locked)
     if skipped_window:
         data["window_skipped"] = "the time window of that version is over"
     with transaction.atomic():

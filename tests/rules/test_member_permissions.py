@@ -238,6 +238,8 @@ class TestRestore:
                                                expected_version=version(mia),
                                                actor=owner_actor)
         assert restored.dnd_enabled and restored.busy_destination == "2010"
+        row = AuditEvent.objects.filter(event="forwarding.restored").latest("id")
+        assert row.data["locked_left_as_they_are"] == ["busy"]
 
     def test_an_admins_restore_brings_everything_back(self, org, ada, mia, owner_actor,
                                                       admin_actor):
