@@ -42,6 +42,8 @@ class Event(models.TextChoices):
     PERSON_TIME_ZONE_CHANGED = "person.time_zone_changed", "Time zone changed"
     ORGANIZATION_CREATED = "organization.created", "Organization created"
     ORGANIZATION_UPDATED = "organization.updated", "Organization changed"
+    MEMBER_PERMISSIONS_UPDATED = ("org.member_permissions_updated",
+                                  "What members may change themselves changed")
     WEBHOOK_KEY_ROTATED = "org.webhook_key_rotated", "Teams webhook address changed"
     ENCRYPTION_ROTATED = "encryption.rotated", "Stored secrets re-encrypted"
     RETENTION_PRUNED = "retention.pruned", "Old records pruned"

@@ -59,6 +59,7 @@ urlpatterns = [
     path("", include("forwarding.pages.urls")),
     path("", include("forwarding.pages.urls_sync")),
     path("", include("forwarding.pages.urls_calls")),
+    path("", include("forwarding.pages.urls_permissions")),
 ]
 
 handler404 = "portal.views.not_found"

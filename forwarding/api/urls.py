@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from forwarding.api import audit, bulk, bulk_jobs, drafts, events, orgs, people, policy
+from forwarding.api import (
+    audit,
+    bulk,
+    bulk_jobs,
+    drafts,
+    events,
+    member_permissions,
+    orgs,
+    people,
+    policy,
+)
 
 urlpatterns = [
     path("people/", people.PeopleList.as_view(), name="api_people"),
@@ -64,4 +74,7 @@ urlpatterns += [
          policy.PolicyExceptionDetail.as_view(), name="api_policy_exception"),
     path("organizations/<int:pk>/policy/forbidden/", policy.PolicyForbidden.as_view(),
          name="api_policy_forbidden"),
+    path("organizations/<int:pk>/member-permissions/",
+         member_permissions.MemberPermissionsDetail.as_view(),
+         name="api_organization_member_permissions"),
 ]

@@ -11,6 +11,7 @@ and their exceptions). Everything is importable from here as before.
 
 from forwarding.models.bulk import BulkDraft, BulkDraftRow, BulkJob, BulkJobRow
 from forwarding.models.calls import CallRecord
+from forwarding.models.permissions import MEMBER_FEATURES, MemberPermissions
 from forwarding.models.policy import DestinationPolicy, PolicyException
 from forwarding.models.settings import (
     DESTINATION_MAX,
@@ -24,5 +25,5 @@ from forwarding.models.settings import (
 __all__ = [
     "DESTINATION_MAX", "BulkDraft", "BulkDraftRow", "BulkJob", "BulkJobRow", "CallRecord",
     "CallerRule", "DestinationPolicy", "ForwardingSettings", "ForwardingSettingsQuerySet",
-    "PolicyException", "PushAttempt", "SyncStatus",
+    "MEMBER_FEATURES", "MemberPermissions", "PolicyException", "PushAttempt", "SyncStatus",
 ]

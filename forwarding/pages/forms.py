@@ -186,10 +186,16 @@ class ForwardingForm(forms.Form):
     window_end = _datetime_field("Until")
     window_destination = destination_field("During the window, send all calls to")
 
-    def __init__(self, *args, caps, person, **kwargs):
+    def __init__(self, *args, caps, person, locked_notes=None, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.caps = caps
+        # Features the viewer may not change (a member's, forwarding.rules.permissions):
+        # feature -> the sentence saying who to ask. Their cards are disabled, so the
+        # browser posts none of their fields; the stored values stand in for them.
+        self.locked_notes = dict(locked_notes or {})
+        if self.is_bound and self.locked_notes:
+            self.data = locked_values(self, self.data)
         self._confirm_choices(person)
         for field in self.fields.values():
             if field.help_text == DESTINATION_HELP:
@@ -294,6 +300,7 @@ class ForwardingForm(forms.Form):
                 "switch": self[switch] if switch else None,
                 "fields": [self[n] for n in names if n != switch],
                 "on": bool(self[switch].value()) if switch else True,
+                "locked_note": self.locked_notes.get(feature),
             })
         return result
 
@@ -326,6 +333,29 @@ class ForwardingForm(forms.Form):
         initial["simring_targets"] = "\n".join(values.get("simring_targets") or [])
         initial["version"] = version
         return initial
+
+
+def locked_values(form, data):
+    """`data` with the stored value of every field of a locked feature the post left out
+    (disabled inputs are not posted): the service then sees no change there, and the page
+    shows what is stored. A value the post holds is kept, so a crafted one reaches the
+    service, which refuses it next to its field."""
+    data = data.copy()
+    for name, feature in FIELD_FEATURES.items():
+        if feature not in form.locked_notes or name not in form.fields or name in data:
+            continue
+        value = form.initial.get(name)
+        field = form.fields[name]
+        if isinstance(field, forms.BooleanField):
+            if value:
+                data[name] = "on"
+        elif isinstance(field, forms.MultipleChoiceField):
+            data.setlist(name, list(value or []))
+        elif isinstance(value, datetime):
+            data[name] = value.isoformat()  # with its offset: read back as the same instant
+        elif value is not None:
+            data[name] = str(value)
+    return data
 
 
 class TestCallForm(forms.Form):

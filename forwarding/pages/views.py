@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from forwarding.pages import delivery, policy_views, simulator, week_view
+from forwarding.pages import delivery, member_locks, policy_views, simulator, week_view
 from forwarding.pages.audit_export import AuditExportForm
 from forwarding.pages.bulk_forms import BulkEditForm
 from forwarding.pages.forms import (
@@ -73,6 +73,7 @@ def _context(request, person, settings, *, form, formset, conflict=False, schedu
         "schedule_forms": schedules,
         "schedule_errors": schedules.summary() if schedules is not None else [],
         **policy_views.person_context(request, person),
+        "locked_cards": member_locks.cards(form, caps),
     }
 
 
@@ -94,6 +95,7 @@ def _forms(request, person, settings, caps, *, bound=True):
     form = ForwardingForm(
         data, caps=caps, person=person,
         initial=ForwardingForm.initial_from(current, settings.version),
+        locked_notes=member_locks.notes(person, member_locks.locked(request, person)),
     )
     # A post without a card's fields (an older page, a script that sets one thing) leaves
     # what that card holds as it is: no rules or schedules are wiped by omission.
@@ -398,7 +400,8 @@ def _restore_confirm(request, person, event, *, status=200, unconfirmed=False):
         "person": person, "org": person.org, "event": event, "version": snap["version"],
         "is_self": person.user_id == request.user.id,
         "via_partner": access.acting_partner(request.user, person),
-        "preview": previews.restore_preview(person, snap),
+        "preview": previews.restore_preview(person, snap,
+                                            locked=member_locks.locked(request, person)),
         "page_url": person_page_url(request, person),
     }, status=status)
 

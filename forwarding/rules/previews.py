@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from forwarding.rules import policy_checks, selectors, services, validation
+from forwarding.rules import permissions, policy_checks, selectors, services, validation
 from forwarding.rules.validation import FIELD_FEATURES
 from providers.capabilities import FEATURE_LABELS
 
@@ -78,17 +78,21 @@ def current_snapshot(person) -> dict:
     return services.snapshot(selectors.stored_settings(person))
 
 
-def restore_preview(person, snap: dict, *, now=None) -> dict:
+def restore_preview(person, snap: dict, *, now=None, locked=frozenset()) -> dict:
     """What restoring `snap` (an event's settings) would change now: {"lines",
-    "window_skipped", "current_version", "warnings", "errors"}, as forwarding_restore
-    would do it. `warnings`: the loops through busy, no answer or offline forwarding the
-    old version makes with today's settings of the others (the restore needs them
-    confirmed); `errors`: why the restore would be refused now (sentences)."""
+    "window_skipped", "current_version", "warnings", "errors", "locked"}, as
+    forwarding_restore would do it. `warnings`: the loops through busy, no answer or
+    offline forwarding the old version makes with today's settings of the others (the
+    restore needs them confirmed); `errors`: why the restore would be refused now
+    (sentences); `locked`: the features the viewer may not change (a member's locked
+    features) that the old version has otherwise, as sentences saying who to ask: the
+    restore leaves them as they are."""
     now = now or timezone.now()
     caps = selectors.caps_for(person)
     stored = selectors.stored_settings(person)
     current = services.snapshot(stored)
-    changes, rules, skipped = services.restore_changes(snap, caps=caps, now=now)
+    changes, rules, skipped = services.restore_changes(snap, caps=caps, now=now,
+                                                       locked=locked)
     after = {**current, **{name: snap[name] for name in changes}}
     if rules is not None:
         after["caller_rules"] = rules
@@ -104,4 +108,22 @@ def restore_preview(person, snap: dict, *, now=None) -> dict:
                   else {"non_field_errors": exc.messages})
     return {"lines": describe_diff(current, after, caps=caps, name=person.display_name),
             "window_skipped": skipped, "current_version": current["version"],
-            "warnings": reasons(warnings), "errors": reasons(errors)}
+            "warnings": reasons(warnings), "errors": reasons(errors),
+            "locked": _locked_left(person, snap, current, caps, locked)}
+
+
+def _locked_left(person, snap, current, caps, locked) -> list[str]:
+    """Sentences for the locked features whose old values differ from today's."""
+    differ = []
+    for feature in locked:
+        if not caps.supports(feature):
+            continue
+        names = ["caller_rules"] if feature == "caller_rules" else \
+            [n for n, f in FIELD_FEATURES.items() if f == feature]
+        if any(name in snap and snap[name] != current.get(name) for name in names):
+            differ.append(feature)
+    if not differ:
+        return []
+    admin = permissions.admin_to_ask(person.org)
+    return [permissions.refusal(person.org, feature, admin=admin)
+            for feature in sorted(differ, key=list(FEATURE_LABELS).index)]

@@ -20,7 +20,7 @@ from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from forwarding.models import CallerRule, ForwardingSettings, SyncStatus
-from forwarding.rules import emails, policy_checks, selectors, signals, validation
+from forwarding.rules import emails, permissions, policy_checks, selectors, signals, validation
 from portal import audit
 from portal.models import AuditEvent
 
@@ -213,9 +213,14 @@ def prepare_change(*, settings, person, changes, caller_rules, actor, now, confi
     caps = selectors.caps_for(person)
     current = values(settings)
     old = snapshot(settings)
+    subject = subject_for(person, caps, policy)
+    # What the org keeps its members from changing themselves (forwarding.rules.permissions).
+    changes, caller_rules = permissions.enforce(
+        actor=actor, person=person, subject=subject, current=current, changes=changes,
+        caller_rules=caller_rules)
 
     changed, rules = validation.validate_proposal(
-        subject=subject_for(person, caps, policy), current=current, changes=changes,
+        subject=subject, current=current, changes=changes,
         caller_rules=caller_rules, now=now, confirm_loops=confirm_loops,
         line_index=line_index,
     )
@@ -328,16 +333,19 @@ def restorable_snapshot(event: AuditEvent, person) -> dict | None:
     return event.new
 
 
-def restore_changes(snap: dict, *, caps, now=None) -> tuple[dict, list | None, bool]:
+def restore_changes(snap: dict, *, caps, now=None,
+                    locked=frozenset()) -> tuple[dict, list | None, bool]:
     """What restoring `snap` changes: (changes, caller rules or None, whether a time window
     that is over was left out). Features the provider does not support (any more) are left
-    as they are, and so is a time window that is already over. Pure: the restore and its
-    preview (forwarding.rules.previews) share it."""
+    as they are, and so are the `locked` ones (a member's restore: what their admins keep
+    them from changing, forwarding.rules.permissions) and a time window that is already
+    over. Pure: the restore and its preview (forwarding.rules.previews) share it."""
     now = now or timezone.now()
     changes = {
         name: snap[name]
         for name in validation.EDITABLE_FIELDS
         if name in snap and caps.supports(validation.FIELD_FEATURES[name])
+        and validation.FIELD_FEATURES[name] not in locked
     }
     skipped_window = False
     end = validation._coerce("window_end", snap.get("window_end"))
@@ -348,7 +356,8 @@ def restore_changes(snap: dict, *, caps, now=None) -> tuple[dict, list | None, b
     for name in ("window_start", "window_end"):
         if name in changes:
             changes[name] = validation._coerce(name, changes[name])
-    rules = snap.get("caller_rules") if caps.supports("caller_rules") else None
+    rules = snap.get("caller_rules") if caps.supports("caller_rules") and \
+        "caller_rules" not in locked else None
     return changes, rules, skipped_window
 
 
@@ -363,9 +372,12 @@ def forwarding_restore(*, person, event: AuditEvent, expected_version: int,
     if snap is None:
         raise ValidationError({"event": ["This event holds no settings to restore."]})
     now = timezone.now()
-    changes, rules, skipped_window = restore_changes(snap, caps=selectors.caps_for(person),
-                                                     now=now)
+    locked = permissions.locked_for_actor(actor, person)
+    changes, rules, skipped_window = restore_changes(
+        snap, caps=selectors.caps_for(person), now=now, locked=locked)
     data = {"restored_version": snap["version"], "restored_event": event.id}
+    if locked:
+        data["locked_left_as_they_are"] = sorted(locked)
     if skipped_window:
         data["window_skipped"] = "the time window of that version is over"
     check = policy_checks.check_for(person, actor)

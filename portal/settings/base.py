@@ -253,6 +253,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The forwarding features are one enum wherever they appear (supported features,
+    # the features members may not change).
+    "ENUM_NAME_OVERRIDES": {"FeatureNameEnum": "providers.capabilities.FEATURES"},
 }
 
 # --- Celery ---------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from django.utils import timezone
 from forwarding.bulk import drafts, jobs
 from forwarding.bulk.plan import edit_description, plan_edit
 from forwarding.models import BulkJob, BulkJobRow, CallRecord
-from forwarding.rules import policy_services, services
+from forwarding.rules import permissions, policy_services, services
 from portal import audit
 from portal.models import AuditEvent, Membership
 from tests.cast import make_org, make_person, make_user
@@ -236,6 +236,7 @@ def test_every_page_at_1280_and_390(contexts, live_server, transactional_db, qui
     visit(admin, f"/orgs/{w.org.id}/audit/", "audit-log")
     visit(admin, f"/orgs/{w.org.id}/settings/", "org-settings")
     visit(admin, f"/orgs/{w.org.id}/connection/", "connection")
+    visit(admin, f"/orgs/{w.org.id}/member-permissions/", "member-permissions")
     visit(admin, f"/orgs/{w.org.id}/bulk/", "bulk-import")
     visit(admin, f"/orgs/{w.org.id}/bulk/drafts/{w.draft.id}/", "dry-run")
     html = visit(admin, f"/bulk-jobs/{w.job.id}/", "bulk-job")
@@ -255,6 +256,13 @@ def test_every_page_at_1280_and_390(contexts, live_server, transactional_db, qui
     visit(admin, f"/orgs/{w.org.id}/policy/", "policy")
     visit(admin, f"/orgs/{w.org.id}/policy/fix/?feature=always", "policy-fix")
     policy_services.policy_remove(org=w.org, actor=setup)
+
+    # The member's page once the admins locked busy forwarding, schedules and the rules
+    # per caller: read-only cards saying whom to ask.
+    permissions.member_permissions_update(
+        org=w.org, locked=["busy", "schedules", "caller_rules"],
+        actor=audit.Actor(user=w.admin, label=w.admin.email))
+    visit(member, "/me/", "my-forwarding-locked")
 
     # The person page with a loop warning and its confirmation (a POST's answer: its
     # HTML laid out again at each width).

@@ -2,9 +2,13 @@ import json
 from io import StringIO
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
-from portal.models import Delegation, Membership, Organization, Person, User
+from forwarding.models import MemberPermissions
+from forwarding.rules import services
+from portal.audit import Actor
+from portal.models import AuditEvent, Delegation, Membership, Organization, Person, User
 
 pytestmark = pytest.mark.django_db
 
@@ -55,3 +59,28 @@ def test_seed_demo_gives_acme_a_destination_policy():
     assert policy.org.name == "Acme (Webex)"
     assert policy.international_countries == ["CA", "GB"]
     assert policy.deny_patterns == ["+1876*"]
+
+
+def test_seed_demo_locks_simultaneous_ring_for_acmes_members():
+    out = StringIO()
+    call_command("seed_demo", "--json", stdout=out)
+    call_command("seed_demo", stdout=StringIO())
+    acme = Organization.objects.get(provider_org_id="acme-webex")
+    assert json.loads(out.getvalue())["member_permissions"] == {
+        "org": acme.name, "locked": ["simring"]}
+    assert MemberPermissions.objects.get().org == acme
+    # Once, however often the seed runs.
+    assert AuditEvent.objects.filter(event="org.member_permissions_updated").count() == 1
+    member = User.objects.get(email="member@acme.example")
+    line = member.people.get()
+    try:
+        services.forwarding_update(person=line, changes={"simring_enabled": True,
+                                                         "simring_targets": ["+13035550188"]},
+                                   expected_version=services.settings_for(line).version,
+                                   actor=Actor.for_user(member))
+    except ValidationError as exc:
+        assert exc.message_dict["simring_enabled"] == [
+            f"Your admins set simultaneous ring for {acme.name}; ask Ada Admin or another "
+            f"admin of {acme.name}."]
+    else:
+        raise AssertionError("a member of Acme changed simultaneous ring")

@@ -151,6 +151,9 @@ TABLE: dict[str, Entry] = {
     # Its admins, or the partner acting for it (audited as such).
     "org_time_zone": url(writes=True, GET=PAGE_405, POST=ADMINS_302,
                          data=lambda w, role, t: {"time_zone": "Pacific/Auckland"}),
+    # What members may change themselves: its admins, or the partner acting for it.
+    "org_member_permissions": url(writes=True, GET=ADMINS_200, POST=ADMINS_302,
+                                  data=lambda w, role, t: {"allowed": ["always"]}),
     "org_invite": url(writes=True,
         GET=PAGE_405, POST="login 404 404 302 404 403 404 404",
         data=lambda w, role, t: {"email": "intruder@example.net", "role": "admin"}),
@@ -228,6 +231,9 @@ TABLE: dict[str, Entry] = {
     "api_organization": api(writes=True, GET="401 200 404 200 404 200 404 404",
                             PATCH="401 403 404 200 404 200 404 404",
                             data=lambda w, role, t: Json({"time_zone": "Pacific/Auckland"})),
+    "api_organization_member_permissions": api(
+        writes=True, GET=API_ADMINS, PUT=API_ADMINS,
+        data=lambda w, role, t: Json({"locked": ["busy", "dnd"]})),
     "api_delegations": api(writes=True,
         GET=SIGNED_IN, POST="401 404 404 201 404 403 404 404",
         data=lambda w, role, t: Json({"customer": t["org"].pk,

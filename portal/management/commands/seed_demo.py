@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from forwarding.models import DestinationPolicy
-from forwarding.rules import policy_services
+from forwarding.rules import permissions, policy_services
 from portal.audit import Actor
 from portal.events import services as event_services
 from portal.models import Delegation, EventEndpoint, Membership, Organization, Person, User
@@ -49,6 +49,11 @@ DEMO_EVENTS_RECEIVER = "demo"
 DEMO_POLICY_ORG = "acme-webex"
 DEMO_POLICY = {"international_countries": ["CA", "GB"], "deny_patterns": ["+1876*"],
                "sip_domains": ["acme.example"]}
+
+# The org whose members see simultaneous ring read-only, and the admin they are told to ask.
+DEMO_LOCKED_ORG = "acme-webex"
+DEMO_LOCKED_FEATURES = ["simring"]
+DEMO_ADMIN_NAME = ("Ada", "Admin")
 
 PEOPLE = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Linus Pauling"]
 NUMBERS = {
@@ -124,6 +129,18 @@ def _seed_policy(org) -> str:
     return org.name
 
 
+def _seed_member_permissions(org):
+    """Acme's members may not change simultaneous ring themselves (issue 18, item 2): set
+    by Acme's admin, named so that members read whom to ask."""
+    admin = User.objects.get(email=f"admin@{_slug(org.name)}.example")
+    if not admin.first_name:
+        admin.first_name, admin.last_name = DEMO_ADMIN_NAME
+        admin.save(update_fields=["first_name", "last_name"])
+    row = permissions.member_permissions_update(
+        org=org, locked=DEMO_LOCKED_FEATURES, actor=Actor.for_user(admin))
+    return {"org": org.name, "locked": list(row.locked)}
+
+
 def _seed_user(result, email, password, org, role, *, person=None, mfa=False, staff=False,
                label=None):
     """A verified user with `role` in `org` (None: no org), owning `person` if given."""
@@ -194,6 +211,7 @@ class Command(BaseCommand):
         _seed_users(orgs, partner, result)
         # The policy before the endpoint: its policy.updated is the seed's, not news.
         result["policy_org"] = _seed_policy(orgs[DEMO_POLICY_ORG])
+        result["member_permissions"] = _seed_member_permissions(orgs[DEMO_LOCKED_ORG])
         result["event_endpoint"] = _seed_event_endpoint(orgs[DEMO_EVENTS_ORG],
                                                         sandbox=settings.SANDBOX_URL)
 
@@ -204,6 +222,9 @@ class Command(BaseCommand):
         for u in result["users"]:
             self.stdout.write(f"  {u['email']:<28} {u['password']:<20} {u['role']:<14} "
                               f"{u['org'] or '(site staff)'}")
+        locks = result["member_permissions"]
+        self.stdout.write(f"Members of {locks['org']} may not change: "
+                          f"{', '.join(locks['locked'])} (their admins may).")
         self.stdout.write(
             f"Admins have TOTP turned on; secret {DEMO_TOTP_SECRET} "
             f"(e.g. `oathtool --totp -b {DEMO_TOTP_SECRET}`)."
