@@ -1,7 +1,7 @@
 """An org's destination policy, decided for one destination: pure (plain values in, a
 Verdict out), so validation, the "who breaks the new policy" listing and the property
 tests share one answer. The database side (the org's row, the person's exceptions, who
-in the org is behind a number) is forwarding.rules.selectors.policy_check's.
+in the org is behind a number) is forwarding.rules.policy_checks's.
 
 Classes of destination (`classify`):
 - internal: an extension (digits, dialled inside the org), a line of a person of the org
