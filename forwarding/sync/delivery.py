@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from forwarding.models import ForwardingSettings, PushAttempt, SyncStatus
 from forwarding.rules.selectors import desired_state
-from forwarding.sync import outbox, ratelimit
+from forwarding.sync import claims, outbox, ratelimit
 from portal import access, audit
 from portal.connections import notices, tokens
 from portal.provider_urls import connection_base_url
@@ -55,8 +55,6 @@ CLAIM_SECONDS = django_settings.PUSH_CLAIM_SECONDS
 MAX_COUNTDOWN = outbox.MAX_COUNTDOWN
 # The sweeper re-enqueues rows overdue by this much (their message was lost).
 SWEEP_GRACE = django_settings.PUSH_SWEEP_GRACE
-# A task may run a little before its due time (clock skew between machines).
-EARLY_TOLERANCE = timedelta(milliseconds=200)
 
 SYSTEM = "push pipeline"
 # A row waiting for its org's connection is looked at again after this long even if no
@@ -145,16 +143,11 @@ def send_renewing(row: ForwardingSettings, conn: Connection, call):
 
 
 def _claim(settings_id, now):
+    """Claim the row (forwarding.sync.claims): (its token, the row with what the push needs),
+    or (None, None) when it is not this push's to do."""
     token = uuid.uuid4().hex
-    claimed = (
-        ForwardingSettings.objects.filter(pk=settings_id, version__gt=F("synced_version"))
-        .exclude(sync_status__in=[SyncStatus.FAILED, SyncStatus.NOT_PUSHED])
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + EARLY_TOLERANCE))
-        .update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), claim_token=token,
-                sync_status=SyncStatus.PUSHING)
-    )
-    return token if claimed else None
+    row = claims.claim(settings_id, now, token, seconds=CLAIM_SECONDS)
+    return (token, row) if row is not None else (None, None)
 
 
 def _reschedule_if_early(settings_id, now, queue):
@@ -180,12 +173,10 @@ def push(settings_id, *, slot_reserved=False, queue="interactive", admitted=Fals
     `slot_reserved`: the push holds its rate slot; `admitted`: and its send was counted
     (ratelimit.admit) when it was held back."""
     now = timezone.now()
-    token = _claim(settings_id, now)
+    token, row = _claim(settings_id, now)
     if token is None:
         _reschedule_if_early(settings_id, now, queue)
         return None
-    row = ForwardingSettings.objects.select_related(
-        "person__org__connection", "push_via_partner__connection").get(pk=settings_id)
     org = row.person.org
     conn = refused = None
     try:
