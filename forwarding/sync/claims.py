@@ -21,7 +21,7 @@ from functools import lru_cache
 from django.db import connections
 from django.db.models import F, Q, prefetch_related_objects
 
-from forwarding.models import CallerRule, ForwardingSettings, SyncStatus
+from forwarding.models import CallerRule, ForwardingSettings, PushAttempt, SyncStatus
 from portal.models import Organization, Person, ProviderConnection
 from portal.rowsets import fetch_one, part
 
@@ -125,3 +125,104 @@ def claim(settings_id, now, token, *, seconds) -> ForwardingSettings | None:
               prep("next_attempt_at", now + EARLY_TOLERANCE)]
     found = fetch_one(sql, params, parts)
     return None if found is None else _attach(found)
+
+
+@lru_cache(maxsize=4)
+def _success_sql(using):
+    connection = connections[using]
+    q = connection.ops.quote_name
+    meta, attempts = ForwardingSettings._meta, PushAttempt._meta
+
+    def col(name):
+        return q(meta.get_field(name).column)
+
+    def cast(model, name):
+        return f"CAST(%s AS {model._meta.get_field(name).cast_db_type(connection)})"
+
+    now, version = cast(ForwardingSettings, "last_synced_at"), cast(ForwardingSettings,
+                                                                        "synced_version")
+    attempt_sets = ", ".join(f"{q(attempts.get_field(name).column)} = %s"
+                             for name in SUCCESS_ATTEMPT_FIELDS)
+    newer = f"{col('version')} > {version}"
+    mine = f"{col('claim_token')} = %s"
+    # SET's expressions see the row as it was (after any concurrent edit committed: the
+    # UPDATE waits for the row's lock and re-reads it), as the SELECT ... FOR UPDATE did.
+    # Only names from the models' metadata are interpolated; the values are parameters.
+    return f"""
+        WITH a AS (
+            UPDATE {q(attempts.db_table)} SET {attempt_sets}
+            WHERE {q(attempts.pk.column)} = %s
+        )
+        UPDATE {q(meta.db_table)} SET
+            {col("synced_version")} = GREATEST({col("synced_version")}, {version}),
+            {col("sync_attempts")} = 0, {col("last_error")} = '',
+            {col("last_synced_at")} = {now},
+            {col("drift_detected_at")} = NULL, {col("drift_state")} = NULL,
+            {col("person_settings_held")} = COALESCE(
+                CAST(%s AS {meta.get_field("person_settings_held").cast_db_type(connection)}),
+                {col("person_settings_held")}),
+            {col("sync_status")} = CASE WHEN {newer} THEN %s ELSE %s END,
+            {col("next_attempt_at")} = CASE WHEN {newer}
+                THEN GREATEST(COALESCE({col("next_attempt_at")}, {now}), {now}) ELSE NULL END,
+            {col("claimed_until")} = CASE WHEN {mine} THEN NULL ELSE {col("claimed_until")} END,
+            {col("claim_token")} = CASE WHEN {mine} THEN '' ELSE {col("claim_token")} END
+        WHERE {q(meta.pk.column)} = %s
+        RETURNING {col("version")}, {col("next_attempt_at")}
+    """  # noqa: S608
+
+
+SUCCESS_ATTEMPT_FIELDS = ("finished_at", "outcome", "status_code", "duration_ms",
+                          "tracking_id", "requests")
+
+
+def settle_success(row_id, *, token, attempt_id, version, now, held, attempt_values):
+    """After the provider took `version`: the row synced (or pending again when a newer
+    version was saved meanwhile), its claim released if still `token`'s, drift cleared,
+    `person_settings_held` set to `held` (None: unchanged), and the attempt completed with
+    `attempt_values` (SUCCESS_ATTEMPT_FIELDS). One statement on PostgreSQL; call inside
+    the transaction that writes the audit row. Returns (the row's version, its
+    next_attempt_at)."""
+    using = ForwardingSettings.objects.db
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return _settle_success_orm(row_id, token=token, attempt_id=attempt_id,
+                                   version=version, now=now, held=held,
+                                   attempt_values=attempt_values)
+    settings_meta, attempts = ForwardingSettings._meta, PushAttempt._meta
+    when = settings_meta.get_field("last_synced_at").get_db_prep_save(now, connection)
+    params = [attempts.get_field(name).get_db_prep_save(attempt_values[name], connection)
+              for name in SUCCESS_ATTEMPT_FIELDS]
+    params += [attempt_id, version, when, held,
+               version, SyncStatus.PENDING, SyncStatus.SYNCED,
+               version, when, when,
+               token, token, row_id]
+    with connection.cursor() as cursor:
+        cursor.execute(_success_sql(using), params)
+        current_version, next_attempt_at = cursor.fetchone()
+    if next_attempt_at is not None:
+        field = settings_meta.get_field("next_attempt_at")
+        for converter in connection.ops.get_db_converters(field.get_col("f")):
+            next_attempt_at = converter(next_attempt_at, field, connection)
+    return current_version, next_attempt_at
+
+
+def _settle_success_orm(row_id, *, token, attempt_id, version, now, held, attempt_values):
+    current = ForwardingSettings.objects.select_for_update().get(pk=row_id)
+    fields = {
+        "synced_version": max(current.synced_version, version),
+        "sync_attempts": 0, "last_error": "", "last_synced_at": now,
+        "drift_detected_at": None, "drift_state": None,
+    }
+    if held is not None:
+        fields["person_settings_held"] = held
+    if current.version > version:
+        fields["sync_status"] = SyncStatus.PENDING
+        fields["next_attempt_at"] = max(current.next_attempt_at or now, now)
+    else:
+        fields["sync_status"] = SyncStatus.SYNCED
+        fields["next_attempt_at"] = None
+    if current.claim_token == token:
+        fields.update(claimed_until=None, claim_token="")
+    ForwardingSettings.objects.filter(pk=row_id).update(**fields)
+    PushAttempt.objects.filter(pk=attempt_id).update(**attempt_values)
+    return current.version, fields["next_attempt_at"]

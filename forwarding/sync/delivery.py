@@ -288,29 +288,15 @@ def _record_success(row, token, attempt, result, duration_ms, queue, *, held=Non
     now = timezone.now()
     notices.note_success(tokens.connection_of(token_org(row)), now)
     with transaction.atomic():
-        current = ForwardingSettings.objects.select_for_update().get(pk=row.pk)
-        fields = {
-            "synced_version": max(current.synced_version, attempt.version),
-            "sync_attempts": 0, "last_error": "", "last_synced_at": now,
-            "drift_detected_at": None, "drift_state": None,
-        }
-        if held is not None:
-            fields["person_settings_held"] = held
-        newer = current.version > attempt.version
-        if newer:
-            fields["sync_status"] = SyncStatus.PENDING
-            fields["next_attempt_at"] = max(current.next_attempt_at or now, now)
-        else:
-            fields["sync_status"] = SyncStatus.SYNCED
-            fields["next_attempt_at"] = None
-        if current.claim_token == token:
-            fields.update(claimed_until=None, claim_token="")
-        ForwardingSettings.objects.filter(pk=row.pk).update(**fields)
-        PushAttempt.objects.filter(pk=attempt.pk).update(
-            finished_at=now, outcome=PushAttempt.SUCCEEDED, status_code=result.status_code,
-            duration_ms=duration_ms, tracking_id=result.tracking_id[:200],
-            requests=result.requests,
-        )
+        # The row and the attempt in one statement (forwarding.sync.claims), the audit row
+        # (and its outgoing event) in the same transaction.
+        current_version, next_attempt_at = claims.settle_success(
+            row.pk, token=token, attempt_id=attempt.pk, version=attempt.version, now=now,
+            held=held, attempt_values={
+                "finished_at": now, "outcome": PushAttempt.SUCCEEDED,
+                "status_code": result.status_code, "duration_ms": duration_ms,
+                "tracking_id": result.tracking_id[:200], "requests": result.requests})
+        newer = current_version > attempt.version
         audit.record(
             event=audit.Event.PUSH_SUCCEEDED, actor=audit.Actor.system(SYSTEM), person=row.person,
             data={"version": attempt.version, "status": result.status_code,
@@ -319,7 +305,7 @@ def _record_success(row, token, attempt, result, duration_ms, queue, *, held=Non
                   "attempt": attempt.pk},
         )
         if newer:
-            wait = max(0.0, (fields["next_attempt_at"] - now).total_seconds())
+            wait = max(0.0, (next_attempt_at - now).total_seconds())
             transaction.on_commit(
                 lambda: outbox.enqueue_push(row.pk, queue=queue, countdown=wait or None)
             )
