@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from forwarding.models import ForwardingSettings, PushAttempt, SyncStatus
 from forwarding.rules.selectors import desired_state
-from forwarding.sync import outbox, ratelimit
+from forwarding.sync import claims, outbox, ratelimit
 from portal import access, audit
 from portal.connections import notices, tokens
 from portal.provider_urls import connection_base_url
@@ -55,8 +55,6 @@ CLAIM_SECONDS = django_settings.PUSH_CLAIM_SECONDS
 MAX_COUNTDOWN = outbox.MAX_COUNTDOWN
 # The sweeper re-enqueues rows overdue by this much (their message was lost).
 SWEEP_GRACE = django_settings.PUSH_SWEEP_GRACE
-# A task may run a little before its due time (clock skew between machines).
-EARLY_TOLERANCE = timedelta(milliseconds=200)
 
 SYSTEM = "push pipeline"
 # A row waiting for its org's connection is looked at again after this long even if no
@@ -145,16 +143,11 @@ def send_renewing(row: ForwardingSettings, conn: Connection, call):
 
 
 def _claim(settings_id, now):
+    """Claim the row (forwarding.sync.claims): (its token, the row with what the push needs),
+    or (None, None) when it is not this push's to do."""
     token = uuid.uuid4().hex
-    claimed = (
-        ForwardingSettings.objects.filter(pk=settings_id, version__gt=F("synced_version"))
-        .exclude(sync_status__in=[SyncStatus.FAILED, SyncStatus.NOT_PUSHED])
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + EARLY_TOLERANCE))
-        .update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), claim_token=token,
-                sync_status=SyncStatus.PUSHING)
-    )
-    return token if claimed else None
+    row = claims.claim(settings_id, now, token, seconds=CLAIM_SECONDS)
+    return (token, row) if row is not None else (None, None)
 
 
 def _reschedule_if_early(settings_id, now, queue):
@@ -180,12 +173,10 @@ def push(settings_id, *, slot_reserved=False, queue="interactive", admitted=Fals
     `slot_reserved`: the push holds its rate slot; `admitted`: and its send was counted
     (ratelimit.admit) when it was held back."""
     now = timezone.now()
-    token = _claim(settings_id, now)
+    token, row = _claim(settings_id, now)
     if token is None:
         _reschedule_if_early(settings_id, now, queue)
         return None
-    row = ForwardingSettings.objects.select_related(
-        "person__org__connection", "push_via_partner__connection").get(pk=settings_id)
     org = row.person.org
     conn = refused = None
     try:
@@ -297,29 +288,15 @@ def _record_success(row, token, attempt, result, duration_ms, queue, *, held=Non
     now = timezone.now()
     notices.note_success(tokens.connection_of(token_org(row)), now)
     with transaction.atomic():
-        current = ForwardingSettings.objects.select_for_update().get(pk=row.pk)
-        fields = {
-            "synced_version": max(current.synced_version, attempt.version),
-            "sync_attempts": 0, "last_error": "", "last_synced_at": now,
-            "drift_detected_at": None, "drift_state": None,
-        }
-        if held is not None:
-            fields["person_settings_held"] = held
-        newer = current.version > attempt.version
-        if newer:
-            fields["sync_status"] = SyncStatus.PENDING
-            fields["next_attempt_at"] = max(current.next_attempt_at or now, now)
-        else:
-            fields["sync_status"] = SyncStatus.SYNCED
-            fields["next_attempt_at"] = None
-        if current.claim_token == token:
-            fields.update(claimed_until=None, claim_token="")
-        ForwardingSettings.objects.filter(pk=row.pk).update(**fields)
-        PushAttempt.objects.filter(pk=attempt.pk).update(
-            finished_at=now, outcome=PushAttempt.SUCCEEDED, status_code=result.status_code,
-            duration_ms=duration_ms, tracking_id=result.tracking_id[:200],
-            requests=result.requests,
-        )
+        # The row and the attempt in one statement (forwarding.sync.claims), the audit row
+        # (and its outgoing event) in the same transaction.
+        current_version, next_attempt_at = claims.settle_success(
+            row.pk, token=token, attempt_id=attempt.pk, version=attempt.version, now=now,
+            held=held, attempt_values={
+                "finished_at": now, "outcome": PushAttempt.SUCCEEDED,
+                "status_code": result.status_code, "duration_ms": duration_ms,
+                "tracking_id": result.tracking_id[:200], "requests": result.requests})
+        newer = current_version > attempt.version
         audit.record(
             event=audit.Event.PUSH_SUCCEEDED, actor=audit.Actor.system(SYSTEM), person=row.person,
             data={"version": attempt.version, "status": result.status_code,
@@ -328,7 +305,7 @@ def _record_success(row, token, attempt, result, duration_ms, queue, *, held=Non
                   "attempt": attempt.pk},
         )
         if newer:
-            wait = max(0.0, (fields["next_attempt_at"] - now).total_seconds())
+            wait = max(0.0, (next_attempt_at - now).total_seconds())
             transaction.on_commit(
                 lambda: outbox.enqueue_push(row.pk, queue=queue, countdown=wait or None)
             )
