@@ -109,10 +109,7 @@ def enforce(*, actor, person, subject, current: dict, changes: dict,
         errors = validation.Errors()
         # Normalised as validation would (numbers as E.164, schedules checked), so "+1 202
         # 555 0100" posted for a stored "+12025550100" is no change.
-        proposed = validation._parse_changes(errors, touched, subject)
-        for name in validation.LIST_FIELDS & set(proposed):
-            proposed[name] = validation._normalize_targets(errors, proposed[name], subject,
-                                                           key=name)
+        proposed = validation.proposed_values(errors, touched, subject)
         for name in touched:
             default = validation.DEFAULTS[name]
             if name in errors or name not in proposed or \

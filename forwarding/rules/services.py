@@ -151,8 +151,7 @@ def record_refusals(*, person, actor, check) -> None:
     inside the rolled-back atomic block would vanish with it."""
     if check is None or not check.refusals:
         return
-    audit.record(event=audit.Event.POLICY_VIOLATION_REFUSED, actor=actor, person=person,
-                 data={"refused": check.refusals[:20]})
+    _audit_refusals(person, actor, list(check.refusals))
     check.refusals.clear()
 
 
@@ -165,15 +164,12 @@ def refuse_later(person, actor, check) -> None:
         return
     refusals = list(check.refusals)
     check.refusals.clear()
-    transaction.on_commit(lambda: record_refusals(
-        person=person, actor=actor, check=_Refusals(refusals)))
+    transaction.on_commit(lambda: _audit_refusals(person, actor, refusals))
 
 
-class _Refusals:
-    """The refusals of a check, kept for an on_commit record."""
-
-    def __init__(self, refusals):
-        self.refusals = refusals
+def _audit_refusals(person, actor, refusals) -> None:
+    audit.record(event=audit.Event.POLICY_VIOLATION_REFUSED, actor=actor, person=person,
+                 data={"refused": refusals[:20]})
 
 
 # --- updating ------------------------------------------------------------------------------

@@ -298,6 +298,18 @@ def _check_loops(errors, *, subject, merged, rules, current, now, index, warn_fo
         raise LoopWarning(findings.warnings)
 
 
+def proposed_values(errors, changes, subject) -> dict:
+    """The values of `changes` as they would be stored: types checked, destinations and
+    the simultaneous-ring lists normalised; bad values become errors and are left out.
+    For the member permissions (forwarding.rules.permissions), which compare a locked
+    feature's posted values with the stored ones; validate_proposal takes the same steps
+    with the unsupported features dropped in between."""
+    proposed = _parse_changes(errors, changes, subject)
+    for name in LIST_FIELDS & set(proposed):
+        proposed[name] = _normalize_targets(errors, proposed[name], subject, key=name)
+    return proposed
+
+
 def _parse_changes(errors, changes, subject) -> dict:
     """The values of `changes` checked for their type, destinations normalised; unknown
     fields and bad values become errors and are left out."""
