@@ -10,6 +10,7 @@ from django.utils import timezone
 from portal.clientip import client_ip
 from portal.events import outbox
 from portal.models import AuditEvent
+from portal.rowsets import insert_rows
 
 
 class Event(models.TextChoices):
@@ -139,8 +140,7 @@ def record_many(entries: list[dict]) -> list[AuditEvent]:
     and one more per table for the announced ones (their outgoing events and deliveries,
     portal.events.outbox.announce_many); same rows, same promises, in the caller's
     transaction. Every code is checked before anything is written."""
-    rows = [_row(**entry) for entry in entries]
-    AuditEvent.objects.bulk_create(rows)
+    rows = insert_rows(AuditEvent, [_row(**entry) for entry in entries])
     announced = [row for row in rows if row.event in ANNOUNCED and row.org_id is not None]
     if announced:
         outbox.announce_many(announced, label_of=event_label)

@@ -121,13 +121,12 @@ def _save(saved, *, actor, now, push_queue) -> None:
     entries = [services.audit_entry(settings, person, prepared, actor=actor,
                                     event=services.EVENT_UPDATED)
                for settings, person, prepared in saved]
-    audit.record_many(entries)
+    audited = audit.record_many(entries)
     # The pushes: slots reserved for the chunk at once, enqueued when it commits.
     signals.settings_changed_many.send(sender=ForwardingSettings, rows=rows,
                                        queue=push_queue, push_delay=0.0)
-    for (_settings, person, prepared), entry in zip(saved, entries, strict=True):
-        emails.schedule_change_notice(person=person, actor=actor, old=prepared.old,
-                                      new=entry["new"], event=entry["event"])
+    # The people's emails: one task for the chunk, read from its audit rows.
+    emails.schedule_change_notices(audited)
 
 
 def _lock_many(people) -> dict:

@@ -14,7 +14,9 @@ A failure ends only the version it was about: when a newer edit is already waiti
 row goes back to pending (with fresh attempts) and the newer version is pushed.
 
 Workers never sleep: a wait becomes a short countdown on a re-enqueued task, and the
-long wait lives in the database (next_attempt_at), where the sweeper finds it. The
+long wait lives in the database (next_attempt_at), where the sweeper finds it. The one
+exception is a batch of a bulk job's pushes (`push_batch`): its worker waits for each
+push's slot, less than outbox.BATCH_SPAN in all. The
 sweeper also re-enqueues rows whose message was lost (Redis down at commit, a worker
 killed mid-push: its claim expires).
 """
@@ -55,6 +57,10 @@ CLAIM_SECONDS = django_settings.PUSH_CLAIM_SECONDS
 MAX_COUNTDOWN = outbox.MAX_COUNTDOWN
 # The sweeper re-enqueues rows overdue by this much (their message was lost).
 SWEEP_GRACE = django_settings.PUSH_SWEEP_GRACE
+
+# A batch hands what is left to a new message after this long: well inside the task's
+# soft time limit, whatever the provider's timeouts.
+BATCH_BUDGET = django_settings.CELERY_TASK_SOFT_TIME_LIMIT / 3
 
 SYSTEM = "push pipeline"
 # A row waiting for its org's connection is looked at again after this long even if no
@@ -246,6 +252,29 @@ def push(settings_id, *, slot_reserved=False, queue="interactive", admitted=Fals
     _record_success(row, token, attempt, result, duration_ms, queue,
                     held=beyond_call_forwarding(state) if full else None)
     return result
+
+
+def push_batch(items, *, slot_reserved=False, queue="bulk", budget=None):
+    """`push` each of `items` ((settings id, slot time in epoch seconds), in slot order)
+    at its slot: a bulk job's consecutive pushes in one message (outbox.request_push_many).
+    One push that breaks does not stop the others (its claim expires and the sweeper
+    retries it). A batch that runs past `budget` seconds (a slow provider) hands its rest
+    to a new message instead of meeting the task's time limit."""
+    budget = BATCH_BUDGET if budget is None else budget
+    started = time.monotonic()
+    for n, (settings_id, slot) in enumerate(items):
+        if time.monotonic() - started > budget:
+            outbox.enqueue_batch([tuple(item) for item in items[n:]], queue=queue,
+                                 slot_reserved=slot_reserved)
+            return
+        wait = slot - time.time()
+        if wait > 0:
+            time.sleep(min(wait, outbox.BATCH_SPAN))
+        try:
+            push(settings_id, slot_reserved=slot_reserved, queue=queue)
+        except Exception:
+            log.exception("push of settings %s failed unexpectedly; the sweeper retries it",
+                          settings_id)
 
 
 def _wait_for_connection(row, token, exc, *, attempt):

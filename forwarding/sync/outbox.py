@@ -7,6 +7,7 @@ row (version > synced_version) and pushes it later, so nothing is lost.
 """
 
 import logging
+import time
 from datetime import timedelta
 
 from celery import current_app
@@ -22,6 +23,12 @@ log = logging.getLogger(__name__)
 
 # Queued by name (forwarding.sync.tasks registers it): the outbox never imports tasks.
 PUSH_TASK = "forwarding.push_settings"
+PUSH_BATCH_TASK = "forwarding.push_batch"
+# A batch message carries the pushes of at most this long of consecutive slots, and at
+# most BATCH_MAX of them: its worker waits between them for less than BATCH_SPAN, and a
+# batch lost with its worker is at most this many rows for the sweeper.
+BATCH_SPAN = 0.25
+BATCH_MAX = 25
 
 # Edits within this window coalesce into one provider write (ten quick edits: one or two).
 DEBOUNCE = timedelta(seconds=django_settings.PUSH_DEBOUNCE_SECONDS)
@@ -105,6 +112,7 @@ def request_push_many(rows: list[ForwardingSettings], *, queue="bulk", delay=0.0
     if not due:
         return
     waits, reserved = _reserve_slots(rows[0].person.org, len(due), not_before=delay)
+    reserved_at = time.time()
     for row, wait in zip(due, waits, strict=True):
         row.sync_attempts, row.last_error = 0, ""
         row.next_attempt_at = now + timedelta(seconds=wait)
@@ -112,14 +120,44 @@ def request_push_many(rows: list[ForwardingSettings], *, queue="bulk", delay=0.0
             row.sync_status = SyncStatus.PENDING
     update_rows(ForwardingSettings, due,
                 ["sync_attempts", "next_attempt_at", "last_error", "sync_status"])
-    pushes = [(row.id, wait) for row, wait in zip(due, waits, strict=True)
+    # Each push's slot as a time (epoch seconds), so a batch enqueued when the chunk
+    # commits, later than the reservation, still sends at the slots reserved.
+    pushes = [(row.id, round(reserved_at + wait, 4)) for row, wait in zip(due, waits, strict=True)
               if wait <= MAX_COUNTDOWN]  # longer waits: the sweeper enqueues them when due
 
     def enqueue_all():
-        for settings_id, wait in pushes:
-            enqueue_push(settings_id, queue=queue, countdown=wait, slot_reserved=reserved)
+        for batch in batches(pushes):
+            enqueue_batch(batch, queue=queue, slot_reserved=reserved)
 
     transaction.on_commit(enqueue_all)
+
+
+def batches(pushes):
+    """`pushes` ((settings id, slot time), in slot order) cut into batches of at most
+    BATCH_MAX pushes spanning at most BATCH_SPAN seconds."""
+    batch = []
+    for push in pushes:
+        if batch and (len(batch) >= BATCH_MAX or push[1] - batch[0][1] > BATCH_SPAN):
+            yield batch
+            batch = []
+        batch.append(push)
+    if batch:
+        yield batch
+
+
+def enqueue_batch(batch, *, queue="bulk", slot_reserved=False):
+    """One message for these pushes ((settings id, slot time) pairs), delivered at the
+    first one's slot. Best effort, like enqueue_push: the sweeper catches up."""
+    countdown = max(0.0, batch[0][1] - time.time())
+    try:
+        current_app.send_task(
+            PUSH_BATCH_TASK, args=[[list(push) for push in batch]],
+            kwargs={"slot_reserved": slot_reserved, "queue": queue},
+            queue=queue, countdown=countdown or None, retry=False,
+        )
+    except Exception as exc:  # the broker may be down; the changes are safe in the database
+        log.warning("could not enqueue a batch of %d pushes (%s); the sweeper will",
+                    len(batch), exc)
 
 
 def on_settings_changed_many(sender=None, *, rows, queue="bulk", push_delay=0.0, **kwargs):

@@ -295,8 +295,11 @@ class TestJobs:
         statuses = dict(job.rows.values_list("line", "status"))
         assert statuses == {2: "applied", 3: "applied", 4: "unchanged", 5: "applied",
                             6: "applied"}
-        pushes = {queue for name, _args, queue in enqueued if name == "push_settings"}
-        assert pushes == {"bulk"}  # never in front of one person's edit
+        batches = [(queue, len(args[0])) for name, args, queue in enqueued
+                   if name == "push_batch"]
+        # The four applied rows' pushes, in batches, never in front of one person's edit.
+        assert {queue for queue, _n in batches} == {"bulk"}
+        assert sum(n for _queue, n in batches) == 4
         event = AuditEvent.objects.filter(event="forwarding.updated",
                                           correlation_id=job.correlation_id).first()
         assert event.actor_label == f"{admin_actor.label} · bulk job #{job.pk}"

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from forwarding.bulk import jobs
 from forwarding.bulk.plan import plan_csv, plan_edit
 from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings, SyncStatus
+from forwarding.rules import emails
 from forwarding.sync import ratelimit
 from portal.audit import Actor
 from portal.models import AuditEvent, EventDelivery, EventEndpoint, Membership, OutgoingEvent
@@ -31,6 +32,25 @@ def enqueued(monkeypatch):
 
     monkeypatch.setattr(Celery, "send_task", send_task)
     return sent
+
+
+def pushes_of(enqueued):
+    """(settings id, kwargs) of every push the messages ask for: one each for
+    push_settings, one per item for push_batch."""
+    out = []
+    for task, args, kwargs, _queue in enqueued:
+        if task == "push_settings":
+            out.append((args[0], kwargs))
+        elif task == "push_batch":
+            out.extend((settings_id, kwargs) for settings_id, _slot in args[0])
+    return out
+
+
+def send_queued_emails(enqueued):
+    """Run the email tasks the messages ask for, as the bulk worker would."""
+    for task, args, _kwargs, _queue in enqueued:
+        if task == "send_change_notices":
+            emails.send_change_notices(args[0])
 
 
 def world(n, *, name, exchange):
@@ -99,14 +119,14 @@ def test_a_chunk_writes_what_row_by_row_writes(enqueued, django_capture_on_commi
         enqueued.clear()
         with django_capture_on_commit_callbacks(execute=True):
             apply(job)
+        send_queued_emails(enqueued)
         job.refresh_from_db()
         assert job.status == BulkJob.DONE
         rows = list(job.rows.order_by("line").values_list("status", "errors", "new_version",
                                                           "previous", "written"))
         base = ForwardingSettings.objects.filter(person__org=org).order_by("pk").first().pk
-        pushes = sorted((args[0] - base, kwargs["queue"])
-                        for task, args, kwargs, _queue in enqueued
-                        if task == "push_settings")
+        pushes = sorted((settings_id - base, kwargs["queue"])
+                        for settings_id, kwargs in pushes_of(enqueued))
         results[name] = (shape(org, job), rows, pushes, len(mail.outbox),
                          sorted(m.to[0].split("@")[0][len(name):] for m in mail.outbox))
     chunked, rowwise = results["Chunked"], results["Rowwise"]
@@ -179,7 +199,7 @@ def test_a_job_is_applied_by_one_task_and_its_pushes_are_due_at_once(
     enqueued.clear()
     with django_capture_on_commit_callbacks(execute=True):
         jobs.apply_rows(job_id=job.pk)
-    pushes = [kwargs for task, _args, kwargs, _q in enqueued if task == "push_settings"]
+    pushes = [kwargs for _settings_id, kwargs in pushes_of(enqueued)]
     assert len(pushes) == 250 and all(kw["slot_reserved"] for kw in pushes)
     # Pushes of a bulk job are not debounced: the org's first slot is now, not 0.5 s on.
     rows = ForwardingSettings.objects.filter(person__org=org).order_by("next_attempt_at")
