@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import shortnumberinfo
@@ -186,6 +187,29 @@ def normalize_sip(value: str) -> str:
 
 def normalize_destination(value, *, region: str,
                           length_problem=portal_length_problem) -> str:
+    """`_normalize_destination`, remembered for text: a bulk change checks the same few
+    destinations for thousands of people, and parsing a number is the dearest step."""
+    if isinstance(value, str) and _hashable(length_problem):
+        return _normalize_destination_of_text(value, region, length_problem)
+    return _normalize_destination(value, region=region, length_problem=length_problem)
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=4096)
+def _normalize_destination_of_text(value: str, region: str, length_problem) -> str:
+    # Only results are remembered: an AddressError is raised afresh each time.
+    return _normalize_destination(value, region=region, length_problem=length_problem)
+
+
+def _normalize_destination(value, *, region: str,
+                           length_problem=portal_length_problem) -> str:
     """The stored form of a destination typed by a person; "" for an empty one.
 
     `length_problem`: the limit of the provider that will receive it
@@ -244,6 +268,18 @@ def normalize_destination(value, *, region: str,
 
 
 def normalize_caller(value: str, *, region: str) -> str:
+    """`_normalize_caller`, remembered for text (a person's lines, callers of rules)."""
+    if isinstance(value, str):
+        return _normalize_caller_of_text(value, region)
+    return _normalize_caller(value, region=region)
+
+
+@lru_cache(maxsize=8192)
+def _normalize_caller_of_text(value: str, region: str) -> str:
+    return _normalize_caller(value, region=region)
+
+
+def _normalize_caller(value: str, *, region: str) -> str:
     """The matching form of a caller: E.164, an extension, a lower-case SIP URI without
     parameters, or "anonymous". Lenient on numbers (a number that could exist is enough:
     callers are not dialled)."""

@@ -42,7 +42,7 @@ from forwarding.bulk.selectors import job_progress, undo_changes
 from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings
 from forwarding.rules import batch, services
 from portal import access, audit
-from portal.rowsets import update_rows
+from portal.rowsets import insert_rows, update_rows
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def _start(job, rows):
     counts = {"rows": 0, "pending": 0, "invalid": 0, "unchanged": 0}
     rows = iter(rows)
     while batch := list(islice(rows, INSERT_BATCH)):
-        BulkJobRow.objects.bulk_create(batch)
+        insert_rows(BulkJobRow, batch)
         _count(counts, batch)
     if counts["pending"] == 0:
         job.status, job.finished_at = BulkJob.DONE, timezone.now()
