@@ -129,7 +129,9 @@ def record(*, event, actor, org=None, person=None, old=None, new=None, data=None
     """Write the audit row; for an announced code, also the outgoing event and its
     deliveries to the org's endpoints, in the caller's transaction (portal.events)."""
     row = _row(event=event, actor=actor, org=org, person=person, old=old, new=new, data=data)
-    row.save()
+    # One statement built once per process: the ORM compiled each INSERT anew, about
+    # 1 ms of CPU, the dearest part of a push's bookkeeping.
+    insert_rows(AuditEvent, [row])
     if row.event in ANNOUNCED and row.org_id is not None:
         outbox.announce(row, label=Event(row.event).label)
     return row

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
+from email.header import Header
+from functools import lru_cache
 
 from celery import current_app
 from django.conf import settings as django_settings
@@ -146,6 +148,22 @@ def schedule_change_notices(rows) -> int:
     return len(ids)
 
 
+@lru_cache(maxsize=256)
+def _wire_subject(subject: str) -> str:
+    """The subject as it goes on the wire: a subject with non-ASCII characters (a bulk
+    job's "·", a name like Zoë) encoded as RFC 2047 words, as Django would encode it
+    for each message, but once for the thousands of emails of a job that share it (the
+    email library's encoding costs about 1 ms a message)."""
+    try:
+        subject.encode("ascii")
+    except UnicodeEncodeError:
+        encoded = Header(subject, django_settings.DEFAULT_CHARSET or "utf-8").encode()
+        # Django refuses a header with a line break in it: the encoded words stay apart
+        # by a space, which a reader drops between encoded words (RFC 2047, 6.2).
+        return encoded.replace("\n ", " ")
+    return subject
+
+
 def send_change_notices(audit_ids) -> int:
     """Send the emails of these audit rows (forwarding changes) on one mail connection;
     returns how many were sent. A person who has no address any more, or whose row is
@@ -159,7 +177,7 @@ def send_change_notices(audit_ids) -> int:
             continue
         subject, body = compose(person=row.person, actor=row.actor_label, old=row.old or {},
                                 new=row.new or {}, event=row.event, memo=memo)
-        messages.append(EmailMessage(subject, body, None, [to]))
+        messages.append(EmailMessage(_wire_subject(subject), body, None, [to]))
     if not messages:
         return 0
     try:

@@ -113,3 +113,25 @@ def test_a_mail_server_failure_is_logged_and_changes_nothing(world, monkeypatch,
     monkeypatch.setattr(emails, "get_connection", lambda: Broken())
     assert emails.send_change_notices([row.pk]) == 0
     assert "could not send 1 forwarding change emails" in caplog.text
+
+
+def test_a_non_ascii_subject_reads_the_same_once_delivered(world,
+                                                           django_capture_on_commit_callbacks):
+    from email import message_from_bytes
+    from email.header import decode_header, make_header
+
+    org, _actor = world
+    zoe = Actor(user=None, label="Zoë Admin · bulk job #7", ip="192.0.2.11",
+                correlation_id="c-zoe")
+    people = [make_person(org, number=f"+1202555{6040 + n}") for n in range(2)]
+    with django_capture_on_commit_callbacks(execute=True):
+        rows = [change(p, zoe, always_enabled=True, always_destination="+13035550100")
+                for p in people]
+    single = [m.message().as_bytes() for m in mail.outbox]
+    mail.outbox.clear()
+    assert emails.send_change_notices([row.pk for row in rows]) == 2
+    for raw, single_raw in zip((m.message().as_bytes() for m in mail.outbox), single,
+                               strict=True):
+        subjects = [str(make_header(decode_header(message_from_bytes(data)["Subject"])))
+                    for data in (raw, single_raw)]
+        assert subjects == ["Zoë Admin · bulk job #7 changed your call forwarding"] * 2
