@@ -268,8 +268,13 @@ def apply_chunk(*, job, row_ids, actor: audit.Actor) -> int:
     try:
         with transaction.atomic():
             rows = list(BulkJobRow.objects.select_for_update(skip_locked=True, of=("self",))
-                        .select_related("person__org")
+                        .select_related("person")
                         .filter(pk__in=row_ids, status=BulkJobRow.PENDING))
+            # The job's org object for every person (all of them are its people): one
+            # loaded per row would decrypt the org's credentials once per row.
+            for row in rows:
+                if row.person is not None and row.person.org_id == job.org_id:
+                    row.person.org = job.org
             order = {row_id: n for n, row_id in enumerate(row_ids)}
             rows.sort(key=lambda row: order[row.pk])
             _apply_many(rows, actor)

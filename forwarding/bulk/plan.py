@@ -244,8 +244,11 @@ def edit_refusal(plan: Plan) -> list[tuple[str | None, str]]:
 def plan_edit(org, person_ids, *, feature, action, destination="", now=None) -> Plan:
     """The plan of "set (or turn off) <feature> for these people" (people of `org`;
     an id of anyone else is refused as unknown)."""
-    people = {p.id: p for p in Person.objects.filter(org=org, id__in=person_ids)
-              .select_related("org")}
+    # Each person gets the org object we have: loading it per row would decrypt its
+    # credentials a thousand times for a thousand people.
+    people = {p.id: p for p in Person.objects.filter(org=org, id__in=person_ids)}
+    for person in people.values():
+        person.org = org
     changes = edit_changes(feature, action, destination)
     entries = []
     for position, person_id in enumerate(person_ids, start=1):
