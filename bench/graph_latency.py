@@ -393,6 +393,8 @@ def main():
         cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in processes.items()}
         # The sandbox serves both: count only its share of the portal's rounds.
         cpu["sandbox"] -= sandbox_floor_cpu
+        if args.floor:
+            cpu["sandbox in floor rounds"] = sandbox_floor_cpu
         cpu["bench itself"] = time.process_time() - bench_before
         if database_before is not None:
             cpu["PostgreSQL"] = database_cpu_seconds() - database_before
