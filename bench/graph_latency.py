@@ -10,7 +10,9 @@ redirect threads (or, with --redirect-threads 0, a real `celery worker` on the `
 queue) decide with forwarding.rules.routing and post the redirect back to the sandbox. The
 sandbox measures, per call, the time from just before it sent the incoming notification
 to the arrival of the redirect (`notificationToRedirectMs`); this prints its p50 and p99
-over every round after a warm-up one, and the CPU each process spent per call.
+over every round after a warm-up one, and the CPU each process spent per call
+("PostgreSQL" is the whole server's, other databases of the machine included;
+"PostgreSQL (this database)" only the backends serving the bench's database).
 
 The floor, in the same run: a bare bot (bench/bare_bot.py: no database, no Django, one
 fixed target) served by the same gunicorn settings answers as many calls on lines of its
@@ -148,6 +150,43 @@ def database_cpu_seconds():
         return None
     return (cpu_seconds(postmaster, which=(13, 14))  # reaped children
             + cpu_seconds(postmaster))  # itself and the live backends
+
+
+class DatabaseBackends:
+    """CPU seconds the PostgreSQL backends serving one database spent since `start()`:
+    the bench's own share of the server's CPU, whatever other databases of the machine
+    are doing (their backends' process titles name another database). Sampled after
+    every round; a backend that exits between two samples loses the CPU it spent since
+    the last one (connections live CONN_MAX_AGE seconds: little)."""
+
+    def __init__(self, database):
+        self.title = f" {database} ".encode()
+        self.first, self.last = {}, {}
+
+    def _sample(self):
+        found = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                title = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if title.startswith(b"postgres: ") and self.title in title:
+                found[int(entry.name)] = cpu_seconds(int(entry.name))
+        return found
+
+    def start(self):
+        self.first = self._sample()
+        self.last = dict(self.first)
+
+    def sample(self):
+        for pid, seconds in self._sample().items():
+            self.first.setdefault(pid, 0.0)  # a backend born since: all of its CPU
+            self.last[pid] = seconds
+
+    def seconds(self):
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
 
 
 def stop(proc):
@@ -317,12 +356,22 @@ def main():
         one_round(portal_lines)  # warm-up: connections, imports, caches
         if args.floor:
             one_round(floor_lines)
+        # Statistics for the planner, as autovacuum keeps them on a production database
+        # (a fresh one without them, on a server running with autovacuum off, had every
+        # follow-up's UPDATE scan all the org's calls through the org_id index instead of
+        # using the unique (org, call id) one).
+        from django.db import connection as bench_connection
+
+        with bench_connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
         processes = {"web (gunicorn)": web.pid, "calls worker": worker.proc.pid,
                      "sandbox": sandbox_proc.pid}
         if args.floor:
             processes["floor (bare bot)"] = floor.pid
         cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
         database_before = database_cpu_seconds()
+        own_database = DatabaseBackends(DB)
+        own_database.start()
         system_before = cpu_seconds(web.pid, which=(12,))
         web_children = Path(f"/proc/{web.pid}/task/{web.pid}/children").read_text().split()
         per_worker_before = [cpu_seconds(int(c)) for c in web_children]
@@ -338,6 +387,7 @@ def main():
                     continue
                 samples.append(body["notificationToRedirectMs"])
             time.sleep(0.3)  # let the last follow-up notifications land
+            own_database.sample()
             if args.floor:
                 before = cpu_seconds(sandbox_proc.pid)
                 for body in one_round(floor_lines):
@@ -351,9 +401,13 @@ def main():
         cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in processes.items()}
         # The sandbox serves both: count only its share of the portal's rounds.
         cpu["sandbox"] -= sandbox_floor_cpu
+        if args.floor:
+            cpu["sandbox in floor rounds"] = sandbox_floor_cpu
         cpu["bench itself"] = time.process_time() - bench_before
         if database_before is not None:
             cpu["PostgreSQL"] = database_cpu_seconds() - database_before
+        own_database.sample()
+        cpu["PostgreSQL (this database)"] = own_database.seconds()
         web_system = cpu_seconds(web.pid, which=(12,)) - system_before
         per_worker = [cpu_seconds(int(c)) - b for c, b in zip(web_children, per_worker_before,
                                                              strict=True)]

@@ -3,7 +3,13 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.dev")
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from portal.leanwsgi import LeanWSGI  # noqa: E402 (needs the settings configured)
+
+# The Graph webhook in front of Django's handler (portal.leanwsgi); everything else is
+# Django's.
+application = LeanWSGI(django_application)
 
 
 def _warm_up():

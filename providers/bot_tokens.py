@@ -18,6 +18,15 @@ PyJWT's; this module only fixes what it is asked to check:
 - `iss` is one of `issuers`, `aud` is the bot, `tid` is the org's tenant, `exp` and
   `nbf` hold within `leeway` seconds, and every one of them is present.
 
+Graph signs many notifications with the same token (it is an access token, valid for an
+hour, that the calling platform reuses): a token that passed every check is remembered
+by its KeySource, and the same token with the same expectations is then accepted again
+without parsing or checking its signature anew (the bytes are the same, so the answer
+would be), while its time claims are checked against the clock every time and its key
+must still be the one the key set publishes under its kid (a withdrawn key, or a key
+set refreshed without it, refuses it as before). Only tokens that verified are kept, at
+most MAX_VERIFIED per key set: made-up tokens cannot fill it.
+
 Keys (`KeySource`) are kept per process and per document URL. A `kid` that is not in
 the cache fetches the JWKS again, at most once per `refetch_seconds` (a flood of tokens
 with made-up kids costs the provider one request a minute per process); the whole set
@@ -53,6 +62,8 @@ REQUIRED_CLAIMS = ["iss", "aud", "tid", "exp", "nbf"]
 # two requests (document, then JWKS) of at most connect + read each.
 FETCH_TIMEOUT = (1.5, 2.5)
 MAX_TOKEN_LENGTH = 16 * 1024
+# Tokens that verified, remembered per key set (a burst of calls shares a few).
+MAX_VERIFIED = 1024
 # What a fetch may fail with (requests' JSON error is a ValueError too).
 _FETCH_ERRORS = (requests.RequestException, ValueError, jwt.PyJWTError)
 
@@ -92,6 +103,14 @@ class KeySource:
         self._jwks_uri: str | None = None
         self._last_attempt: float | None = None
         self._lock = threading.Lock()
+        # (token, audience, tenant, issuers, leeway) -> (claims, kid, key) of a token that
+        # verified against this set (see the module's docstring).
+        self.verified: dict[tuple, tuple[dict, str, object]] = {}
+
+    def remember(self, check: tuple, claims: dict, kid: str, key) -> None:
+        if len(self.verified) >= MAX_VERIFIED:
+            self.verified.clear()  # rare: a thousand live tokens; they verify again
+        self.verified[check] = (claims, kid, key)
 
     def key_for(self, kid: str):
         """The public key named `kid` (a cryptography key), fetching the set when it is
@@ -212,6 +231,14 @@ def verify(token: str, *, audience: str, tenant: str, keys: KeySource, issuers,
     if not audience or not tenant:
         # An org without a bot id or tenant would accept anything PyJWT does not check.
         raise BotTokenError("no audience or tenant to check the token against")
+    check = (token, audience, tenant, tuple(issuers), leeway)
+    known = keys.verified.get(check)
+    if known is not None:
+        claims, kid, key = known
+        # key_for refreshes a stale set (and refuses a kid it no longer publishes).
+        if keys.key_for(kid) is key and _in_time(claims, leeway):
+            return dict(claims)
+        keys.verified.pop(check, None)  # then checked in full below, and refused
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -232,4 +259,13 @@ def verify(token: str, *, audience: str, tenant: str, keys: KeySource, issuers,
         raise BotTokenError(f"{exc.__class__.__name__}: {exc}"[:200]) from None
     if claims.get("tid") != tenant:
         raise BotTokenError(f"tenant {str(claims.get('tid'))[:60]!r} is not the org's")
+    keys.remember(check, dict(claims), kid, key)
     return claims
+
+
+def _in_time(claims: dict, leeway: float) -> bool:
+    """PyJWT's time checks of a token it accepted before: not expired (exp), valid
+    already (nbf), not issued in the future (iat), each within `leeway` seconds."""
+    now = time.time()
+    return (int(claims["exp"]) > now - leeway and int(claims["nbf"]) <= now + leeway
+            and ("iat" not in claims or int(claims["iat"]) <= now + leeway))

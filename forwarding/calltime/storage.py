@@ -4,13 +4,15 @@ nothing when the row exists.
 
 On PostgreSQL a call costs the web process these statements: the new call's INSERT,
 which also finds the called person and, from the row it inserted, reads everything the
-redirect needs (org with its provider connection, person, settings, the caller: one
-`WITH ... INSERT ... RETURNING` whose answer goes to this process's redirect thread);
+redirect needs (org with its provider connection, person, settings with their caller
+rules, the caller: one `WITH ... INSERT ... RETURNING` whose answer goes to this
+process's redirect thread);
 the claim UPDATE with the decision; the outcome UPDATE with its audit row (one `WITH ...
 UPDATE ... RETURNING` feeding an `INSERT ... SELECT`: no BEGIN/COMMIT round trips); and
-each follow-up's UPDATE. Plus the directory's lookup when the call rings a colleague,
-and the caller rules when the person has some. A redirect that starts from the id alone
-(the calls queue's worker: overflow, retry, recovery) reads the same row with one SELECT.
+each follow-up's UPDATE. Plus the directory's lookup when the call rings a colleague
+(remembered a few seconds: forwarding.calltime.directory_cache). A redirect that starts
+from the id alone (the calls queue's worker: overflow, retry, recovery) reads the same
+row with one SELECT.
 On SQLite (the demo), which has no data-modifying WITH, the INSERT returns the id and
 the outcome and its audit row are two statements in a transaction.
 Django compiles a four-table select_related query in about 1.4 ms of CPU and a 29-column
@@ -19,7 +21,10 @@ bench/graph_latency.py). The column lists and converters come from the models' o
 metadata (a new field is included without editing anything); rows become instances
 through the documented `Model.from_db`, and values are prepared with each field's own
 `get_db_prep_save`, so conversions (JSON, encrypted credentials, SQLite's dates) are
-exactly the ORM's. Standard SQL but for the follow-up's JSON append, which PostgreSQL and
+exactly the ORM's. On PostgreSQL each of these statements is prepared on the server
+the first time a connection runs it (portal.rowsets.statement_cursor): parsing and
+planning the INSERT cost the server about three times what running it does. Standard
+SQL but for the follow-up's JSON append, which PostgreSQL and
 SQLite (the demo) spell differently; tests/calltime/test_calls_sqlite.py runs every
 statement here on SQLite.
 """
@@ -30,11 +35,11 @@ import json
 from functools import lru_cache
 
 from django.db import connections, transaction
-from django.db.models import prefetch_related_objects
+from django.db.models import JSONField, prefetch_related_objects
 
 from forwarding.models import CallerRule, CallRecord, ForwardingSettings
 from portal.models import AuditEvent, Organization, Person, ProviderConnection
-from portal.rowsets import fetch_one, part, update_sql, update_where
+from portal.rowsets import fetch_one, part, statement_cursor, update_sql, update_where
 
 
 class Sql:
@@ -90,7 +95,7 @@ def update_call(record_id, *, expected: str, **values) -> int:
     """A call record's UPDATE while its redirect is in state `expected` (a claim: only
     one thread or worker moves it on)."""
     return update_where(CallRecord, record_id, where={"redirect_status": expected},
-                        values=values, using=CallRecord.objects.db)
+                        values=values, using=CallRecord.objects.db, prepared=True)
 
 
 # --- the call path's statements ------------------------------------------------------------------
@@ -129,7 +134,7 @@ def insert_call_record(values: dict):
     sql = (f"WITH r AS (INSERT INTO {q(CallRecord._meta.db_table)} ({columns}) "  # noqa: S608
            f"VALUES ({placeholders}) ON CONFLICT DO NOTHING RETURNING *) "
            f"SELECT {select} FROM r {joins}")
-    found = fetch_one(sql, params, parts)
+    found = fetch_one(sql, params, parts, prepared=True)
     return None if found is None else _loaded(found)
 
 
@@ -194,7 +199,7 @@ def apply_follow_up(*, org_id, call_id, state: str, key: str, earlier: list[str]
         reason, reason,
         org_id, call_id, *earlier,
     ]
-    with connection.cursor() as cursor:
+    with statement_cursor(CallRecord.objects.db) as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount > 0
 
@@ -204,7 +209,7 @@ def _redirect_select(using):
     """The SELECT list and joins of a call about to be redirected, over a row source `r`
     (the call records table, or the INSERT's RETURNING in insert_and_load), and its parts
     (built once per process): call, org (with its provider connection, for the token),
-    called person, their settings, whether they have caller rules, and the caller when
+    called person, their settings and caller rules, and the caller when
     they are a Teams user of the org (routing matches a rule against their lines)."""
     connection = connections[using]
     q = connection.ops.quote_name
@@ -222,8 +227,17 @@ def _redirect_select(using):
     person_fk = q(ForwardingSettings._meta.get_field("person").column)
     connection_fk = q(ProviderConnection._meta.get_field("org").column)
     # Only names from the models' metadata are interpolated; the values are parameters.
+    if connection.vendor == "postgresql":
+        # The caller rules as one JSON array of rows, in the model's order (by position).
+        position = q(rules.get_field("position").column)
+        caller_rules = (f"(SELECT json_agg(cr ORDER BY cr.{position}) "  # noqa: S608
+                        f"FROM {q(rules.db_table)} cr WHERE cr.{settings_fk} = f.id)")
+    else:
+        # SQLite (the demo): whether there are any; _loaded then reads them.
+        caller_rules = (f"EXISTS (SELECT 1 FROM {q(rules.db_table)} cr "  # noqa: S608
+                        f"WHERE cr.{settings_fk} = f.id)")
     columns = f"""{r.columns}, {o.columns}, {p.columns}, {f.columns}, {c.columns}, {k.columns},
-               EXISTS (SELECT 1 FROM {q(rules.db_table)} cr WHERE cr.{settings_fk} = f.id)
+               {caller_rules}
     """  # noqa: S608
     joins = f"""
         JOIN {o.table} ON o.id = r.{column["org"]}
@@ -248,7 +262,7 @@ def _redirect_query(using):
 
 def _loaded(found):
     """The call record of a _redirect_select row, with everything attached."""
-    (record, org, person, settings, provider_connection, caller), (has_rules,) = found
+    (record, org, person, settings, provider_connection, caller), (rules,) = found
     record.org = org
     # The org's token comes with it (None: a development org with a static token).
     Organization._meta.get_field("connection").set_cached_value(org, provider_connection)
@@ -258,10 +272,15 @@ def _loaded(found):
         Person._meta.get_field("forwarding").set_cached_value(person, settings)
     if settings is not None:
         settings.person = person
-        if has_rules:
+        if rules is True or rules == 1:  # SQLite's EXISTS: there are some
             prefetch_related_objects([settings], "caller_rules")
         else:
-            settings._prefetched_objects_cache = {"caller_rules": CallerRule.objects.none()}
+            # As prefetch_related would leave them, without its query: a cached queryset
+            # (over none(), so that a filter on it finds nothing rather than every rule).
+            cached = CallerRule.objects.none()
+            cached._result_cache = _caller_rules(rules or (), settings)
+            cached._prefetch_done = True
+            settings._prefetched_objects_cache = {"caller_rules": cached}
     if caller is not None:
         caller.org = org
     # The caller as a person of the org (None: a number, anonymous, or nobody of the org).
@@ -269,12 +288,27 @@ def _loaded(found):
     return record
 
 
+def _caller_rules(rows, settings) -> list:
+    """CallerRule instances from json_agg's rows (column -> JSON value): JSON columns as
+    they come, the others through their field's to_python."""
+    if isinstance(rows, str):  # a driver that hands json over as text
+        rows = json.loads(rows)
+    fields = CallerRule._meta.concrete_fields
+    out = []
+    for row in rows:
+        values = [row[f.column] if isinstance(f, JSONField) else f.to_python(row[f.column])
+                  for f in fields]
+        rule = CallerRule.from_db(CallerRule.objects.db, [f.attname for f in fields], values)
+        rule.settings = settings
+        out.append(rule)
+    return out
+
+
 def load_for_redirect(record_id, expected):
     """The call record waiting in redirect state `expected`, with its org, its person,
-    their settings and the caller's person (or None): one SELECT. The caller rules cost
-    a second query only when the person has some."""
+    their settings and caller rules, and the caller's person (or None): one SELECT."""
     sql, parts = _redirect_query(CallRecord.objects.db)
-    found = fetch_one(sql, [record_id, expected], parts)
+    found = fetch_one(sql, [record_id, expected], parts, prepared=True)
     return None if found is None else _loaded(found)
 
 
@@ -333,6 +367,6 @@ def update_call_audited(record_id, *, expected: str, audit_row: dict, **values) 
     params.append(meta.get_field("redirect_status").get_db_prep_save(expected, connection))
     params.extend(_prepared(AuditEvent, audit_row, connection))
     sql = _update_then_insert_sql(("redirect_status",), tuple(values), tuple(audit_row), using)
-    with connection.cursor() as cursor:
+    with statement_cursor(using) as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount > 0

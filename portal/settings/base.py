@@ -146,8 +146,15 @@ DATABASE_URL, _db = _database_url("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portal
 _db.setdefault("CONN_MAX_AGE", _env_int("CONN_MAX_AGE", 60))
 _db["CONN_HEALTH_CHECKS"] = True
 if _db["ENGINE"] == "django.db.backends.postgresql":
-    # The same backend, health-checking only connections that sat idle (see its module).
+    # The same backend, health-checking only connections that sat idle, with prepared
+    # statements for the hot paths' hand-written SQL (see its module).
     _db["ENGINE"] = "portal.db.backends.postgresql"
+    # Django turns prepared statements off unless OPTIONS has a threshold; only the
+    # backend's prepared_cursor() uses them (the ORM's own queries bind on the client,
+    # which never prepares). Off for a connection pooler that cannot keep them (PgBouncer
+    # in transaction mode before 1.21).
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        _db.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # The same backend, with the two PostgreSQL functions of a Person index (see its module).
     _db["ENGINE"] = "portal.db.backends.sqlite3"

@@ -90,6 +90,19 @@ def test_a_call_costs_a_handful_of_statements(client, org, ada):
 
 
 @pytest.mark.django_db
+def test_caller_rules_come_with_the_call(client, org, ada):
+    # The INSERT reads the called person's caller rules too: no query of their own, in
+    # the webhook or in the redirect thread, and the rule decides.
+    update(ada, rules=[{"callers": ["+13035550110"], "destination": "+442079460000"},
+                       {"match_all": True, "destination": "+12025550102"}])
+    steps = one_call(client, org, "call-1")
+    assert steps == {"incoming": ["SELECT", "WITH"], "redirect": ["SELECT", "UPDATE", "WITH"],
+                     "terminated": ["UPDATE"]}
+    record = CallRecord.objects.get(provider_call_id="call-1")
+    assert (record.rule, record.target_labels) == ("caller_rule:2", ["Grace"])
+
+
+@pytest.mark.django_db
 def test_a_worker_loads_the_call_in_one_statement(client, org, ada):
     # The calls queue's worker (overflow, retries, recovery) has only the record's id.
     steps = one_call(client, org, "call-1", fast_path=False)

@@ -1,0 +1,119 @@
+"""The WSGI entry of the machine-to-machine paths (the Graph bot's webhook): in front of
+Django's WSGIHandler, so that a notification costs neither Django's request machinery
+nor the site's middleware.
+
+portal.middleware.LeanPathMiddleware already skips every middleware below it for these
+paths; Django's handler still ran around it for every request: the request_started and
+request_finished signals (close_old_connections over every database alias, the cache
+framework's close, the URLconf reset), the middleware chain's adapters, and a response
+object whose close() sends request_finished again. Under a burst of calls that was about
+a tenth of the web process's CPU for Graph beta's four notifications per call
+(bench/graph_latency.py, py-spy --gil).
+
+Here a path under LEAN_PATH_PREFIXES that LEAN_URLCONF resolves is served by its view
+behind the middleware listed above LeanPathMiddleware in MIDDLEWARE (SecurityMiddleware:
+its HTTPS redirect and headers still apply), and nothing else:
+
+- a view's Http404 (an unknown webhook key), and any path the lean URLconf does not
+  know, go to Django's handler as before: the site's own 404 page;
+- any other exception is answered as Django answers it (logged by django.request, the
+  site's 500 handler), and a 4xx is logged by django.request as Django's handler does;
+- a database connection that saw an error or is older than CONN_MAX_AGE is closed after
+  the request (what close_old_connections would do); a healthy one is kept and not
+  health-checked again before the next request, like the redirect threads' connections
+  (forwarding.calltime.threads).
+
+The Django test client does not come through here (it has its own handler):
+LeanPathMiddleware keeps serving these paths there, with the same views.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
+from django.core.handlers.exception import response_for_exception
+from django.core.handlers.wsgi import WSGIRequest, get_script_name
+from django.db import connections
+from django.http import Http404
+from django.urls import Resolver404, resolve, set_script_prefix
+from django.utils.log import log_response
+from django.utils.module_loading import import_string
+
+LEAN_MIDDLEWARE = "portal.middleware.LeanPathMiddleware"
+
+
+class LeanWSGI:
+    def __init__(self, application):
+        self.application = application  # Django's WSGIHandler: everything else
+        self.prefixes = tuple(getattr(settings, "LEAN_PATH_PREFIXES", ()))
+        self.urlconf = getattr(settings, "LEAN_URLCONF", None)
+        middleware = list(settings.MIDDLEWARE)
+        if not self.urlconf or LEAN_MIDDLEWARE not in middleware:
+            self.prefixes = ()  # no lean paths configured: Django serves everything
+        self.handler = self._view
+        for path in reversed(middleware[:middleware.index(LEAN_MIDDLEWARE)]
+                             if self.prefixes else []):
+            try:
+                self.handler = import_string(path)(self.handler)
+            except MiddlewareNotUsed:
+                continue
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if not self.prefixes or not path.startswith(self.prefixes):
+            return self.application(environ, start_response)
+        try:
+            match = resolve(path, self.urlconf)
+        except Resolver404:
+            return self.application(environ, start_response)
+        set_script_prefix(get_script_name(environ))
+        request = WSGIRequest(environ)
+        request.resolver_match = match
+        try:
+            response = self.handler(request)
+        except Http404:
+            # The whole stack answers, with the site's 404 page (the body is unread).
+            return self.application(environ, start_response)
+        except Exception as exc:
+            response = response_for_exception(request, exc)
+        finally:
+            _tidy_connections()
+        if response.status_code >= 400:
+            # As Django's handler: a refusal is logged by django.request (redacted there).
+            log_response("%s: %s", response.reason_phrase, request.path, response=response,
+                         request=request)
+        if response.streaming:  # not a webhook's answer; Django's own way then
+            return self._django_response(response, start_response)
+        start_response(f"{response.status_code} {response.reason_phrase}",
+                       _headers(response))
+        # The content alone: the response's close() would send request_finished.
+        return [response.content]
+
+    @staticmethod
+    def _view(request):
+        match = request.resolver_match
+        return match.func(request, *match.args, **match.kwargs)
+
+    def _django_response(self, response, start_response):
+        response._handler_class = self.application.__class__
+        start_response(f"{response.status_code} {response.reason_phrase}",
+                       _headers(response))
+        return response
+
+
+def _headers(response) -> list:
+    return [*response.items(),
+            *(("Set-Cookie", cookie.output(header="")) for cookie in response.cookies.values())]
+
+
+def _tidy_connections():
+    """Close this thread's database connections that failed or are too old; keep the
+    others (close_old_connections would also mark them for a health check)."""
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is None or connection.in_atomic_block:
+            continue
+        too_old = connection.close_at is not None and time.monotonic() >= connection.close_at
+        if connection.errors_occurred or too_old:
+            connection.close_if_unusable_or_obsolete()
