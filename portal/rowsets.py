@@ -97,7 +97,7 @@ def update_rows(model, objs, fields) -> None:
         return
     meta = model._meta
     columns = [meta.pk, *(meta.get_field(name) for name in fields)]
-    with connection.cursor() as cursor:
+    with statement_cursor() as cursor:
         cursor.execute(_update_sql(model, tuple(fields)), [_rows_json(objs, columns)])
 
 
@@ -128,7 +128,7 @@ def insert_rows(model, objs) -> list:
     for obj in objs:
         for field in fields:
             field.pre_save(obj, add=True)  # auto_now_add, auto_now: set on the object
-    with connection.cursor() as cursor:
+    with statement_cursor() as cursor:
         cursor.execute(_insert_sql(model), [_rows_json(objs, fields)])
         ids = [row[0] for row in cursor.fetchall()]
     for obj, pk in zip(objs, ids, strict=True):

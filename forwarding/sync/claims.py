@@ -23,7 +23,7 @@ from django.db.models import F, Q, prefetch_related_objects
 
 from forwarding.models import CallerRule, ForwardingSettings, PushAttempt, SyncStatus
 from portal.models import Organization, Person, ProviderConnection
-from portal.rowsets import fetch_one, part
+from portal.rowsets import fetch_one, part, statement_cursor
 
 # A task may run a little before its due time (clock skew between machines).
 EARLY_TOLERANCE = timedelta(milliseconds=200)
@@ -123,7 +123,7 @@ def claim(settings_id, now, token, *, seconds) -> ForwardingSettings | None:
     params = [prep("claimed_until", until), token, SyncStatus.PUSHING, settings_id,
               *NOT_CLAIMABLE, prep("claimed_until", now),
               prep("next_attempt_at", now + EARLY_TOLERANCE)]
-    found = fetch_one(sql, params, parts)
+    found = fetch_one(sql, params, parts, prepared=True)
     return None if found is None else _attach(found)
 
 
@@ -196,7 +196,7 @@ def settle_success(row_id, *, token, attempt_id, version, now, held, attempt_val
                version, SyncStatus.PENDING, SyncStatus.SYNCED,
                version, when, when,
                token, token, row_id]
-    with connection.cursor() as cursor:
+    with statement_cursor(using) as cursor:
         cursor.execute(_success_sql(using), params)
         current_version, next_attempt_at = cursor.fetchone()
     if next_attempt_at is not None:
