@@ -143,6 +143,45 @@ def narrowed_to_few(queryset, limit: int = FEW):
     return KnownMatches(queryset, ids)
 
 
+class StatusWalk:
+    """The people of one org whose settings have a status, in name order, without a
+    search, for someone who sees the whole org: read from the settings rows alone, by
+    their copies of the person's org and name (fwd_status_name_idx, fwd_behind_name_idx:
+    migration 0019). A page reads its 50 index entries (after the earlier pages'), then
+    those people by id; the count reads at most FILTERED_COUNT_LIMIT + 1 entries ("more
+    than" beyond), however many match. Without the copies the order is the person's, and
+    PostgreSQL walks the org by name until a page of matches turns up, or reads every
+    match to sort them (narrowed_to_few).
+
+    Rows, order and count are the name walk's: the copies equal the person's org and
+    display name (triggers, whatever writes the tables), the index orders them by the
+    same collation, and `settings` holds the same condition as `queryset`. Stands in for
+    a queryset in EstimatingPaginator."""
+
+    ordered = True
+
+    def __init__(self, queryset, settings):
+        self.queryset = queryset  # the people, with the joins a page shows
+        self.settings = settings  # their settings rows: the org's, with the status
+
+    def count(self) -> int:
+        """How many match, up to FILTERED_COUNT_LIMIT + 1. Of person_id, which the
+        indexes hold, so that they answer alone (an index-only scan), whatever the
+        planner's guess of how many rows are behind (version > synced_version is a third
+        of the table to it: with `pk`, it reads the table instead, 11 ms at 200,000)."""
+        return self.settings.order_by().values("person_id")[:FILTERED_COUNT_LIMIT + 1].count()
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index:index + 1][0]
+        wanted = list(self.settings.order_by("person_name", "person_id")
+                      .values_list("person_id", flat=True)[index])
+        if not wanted:
+            return []
+        found = self.queryset.filter(pk__in=wanted).in_bulk()
+        return [found[pk] for pk in wanted if pk in found]
+
+
 class _EstimatedPage(Page):
     def has_next(self):
         # Past an estimate the rows decide: a full page may have more after it.
@@ -163,7 +202,7 @@ class EstimatingPaginator(Paginator):
 
     @cached_property
     def _bounded(self):
-        if isinstance(self.object_list, KnownMatches):
+        if isinstance(self.object_list, (KnownMatches, StatusWalk)):
             # A filtered list says "more than" past FILTERED_COUNT_LIMIT, however it knows.
             counted = self.object_list.count()
             if counted > FILTERED_COUNT_LIMIT:
