@@ -1,6 +1,7 @@
 """The people list at any org size: its search, counts that stop before they cost a scan
 (exact up to EXACT_COUNT_LIMIT, PostgreSQL's estimate beyond; searched or filtered lists
-exact up to FILTERED_COUNT_LIMIT), and a paginator that never asks for more than a page.
+exact up to FILTERED_COUNT_LIMIT), a paginator that never asks for more than a page, and
+the list filtered by sync status (StatusWalk within one org, narrowed_to_few otherwise).
 Shared by the people page, the bulk selections and the people API."""
 
 from __future__ import annotations
@@ -122,10 +123,12 @@ def narrowed_to_few(queryset, limit: int = FEW):
     A filter that few people pass (a failed push: 1 person in 200) otherwise makes
     PostgreSQL walk the whole org in name order until a page of them turns up, then count
     them with a second walk. Here one statement finds the matches without an order (so
-    through the filter's index: migration 0017's partial indexes on the settings' status),
+    through the filter's index: migration 0019's indexes on the settings' status),
     stops after `limit` + 1, and sorts those few by name in the database (its collation,
     not Python's): a page is then those ids, and the count is exact for free. When more
-    match, the walk finds a page at once and the count stops at FILTERED_COUNT_LIMIT."""
+    match, the walk finds a page at once and the count stops at FILTERED_COUNT_LIMIT.
+    Within one org without a search, StatusWalk is cheaper: it reads a page, not up to
+    `limit` + 1 matches."""
     using = queryset.db
     matches = queryset.order_by().values_list("pk", "display_name")[:limit + 1]
     sql, params = matches.query.sql_with_params()
