@@ -1,9 +1,10 @@
 # The API's sync_status filter within one org walks a status's people in name order
-# (forwarding.rules.people_lists.status_walk): the settings row carries a copy of its
+# (forwarding.rules.people_lists.StatusWalk): the settings row carries a copy of its
 # person's org and name, kept by PostgreSQL triggers (bulk paths write both tables with
 # raw SQL, so the services cannot be the ones to keep it), and two indexes order them.
-# They replace 0014's fwd_status_person_idx and 0017's fwd_behind_person_idx, which they
-# cover (same leading columns and predicate), so a push still writes as many index entries.
+# They replace 0014's fwd_status_person_idx and 0017's fwd_behind_person_idx, whose
+# lookups they serve as well (the same leading column; the same predicate), so the
+# table keeps as many indexes for a push to write (their entries are wider: the name).
 #
 # Not atomic: the indexes are built CONCURRENTLY on PostgreSQL (the table has a row per
 # person and keeps taking writes). The copy and its triggers are one transaction that

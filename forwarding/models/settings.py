@@ -118,9 +118,9 @@ class ForwardingSettings(models.Model):
     # --- copies of the person's org and name, for the list filtered by status ---
     # So that an index orders a status's people by name within an org (the people list
     # and the API filtered by sync_status walk it and read one page, not every match:
-    # forwarding.rules.people_lists.status_walk). PostgreSQL triggers keep them equal to
+    # forwarding.rules.people_lists.StatusWalk). PostgreSQL triggers keep them equal to
     # portal_person's org_id and display_name whatever writes the rows, raw SQL included
-    # (migration 0019); whatever Django writes here is replaced. Not kept on SQLite (the
+    # (migration 0019); a write that would change them is overruled. Not kept on SQLite (the
     # demo), where nothing reads them.
     person_org = models.ForeignKey(
         "portal.Organization", null=True, blank=True, editable=False, db_index=False,

@@ -1,5 +1,5 @@
 """The people API filtered by sync_status within one org walks the status's index in name
-order (people_lists.status_walk): the settings row's copy of its person's org and name is
+order (people_lists.StatusWalk): the settings row's copy of its person's org and name is
 kept by PostgreSQL triggers whatever writes either table (migration 0019), and the list
 gives exactly the rows, order and counts of people ordered by display name."""
 
