@@ -25,7 +25,7 @@ from forwarding.api.base import PortalAPIView, require_mfa
 from forwarding.api.errors import error_responses
 from forwarding.api.params import INT_MAX, EstimatingPagination, PeopleFilters
 from forwarding.bulk import selectors as bulk_selectors
-from forwarding.rules import people_lists, selectors, services
+from forwarding.rules import selectors, services
 from forwarding.rules.validation import DEFAULTS, EDITABLE_FIELDS, LoopWarning
 from forwarding.sync import delivery
 from portal import access
@@ -44,11 +44,9 @@ class PeopleList(PortalAPIView):
     def get(self, request):
         params = self.query(PeopleFilters)
         reach = bulk_selectors.Reach(request.user)
-        people = bulk_selectors.people_for(
+        people = bulk_selectors.people_list_for(
             request.user, query=params.get("q", ""), org_id=params.get("org"),
-            sync_status=params.get("sync_status"))
-        if params.get("sync_status"):
-            people = people_lists.narrowed_to_few(people)
+            sync_status=params.get("sync_status"), reach=reach)
         # A searched or filtered count stops at "more than 1,000" (no estimate).
         self.paginator.estimate = not (params.get("q") or params.get("sync_status"))
         page = self.paginate_queryset(people)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import connections
 from django.db.models import Count, F, Q
 from django.http import Http404
 from django.utils import timezone
@@ -42,6 +43,37 @@ def people_for(user, *, query="", org_id=None, sync_status=None):
     elif sync_status:
         people = people.filter(forwarding__sync_status=sync_status)
     return people.order_by("display_name", "id")
+
+
+def people_list_for(user, *, query="", org_id=None, sync_status=None, reach=None):
+    """people_for as the API's paginator takes it. Filtered by `sync_status`, without a
+    search, within one org the user administers (`org_id`, or the only org their people
+    can be in): walked through the status's index (people_lists.StatusWalk); else the
+    filter's few matches are found first (people_lists.narrowed_to_few: a search by its
+    own index, a member's own lines, several orgs whose names would have to be merged).
+    `reach`: the user's Reach when the caller has it."""
+    people = people_for(user, query=query, org_id=org_id, sync_status=sync_status)
+    if not sync_status:
+        return people
+    reach = reach or Reach(user)
+    admin_orgs = reach.admin_org_ids()
+    if org_id is None and len(admin_orgs) == 1:
+        own_lines_elsewhere = Person.objects.filter(user=user).exclude(org_id__in=admin_orgs)
+        org_id = None if own_lines_elsewhere.exists() else next(iter(admin_orgs))
+    if (org_id in admin_orgs and people_lists.people_search_condition(query) is None
+            and connections[people.db].vendor == "postgresql"):
+        # Every person of the org is visible: the settings rows alone say who matches.
+        settings = ForwardingSettings.objects.filter(
+            person_org_id=org_id).filter(_settings_status(sync_status))
+        return people_lists.StatusWalk(people, settings)
+    return people_lists.narrowed_to_few(people)
+
+
+def _settings_status(sync_status) -> Q:
+    """people_for's status filter, on the settings row itself."""
+    if sync_status == BEHIND:
+        return Q(version__gt=F("synced_version")) & ~Q(sync_status=SyncStatus.FAILED)
+    return Q(sync_status=sync_status)
 
 
 class Reach:

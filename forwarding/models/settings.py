@@ -115,6 +115,18 @@ class ForwardingSettings(models.Model):
     # none of it, a push writes call forwarding alone: one request, not five.
     person_settings_held = models.BooleanField(default=False)
 
+    # --- copies of the person's org and name, for the list filtered by status ---
+    # So that an index orders a status's people by name within an org (the people list
+    # and the API filtered by sync_status walk it and read one page, not every match:
+    # forwarding.rules.people_lists.StatusWalk). PostgreSQL triggers keep them equal to
+    # portal_person's org_id and display_name whatever writes the rows, raw SQL included
+    # (migration 0019); a write that would change them is overruled. Not kept on SQLite (the
+    # demo), where nothing reads them.
+    person_org = models.ForeignKey(
+        "portal.Organization", null=True, blank=True, editable=False, db_index=False,
+        db_constraint=False, on_delete=models.DO_NOTHING, related_name="+")
+    person_name = models.CharField(max_length=200, blank=True, default="", editable=False)
+
     objects = ForwardingSettingsQuerySet.as_manager()
 
     class Meta:
@@ -124,13 +136,15 @@ class ForwardingSettings(models.Model):
                 fields=["next_attempt_at"], name="fwd_behind_idx",
                 condition=Q(version__gt=F("synced_version")),
             ),
-            # The people list's and the API's sync_status filter: the few failed people
-            # of a 200,000-person org are found (and counted) without reading the others.
-            models.Index(fields=["sync_status", "person"], name="fwd_status_person_idx"),
-            # The filter's `behind` (a change on its way, not failed): its people are found
-            # without reading the org's other settings (forwarding.rules.people_lists).
+            # The API's sync_status filter within one org: a status's people in name
+            # order (the copies above), so a page costs 50 entries whatever the org's
+            # size; with sync_status leading, the statuses of every org are found too
+            # (the sweeper's `waiting`, a filter across orgs).
+            models.Index(fields=["sync_status", "person_org", "person_name", "person"],
+                         name="fwd_status_name_idx"),
+            # The filter's `behind` (a change on its way, not failed), the same way.
             models.Index(
-                fields=["person"], name="fwd_behind_person_idx",
+                fields=["person_org", "person_name", "person"], name="fwd_behind_name_idx",
                 condition=Q(version__gt=F("synced_version")) & ~Q(sync_status="failed"),
             ),
         ]
