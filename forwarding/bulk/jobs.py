@@ -58,9 +58,9 @@ APPLY_TASK = "forwarding.bulk_apply"
 CHUNK_SIZE = 200
 FIRST_CHUNK = 25
 INSERT_BATCH = 2000  # job rows stored per INSERT
-# A task hands what is left to a new task after this long, well inside the task time
-# limit (a slow provider check or a big org must not get a chunk killed mid-way).
-TASK_BUDGET_SECONDS = 30.0
+# A task hands what is left to a new task after this long, well inside its time limit
+# (a slow provider check or a big org must not get a chunk killed mid-way).
+TASK_BUDGET_SECONDS = settings.BULK_APPLY_TIME_LIMIT / 2
 
 
 def job_actor(job: BulkJob) -> audit.Actor:
@@ -238,7 +238,7 @@ def apply_rows(*, job_id, row_ids=None, budget=TASK_BUDGET_SECONDS) -> int:
     actor = job_actor(job)
     started = time.monotonic()
     # Well inside the task's soft time limit too (short in tests), whatever was asked.
-    budget = min(budget, settings.CELERY_TASK_SOFT_TIME_LIMIT / 2)
+    budget = min(budget, settings.BULK_APPLY_TIME_LIMIT / 2)
     done = 0
     position = 0  # rows of `row_ids` handled so far
     for chunk in _chunks(job, row_ids):

@@ -7,7 +7,9 @@ from django.conf import settings
 from forwarding.bulk import drafts, jobs
 
 
-@shared_task(name=jobs.APPLY_TASK, ignore_result=True)
+@shared_task(name=jobs.APPLY_TASK, ignore_result=True,
+             soft_time_limit=settings.BULK_APPLY_TIME_LIMIT,
+             time_limit=settings.BULK_APPLY_TIME_LIMIT + 30)
 def bulk_apply(job_id, row_ids):
     # Rows already applied are skipped, so a redelivered chunk is harmless; a chunk that
     # runs long hands its rest to a new task instead of being killed.

@@ -465,6 +465,10 @@ BULK_INLINE_DRY_RUN_ROWS = _env_int("BULK_INLINE_DRY_RUN_ROWS", 2_000)
 # The worker's dry run of a file at BULK_MAX_ROWS takes about a minute: longer than the
 # default task limits, which are sized for pushes.
 BULK_DRY_RUN_TIME_LIMIT = _env_int("BULK_DRY_RUN_TIME_LIMIT", 600)
+# A bulk job's apply task saves chunk after chunk and hands what is left to a new task
+# after half of this. A new task waits behind the job's own pushes in the bulk queue
+# (12 s of idle provider slots in a 10,000-person job with the push tasks' 60 s limit).
+BULK_APPLY_TIME_LIMIT = _env_int("BULK_APPLY_TIME_LIMIT", 600)
 
 LOGGING = {
     "version": 1,
