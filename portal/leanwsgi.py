@@ -29,17 +29,16 @@ LeanPathMiddleware keeps serving these paths there, with the same views.
 
 from __future__ import annotations
 
-import time
-
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.core.handlers.exception import response_for_exception
 from django.core.handlers.wsgi import WSGIRequest, get_script_name
-from django.db import connections
 from django.http import Http404
 from django.urls import Resolver404, resolve, set_script_prefix
 from django.utils.log import log_response
 from django.utils.module_loading import import_string
+
+from portal.dbconnections import tidy_connections
 
 LEAN_MIDDLEWARE = "portal.middleware.LeanPathMiddleware"
 
@@ -79,7 +78,7 @@ class LeanWSGI:
         except Exception as exc:
             response = response_for_exception(request, exc)
         finally:
-            _tidy_connections()
+            tidy_connections()
         if response.status_code >= 400:
             # As Django's handler: a refusal is logged by django.request (redacted there).
             log_response("%s: %s", response.reason_phrase, request.path, response=response,
@@ -106,14 +105,3 @@ class LeanWSGI:
 def _headers(response) -> list:
     return [*response.items(),
             *(("Set-Cookie", cookie.output(header="")) for cookie in response.cookies.values())]
-
-
-def _tidy_connections():
-    """Close this thread's database connections that failed or are too old; keep the
-    others (close_old_connections would also mark them for a health check)."""
-    for connection in connections.all(initialized_only=True):
-        if connection.connection is None or connection.in_atomic_block:
-            continue
-        too_old = connection.close_at is not None and time.monotonic() >= connection.close_at
-        if connection.errors_occurred or too_old:
-            connection.close_if_unusable_or_obsolete()

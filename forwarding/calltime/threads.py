@@ -20,10 +20,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.db import connections
+
+from portal.dbconnections import tidy_connections
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class ThreadPool:
             # The caller's row still says what is left to do; recovery picks it up.
             log.exception("%s job %s failed", self.name, getattr(fn, "__name__", fn))
         finally:
-            _tidy_connections()
+            tidy_connections()
             self._slots.release()
 
     def shutdown(self, wait: bool = True):
@@ -86,17 +87,6 @@ class ThreadPool:
             except RuntimeError:  # already shut down
                 pass
         self._executor.shutdown(wait=wait)
-
-
-def _tidy_connections():
-    """Close this thread's database connections that failed or are too old (see the
-    module's docstring); keep the others as they are."""
-    for connection in connections.all(initialized_only=True):
-        if connection.connection is None or connection.in_atomic_block:
-            continue
-        too_old = connection.close_at is not None and time.monotonic() >= connection.close_at
-        if connection.errors_occurred or too_old:
-            connection.close_if_unusable_or_obsolete()
 
 
 def shutdown_all():
