@@ -131,8 +131,11 @@ def schedule_change_notices(rows) -> int:
     audit rows (saved, so they have ids). One task is queued when the transaction commits;
     it sends the emails of the people who get one. With the broker down they are sent
     from here after the commit instead, so none is lost. Returns how many are due."""
+    # May have an address: its own, or its user's. `recipient` would load each person's
+    # user, a query per row inside the chunk; the task reads them all at once and checks.
     ids = [row.pk for row in rows
-           if row.person is not None and _is_somebody_else_row(row) and recipient(row.person)]
+           if row.person is not None and _is_somebody_else_row(row)
+           and (row.person.email or row.person.user_id)]
     if not ids:
         return 0
 
