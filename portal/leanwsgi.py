@@ -17,7 +17,8 @@ its HTTPS redirect and headers still apply), and nothing else:
 - a view's Http404 (an unknown webhook key), and any path the lean URLconf does not
   know, go to Django's handler as before: the site's own 404 page;
 - any other exception is answered as Django answers it (logged by django.request, the
-  site's 500 handler), and a 4xx is logged by django.request as Django's handler does;
+  site's 500 handler) below the middleware, so the answer gets SecurityMiddleware's
+  headers, and a 4xx is logged by django.request as Django's handler does;
 - a database connection that saw an error or is older than CONN_MAX_AGE is closed after
   the request (what close_old_connections would do); a healthy one is kept and not
   health-checked again before the next request, like the redirect threads' connections
@@ -92,8 +93,17 @@ class LeanWSGI:
 
     @staticmethod
     def _view(request):
+        """The view, its error turned into Django's answer here, below the middleware,
+        as Django's handler wraps each layer (convert_exception_to_response): the 500
+        then gets SecurityMiddleware's headers too. Http404 goes up, to be served by the
+        whole stack."""
         match = request.resolver_match
-        return match.func(request, *match.args, **match.kwargs)
+        try:
+            return match.func(request, *match.args, **match.kwargs)
+        except Http404:
+            raise
+        except Exception as exc:
+            return response_for_exception(request, exc)
 
     def _django_response(self, response, start_response):
         response._handler_class = self.application.__class__

@@ -4,7 +4,6 @@ jobs with partial failure, pushes on the bulk queue, progress counters, undo, an
 
 import csv
 import io
-import time
 from datetime import timedelta
 
 import pytest
@@ -465,7 +464,9 @@ class TestUndo:
 
 
 @pytest.mark.django_db
-def test_a_10000_row_dry_run_takes_under_20_seconds(admin_user):
+def test_a_10000_row_dry_run_finds_its_one_loop_and_changes_nothing(admin_user):
+    # Its speed is a bench figure (bench/bulk_dry_run_memory.py --rows 10000), not a
+    # timed assertion that flakes with the machine's load.
     org = make_org("webex", name="Big Co")
     Membership.objects.create(user=admin_user, org=org, role=Membership.ADMIN)
     Person.objects.bulk_create([
@@ -491,11 +492,7 @@ def test_a_10000_row_dry_run_takes_under_20_seconds(admin_user):
                            "no_answer_destination", "no_answer_ring_after", "always_enabled",
                            "always_destination"))
     before = state()
-    started = time.monotonic()
     result = plan_csv(org, text)
-    elapsed = time.monotonic() - started
-    print(f"\n10,000-row dry run: {elapsed:.2f} s")
-    assert elapsed < 20, elapsed
     assert state() == before
     assert len(result.rows) == 10_000
     # Row 10,000 closes the ring of always-forwards: the one loop of the file.

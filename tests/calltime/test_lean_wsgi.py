@@ -133,3 +133,35 @@ def test_an_error_is_answered_and_logged_as_django_would(org, caplog):
     assert status == 500
     assert any(record.exc_info and "boom" in str(record.exc_info[1])
                for record in caplog.records)
+
+
+@pytest.mark.django_db
+def test_an_error_answer_carries_the_security_headers(org):
+    with mock.patch("forwarding.calltime.bot.notifications_received",
+                    side_effect=RuntimeError("boom")):
+        status, headers, content = notify(wsgi.application, org)
+    assert status == 500
+    assert headers["X-Content-Type-Options"] == "nosniff"  # SecurityMiddleware's
+    assert headers["Referrer-Policy"]
+    assert b"boom" not in content  # no traceback for the caller
+
+
+@pytest.mark.django_db
+def test_a_connection_that_failed_is_closed_after_the_request(org, signals):
+    """A broken connection must not serve the next notification of this thread; a
+    healthy one is kept (no reconnect per call)."""
+    from django.db import connection
+
+    connection.ensure_connection()
+    before = connection.connection
+    with mock.patch("forwarding.calltime.bot.current_app.send_task"):
+        assert notify(wsgi.application, org)[0] == 202
+    assert connection.connection is before  # healthy: kept
+
+    with mock.patch.object(connection, "in_atomic_block", False), \
+            mock.patch("forwarding.calltime.bot.notifications_received",
+                       side_effect=RuntimeError("boom")):
+        connection.errors_occurred = True
+        with mock.patch.object(connection, "is_usable", return_value=False):
+            assert notify(wsgi.application, org)[0] == 500
+    assert connection.connection is None  # closed, reopened by the next query

@@ -60,4 +60,30 @@ def wait_converged(people, timeout, supervised=()):
         return not ForwardingSettings.objects.filter(person_id__in=ids).exclude(
             sync_status=SyncStatus.SYNCED, synced_version=F("version")).exists()
 
-    wait_until(done, timeout, interval=0.25, message="every person converged")
+    try:
+        wait_until(done, timeout, interval=0.25, message="every person converged")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{_behind(ids)}\n{_worker_tails(supervised)}") from None
+
+
+def _behind(ids):
+    """The rows still behind: what a reader of a failed run needs first."""
+    from django.db.models import F
+
+    rows = ForwardingSettings.objects.filter(person_id__in=ids).exclude(
+        sync_status=SyncStatus.SYNCED, synced_version=F("version")).values(
+        "pk", "version", "synced_version", "sync_status", "claimed_until",
+        "next_attempt_at", "last_error")[:10]
+    return "rows behind (first 10): " + "; ".join(str(r) for r in rows)
+
+
+def _worker_tails(workers, lines=60):
+    """The end of each worker's log without the per-task chatter."""
+    noise = ("succeeded in", "] received", "Sending due task")
+    out = []
+    for worker in workers:
+        kept = [line for line in worker.output().splitlines()
+                if not any(n in line for n in noise)]
+        out.append(f"--- worker {worker.name} (alive: {worker.alive()}) ---")
+        out.extend(line[:300] for line in kept[-lines:])
+    return "\n".join(out)
