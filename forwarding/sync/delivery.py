@@ -15,10 +15,10 @@ row goes back to pending (with fresh attempts) and the newer version is pushed.
 
 Workers never sleep: a wait becomes a short countdown on a re-enqueued task, and the
 long wait lives in the database (next_attempt_at), where the sweeper finds it. The one
-exception is a batch of a bulk job's pushes (`push_batch`): its worker waits for each
-push's slot, less than outbox.BATCH_SPAN in all. The
-sweeper also re-enqueues rows whose message was lost (Redis down at commit, a worker
-killed mid-push: its claim expires).
+exception is a batch of a bulk job's pushes (forwarding.sync.batches): its worker waits
+for each push's slot, less than outbox.BATCH_SPAN in all. The sweeper also re-enqueues
+rows whose message was lost (Redis down at commit, a worker killed mid-push: its claim
+expires).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import random
 import socket
 import time
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings as django_settings
@@ -58,10 +58,6 @@ CLAIM_SECONDS = django_settings.PUSH_CLAIM_SECONDS
 MAX_COUNTDOWN = outbox.MAX_COUNTDOWN
 # The sweeper re-enqueues rows overdue by this much (their message was lost).
 SWEEP_GRACE = django_settings.PUSH_SWEEP_GRACE
-
-# A batch hands what is left to a new message after this long: well inside the task's
-# soft time limit, whatever the provider's timeouts.
-BATCH_BUDGET = django_settings.CELERY_TASK_SOFT_TIME_LIMIT / 3
 
 SYSTEM = "push pipeline"
 # A row waiting for its org's connection is looked at again after this long even if no
@@ -157,7 +153,7 @@ def _claim(settings_id, now):
     return (token, row) if row is not None else (None, None)
 
 
-def _reschedule_if_early(settings_id, now, queue):
+def reschedule_if_early(settings_id, now, queue):
     """A task that arrived before its row is due comes back later instead of vanishing."""
     row = (ForwardingSettings.objects.filter(pk=settings_id, version__gt=F("synced_version"),
                                              claimed_until__isnull=True)
@@ -169,7 +165,7 @@ def _reschedule_if_early(settings_id, now, queue):
             outbox.enqueue_push(settings_id, queue=queue, countdown=wait, slot_reserved=False)
 
 
-def _release(settings_id, token, **fields):
+def release(settings_id, token, **fields):
     return ForwardingSettings.objects.filter(pk=settings_id, claim_token=token).update(
         claimed_until=None, claim_token="", **fields
     )
@@ -182,8 +178,52 @@ def push(settings_id, *, slot_reserved=False, queue="interactive", admitted=Fals
     now = timezone.now()
     token, row = _claim(settings_id, now)
     if token is None:
-        _reschedule_if_early(settings_id, now, queue)
+        reschedule_if_early(settings_id, now, queue)
         return None
+    plan = plan_push(row, token, now)
+    if plan is None:
+        return None
+    if held_back(row, token, now, queue, slot_reserved=slot_reserved, admitted=admitted):
+        return None
+    mark_whole_person([plan])
+    # Written as portal.rowsets writes a chunk's rows: a statement built once per
+    # process instead of compiled by the ORM on every push.
+    attempt, = insert_rows(PushAttempt, [plan.attempt(now)])
+    sent = send(plan, token, attempt, queue)
+    if isinstance(sent, Sent):
+        record_success(row, token, attempt, sent.result, sent.duration_ms, queue,
+                        held=sent.held)
+        return sent.result
+    return sent
+
+
+@dataclass
+class Plan:
+    """What a claimed push sends, and through what: decided once the row is claimed."""
+
+    row: ForwardingSettings
+    conn: Connection | None
+    refused: ProviderError | None
+    state: object
+    full: bool
+
+    def attempt(self, now) -> PushAttempt:
+        return PushAttempt(settings=self.row, version=self.row.version, started_at=now,
+                           sent=self.state.to_dict(), worker=_worker_name())
+
+
+@dataclass
+class Sent:
+    """A push the provider took."""
+
+    result: object
+    duration_ms: int
+    held: bool | None
+
+
+def plan_push(row, token, now) -> Plan | None:
+    """The push of claimed `row`; None when its org has no connection now (the row is
+    handed back as waiting)."""
     org = row.person.org
     conn = refused = None
     try:
@@ -191,12 +231,34 @@ def push(settings_id, *, slot_reserved=False, queue="interactive", admitted=Fals
     except tokens.ConnectionUnavailable as exc:
         _wait_for_connection(row, token, exc, attempt=None)
         return None
-    except ProviderError as exc:  # e.g. a base URL that is not allowed: recorded below
+    except ProviderError as exc:  # e.g. a base URL that is not allowed: recorded as sent
         refused = exc
+    state = desired_state(row, now=now)
+    # The whole person (several resources, read before written) only when the desired
+    # state has more than call forwarding or the provider may still hold more; otherwise
+    # one PUT, as every push was before issue 16.
+    full = holds_person_settings(org.capabilities) and (
+        row.person_settings_held or beyond_call_forwarding(state))
+    if conn is not None:
+        conn = replace(conn, options={**conn.options, "person_settings": full})
+    return Plan(row=row, conn=conn, refused=refused, state=state, full=full)
 
-    # A reserved slot was paid for already; only a 429 pause since then holds it back,
-    # or sends running ahead of the rate (a late backlog catching up: ratelimit.admit
-    # gives the push its turn, and it comes back `admitted`).
+
+def mark_whole_person(plans) -> None:
+    """Marked before any write, so a crash mid-way leaves the next push whole too."""
+    ids = [plan.row.pk for plan in plans if plan.full and not plan.row.person_settings_held]
+    if ids:
+        ForwardingSettings.objects.filter(pk__in=ids).update(person_settings_held=True)
+
+
+def held_back(row, token, now, queue, *, slot_reserved, admitted=False,
+              attempt=None) -> bool:
+    """Whether the org's rate holds this push back; if so the row is handed back and its
+    push comes back at its turn (`attempt`, written before and never sent, is removed).
+    A reserved slot was paid for already; only a 429 pause since then holds it back,
+    or sends running ahead of the rate (a late backlog catching up: ratelimit.admit
+    gives the push its turn, and it comes back `admitted`)."""
+    org = row.person.org
     counted = False
     if slot_reserved and admitted:
         wait, holds_slot = ratelimit.paused_for(org), False
@@ -208,42 +270,32 @@ def push(settings_id, *, slot_reserved=False, queue="interactive", admitted=Fals
         if wait <= 0.001 and holds_slot:
             wait, holds_slot = ratelimit.admit(org)
             counted = holds_slot
-    if wait > 0.001:
-        # Our slot is in the future (or the org is paused): hand the row back and come
-        # back then. A reserved slot is kept; after a pause a new one is reserved.
-        status = SyncStatus.RETRYING if row.sync_attempts else SyncStatus.PENDING
-        _release(settings_id, token, sync_status=status,
-                 next_attempt_at=now + timedelta(seconds=wait))
-        if wait <= MAX_COUNTDOWN:
-            outbox.enqueue_push(settings_id, queue=queue, countdown=wait,
-                                slot_reserved=holds_slot, admitted=counted)
-        return None
+    if wait <= 0.001:
+        return False
+    # Our slot is in the future (or the org is paused): hand the row back and come back
+    # then. A reserved slot is kept; after a pause a new one is reserved.
+    status = SyncStatus.RETRYING if row.sync_attempts else SyncStatus.PENDING
+    release(row.pk, token, sync_status=status, next_attempt_at=now + timedelta(seconds=wait))
+    if attempt is not None:
+        PushAttempt.objects.filter(pk=attempt.pk).delete()
+    if wait <= MAX_COUNTDOWN:
+        outbox.enqueue_push(row.pk, queue=queue, countdown=wait, slot_reserved=holds_slot,
+                            admitted=counted)
+    return True
 
-    version = row.version
-    state = desired_state(row, now=now)
-    provider = get_provider(org.provider_kind)
-    # The whole person (several resources, read before written) only when the desired
-    # state has more than call forwarding or the provider may still hold more; otherwise
-    # one PUT, as every push was before issue 16. Marked before any write, so a crash
-    # mid-way leaves the next push whole too.
-    full = holds_person_settings(org.capabilities) and (
-        row.person_settings_held or beyond_call_forwarding(state))
-    if conn is not None:
-        conn = replace(conn, options={**conn.options, "person_settings": full})
-    if full and not row.person_settings_held:
-        ForwardingSettings.objects.filter(pk=row.pk).update(person_settings_held=True)
-    # Written as portal.rowsets writes a chunk's rows: a statement built once per
-    # process instead of compiled by the ORM on every push.
-    attempt, = insert_rows(PushAttempt, [PushAttempt(
-        settings=row, version=version, started_at=now, sent=state.to_dict(),
-        worker=_worker_name(),
-    )])
+
+def send(plan: Plan, token, attempt, queue):
+    """Send `plan` (its `attempt` written): Sent when the provider took it; otherwise the
+    failure is recorded here and returned (None when the row waits for a connection)."""
+    row = plan.row
+    provider = get_provider(row.person.org.provider_kind)
     started = time.monotonic()
     person_ref = row.person.provider_person_id
     try:
-        if refused is not None:
-            raise refused
-        result = send_renewing(row, conn, lambda c: provider.push(c, person_ref, state))
+        if plan.refused is not None:
+            raise plan.refused
+        result = send_renewing(row, plan.conn,
+                               lambda c: provider.push(c, person_ref, plan.state))
     except tokens.ConnectionUnavailable as exc:
         _wait_for_connection(row, token, exc, attempt=attempt)
         return None
@@ -251,40 +303,15 @@ def push(settings_id, *, slot_reserved=False, queue="interactive", admitted=Fals
         duration_ms = int((time.monotonic() - started) * 1000)
         _record_failure(row, token, attempt, exc, duration_ms, queue)
         return exc
-    duration_ms = int((time.monotonic() - started) * 1000)
-    _record_success(row, token, attempt, result, duration_ms, queue,
-                    held=beyond_call_forwarding(state) if full else None)
-    return result
-
-
-def push_batch(items, *, slot_reserved=False, queue="bulk", budget=None):
-    """`push` each of `items` ((settings id, slot time in epoch seconds), in slot order)
-    at its slot: a bulk job's consecutive pushes in one message (outbox.request_push_many).
-    One push that breaks does not stop the others (its claim expires and the sweeper
-    retries it). A batch that runs past `budget` seconds (a slow provider) hands its rest
-    to a new message instead of meeting the task's time limit."""
-    budget = BATCH_BUDGET if budget is None else budget
-    started = time.monotonic()
-    for n, (settings_id, slot) in enumerate(items):
-        if time.monotonic() - started > budget:
-            outbox.enqueue_batch([tuple(item) for item in items[n:]], queue=queue,
-                                 slot_reserved=slot_reserved)
-            return
-        wait = slot - time.time()
-        if wait > 0:
-            time.sleep(min(wait, outbox.BATCH_SPAN))
-        try:
-            push(settings_id, slot_reserved=slot_reserved, queue=queue)
-        except Exception:
-            log.exception("push of settings %s failed unexpectedly; the sweeper retries it",
-                          settings_id)
+    return Sent(result=result, duration_ms=int((time.monotonic() - started) * 1000),
+                held=beyond_call_forwarding(plan.state) if plan.full else None)
 
 
 def _wait_for_connection(row, token, exc, *, attempt):
     """No token for the org now: hand the row back as waiting. Not a failed attempt (the
     attempt counter is untouched); the change goes out when the connection is restored."""
     now = timezone.now()
-    _release(row.pk, token, sync_status=SyncStatus.WAITING, last_error=exc.message[:500],
+    release(row.pk, token, sync_status=SyncStatus.WAITING, last_error=exc.message[:500],
              next_attempt_at=now + (WAITING_RECHECK if exc.needs_person
                                     else timedelta(seconds=tokens.TRANSIENT_PAUSE_SECONDS)))
     if attempt is not None:  # the provider refused the token that was sent
@@ -314,7 +341,7 @@ def on_connection_restored(sender=None, *, org, **kwargs):
     resume_waiting(org)
 
 
-def _record_success(row, token, attempt, result, duration_ms, queue, *, held=None):
+def record_success(row, token, attempt, result, duration_ms, queue, *, held=None):
     """`held`: after a whole-person push, whether the provider now holds more than call
     forwarding (None: a call-forwarding push, which changes nothing of that)."""
     now = timezone.now()
@@ -329,18 +356,22 @@ def _record_success(row, token, attempt, result, duration_ms, queue, *, held=Non
                 "status_code": result.status_code, "duration_ms": duration_ms,
                 "tracking_id": result.tracking_id[:200], "requests": result.requests})
         newer = current_version > attempt.version
-        audit.record(
-            event=audit.Event.PUSH_SUCCEEDED, actor=audit.Actor.system(SYSTEM), person=row.person,
-            data={"version": attempt.version, "status": result.status_code,
-                  "duration_ms": duration_ms, "tracking_id": result.tracking_id,
-                  "sent": result.summary, "requests": result.requests,
-                  "attempt": attempt.pk},
-        )
+        audit.record(**success_audit(row, attempt, result, duration_ms))
         if newer:
             wait = max(0.0, (next_attempt_at - now).total_seconds())
             transaction.on_commit(
                 lambda: outbox.enqueue_push(row.pk, queue=queue, countdown=wait or None)
             )
+
+
+def success_audit(row, attempt, result, duration_ms) -> dict:
+    """The audit row of a push the provider took (audit.record's arguments)."""
+    return {"event": audit.Event.PUSH_SUCCEEDED, "actor": audit.Actor.system(SYSTEM),
+            "person": row.person,
+            "data": {"version": attempt.version, "status": result.status_code,
+                     "duration_ms": duration_ms, "tracking_id": result.tracking_id,
+                     "sent": result.summary, "requests": result.requests,
+                     "attempt": attempt.pk}}
 
 
 def _record_failure(row, token, attempt, exc: ProviderError, duration_ms, queue):

@@ -5,7 +5,7 @@ drift.CHECK_TASK), so no domain module imports this one."""
 
 from celery import shared_task
 
-from forwarding.sync import delivery, drift, outbox
+from forwarding.sync import batches, delivery, drift, outbox
 
 
 @shared_task(name=outbox.PUSH_TASK, ignore_result=True)
@@ -15,7 +15,7 @@ def push_settings(settings_id, slot_reserved=False, queue="interactive", admitte
 
 @shared_task(name=outbox.PUSH_BATCH_TASK, ignore_result=True)
 def push_batch(items, slot_reserved=False, queue="bulk"):
-    delivery.push_batch(items, slot_reserved=slot_reserved, queue=queue)
+    batches.push_batch(items, slot_reserved=slot_reserved, queue=queue)
 
 
 @shared_task(name="forwarding.sweep", ignore_result=True)

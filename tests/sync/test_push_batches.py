@@ -1,7 +1,6 @@
 """A bulk job's pushes travel as a few batch messages (outbox.request_push_many): each
-holds consecutive slots of at most BATCH_SPAN seconds and BATCH_MAX pushes, and its
-worker (delivery.push_batch) sends each push at its own slot, goes on when one breaks,
-and hands its rest to a new message when it runs out of time."""
+holds consecutive slots of at most BATCH_SPAN seconds and BATCH_MAX pushes. How a worker
+pushes a batch (forwarding.sync.batches) is in test_batch_delivery.py."""
 
 import time
 
@@ -10,7 +9,7 @@ from celery import Celery
 
 from forwarding.models import ForwardingSettings
 from forwarding.rules import services
-from forwarding.sync import delivery, outbox
+from forwarding.sync import outbox
 from tests.cast import make_org, make_person
 
 pytestmark = pytest.mark.django_db
@@ -73,36 +72,6 @@ def test_many_rows_are_pushed_by_batches_at_their_slots(enqueued,
                .values_list("pk", "next_attempt_at"))
     for settings_id, slot in items:
         assert due[settings_id].timestamp() == pytest.approx(slot, abs=0.01)
-
-
-def test_a_batch_sends_each_push_at_its_slot_and_goes_on_after_one_breaks(monkeypatch):
-    sent = []
-
-    def push(settings_id, *, slot_reserved, queue, admitted=False):
-        sent.append((settings_id, time.time(), slot_reserved, queue))
-        if settings_id == 2:
-            raise RuntimeError("boom")
-
-    monkeypatch.setattr(delivery, "push", push)
-    start = time.time() + 0.05
-    items = [[1, start], [2, start + 0.04], [3, start + 0.08]]
-    delivery.push_batch(items, slot_reserved=True, queue="bulk")
-    assert [s[0] for s in sent] == [1, 2, 3]
-    for (_id, at, reserved, queue), (_sid, slot) in zip(sent, items, strict=True):
-        assert at >= slot - 0.002  # never before its slot
-        assert reserved and queue == "bulk"
-
-
-def test_a_batch_out_of_time_hands_its_rest_to_a_new_message(monkeypatch, enqueued):
-    sent = []
-    monkeypatch.setattr(delivery, "push", lambda settings_id, **kw: sent.append(settings_id))
-    now = time.time()
-    items = [[1, now], [2, now], [3, now]]
-    delivery.push_batch(items, slot_reserved=True, queue="bulk", budget=-1)
-    assert sent == []
-    assert [(task, args[0], kwargs) for task, args, kwargs, _q, _c in enqueued] == [
-        ("push_batch", [[1, now], [2, now], [3, now]], {"slot_reserved": True,
-                                                        "queue": "bulk"})]
 
 
 def test_a_lost_broker_leaves_the_rows_to_the_sweeper(monkeypatch,
