@@ -35,7 +35,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from forwarding.bulk.selectors import job_progress, undo_changes
@@ -203,6 +204,25 @@ def job_resume(*, job: BulkJob) -> int:
     """Enqueue the job's pending rows again (a lost message, a broker that was down).
     Safe at any time: a row is applied at most once, whoever picks it up."""
     return enqueue_pending(job.pk)
+
+
+def resume_stalled(*, now=None) -> list[int]:
+    """Enqueue again the pending rows of every queued or running job that has not applied
+    a row for BULK_STALLED_AFTER seconds: its task died with its worker, or its message
+    was lost with the broker. Returns those jobs' ids."""
+    now = now or timezone.now()
+    before = now - timedelta(seconds=settings.BULK_STALLED_AFTER)
+    stalled = []
+    for job in (BulkJob.objects.filter(status__in=BulkJob.ACTIVE)
+                .annotate(progress=Coalesce(Max("rows__finished_at"), "started_at",
+                                            "created_at"))
+                .filter(progress__lt=before).only("pk")):
+        if enqueue_pending(job.pk):
+            stalled.append(job.pk)
+    if stalled:
+        log.warning("bulk jobs %s had stalled (no row applied for %d s); their pending rows "
+                    "are enqueued again", stalled, settings.BULK_STALLED_AFTER)
+    return stalled
 
 
 def _chunks(job, row_ids):

@@ -9,7 +9,7 @@ from forwarding.bulk import drafts, jobs
 
 @shared_task(name=jobs.APPLY_TASK, ignore_result=True,
              soft_time_limit=settings.BULK_APPLY_TIME_LIMIT,
-             time_limit=settings.BULK_APPLY_TIME_LIMIT + 30)
+             time_limit=settings.BULK_APPLY_KILL_AFTER)
 def bulk_apply(job_id, row_ids):
     # Rows already applied are skipped, so a redelivered chunk is harmless; a chunk that
     # runs long hands its rest to a new task instead of being killed.
@@ -23,3 +23,8 @@ def bulk_dry_run(draft_id):
     # A file at BULK_MAX_ROWS takes about a minute, longer than the default limits sized
     # for pushes; a redelivered message starts the dry run over.
     drafts.draft_run(draft_id)
+
+
+@shared_task(name="forwarding.resume_stalled_jobs", ignore_result=True)
+def resume_stalled_jobs():
+    jobs.resume_stalled()

@@ -469,6 +469,23 @@ BULK_DRY_RUN_TIME_LIMIT = _env_int("BULK_DRY_RUN_TIME_LIMIT", 600)
 # after half of this. A new task waits behind the job's own pushes in the bulk queue
 # (12 s of idle provider slots in a 10,000-person job with the push tasks' 60 s limit).
 BULK_APPLY_TIME_LIMIT = _env_int("BULK_APPLY_TIME_LIMIT", 600)
+# The apply task's hard limit: this long after the soft one, the worker kills it.
+BULK_APPLY_KILL_AFTER = BULK_APPLY_TIME_LIMIT + _env_int("BULK_APPLY_KILL_GRACE", 30)
+# A job with rows pending and no row applied for this long has lost its task (a worker
+# killed with it: Redis gives its message back only after the visibility timeout, an
+# hour): the beat's stalled-job check enqueues its rows again. Longer than the task may
+# live, so a live task is never doubled (a doubled one would be harmless: a row is
+# applied once, whoever picks it up).
+BULK_STALLED_AFTER = _env_int("BULK_STALLED_AFTER", BULK_APPLY_KILL_AFTER + 30)
+if BULK_STALLED_AFTER <= BULK_APPLY_KILL_AFTER:
+    raise ImproperlyConfigured(
+        f"BULK_STALLED_AFTER ({BULK_STALLED_AFTER}) must exceed the apply task's hard limit "
+        f"(BULK_APPLY_TIME_LIMIT + BULK_APPLY_KILL_GRACE = {BULK_APPLY_KILL_AFTER}), or a "
+        f"live job's rows are enqueued twice")
+CELERY_BEAT_SCHEDULE["resume-stalled-bulk-jobs"] = {  # noqa: F405
+    "task": "forwarding.resume_stalled_jobs",
+    "schedule": env.float("BULK_STALLED_CHECK_SECONDS", default=60.0),
+    "options": {"queue": "bulk"}}
 
 LOGGING = {
     "version": 1,

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from celery import Celery
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -499,3 +500,53 @@ def test_a_10000_row_dry_run_finds_its_one_loop_and_changes_nothing(admin_user):
     assert result.invalid == 1
     assert "forwarding loop" in result.rows[-1].errors["always_destination"][0]
 
+
+
+# --- a job whose task died ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+class TestStalledJobs:
+    """A worker killed with a job's apply task: Redis gives the message back only after
+    its visibility timeout (an hour); the beat's check enqueues the job's rest instead."""
+
+    def job(self, org, people, admin_actor, django_capture_on_commit_callbacks):
+        plan = plan_edit(org, [p.id for p in people], feature="busy", action="set",
+                         destination="+13035550100")
+        with django_capture_on_commit_callbacks(execute=True):
+            job = jobs.job_create(org=org, plan=plan, actor=admin_actor, kind=BulkJob.EDIT,
+                                  description="busy")
+        first = job.rows.order_by("line").first()
+        jobs.apply_rows(job_id=job.pk, row_ids=[first.pk])  # then the task died
+        job.refresh_from_db()
+        assert job.status == BulkJob.RUNNING
+        return job
+
+    def test_a_job_without_progress_is_enqueued_again(self, org, people, admin_actor,
+                                                      enqueued,
+                                                      django_capture_on_commit_callbacks):
+        job = self.job(org, people, admin_actor, django_capture_on_commit_callbacks)
+        enqueued.clear()
+        later = timezone.now() + timedelta(seconds=settings.BULK_STALLED_AFTER + 1)
+        assert jobs.resume_stalled(now=later) == [job.pk]
+        assert enqueued == [("bulk_apply", [job.pk, None], "bulk")]
+
+    def test_a_job_still_making_progress_is_left_alone(self, org, people, admin_actor,
+                                                       enqueued,
+                                                       django_capture_on_commit_callbacks):
+        self.job(org, people, admin_actor, django_capture_on_commit_callbacks)
+        enqueued.clear()
+        soon = timezone.now() + timedelta(seconds=settings.BULK_STALLED_AFTER - 5)
+        assert jobs.resume_stalled(now=soon) == []
+        assert enqueued == []
+
+    def test_finished_and_stopped_jobs_are_left_alone(self, org, people, admin_actor,
+                                                      enqueued,
+                                                      django_capture_on_commit_callbacks):
+        job = self.job(org, people, admin_actor, django_capture_on_commit_callbacks)
+        run_job(job)
+        assert job.status == BulkJob.DONE
+        enqueued.clear()
+        later = timezone.now() + timedelta(seconds=settings.BULK_STALLED_AFTER + 1)
+        assert jobs.resume_stalled(now=later) == []
+        assert enqueued == []

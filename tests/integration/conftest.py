@@ -93,6 +93,10 @@ def worker_env(broker):
         "CELERY_TASK_SOFT_TIME_LIMIT": "4",
         "CELERY_TASK_TIME_LIMIT": "5",
         "PROVIDER_READ_TIMEOUT": "4",
+        "BULK_APPLY_TIME_LIMIT": "12",
+        "BULK_APPLY_KILL_GRACE": "2",
+        "BULK_STALLED_AFTER": "16",
+        "BULK_STALLED_CHECK_SECONDS": "2",
     })
     return env
 
@@ -106,6 +110,7 @@ def make_worker(worker_env):
         started.append(worker)
         return worker
 
+    factory.started = started
     yield factory
     for worker in started:
         worker.stop()

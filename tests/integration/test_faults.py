@@ -3,12 +3,16 @@ last edit, no change is lost, and the audit trail has exactly one success row pe
 that reached the provider."""
 
 import time
+from collections import Counter
 
 import pytest
 
-from forwarding.models import ForwardingSettings, SyncStatus
-from portal.models import AuditEvent, Person
-from tests.cast import make_org
+from forwarding.bulk import jobs
+from forwarding.bulk.plan import plan_edit
+from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings, SyncStatus
+from portal import audit
+from portal.models import AuditEvent, Membership, Person
+from tests.cast import make_org, make_user
 
 from .convergence import assert_converged, save_all, wait_converged
 from .harness import wait_until
@@ -45,6 +49,63 @@ def test_sigkill_worker_during_500_person_push(sandbox, make_worker):
     make_worker("w2", concurrency=3, beat=True)
     wait_converged(people, 120)
     assert_converged(sandbox, people)
+
+
+def bulk_edit(org, people):
+    admin = make_user(org=org, role=Membership.ADMIN, mfa=True)
+    plan = plan_edit(org, [p.id for p in people], feature="always", action="set",
+                     destination="+13035550100")
+    return jobs.job_create(org=org, plan=plan, actor=audit.Actor.for_user(admin),
+                           kind=BulkJob.EDIT, description="always forward")
+
+
+def assert_bulk_converged(sandbox, job, people):
+    """The job done, every person at the provider as it asked, one success row each."""
+    job.refresh_from_db()
+    assert job.status == BulkJob.DONE
+    assert not BulkJobRow.objects.filter(job=job).exclude(status=BulkJobRow.APPLIED).exists()
+    at_provider = {p["personId"]: p["settings"] for p in
+                   sandbox.control("GET", "webex/people", expect=200).json()}
+    for person in people:
+        always = at_provider[person.provider_person_id]["callForwarding"]["always"]
+        assert (always["enabled"], always["destination"]) == (True, "+13035550100")
+    successes = Counter((e.person_id, e.data["version"]) for e in AuditEvent.objects.filter(
+        event="push.succeeded", person__in=people))
+    assert successes == {(p.id, 2): 1 for p in people}
+
+
+def test_sigkill_worker_during_a_bulk_jobs_batches(sandbox, make_worker):
+    """A bulk job's pushes go as batches (forwarding.sync.batches): a worker killed with
+    batches claimed, sent or half settled loses nothing and records nothing twice."""
+    org, people = setup_org(sandbox, 300, rate=50)  # six seconds of pushing
+    worker = make_worker("w1", concurrency=3, beat=True)
+    job = bulk_edit(org, people)
+    wait_until(lambda: BulkJob.objects.get(pk=job.pk).status == BulkJob.DONE
+               and ForwardingSettings.objects.filter(
+                   person__org=org, sync_status=SyncStatus.SYNCED,
+                   synced_version=2).count() >= 30, 60, message="job saved, pushes going")
+    worker.kill()
+    make_worker("w2", concurrency=3, beat=True)
+    wait_converged(people, 120)
+    assert_bulk_converged(sandbox, job, people)
+
+
+def test_sigkill_worker_while_a_bulk_job_is_being_saved(sandbox, make_worker):
+    """The job's apply task dies with its worker; Redis would give its message back only
+    after an hour: the stalled-job check (jobs.resume_stalled) enqueues the rest."""
+    org, people = setup_org(sandbox, 800, rate=500)
+    worker = make_worker("w1", concurrency=2, beat=True)
+    job = bulk_edit(org, people)
+    wait_until(lambda: BulkJobRow.objects.filter(job=job, status=BulkJobRow.APPLIED).exists(),
+               60, interval=0.02, message="a first chunk saved")
+    worker.kill()
+    assert BulkJobRow.objects.filter(job=job, status=BulkJobRow.PENDING).exists(), \
+        "the job was saved before the kill: nothing left to recover"
+    make_worker("w2", concurrency=2, beat=True)
+    wait_until(lambda: BulkJob.objects.get(pk=job.pk).status == BulkJob.DONE, 150,
+               interval=0.5, message="the job resumed and done")
+    wait_converged(people, 120)
+    assert_bulk_converged(sandbox, job, people)
 
 
 def test_redis_restart_during_pushes(sandbox, broker, make_worker):

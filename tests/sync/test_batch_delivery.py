@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from forwarding.models import ForwardingSettings, PushAttempt, SyncStatus
 from forwarding.rules import services
-from forwarding.sync import batches, delivery, outbox
+from forwarding.sync import batches, delivery
 from portal import audit
 from portal.models import AuditEvent
 from tests.cast import make_org, make_person
