@@ -181,7 +181,7 @@ class Provider:
         """A provider that holds more than flat settings (Webex: criteria, schedules)
         gives (the state whose flat settings it would hold for `state`, a normal form of
         the rest); drift compares both. None: compare the flat settings as they are
-        (forwarding.sync.delivery.comparable)."""
+        (forwarding.sync.readback.comparable)."""
         return None
 
     def inexpressible(self, state: ForwardingState) -> list[str]:

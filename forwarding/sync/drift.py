@@ -20,7 +20,7 @@ from django.utils import timezone
 from forwarding.models import ForwardingSettings, SyncStatus
 from forwarding.rules import policy_checks, services, validation
 from forwarding.rules.selectors import desired_state
-from forwarding.sync import delivery, outbox
+from forwarding.sync import delivery, outbox, readback
 from portal import audit
 from providers.base import ForwardingState, ProviderError, ScheduleState
 
@@ -56,14 +56,14 @@ def check(settings_id):
     if not outbox.is_pushed(row) or row.version != row.synced_version:
         return None  # a push is on its way; comparing now would flag our own change
     try:
-        theirs = delivery.provider_state(row)
+        theirs = readback.provider_state(row)
     except ProviderError as exc:
         log.warning("drift check of settings %s failed: %s", settings_id, exc.raw[:300])
         return None
     caps = row.person.org.capabilities
     ours = desired_state(row)
     now = timezone.now()
-    if delivery.comparable(theirs, caps) == delivery.comparable(ours, caps):
+    if readback.comparable(theirs, caps) == readback.comparable(ours, caps):
         ForwardingSettings.objects.filter(pk=row.pk).update(
             drift_checked_at=now, drift_detected_at=None, drift_state=None)
         return None
@@ -84,8 +84,8 @@ def check(settings_id):
         if not already:
             audit.record(
                 event=audit.Event.DRIFT_DETECTED, actor=audit.Actor.system("drift check"),
-                person=row.person, old=delivery.comparable(ours, caps),
-                new=delivery.comparable(theirs, caps), data={"version": row.version},
+                person=row.person, old=readback.comparable(ours, caps),
+                new=readback.comparable(theirs, caps), data={"version": row.version},
             )
     return theirs_dict
 
@@ -152,7 +152,7 @@ def _changes_from(theirs: ForwardingState, row) -> tuple[dict, list[dict] | None
     settings what the provider holds."""
     data = theirs.to_dict()
     caps = row.person.org.capabilities
-    keep = delivery.flat_comparable(theirs, caps)
+    keep = readback.flat_comparable(theirs, caps)
     changes = {}
     for name, value in data.items():
         if name not in validation.EDITABLE_FIELDS:

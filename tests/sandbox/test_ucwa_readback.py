@@ -1,5 +1,5 @@
 """providers.ucwa against the sandbox over real HTTP: a desired state pushed and read
-back compares equal (forwarding.sync.delivery.comparable, what drift checks use) for
+back compares equal (forwarding.sync.readback.comparable, what drift checks use) for
 sip:, tel: and bare-number targets of immediate forward, simultaneous ring and
 unanswered-call forwarding, and the sandbox holds the URIs the seed asks for."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from forwarding.rules.validation import normalize_destination
-from forwarding.sync.delivery import comparable
+from forwarding.sync.readback import comparable
 from providers.base import Connection, ForwardingState
 from providers.capabilities import UCWA
 from providers.ucwa import UcwaProvider
