@@ -14,16 +14,8 @@ from portal import audit
 from portal.models import AuditEvent
 from tests.cast import make_org, make_person
 from tests.integration.harness import SandboxClient
-from tests.sandbox.process import start_sandbox, stop_sandbox
 
 ACTOR = audit.Actor.system("test")
-
-
-@pytest.fixture(scope="module")
-def sandbox_url():
-    url, proc = start_sandbox()
-    yield url
-    stop_sandbox(proc)
 
 
 @pytest.fixture
