@@ -15,7 +15,7 @@ from forwarding.bulk import jobs
 from forwarding.bulk.plan import plan_edit
 from forwarding.models import BulkJob, BulkJobRow, ForwardingSettings, SyncStatus
 from forwarding.rules import services
-from forwarding.sync import delivery, drift, outbox, ratelimit
+from forwarding.sync import delivery, drift, outbox, ratelimit, readback
 from portal import services as portal_services
 from portal.audit import Actor
 from portal.models import AuditEvent, Delegation, Membership
@@ -47,6 +47,7 @@ class RecordingProvider:
 def provider(monkeypatch):
     recording = RecordingProvider()
     monkeypatch.setattr(delivery, "get_provider", lambda kind: recording)
+    monkeypatch.setattr(readback, "get_provider", lambda kind: recording)  # drift checks
     # No broker and no Redis in these tests: what would be enqueued is collected, and
     # every push runs at once.
     monkeypatch.setattr(outbox, "enqueue_push", lambda settings_id, **kw: None)
