@@ -24,6 +24,7 @@ import time
 import uuid
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings as django_settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
@@ -89,6 +90,8 @@ def push_batch(items, *, slot_reserved=False, queue="bulk", budget=None):
                     continue
                 sent_at = timezone.now()
                 sent = delivery.send(plan, token, attempt, queue)
+            except SoftTimeLimitExceeded:
+                raise  # out of time: settle what was sent (below) and stop
             except Exception:
                 log.exception("push of settings %s failed unexpectedly; the sweeper retries "
                               "it when its claim expires", settings_id)

@@ -269,3 +269,26 @@ def test_an_edit_during_the_batch_gets_its_own_push(webex, monkeypatch, enqueued
     assert row.sync_status == SyncStatus.PENDING and not row.claim_token
     assert target.pk in [a[0] for t, a, _k, _c in enqueued if t == "push_settings"]
     assert successes(rows) == {(r.person_id, 2): 1 for r in rows}
+
+
+def test_the_soft_time_limit_stops_the_batch_and_what_was_sent_is_recorded(webex,
+                                                                            monkeypatch):
+    """Celery's soft time limit is an Exception: the batch must stop on it, not treat it
+    as one push's unexpected error and go on towards the hard kill."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    sandbox, org = webex
+    rows = edited(sandbox, org, 4)
+
+    def out_of_time(plan):
+        if plan.row.pk == rows[2].pk:
+            raise SoftTimeLimitExceeded()
+
+    with monkeypatch.context() as patch, pytest.raises(SoftTimeLimitExceeded):
+        seen = sends(patch, before=out_of_time)
+        batches.push_batch(items_for(rows), slot_reserved=True, queue="bulk")
+    assert [settings_id for settings_id, _at in seen] == [r.pk for r in rows[:3]]
+    assert successes(rows[:2]) == {(r.person_id, 2): 1 for r in rows[:2]}
+    current = state(rows)
+    assert all(current[r.pk].sync_status == SyncStatus.SYNCED for r in rows[:2])
+    assert all(current[r.pk].claim_token for r in rows[2:])  # left to the sweeper
