@@ -11,7 +11,7 @@ import re
 
 from django.core.paginator import EmptyPage, Page, Paginator
 from django.db import connections
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.functional import cached_property
 
 from portal.models import Person
@@ -67,6 +67,33 @@ def bounded_count(queryset, *, estimate: bool = True) -> tuple[int, bool]:
     return max(_about(plan[0]["Plan"]["Plan Rows"]), counted), False
 
 
+def rows_by_ids(queryset, ids: list) -> list:
+    """The rows of `queryset` whose primary keys are `ids`, in that order, in one query
+    with the queryset's joins (an id no longer there is left out)."""
+    if not ids:
+        return []
+    found = queryset.filter(pk__in=ids).in_bulk()
+    return [found[pk] for pk in ids if pk in found]
+
+
+# From this offset on, a page is read in two steps: the page's ids first, walking the
+# list's order in the index alone (person_org_name_id_idx holds org, name and id: an
+# index-only scan), then those rows with their joins. In one step PostgreSQL fetches
+# and joins every skipped row too: at offset 1,950 that is 2,000 people and their
+# settings, scattered over the table at 200,000 people (12 ms) where at 10,000 they
+# sit close together (5 ms). Above it, one query is cheaper than two.
+DEFERRED_JOIN_FROM = 500
+
+
+def slice_rows(queryset, start: int, stop: int | None) -> list:
+    """queryset[start:stop] as a list, by ids first when `start` is deep (see
+    DEFERRED_JOIN_FROM). The queryset must be ordered by a unique key (the lists here
+    end their order with the id), so that both steps agree on the order."""
+    if start < DEFERRED_JOIN_FROM or stop is None:
+        return list(queryset[start:stop])
+    return rows_by_ids(queryset, list(queryset.values_list("pk", flat=True)[start:stop]))
+
+
 # Up to this many matches of a filter are named by id (narrowed_to_few); a longer id list
 # costs more than the walk it saves.
 FEW = 2_000
@@ -93,11 +120,7 @@ class KnownMatches:
     def __getitem__(self, index):
         if not isinstance(index, slice):
             return self[index:index + 1][0]
-        wanted = self.ids[index]
-        if not wanted:
-            return []
-        found = self.queryset.filter(pk__in=wanted).in_bulk()
-        return [found[pk] for pk in wanted if pk in found]
+        return rows_by_ids(self.queryset, self.ids[index])
 
 
 class ManyMatches:
@@ -114,7 +137,7 @@ class ManyMatches:
         return FILTERED_COUNT_LIMIT + 1
 
     def __getitem__(self, index):
-        return list(self.queryset[index])
+        return slice_rows(self.queryset, index.start or 0, index.stop)
 
 
 def narrowed_to_few(queryset, limit: int = FEW):
@@ -177,12 +200,9 @@ class StatusWalk:
     def __getitem__(self, index):
         if not isinstance(index, slice):
             return self[index:index + 1][0]
-        wanted = list(self.settings.order_by("person_name", "person_id")
-                      .values_list("person_id", flat=True)[index])
-        if not wanted:
-            return []
-        found = self.queryset.filter(pk__in=wanted).in_bulk()
-        return [found[pk] for pk in wanted if pk in found]
+        return rows_by_ids(self.queryset, list(
+            self.settings.order_by("person_name", "person_id")
+            .values_list("person_id", flat=True)[index]))
 
 
 class _EstimatedPage(Page):
@@ -243,7 +263,11 @@ class EstimatingPaginator(Paginator):
         # through the trigram index for LIMIT 50).
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        return self._get_page(self.object_list[bottom:bottom + self.per_page], number, self)
+        top = bottom + self.per_page
+        rows = self.object_list
+        page = (slice_rows(rows, bottom, top) if isinstance(rows, QuerySet)
+                else rows[bottom:top])
+        return self._get_page(page, number, self)
 
     def _get_page(self, *args, **kwargs):
         return _EstimatedPage(*args, **kwargs)
