@@ -6,8 +6,10 @@ records the version it sent. Outcomes:
 
 - success: synced_version = the version sent; if a newer edit arrived meanwhile, the
   row is pending again and another push is enqueued (edits coalesce);
-- transient failure (5xx, 423, 429, timeouts): backoff with jitter, never before the
-  provider's Retry-After; a 429 also pauses the whole org; after MAX_ATTEMPTS: failed;
+- transient failure (5xx, 423, timeouts): backoff with jitter, never before the
+  provider's Retry-After; after MAX_ATTEMPTS: failed;
+- rate limited (429): retried after Retry-After and the whole org paused, without
+  counting toward MAX_ATTEMPTS (the provider took nothing; the pace was ours);
 - permanent failure (4xx): failed at once with a message a person can act on.
 
 A failure ends only the version it was about: when a newer edit is already waiting, the
@@ -379,9 +381,14 @@ def _record_failure(row, token, attempt, exc: ProviderError, duration_ms, queue)
     org = row.person.org
     log.warning("push of settings %s v%s failed: %s (%s) raw=%s", row.pk, attempt.version,
                 exc.message, exc.status_code, exc.raw[:500])
+    # A 429 says "not now" about the org's pace, not about this change: the provider
+    # took nothing, and the org is paused below. It is retried after Retry-After
+    # without using up one of the change's MAX_ATTEMPTS, so that a large job at the
+    # edge of the provider's limit never ends people's changes as failed.
+    rate_limited = exc.status_code == 429 and not exc.permanent
     with transaction.atomic():
         current = ForwardingSettings.objects.select_for_update().get(pk=row.pk)
-        attempts = current.sync_attempts + 1
+        attempts = current.sync_attempts + (0 if rate_limited else 1)
         fields = {"sync_attempts": attempts, "last_error": exc.message[:500]}
         if current.claim_token == token:
             fields.update(claimed_until=None, claim_token="")
@@ -399,7 +406,7 @@ def _record_failure(row, token, attempt, exc: ProviderError, duration_ms, queue)
             else:
                 fields.update(sync_status=SyncStatus.FAILED, next_attempt_at=None)
         else:
-            wait = max(backoff(attempts), exc.retry_after or 0.0)
+            wait = max(backoff(max(attempts, 1)), exc.retry_after or 0.0)
             fields.update(sync_status=SyncStatus.RETRYING,
                           next_attempt_at=now + timedelta(seconds=wait))
             event, outcome = audit.Event.PUSH_RETRYING, PushAttempt.TRANSIENT
@@ -414,6 +421,7 @@ def _record_failure(row, token, attempt, exc: ProviderError, duration_ms, queue)
             data={"version": attempt.version, "status": exc.status_code,
                   "duration_ms": duration_ms, "tracking_id": exc.tracking_id,
                   "error": exc.message, "permanent": exc.permanent, "attempts": attempts,
+                  "rate_limited": rate_limited,
                   "retry_in_s": round(wait, 3) if wait is not None else None,
                   "attempt": attempt.pk,
                   "newer_version": current.version if newer else None},

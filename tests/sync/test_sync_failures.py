@@ -117,3 +117,62 @@ def test_a_failure_of_the_latest_version_stays_failed(monkeypatch, queue, clock)
     assert row.last_error == "Webex refused: invalid destination."
     assert not queue
     assert delivery.sweep(now=timezone.now() + timedelta(hours=1)) == 0
+
+
+def rate_limited():
+    return ProviderError("Webex: too many requests.", permanent=False, status_code=429,
+                         retry_after=1.0)
+
+
+def unavailable():
+    return ProviderError("Webex is unavailable.", permanent=False, status_code=503)
+
+
+def push_whenever_due(clock, row, times):
+    """Push `row` `times` times, each when it is due again (after its backoff)."""
+    for _ in range(times):
+        row.refresh_from_db()
+        due = max(row.next_attempt_at or timezone.now(), timezone.now())
+        clock.move_to(due + timedelta(seconds=2))  # also past the last edit's debounce
+        delivery.push(row.pk, slot_reserved=True)
+    row.refresh_from_db()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_429s_do_not_use_up_a_changes_attempts(monkeypatch, queue, clock):
+    # A provider that keeps saying "slow down" delays a change; it never fails it.
+    org = make_org("webex")
+    person = make_person(org)
+    row = edit(person, "+12025550104")
+    answers = [rate_limited() for _ in range(delivery.MAX_ATTEMPTS + 2)] + [None]
+    provider = ScriptedProvider(person, answers)
+    monkeypatch.setattr(delivery, "get_provider", lambda kind: provider)
+
+    push_whenever_due(clock, row, delivery.MAX_ATTEMPTS + 2)
+    assert row.sync_status == SyncStatus.RETRYING and row.sync_attempts == 0
+    assert row.next_attempt_at is not None
+    retrying = AuditEvent.objects.filter(event=audit.Event.PUSH_RETRYING, person=person)
+    assert retrying.count() == delivery.MAX_ATTEMPTS + 2
+    assert all(e.data["rate_limited"] and e.data["attempts"] == 0 for e in retrying)
+
+    push_whenever_due(clock, row, 1)
+    assert row.sync_status == SyncStatus.SYNCED and row.synced_version == row.version
+    assert list(PushAttempt.objects.filter(settings=row).order_by("pk").values_list(
+        "outcome", flat=True)) == ["transient"] * (delivery.MAX_ATTEMPTS + 2) + ["succeeded"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_other_transient_failures_still_end_as_failed_after_max_attempts(
+        monkeypatch, queue, clock):
+    org = make_org("webex")
+    person = make_person(org)
+    row = edit(person, "+12025550105")
+    # A 429 in between does not count; the 503s do.
+    answers = [unavailable(), rate_limited()] + [unavailable()] * (delivery.MAX_ATTEMPTS - 1)
+    provider = ScriptedProvider(person, answers)
+    monkeypatch.setattr(delivery, "get_provider", lambda kind: provider)
+
+    push_whenever_due(clock, row, len(answers))
+    assert row.sync_status == SyncStatus.FAILED
+    assert row.sync_attempts == delivery.MAX_ATTEMPTS
+    assert not provider.answers  # every answer was asked for: one push each
