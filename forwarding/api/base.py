@@ -8,6 +8,7 @@ from drf_spectacular.openapi import AutoSchema
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.generics import GenericAPIView
 from rest_framework.metadata import SimpleMetadata
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 
 from forwarding.api import errors
 from forwarding.api.params import Pagination, parse_query
@@ -33,12 +34,26 @@ class Metadata(SimpleMetadata):
         return {}
 
 
+class BrowsableRenderer(BrowsableAPIRenderer):
+    """DRF's browsable API (a browser's `Accept: text/html`), without the form of DRF's
+    filter backends, which this API does not use: its filters are the query serializers
+    of forwarding.api.params. Building that form asked every list view for
+    `get_queryset()`, which these views do not have (each chooses its rows inside its
+    handler), and a browser's GET of a list answered 500."""
+
+    def get_filter_form(self, data, view, request):
+        if not getattr(view, "filter_backends", None):
+            return None
+        return super().get_filter_form(data, view, request)
+
+
 class PortalAPIView(GenericAPIView):
     # Token first: an anonymous caller gets 401 with `WWW-Authenticate: Token` (with the
     # session class first DRF would answer 403, which says nothing about signing in).
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     pagination_class = Pagination
     metadata_class = Metadata
+    renderer_classes = [JSONRenderer, BrowsableRenderer]
     schema = PortalSchema()
 
     def get_exception_handler(self):
