@@ -20,6 +20,12 @@ own; portal and floor rounds alternate, so the machine's noise falls on both ali
 figure that counts is the portal's p99 as a ratio to the floor's (target: at most 3x;
 `--no-floor` skips it). The p99's ratio to 250 ms is printed too (Graph allows 15 s).
 
+`--database-floor` adds a second reference, in rounds of its own: the same bare bot
+keeping the portal's records at their least SQL cost (plain psycopg, prepared statements:
+the call's row INSERTed before its redirect is queued, the claim before the POST, the
+outcome with an audit row after it, one UPDATE per follow-up). The portal's ratio to it
+tells what the records cost from what the portal's own code costs.
+
 Needs PostgreSQL and Redis (as `make test` starts them). Uses its own database
 (portal_bench_graph) and Redis database 7, or BENCH_DATABASE_URL and BENCH_REDIS_URL.
 """
@@ -38,6 +44,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "bench"))
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL",
                               "postgres://postgres@127.0.0.1:5432/portal_bench_graph")
@@ -222,6 +229,9 @@ def main():
                              "(GRAPH_NOTIFICATION_AUTH); off measures the road without")
     parser.add_argument("--no-floor", dest="floor", action="store_false",
                         help="do not measure the bare bot (bench/bare_bot.py) alongside")
+    parser.add_argument("--database-floor", action="store_true",
+                        help="also measure the bare bot keeping the records "
+                             "(bench/bare_bot.py with BARE_BOT_DATABASE_URL)")
     parser.add_argument("--web", choices=["production", "procfile"], default="production",
                         help="production: gunicorn as the README's production line "
                              "(--web-workers x --web-threads); procfile: the Procfile's "
@@ -269,7 +279,7 @@ def main():
     CallsWorker = _calls_worker_class()  # noqa: N806 (a class)
     url, sandbox_proc = start_sandbox()
     sandbox = SandboxClient(url)
-    worker = web = floor = None
+    worker = web = floor = database_floor = None
     try:
         sandbox.control("POST", "tokens", expect=201,
                         json={"token": "bench", "orgId": "bench-graph", "partnerFor": []})
@@ -320,6 +330,16 @@ def main():
                     "apiVersion": args.version, "identityType": "user",
                     "displayName": f"Floor {n}", "appId": bot_app_id(org)})
 
+        database_lines, database_port = [], free_port()
+        if args.database_floor:
+            for n in range(args.calls):
+                database_lines.append(f"database-floor-line-{n}")
+                sandbox.control("POST", "graph/lines", expect=201, json={
+                    "lineId": database_lines[-1], "orgId": "bench-graph",
+                    "callbackUrl": f"http://127.0.0.1:{database_port}/notifications",
+                    "apiVersion": args.version, "identityType": "user",
+                    "displayName": f"Database floor {n}", "appId": bot_app_id(org)})
+
         # The sandbox signs every notification; the web processes check it with its keys.
         env = dict(os.environ,
                    GRAPH_NOTIFICATION_OPENID_CONFIG=sandbox.notification_openid_config)
@@ -333,6 +353,18 @@ def main():
                               floor_port, args.web_workers, args.web_threads,
                               app="bare_bot:application",
                               extra=["--pythonpath", str(ROOT / "bench")], probe="/")
+        if args.database_floor:
+            from bare_bot import TABLES_SQL
+            from django.db import connection as setup_connection
+
+            with setup_connection.cursor() as cursor:
+                cursor.execute(TABLES_SQL)
+            database_floor = start_web(
+                dict(env, BARE_BOT_BASE_URL=f"{url}/graph", BARE_BOT_TOKEN="bench",
+                     BARE_BOT_THREADS=str(args.redirect_threads or 6),
+                     BARE_BOT_DATABASE_URL=DATABASE_URL),
+                database_port, args.web_workers, args.web_threads, app="bare_bot:application",
+                extra=["--pythonpath", str(ROOT / "bench")], probe="/")
         worker = CallsWorker(env=env, name="benchcalls", queues="calls",
                              concurrency=args.concurrency, pool=args.pool).start()
 
@@ -356,6 +388,8 @@ def main():
         one_round(portal_lines)  # warm-up: connections, imports, caches
         if args.floor:
             one_round(floor_lines)
+        if args.database_floor:
+            one_round(database_lines)
         # Statistics for the planner, as autovacuum keeps them on a production database
         # (a fresh one without them, on a server running with autovacuum off, had every
         # follow-up's UPDATE scan all the org's calls through the org_id index instead of
@@ -368,6 +402,8 @@ def main():
                      "sandbox": sandbox_proc.pid}
         if args.floor:
             processes["floor (bare bot)"] = floor.pid
+        if args.database_floor:
+            processes["floor with records"] = database_floor.pid
         cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
         database_before = database_cpu_seconds()
         own_database = DatabaseBackends(DB)
@@ -379,6 +415,7 @@ def main():
         measured_from = timezone.now()
         samples, floor_samples, portal_ms, failed, floor_failed = [], [], [], 0, 0
         sandbox_floor_cpu = 0.0
+        database_samples, database_failed = [], 0
         for _ in range(args.rounds):
             for body in one_round(portal_lines):
                 if body is None or body["outcome"] != "answered" or \
@@ -398,10 +435,20 @@ def main():
                     floor_samples.append(body["notificationToRedirectMs"])
                 time.sleep(0.3)
                 sandbox_floor_cpu += cpu_seconds(sandbox_proc.pid) - before
+            if args.database_floor:
+                before = cpu_seconds(sandbox_proc.pid)
+                for body in one_round(database_lines):
+                    if body is None or body["outcome"] != "answered" or \
+                            body["notificationToRedirectMs"] is None:
+                        database_failed += 1
+                        continue
+                    database_samples.append(body["notificationToRedirectMs"])
+                time.sleep(0.3)
+                sandbox_floor_cpu += cpu_seconds(sandbox_proc.pid) - before
         cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in processes.items()}
         # The sandbox serves both: count only its share of the portal's rounds.
         cpu["sandbox"] -= sandbox_floor_cpu
-        if args.floor:
+        if args.floor or args.database_floor:
             cpu["sandbox in floor rounds"] = sandbox_floor_cpu
         cpu["bench itself"] = time.process_time() - bench_before
         if database_before is not None:
@@ -437,6 +484,11 @@ def main():
             ratio = p99 / f99
             print(f"floor (bare bot)         p50 {f50:7.1f} ms   p99 {f99:7.1f} ms   "
                   f"max {max(floor_samples):7.1f} ms   failed {floor_failed}")
+        if database_samples:
+            d50, d99 = percentile(database_samples, 0.50), percentile(database_samples, 0.99)
+            print(f"floor with records       p50 {d50:7.1f} ms   p99 {d99:7.1f} ms   "
+                  f"max {max(database_samples):7.1f} ms   failed {database_failed}   "
+                  f"(the portal's p99 is {p99 / d99:.2f} x its p99)")
         calls_made = args.calls * args.rounds
         print("CPU per call             " + "   ".join(
             f"{name} {seconds * 1000 / calls_made:.1f} ms" for name, seconds in cpu.items())
@@ -456,6 +508,7 @@ def main():
             worker.stop()
         stop(web)
         stop(floor)
+        stop(database_floor)
         stop_sandbox(sandbox_proc)
         from django.db import connection
 

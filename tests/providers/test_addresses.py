@@ -44,6 +44,15 @@ def test_keys_and_display():
     assert addresses.E164_RE.match("+12025550100") and not addresses.E164_RE.match("2001")
 
 
+def test_the_display_form_is_remembered_and_the_same_each_time():
+    addresses._display_of_text.cache_clear()
+    first = [addresses.display_destination(v) for v in ("+12025550100", "+1202", "sip:a@b", "")]
+    again = [addresses.display_destination(v) for v in ("+12025550100", "+1202", "sip:a@b", "")]
+    assert first == again == ["+1 202 555 0100", "+1202", "sip:a@b", ""]
+    assert addresses._display_of_text.cache_info().hits >= 3
+    assert addresses.display_destination(None) == ""
+
+
 def test_the_length_limit_is_the_receiving_providers():
     sip = "sip:" + "a" * 69 + "@example.com"  # 85 characters
     assert addresses.normalize_destination(sip, region="US") == sip
