@@ -46,9 +46,9 @@ def test_keys_and_display():
 
 def test_the_display_form_is_remembered_and_the_same_each_time():
     addresses._display_of_text.cache_clear()
-    first = [addresses.display_destination(v) for v in ("+12025550100", "+1202", "sip:a@b", "")]
-    again = [addresses.display_destination(v) for v in ("+12025550100", "+1202", "sip:a@b", "")]
-    assert first == again == ["+1 202 555 0100", "+1202", "sip:a@b", ""]
+    first = [addresses.display_destination(v) for v in ("+12025550100", "+abc", "sip:a@b", "")]
+    again = [addresses.display_destination(v) for v in ("+12025550100", "+abc", "sip:a@b", "")]
+    assert first == again == ["+1 202 555 0100", "+abc", "sip:a@b", ""]
     assert addresses._display_of_text.cache_info().hits >= 3
     assert addresses.display_destination(None) == ""
 
