@@ -87,11 +87,25 @@ DEFERRED_JOIN_FROM = 500
 
 def slice_rows(queryset, start: int, stop: int | None) -> list:
     """queryset[start:stop] as a list, by ids first when `start` is deep (see
-    DEFERRED_JOIN_FROM). The queryset must be ordered by a unique key (the lists here
-    end their order with the id), so that both steps agree on the order."""
+    DEFERRED_JOIN_FROM). The queryset's order must end with its primary key (the lists
+    here order by name, then id), so that both steps agree on the order: with ties, the
+    ids and the rows could come in different orders and a page could repeat or skip a
+    person; ValueError otherwise."""
+    if not _ends_with_primary_key(queryset):
+        raise ValueError("slice_rows needs a queryset ordered last by its primary key, "
+                         f"not by {list(queryset.query.order_by) or 'nothing'}")
     if start < DEFERRED_JOIN_FROM or stop is None:
         return list(queryset[start:stop])
     return rows_by_ids(queryset, list(queryset.values_list("pk", flat=True)[start:stop]))
+
+
+def _ends_with_primary_key(queryset) -> bool:
+    order = queryset.query.order_by or (queryset.model._meta.ordering
+                                        if queryset.query.default_ordering else ())
+    if not order or not isinstance(order[-1], str):
+        return False
+    pk = queryset.model._meta.pk
+    return order[-1].lstrip("-") in ("pk", pk.name, pk.attname)
 
 
 # Up to this many matches of a filter are named by id (narrowed_to_few); a longer id list

@@ -94,3 +94,15 @@ def test_the_ids_come_in_order_from_the_list_index_without_a_sort(org, people):
     plan = people_lists.people_list(org).values_list("pk", flat=True)[4:7].explain()
     assert "person_org_name_id_idx" in plan, plan
     assert "Sort" not in plan, plan
+
+
+@pytest.mark.django_db
+def test_a_list_not_ordered_last_by_id_is_refused_rather_than_paged_wrongly():
+    """Ties in the name alone could give the ids and the rows different orders, so a deep
+    page would repeat or skip someone: slice_rows says so instead of guessing."""
+    slice_rows = people_lists.slice_rows
+    for order in [("display_name",), ("id", "display_name"), ()]:
+        with pytest.raises(ValueError, match="primary key"):
+            slice_rows(Person.objects.order_by(*order), 0, 50)
+    for order in [("display_name", "id"), ("display_name", "-pk"), ("-id",)]:
+        assert slice_rows(Person.objects.order_by(*order), 0, 50) == []
