@@ -9,7 +9,18 @@ so the rules live in one place:
 
 Pages, the API and the bulk views all ask these helpers (`admin_org_or_404`, `needs_mfa`,
 `require_mfa`) rather than checking memberships or MFA themselves.
+
+Within one web request (`request_scope`, opened by portal.middleware.AccessScopeMiddleware)
+a user's admin orgs and delegations are read once: a people page asked for them three
+times (the view, then the navigation's org list), a query and its ORM compilation each.
+A saved or deleted membership or delegation forgets them at once (portal.signals), so a
+request that changes them sees the change. Outside a request (Celery tasks, a bulk job
+checking `still_reaches` chunk after chunk) nothing is remembered: a revoked delegation
+stops the work at its next check.
 """
+
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
@@ -24,14 +35,48 @@ MFA_NEEDED = ("Turn on two-factor authentication (an authenticator app) before c
               "settings for other people.")
 
 
-def own_admin_org_ids(user):
-    return set(
-        Membership.objects.filter(user=user, role=Membership.ADMIN).values_list("org_id", flat=True)
-    )
+_request_memo: ContextVar[dict | None] = ContextVar("portal_access_memo", default=None)
 
 
-def delegated_org_ids(user):
+@contextmanager
+def request_scope():
+    """Remember the access facts read while the block runs (one web request)."""
+    token = _request_memo.set({})
+    try:
+        yield
+    finally:
+        _request_memo.reset(token)
+
+
+def forget_remembered(**kwargs):
+    """Forget what the current request remembered (a membership or delegation changed)."""
+    memo = _request_memo.get()
+    if memo is not None:
+        memo.clear()
+
+
+def _remembered(name, user, read):
+    memo = _request_memo.get()
+    if memo is None or user.pk is None:
+        return read()
+    key = (name, user.pk)
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]
+
+
+def own_admin_org_ids(user) -> frozenset:
+    return _remembered("own_admin_org_ids", user, lambda: frozenset(
+        Membership.objects.filter(user=user, role=Membership.ADMIN).values_list("org_id",
+                                                                                flat=True)))
+
+
+def delegated_org_ids(user) -> dict:
     """Customer org id -> partner org, for partner orgs the user administers."""
+    return dict(_remembered("delegated_org_ids", user, lambda: _delegated_org_ids(user)))
+
+
+def _delegated_org_ids(user):
     partner_ids = own_admin_org_ids(user)
     if not partner_ids:
         return {}

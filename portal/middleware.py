@@ -123,3 +123,16 @@ class LeanPathMiddleware:
             return match.func(request, *match.args, **match.kwargs)
         except Http404:
             return self.get_response(request)
+
+
+class AccessScopeMiddleware:
+    """One request, one reading of the user's admin orgs and delegations (portal.access)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from portal import access
+
+        with access.request_scope():
+            return self.get_response(request)

@@ -82,3 +82,55 @@ class TestRequireMfa:
         assert response["Location"] == (reverse("mfa_activate_totp")
                                         + "?next=/orgs/1/settings/")
         assert [str(m) for m in get_messages(request)] == [access.MFA_NEEDED]
+
+
+class TestOneReadingPerRequest:
+    """Within a web request a user's admin orgs and delegations are read once; a change to
+    a membership or delegation is seen at once, and outside a request (a task) every
+    check reads afresh."""
+
+    def test_a_request_reads_them_once(self, org, partner_org, partner_admin, delegation,
+                                       django_assert_num_queries):
+        with access.request_scope():
+            with django_assert_num_queries(2):  # memberships, then delegations
+                access.delegated_org_ids(partner_admin)
+                access.own_admin_org_ids(partner_admin)
+            with django_assert_num_queries(0):
+                assert access.partner_for(partner_admin, org) == partner_org
+                assert access.is_org_admin(partner_admin, org)
+            with django_assert_num_queries(1):  # the orgs themselves
+                assert {o.pk for o in access.manageable_orgs(partner_admin)} == {
+                    org.pk, partner_org.pk}
+
+    def test_a_revocation_in_the_same_request_is_seen(self, org, partner_admin, delegation):
+        with access.request_scope():
+            assert access.is_org_admin(partner_admin, org)
+            delegation.revoked_at = timezone.now()
+            delegation.save(update_fields=["revoked_at"])
+            assert not access.is_org_admin(partner_admin, org)
+
+    def test_a_removed_membership_in_the_same_request_is_seen(self, org, admin_user):
+        with access.request_scope():
+            assert org.pk in access.own_admin_org_ids(admin_user)
+            Membership.objects.filter(user=admin_user, org=org).delete()
+            assert org.pk not in access.own_admin_org_ids(admin_user)
+
+    def test_outside_a_request_nothing_is_remembered(self, org, partner_admin, delegation,
+                                                      django_assert_num_queries):
+        with django_assert_num_queries(4):
+            access.delegated_org_ids(partner_admin)
+            access.delegated_org_ids(partner_admin)
+        delegation.delete()  # no signal involved: a second reading finds it gone
+        assert org.pk not in access.delegated_org_ids(partner_admin)
+
+    def test_what_a_caller_changes_is_not_remembered(self, org, partner_admin, delegation):
+        with access.request_scope():
+            access.delegated_org_ids(partner_admin).clear()
+            assert org.pk in access.delegated_org_ids(partner_admin)
+
+    def test_each_request_reads_afresh(self, client, org, admin_user):
+        client.force_login(admin_user)
+        assert client.get(reverse("org_people", args=[org.pk])).status_code == 200
+        Membership.objects.filter(user=admin_user, org=org).update(role=Membership.MEMBER)
+        # No signal for update(): the next request reads the memberships again all the same.
+        assert client.get(reverse("org_people", args=[org.pk])).status_code == 404
