@@ -320,25 +320,21 @@ def main():
                 "apiVersion": args.version, "identityType": "user",
                 "displayName": person.display_name, "appId": bot_app_id(org)})
 
-        floor_lines, floor_port = [], free_port()
-        if args.floor:
-            for n in range(args.calls):
-                floor_lines.append(f"floor-line-{n}")
+        def floor_line_set(wanted, prefix, label):
+            """`--calls` lines of the sandbox whose notifications go to a floor's port."""
+            lines, port = [], free_port()
+            for n in range(args.calls if wanted else 0):
+                lines.append(f"{prefix}-line-{n}")
                 sandbox.control("POST", "graph/lines", expect=201, json={
-                    "lineId": floor_lines[-1], "orgId": "bench-graph",
-                    "callbackUrl": f"http://127.0.0.1:{floor_port}/notifications",
+                    "lineId": lines[-1], "orgId": "bench-graph",
+                    "callbackUrl": f"http://127.0.0.1:{port}/notifications",
                     "apiVersion": args.version, "identityType": "user",
-                    "displayName": f"Floor {n}", "appId": bot_app_id(org)})
+                    "displayName": f"{label} {n}", "appId": bot_app_id(org)})
+            return lines, port
 
-        database_lines, database_port = [], free_port()
-        if args.database_floor:
-            for n in range(args.calls):
-                database_lines.append(f"database-floor-line-{n}")
-                sandbox.control("POST", "graph/lines", expect=201, json={
-                    "lineId": database_lines[-1], "orgId": "bench-graph",
-                    "callbackUrl": f"http://127.0.0.1:{database_port}/notifications",
-                    "apiVersion": args.version, "identityType": "user",
-                    "displayName": f"Database floor {n}", "appId": bot_app_id(org)})
+        floor_lines, floor_port = floor_line_set(args.floor, "floor", "Floor")
+        database_lines, database_port = floor_line_set(args.database_floor, "database-floor",
+                                                       "Database floor")
 
         # The sandbox signs every notification; the web processes check it with its keys.
         env = dict(os.environ,
@@ -416,34 +412,34 @@ def main():
         samples, floor_samples, portal_ms, failed, floor_failed = [], [], [], 0, 0
         sandbox_floor_cpu = 0.0
         database_samples, database_failed = [], 0
-        for _ in range(args.rounds):
-            for body in one_round(portal_lines):
+        def measured(lines):
+            """One round: the redirect times of the calls answered, and how many were not."""
+            answered, missed = [], 0
+            for body in one_round(lines):
                 if body is None or body["outcome"] != "answered" or \
                         body["notificationToRedirectMs"] is None:
-                    failed += 1
+                    missed += 1
                     continue
-                samples.append(body["notificationToRedirectMs"])
+                answered.append(body["notificationToRedirectMs"])
             time.sleep(0.3)  # let the last follow-up notifications land
+            return answered, missed
+
+        for _ in range(args.rounds):
+            answered, missed = measured(portal_lines)
+            samples += answered
+            failed += missed
             own_database.sample()
             if args.floor:
                 before = cpu_seconds(sandbox_proc.pid)
-                for body in one_round(floor_lines):
-                    if body is None or body["outcome"] != "answered" or \
-                            body["notificationToRedirectMs"] is None:
-                        floor_failed += 1
-                        continue
-                    floor_samples.append(body["notificationToRedirectMs"])
-                time.sleep(0.3)
+                answered, missed = measured(floor_lines)
+                floor_samples += answered
+                floor_failed += missed
                 sandbox_floor_cpu += cpu_seconds(sandbox_proc.pid) - before
             if args.database_floor:
                 before = cpu_seconds(sandbox_proc.pid)
-                for body in one_round(database_lines):
-                    if body is None or body["outcome"] != "answered" or \
-                            body["notificationToRedirectMs"] is None:
-                        database_failed += 1
-                        continue
-                    database_samples.append(body["notificationToRedirectMs"])
-                time.sleep(0.3)
+                answered, missed = measured(database_lines)
+                database_samples += answered
+                database_failed += missed
                 sandbox_floor_cpu += cpu_seconds(sandbox_proc.pid) - before
         cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in processes.items()}
         # The sandbox serves both: count only its share of the portal's rounds.
