@@ -13,10 +13,10 @@ Pages, the API and the bulk views all ask these helpers (`admin_org_or_404`, `ne
 Within one web request (`request_scope`, opened by portal.middleware.AccessScopeMiddleware)
 a user's admin orgs and delegations are read once: a people page asked for them three
 times (the view, then the navigation's org list), a query and its ORM compilation each.
-A saved or deleted membership or delegation forgets them at once (portal.signals), so a
-request that changes them sees the change. Outside a request (Celery tasks, a bulk job
-checking `still_reaches` chunk after chunk) nothing is remembered: a revoked delegation
-stops the work at its next check.
+A saved or deleted membership or delegation forgets them at once (receivers connected
+in portal/apps.py), so a request that changes them sees the change. Outside a request
+(Celery tasks, a bulk job checking `still_reaches` chunk after chunk) nothing is
+remembered: a revoked delegation stops the work at its next check.
 """
 
 from contextlib import contextmanager

@@ -369,8 +369,8 @@ def destination_key(destination: str) -> str:
 
 def display_destination(value: str) -> str:
     """A stored destination in the form people read: "+1 202 555 0100"."""
-    if not isinstance(value, str):
-        return _display_destination(value)
+    if not value:
+        return ""
     return _display_of_text(value)
 
 
@@ -379,12 +379,6 @@ def display_destination(value: str) -> str:
 # display form never changes.
 @lru_cache(maxsize=8192)
 def _display_of_text(value: str) -> str:
-    return _display_destination(value)
-
-
-def _display_destination(value) -> str:
-    if not value:
-        return ""
     if value.startswith("+"):
         try:
             number = phonenumbers.parse(value, None)
