@@ -82,3 +82,28 @@ def test_turned_off_without_a_threshold(org, monkeypatch):
     before = prepared_texts()
     assert isinstance(receive(org, "call-3"), CallRecord)
     assert prepared_texts() == before
+
+
+@pytest.mark.django_db
+def test_a_long_statement_is_converted_once_per_process(org, monkeypatch):
+    """psycopg caches its %s -> $n conversion only for statements under 4 kB; the call's
+    INSERT is longer and was converted again on every call."""
+    from psycopg import _queries
+
+    conversions = []
+    real = _queries._query2pg_nocache
+
+    def counted(query, encoding):
+        conversions.append(query)
+        return real(query, encoding)
+
+    monkeypatch.setattr(_queries, "_query2pg_nocache", counted)
+    for call_id in ("long-1", "long-2", "long-3"):
+        assert isinstance(receive(org, call_id), CallRecord)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements "
+                       "WHERE statement LIKE 'WITH r AS (INSERT INTO%%'")
+        [insert] = [row[0] for row in cursor.fetchall()]
+    assert len(insert.encode()) > _queries.MAX_CACHED_STATEMENT_LENGTH  # psycopg's limit
+    assert len(conversions) <= 1
+    assert CallRecord.objects.filter(provider_call_id__startswith="long-").count() == 3

@@ -20,20 +20,53 @@ Django's client-side binding: the ORM's SQL is not written to be prepared (Djang
 #20516). Prepared statements need the server session to outlive a statement, which a
 connection pooler in transaction mode older than PgBouncer 1.21 breaks: there set
 DATABASE_PREPARED_STATEMENTS=false (settings), and this is `cursor()` again.
+
+Those statements are also converted (`%s` placeholders to `$1`, the parameters' formats)
+once per process: psycopg caches that conversion only for statements under 4 kB and 50
+parameters, and the call's INSERT is longer, so psycopg converted its text again on
+every call, a tenth of the web process's time under a burst of Graph calls
+(bench/graph_latency.py, py-spy --gil). The prepared statements are a fixed handful
+built once per process, so a small cache of them cannot grow with the data.
 """
 
 import time
+from functools import lru_cache
 
 from django.db.backends.postgresql import base
 from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
 if is_psycopg3:
     from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from psycopg import _queries
     from psycopg.pq import Format
+
+    @lru_cache(maxsize=64)
+    def _converted(query: bytes, encoding: str):
+        # psycopg's own converter without its size limits. Private API (psycopg is held
+        # below 4 in pyproject.toml): tests/calltime/test_prepared_statements.py fails
+        # if it moves.
+        return _queries._query2pg_nocache(query, encoding)
+
+    class PreparedStatementQuery(_queries.PostgresQuery):
+        """psycopg's query conversion, remembered per statement text whatever its length
+        (only prepared_cursor()'s statements come here)."""
+
+        __slots__ = ()
+
+        def convert(self, query, vars):
+            if vars is None or not isinstance(query, (str, bytes)):
+                return super().convert(query, vars)
+            (self.query, self._want_formats, self._order,
+             self._parts) = _converted(self._ensure_bytes(query), self._tx.encoding)
+            self.dump(vars)
+            return None
 
     class PreparingCursor(base.ServerBindingCursor):
         """Server-side binding; every statement is prepared when first executed (psycopg
-        keeps the connection's prepared statements, at most `prepared_max`)."""
+        keeps the connection's prepared statements, at most `prepared_max`), and its
+        conversion is remembered (PreparedStatementQuery)."""
+
+        _query_cls = PreparedStatementQuery
 
         def execute(self, query, params=None, *, prepare=True, **kwargs):
             return super().execute(query, params, prepare=prepare, **kwargs)
