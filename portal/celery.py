@@ -8,7 +8,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_process_init, worker_ready
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.dev")
@@ -42,3 +42,15 @@ def _close_old_connections(**kwargs):
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@worker_ready.connect
+@worker_process_init.connect
+def _freeze_loaded_objects(**kwargs):
+    """Once a worker has loaded the tasks (its main process for the threads and solo
+    pools, each child of a prefork pool): what it loaded lives as long as it does, out of
+    the collector's reach (portal.startup), so a full collection does not pause a
+    redirect on the calls queue."""
+    from portal.startup import freeze_loaded_objects
+
+    freeze_loaded_objects()

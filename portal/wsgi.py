@@ -6,6 +6,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.dev")
 django_application = get_wsgi_application()
 
 from portal.leanwsgi import LeanWSGI  # noqa: E402 (needs the settings configured)
+from portal.startup import freeze_loaded_objects  # noqa: E402
 
 # The Graph webhook in front of Django's handler (portal.leanwsgi); everything else is
 # Django's.
@@ -27,3 +28,6 @@ def _warm_up():
 
 
 _warm_up()
+# What the process made so far lives as long as it does: out of the collector's reach
+# (portal.startup), so that a full collection does not pause a webhook or a page.
+freeze_loaded_objects()
