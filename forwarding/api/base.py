@@ -4,6 +4,12 @@ the MFA gate (`portal.access.needs_mfa`, answered with 403 instead of a redirect
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import rest_framework
+from django.utils.html import conditional_escape
 from drf_spectacular.openapi import AutoSchema
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.generics import GenericAPIView
@@ -13,6 +19,7 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from forwarding.api import errors
 from forwarding.api.params import Pagination, parse_query
 from portal import access, audit
+from portal.middleware import allow_inline_styles
 
 
 class PortalSchema(AutoSchema):
@@ -45,6 +52,40 @@ class BrowsableRenderer(BrowsableAPIRenderer):
         if not getattr(view, "filter_backends", None):
             return None
         return super().get_filter_form(data, view, request)
+
+    def get_context(self, data, accepted_media_type, renderer_context):
+        context = super().get_context(data, accepted_media_type, renderer_context)
+        # The page's one <style> element holds Pygments' CSS for code samples, as the
+        # template autoescapes it.
+        code_style = context.get("code_style")
+        self._style_elements = (str(conditional_escape(code_style)),) if code_style else ()
+        return context
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        self._style_elements = ()
+        html = super().render(data, accepted_media_type, renderer_context)
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            # DRF's base template has a <style> element and a few style attributes, which
+            # the site's CSP refused: a console error on every browsable page, and its
+            # code samples and form tabs unstyled.
+            allow_inline_styles(response, elements=self._style_elements,
+                                attributes=drf_template_styles())
+        return html
+
+
+_STYLE_ATTRIBUTE = re.compile(r'style="([^"]*)"')
+
+
+@lru_cache(maxsize=1)
+def drf_template_styles() -> tuple[str, ...]:
+    """The inline style values of the installed DRF's own templates, read once: they
+    follow DRF's upgrades, and only DRF's files (never data) decide what is allowed."""
+    folder = Path(rest_framework.__file__).parent / "templates" / "rest_framework"
+    found = set()
+    for template in folder.rglob("*.html"):
+        found.update(_STYLE_ATTRIBUTE.findall(template.read_text(encoding="utf-8")))
+    return tuple(sorted(found))
 
 
 class PortalAPIView(GenericAPIView):
