@@ -85,16 +85,19 @@ def rows_by_ids(queryset, ids: list) -> list:
 DEFERRED_JOIN_FROM = 500
 
 
-def slice_rows(queryset, start: int, stop: int | None) -> list:
+def slice_rows(queryset, start: int, stop: int | None, *, ids_first: bool = False) -> list:
     """queryset[start:stop] as a list, by ids first when `start` is deep (see
-    DEFERRED_JOIN_FROM). The queryset's order must end with its primary key (the lists
-    here order by name, then id), so that both steps agree on the order: with ties, the
-    ids and the rows could come in different orders and a page could repeat or skip a
-    person; ValueError otherwise."""
+    DEFERRED_JOIN_FROM) or when `ids_first` (a searched list: every match is found and
+    sorted before the LIMIT, and in one statement PostgreSQL joined each match's settings
+    before sorting them: 4,000 matches at 200,000 people, which it estimated at 38, for
+    12 ms of SQL against 4 ms for the page's ids and then its 50 rows). The queryset's
+    order must end with its primary key (the lists here order by name, then id), so that
+    both steps agree on the order: with ties, the ids and the rows could come in
+    different orders and a page could repeat or skip a person; ValueError otherwise."""
     if not _ends_with_primary_key(queryset):
         raise ValueError("slice_rows needs a queryset ordered last by its primary key, "
                          f"not by {list(queryset.query.order_by) or 'nothing'}")
-    if start < DEFERRED_JOIN_FROM or stop is None:
+    if stop is None or (start < DEFERRED_JOIN_FROM and not ids_first):
         return list(queryset[start:stop])
     return rows_by_ids(queryset, list(queryset.values_list("pk", flat=True)[start:stop]))
 
@@ -279,8 +282,10 @@ class EstimatingPaginator(Paginator):
         bottom = (number - 1) * self.per_page
         top = bottom + self.per_page
         rows = self.object_list
-        page = (slice_rows(rows, bottom, top) if isinstance(rows, QuerySet)
-                else rows[bottom:top])
+        # A list counted without an estimate is a searched or filtered one (both callers
+        # say so): its matches are sorted before the LIMIT, so ids first.
+        page = (slice_rows(rows, bottom, top, ids_first=not self.estimate)
+                if isinstance(rows, QuerySet) else rows[bottom:top])
         return self._get_page(page, number, self)
 
     def _get_page(self, *args, **kwargs):

@@ -63,6 +63,22 @@ class TestDeepPages:
         with django_assert_num_queries(1):
             assert len(list(paginator.page(1))) == 3
 
+    def test_a_searched_list_s_first_page_reads_its_ids_before_its_joins(
+            self, org, people, django_assert_num_queries):
+        """A search's matches are all sorted before the LIMIT: in one statement
+        PostgreSQL joined every match's settings first (4,000 at 200,000 people)."""
+        searched = people_lists.people_list(org, query="bea")
+        expected = _names(searched)
+        paginator = people_lists.EstimatingPaginator(searched, 2, estimate=False)
+        paginator.count  # noqa: B018
+        with django_assert_num_queries(2) as queries:  # the ids, then their rows
+            page = list(paginator.page(1))
+        ids_sql = queries.captured_queries[0]["sql"]
+        assert " JOIN " not in ids_sql and "LIKE" in ids_sql.upper(), ids_sql
+        assert _names(page) == expected[:2]
+        with django_assert_num_queries(0):
+            assert all(p.org.name for p in page)
+
     def test_a_person_removed_between_the_two_steps_is_left_out(self, org, people):
         listed = people_lists.people_list(org)
         ids = list(listed.values_list("pk", flat=True)[4:7])
