@@ -33,7 +33,6 @@ Needs PostgreSQL and Redis (as `make test` starts them). Uses its own database
 import argparse
 import math
 import os
-import shlex
 import shutil
 import statistics
 import subprocess
@@ -45,6 +44,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(1, str(ROOT / "bench"))
+
+from servers import start_procfile_web, stop, stop_on_sigterm, wait_listening  # noqa: E402
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL",
                               "postgres://postgres@127.0.0.1:5432/portal_bench_graph")
@@ -102,36 +103,6 @@ def start_web(env, port, workers, threads, app="portal.wsgi:application", extra=
            "--log-level", "warning", *extra]
     return wait_listening(subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True),
                           port, probe)
-
-
-def start_procfile_web(env, port):
-    """The Procfile's `web` command as `make run` starts it (honcho runs it in a shell
-    with the virtualenv's bin first on PATH), on `port`."""
-    line = next(line for line in (ROOT / "Procfile").read_text().splitlines()
-                if line.startswith("web:"))
-    env = dict(env, WEB_BIND=f"127.0.0.1:{port}", PORT=str(port),
-               PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}")
-    command = shlex.split(line.split(":", 1)[1])
-    command[0] = shutil.which(command[0], path=env["PATH"]) or command[0]
-    # Its access log (make run prints one line per request) is written, as there, but
-    # not shown here.
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL)
-    return wait_listening(proc, port, "/healthz")
-
-
-def wait_listening(proc, port, probe):
-    import requests
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}{probe}", timeout=1).ok:
-                return proc
-        except requests.RequestException:
-            time.sleep(0.2)
-    stop(proc)
-    raise RuntimeError("the web server did not start")
 
 
 def cpu_seconds(pid, which=(11, 12)):
@@ -196,16 +167,8 @@ class DatabaseBackends:
         return sum(self.last[pid] - self.first[pid] for pid in self.last)
 
 
-def stop(proc):
-    if proc and proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 def main():
+    stop_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=20, help="concurrent calls per round")
     parser.add_argument("--rounds", type=int, default=20,

@@ -3,10 +3,14 @@ org of 10,000 people and in one of 200,000, next to a minimal Django view (/heal
 served by the same server in the same run.
 
     python bench/people_list.py [--small 10000] [--large 200000] [--requests 200]
+                                [--web bench|production|procfile]
 
 Needs PostgreSQL (as `make test` starts it). Uses its own database (portal_bench_list,
 or BENCH_DATABASE_URL) and Redis database 10 (BENCH_REDIS_URL); serves the project with
-gunicorn (gthread workers, so the client's keep-alive sessions are kept) on a free port.
+gunicorn (gthread workers, so the client's keep-alive sessions are kept) on a free port:
+by default --workers x --threads; `--web production` as production starts it (every
+setting from gunicorn.conf.py) and `--web procfile` with the Procfile's command, as
+`make run` does, so that two runs compare `make run`'s pages with production's (issue 17).
 Both orgs live in the same database; people are written by INSERT ... SELECT from one
 template row each (half with forwarding settings, 1 in 100 of those failed, 1 in 14
 pending). Every endpoint of both orgs is requested in turn, round robin, so that noise
@@ -17,7 +21,6 @@ ratio large/small, and whether p95 <= 100 ms at the large size and the ratio <= 
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +28,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "bench"))
+
+from servers import (  # noqa: E402
+    start_procfile_web,
+    start_production_web,
+    stop,
+    stop_on_sigterm,
+    wait_listening,
+)
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL",
@@ -45,12 +57,6 @@ LAST = ("Lovelace Hopper Turing Dijkstra Liskov Knuth Hamilton Thompson Perlman 
 def number(area, exchange, n):
     """A valid North American number, distinct for each n."""
     return f"+1{area}{exchange + n // 10000}{n % 10000:04d}"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentile(values, q):
@@ -145,22 +151,8 @@ def serve(port, workers, threads, env):
     cmd = [sys.executable, "-m", "gunicorn", "portal.wsgi", "-b", f"127.0.0.1:{port}",
            "-w", str(workers), "--worker-class", "gthread", "--threads", str(threads),
            "--keep-alive", "30", "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 30
-    import requests
-
-    try:
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).ok:
-                    return proc
-            except requests.RequestException:  # not listening yet, or importing Django
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn did not start")
-    except BaseException:
-        proc.terminate()  # never leave a server behind
-        proc.wait(10)
-        raise
+    return wait_listening(subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True),
+                          port)
 
 
 def endpoints_for(base, org, n):
@@ -189,7 +181,11 @@ def main():
     parser.add_argument("--warmup", type=int, default=20, help="per endpoint, not counted")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--web", choices=["bench", "production", "procfile"], default="bench",
+                        help="bench: gunicorn --workers x --threads; production: gunicorn "
+                             "with gunicorn.conf.py alone; procfile: the Procfile's command")
     args = parser.parse_args()
+    stop_on_sigterm()
 
     env = dict(os.environ, DATABASE_URL=DATABASE_URL, REDIS_URL=REDIS_URL,
                DJANGO_SETTINGS_MODULE="portal.settings.test", CONN_MAX_AGE="600",
@@ -219,8 +215,15 @@ def main():
 
     import requests
 
+    from tests.integration.harness import free_port
+
     port = free_port()
-    server = serve(port, args.workers, args.threads, env)
+    if args.web == "production":
+        server = start_production_web(env, port)
+    elif args.web == "procfile":
+        server = start_procfile_web(env, port)
+    else:
+        server = serve(port, args.workers, args.threads, env)
     base = f"http://127.0.0.1:{port}"
     endpoints = [("healthz (minimal view)", None, f"{base}/healthz", "plain")]
     for size in sizes:
@@ -246,11 +249,13 @@ def main():
                 if round_number >= args.warmup:
                     timings[(name, size)].append(elapsed)
     finally:
-        server.terminate()
-        server.wait(10)
+        stop(server)
+    server_label = {"production": "production's gunicorn (gunicorn.conf.py)",
+                    "procfile": "the Procfile's web command (make run)"}.get(
+        args.web, f"gunicorn {args.workers}x{args.threads} gthread")
 
     print(f"\n{args.requests} requests per endpoint after {args.warmup} warm-up, sequential "
-          f"keep-alive, round robin, gunicorn {args.workers}x{args.threads} gthread, "
+          f"keep-alive, round robin, {server_label}, "
           f"50 per page\n")
     small, large = sizes
     healthz = timings[("healthz (minimal view)", None)]

@@ -23,6 +23,9 @@ import requests
 
 TARGET_PER_SECOND = 300
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+
+from servers import stop_on_sigterm  # noqa: E402
 
 
 def start_sandbox() -> tuple[str, subprocess.Popen]:
@@ -46,6 +49,7 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 def main() -> int:
+    stop_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--requests", type=int, default=3000, help="PUTs (= people)")
     parser.add_argument("--threads", type=int, default=8, help="client threads")
